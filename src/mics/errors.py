@@ -1,0 +1,114 @@
+"""The one exception tree of MICS.
+
+::
+
+    MicsError
+     +-- InvalidInput        bad data from a user: names the field, the value, what was expected
+     +-- NotFound            an id or key that does not exist
+     +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...)
+     +-- Unauthorized        missing or wrong credentials
+     +-- TamperDetected      stored data disagrees with what was signed or logged
+     +-- VerificationError   a proof, signature or MAC that does not check
+
+The API maps each to an RFC 9457 ``application/problem+json`` response
+(``status`` below); the CLI prints ``str(error)`` on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MicsError(Exception):
+    """Base of every error MICS raises on purpose."""
+
+    status: int = 500
+    title: str = "MICS error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = context
+
+    def problem(self) -> dict[str, Any]:
+        """This error as an RFC 9457 problem details object (without ``instance``)."""
+        slug = type(self).__name__
+        body: dict[str, Any] = {
+            "type": f"https://mics.example/problems/{slug}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.message,
+        }
+        body.update({k: v for k, v in self.context.items() if v is not None})
+        return body
+
+
+class InvalidInput(MicsError):
+    """Input that breaks a rule: ``field`` names where, ``value`` what was received."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        expected: str | None = None,
+        **context: Any,
+    ) -> None:
+        if field is not None and not message.startswith(field):
+            message = f"{field}: {message}"
+        super().__init__(
+            message,
+            field=field,
+            value=_jsonable(value),
+            expected=expected,
+            **context,
+        )
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
+class NotFound(MicsError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(MicsError):
+    status = 409
+    title = "Conflict"
+
+
+class Unauthorized(MicsError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(MicsError):
+    status = 403
+    title = "Forbidden"
+
+
+class TamperDetected(MicsError):
+    status = 409
+    title = "Tamper detected"
+
+
+class VerificationError(MicsError):
+    """A proof, signature or MAC failed: the message says what was expected and found."""
+
+    status = 422
+    title = "Verification failed"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
