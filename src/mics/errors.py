@@ -58,6 +58,7 @@ class InvalidInput(MicsError):
         expected: str | None = None,
         **context: Any,
     ) -> None:
+        self.reason = message
         if field is not None and not message.startswith(field):
             message = f"{field}: {message}"
         super().__init__(

@@ -1,0 +1,3 @@
+from mics.cli import main
+
+main()

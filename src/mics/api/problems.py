@@ -1,0 +1,77 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from mics.errors import MicsError
+
+PROBLEM = "application/problem+json"
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(MicsError)
+    async def _mics_error(request: Request, error: MicsError) -> JSONResponse:
+        body = error.problem()
+        body["instance"] = request.url.path
+        return problem_response(body)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in error.errors():
+            loc = [str(p) for p in e.get("loc", ())]
+            if loc and loc[0] in {"body", "query", "path", "header"}:
+                loc = loc[1:] if len(loc) > 1 else loc
+            errors.append(
+                {
+                    "field": ".".join(loc),
+                    "value": _safe(e.get("input")),
+                    "expected": e.get("msg", ""),
+                }
+            )
+        first = errors[0] if errors else {"field": "", "value": None, "expected": ""}
+        return problem_response(
+            {
+                "type": "https://mics.example/problems/InvalidInput",
+                "title": "Invalid input",
+                "status": 422,
+                "detail": f"{first['field']}: {first['expected']} (got {first['value']!r})",
+                "field": first["field"],
+                "value": first["value"],
+                "expected": first["expected"],
+                "errors": errors,
+                "instance": request.url.path,
+            }
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        return problem_response(
+            {
+                "type": "about:blank",
+                "title": str(error.detail) if error.status_code != 404 else "Not found",
+                "status": error.status_code,
+                "detail": str(error.detail),
+                "instance": request.url.path,
+            },
+            headers=getattr(error, "headers", None),
+        )
+
+
+def _safe(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value if not isinstance(value, str) else value[:200]
+    if isinstance(value, (dict, list)):
+        text = repr(value)
+        return text[:200]
+    return repr(value)[:200]

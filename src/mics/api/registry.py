@@ -1,0 +1,226 @@
+"""``/api/...``: the partnership registry over REST."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+
+from mics import registry
+from mics.api.deps import DatabaseDep
+from mics.errors import InvalidInput
+from mics.registry.schemas import (
+    BomNode,
+    ItemIn,
+    ItemOut,
+    MaterialIn,
+    MaterialOut,
+    MaterialPatch,
+    Page,
+    PartnerIn,
+    PartnerOut,
+    PartnerPatch,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+    ProjectIn,
+    ProjectOut,
+    SectorOut,
+    SpokeOut,
+)
+
+router = APIRouter(prefix="/api", tags=["registry"])
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="records to skip")]
+
+
+@router.get("/sectors")
+def sectors(db: DatabaseDep) -> list[SectorOut]:
+    return registry.list_sectors(db)
+
+
+@router.get("/spokes")
+def spokes(db: DatabaseDep) -> list[SpokeOut]:
+    return registry.list_spokes(db)
+
+
+@router.get("/partners")
+def partners(
+    db: DatabaseDep,
+    kind: str | None = None,
+    sector: str | None = None,
+    spoke: int | None = None,
+    is_public: bool | None = None,
+    q: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[PartnerOut]:
+    return registry.list_partners(
+        db,
+        kind=kind,
+        sector=sector,
+        spoke=spoke,
+        is_public=is_public,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/partners", status_code=201)
+def create_partner(db: DatabaseDep, body: PartnerIn) -> PartnerOut:
+    return registry.create_partner(db, body)
+
+
+@router.get("/partners/{partner_id}")
+def partner(db: DatabaseDep, partner_id: str) -> PartnerOut:
+    return registry.get_partner(db, partner_id)
+
+
+@router.patch("/partners/{partner_id}")
+def update_partner(db: DatabaseDep, partner_id: str, body: PartnerPatch) -> PartnerOut:
+    return registry.update_partner(db, partner_id, body)
+
+
+@router.get("/projects")
+def projects(
+    db: DatabaseDep,
+    spoke: int | None = None,
+    status: str | None = None,
+    partner: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ProjectOut]:
+    return registry.list_projects(
+        db, spoke=spoke, status=status, partner=partner, limit=limit, offset=offset
+    )
+
+
+@router.post("/projects", status_code=201)
+def create_project(db: DatabaseDep, body: ProjectIn) -> ProjectOut:
+    return registry.create_project(db, body)
+
+
+@router.get("/materials")
+def materials(
+    db: DatabaseDep,
+    category: str | None = None,
+    country: str | None = None,
+    supplier: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[MaterialOut]:
+    return registry.list_materials(
+        db, category=category, country=country, supplier=supplier, limit=limit, offset=offset
+    )
+
+
+@router.post("/materials", status_code=201)
+def create_material(db: DatabaseDep, body: MaterialIn) -> MaterialOut:
+    return registry.create_material(db, body)
+
+
+@router.get("/materials/{material_id}")
+def material(db: DatabaseDep, material_id: str) -> MaterialOut:
+    return registry.get_material(db, material_id)
+
+
+@router.patch("/materials/{material_id}")
+def update_material(db: DatabaseDep, material_id: str, body: MaterialPatch) -> MaterialOut:
+    return registry.update_material(db, material_id, body)
+
+
+@router.get("/products")
+def products(
+    db: DatabaseDep,
+    sector: str | None = None,
+    brand: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ProductOut]:
+    return registry.list_products(db, sector=sector, brand=brand, limit=limit, offset=offset)
+
+
+@router.post("/products", status_code=201)
+def create_product(db: DatabaseDep, body: ProductIn) -> ProductOut:
+    return registry.create_product(db, body)
+
+
+@router.get("/products/{product_id}")
+def product(db: DatabaseDep, product_id: str) -> ProductOut:
+    """A product by id or GTIN."""
+    return registry.get_product(db, product_id)
+
+
+@router.patch("/products/{product_id}")
+def update_product(db: DatabaseDep, product_id: str, body: ProductPatch) -> ProductOut:
+    return registry.update_product(db, product_id, body)
+
+
+@router.get("/products/{product_id}/bom")
+def product_bom(db: DatabaseDep, product_id: str) -> BomNode:
+    """The bill of materials as a tree, sub-products expanded."""
+    return registry.product_tree(db, product_id)
+
+
+@router.get("/items")
+def items(
+    db: DatabaseDep,
+    product: str | None = None,
+    lot: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ItemOut]:
+    return registry.list_items(db, product=product, lot=lot, limit=limit, offset=offset)
+
+
+@router.post("/items", status_code=201)
+def create_item(db: DatabaseDep, body: ItemIn) -> ItemOut:
+    return registry.create_item(db, body)
+
+
+@router.get("/items/{item_id}")
+def item(db: DatabaseDep, item_id: int) -> ItemOut:
+    return registry.get_item(db, item_id)
+
+
+@router.post("/registry/import")
+async def import_records(
+    db: DatabaseDep, request: Request, kind: str | None = None
+) -> dict[str, int]:
+    """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "the body is not UTF-8 text",
+            field="body",
+            value=raw[:40].hex(),
+            expected="UTF-8 JSON or CSV",
+        ) from error
+    if request.headers.get("content-type", "").startswith("text/csv"):
+        data = registry.parse_csv(text, kind)
+    else:
+        data = registry.parse_json(text)
+    try:
+        return registry.load(db, data)
+    except ValidationError as error:  # pragma: no cover - load converts these
+        raise InvalidInput(str(error), field="body") from error
+
+
+@router.get("/registry/export/{kind}")
+def export_records(db: DatabaseDep, kind: str, format: str = "json") -> Response:
+    records = registry.export(db, kind)
+    if format == "csv":
+        return Response(registry.to_csv(kind, records), media_type="text/csv")
+    if format != "json":
+        raise InvalidInput(
+            "unknown export format", field="format", value=format, expected="json or csv"
+        )
+    import json
+
+    return Response(
+        json.dumps({kind: records}, ensure_ascii=False, indent=1), media_type="application/json"
+    )

@@ -1,0 +1,57 @@
+"""The partnership registry: sectors, spokes, partners, projects, materials, products, items."""
+
+from mics.registry.exchange import export, load, parse_csv, parse_json, to_csv
+from mics.registry.products import (
+    create_item,
+    create_product,
+    find_item,
+    get_item,
+    get_product,
+    list_items,
+    list_products,
+    product_tree,
+    update_product,
+)
+from mics.registry.service import (
+    create_material,
+    create_partner,
+    create_project,
+    get_material,
+    get_partner,
+    list_materials,
+    list_partners,
+    list_projects,
+    list_sectors,
+    list_spokes,
+    update_material,
+    update_partner,
+)
+
+__all__ = [
+    "create_item",
+    "create_material",
+    "create_partner",
+    "create_product",
+    "create_project",
+    "export",
+    "find_item",
+    "get_item",
+    "get_material",
+    "get_partner",
+    "get_product",
+    "list_items",
+    "list_materials",
+    "list_partners",
+    "list_products",
+    "list_projects",
+    "list_sectors",
+    "list_spokes",
+    "load",
+    "parse_csv",
+    "parse_json",
+    "product_tree",
+    "to_csv",
+    "update_material",
+    "update_partner",
+    "update_product",
+]

@@ -1,0 +1,178 @@
+"""The registry's input and output shapes: one schema per use (``PartnerIn``, ``PartnerOut``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+PartnerKind = Literal["university", "research_centre", "public_body", "enterprise"]
+ProjectStatus = Literal["proposed", "active", "completed"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SectorOut(BaseModel):
+    id: str
+    name: str
+    scope: str
+
+
+class SpokeOut(BaseModel):
+    id: int
+    title: str
+    short: str
+
+
+class PartnerIn(Strict):
+    id: str = Field(description="slug, e.g. 'conceria-del-brenta'")
+    name: str = Field(min_length=1, max_length=300)
+    kind: PartnerKind
+    is_public: bool = Field(description="public-sector partner (true) or industrial (false)")
+    sectors: list[str] = Field(default_factory=list)
+    spokes: list[int] = Field(default_factory=list)
+    competences: str = ""
+    city: str = ""
+    website: str = ""
+    fictional: bool = False
+
+
+class PartnerOut(PartnerIn):
+    pass
+
+
+class PartnerPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    kind: PartnerKind | None = None
+    is_public: bool | None = None
+    sectors: list[str] | None = None
+    spokes: list[int] | None = None
+    competences: str | None = None
+    city: str | None = None
+    website: str | None = None
+
+
+class ProjectIn(Strict):
+    id: str
+    title: str = Field(min_length=1, max_length=300)
+    spoke: int
+    partners: list[str] = Field(default_factory=list)
+    summary: str = ""
+    status: ProjectStatus = "proposed"
+
+
+class ProjectOut(ProjectIn):
+    pass
+
+
+class MaterialIn(Strict):
+    id: str
+    name: str = Field(min_length=1, max_length=300)
+    category: str = Field(min_length=1, max_length=60)
+    density_kg_m3: float
+    recycled_share: float = 0.0
+    bio_based_share: float = 0.0
+    country: str
+    supplier: str | None = None
+    lca_process: str | None = Field(
+        default=None, description="id of the footprint dataset process that makes it"
+    )
+
+
+class MaterialOut(MaterialIn):
+    pass
+
+
+class MaterialPatch(Strict):
+    name: str | None = None
+    category: str | None = None
+    density_kg_m3: float | None = None
+    recycled_share: float | None = None
+    bio_based_share: float | None = None
+    country: str | None = None
+    supplier: str | None = None
+    lca_process: str | None = None
+
+
+class ComponentIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    material: str | None = None
+    product: str | None = Field(default=None, description="a sub-product's id")
+    mass_kg: float
+    process: str = Field(default="", description="the process that shapes it, e.g. 'cnc_milling'")
+
+
+class ComponentOut(ComponentIn):
+    position: int
+
+
+class ProductIn(Strict):
+    id: str
+    gtin: str
+    name: str = Field(min_length=1, max_length=300)
+    sector: str
+    brand: str
+    lifetime_years: float
+    description: str = ""
+    repair_notes: str = ""
+    end_of_life_notes: str = ""
+    components: list[ComponentIn] = Field(default_factory=list)
+
+
+class ProductOut(ProductIn):
+    components: list[ComponentOut] = Field(default_factory=list)  # type: ignore[assignment]
+    mass_kg: float
+
+
+class ProductPatch(Strict):
+    name: str | None = None
+    sector: str | None = None
+    brand: str | None = None
+    lifetime_years: float | None = None
+    description: str | None = None
+    repair_notes: str | None = None
+    end_of_life_notes: str | None = None
+    components: list[ComponentIn] | None = None
+
+
+class ItemIn(Strict):
+    product: str = Field(description="product id or GTIN")
+    serial: str
+    lot: str | None = None
+
+
+class ItemOut(BaseModel):
+    id: int
+    product: str
+    gtin: str
+    serial: str
+    lot: str | None
+    created_at: datetime | None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: ``items`` plus where it sits in the whole."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class BomNode(BaseModel):
+    """A BOM drawn as a tree: sub-products expanded, masses in kg."""
+
+    name: str
+    kind: Literal["product", "material"]
+    ref: str
+    mass_kg: float
+    process: str = ""
+    recycled_share: float | None = None
+    bio_based_share: float | None = None
+    country: str | None = None
+    children: list[BomNode] = Field(default_factory=list)

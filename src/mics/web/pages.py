@@ -1,0 +1,88 @@
+"""HTML pages: dashboard, partners, products with their bill-of-materials tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from mics import registry
+from mics.api.deps import DatabaseDep
+from mics.web import templates_dir
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=templates_dir())
+
+KIND_LABELS = {
+    "university": "University",
+    "research_centre": "Research centre",
+    "public_body": "Public body",
+    "enterprise": "Enterprise",
+}
+
+
+def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    context.setdefault("kind_labels", KIND_LABELS)
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, db: DatabaseDep) -> HTMLResponse:
+    partners = registry.list_partners(db, limit=500)
+    return _render(
+        request,
+        "dashboard.html",
+        sectors=registry.list_sectors(db),
+        spokes=registry.list_spokes(db),
+        partners=partners,
+        public=sum(p.is_public for p in partners.items),
+        projects=registry.list_projects(db, limit=500),
+        products=registry.list_products(db, limit=12),
+        items=registry.list_items(db, limit=1).total,
+    )
+
+
+@router.get("/partners", response_class=HTMLResponse)
+def partners_page(
+    request: Request,
+    db: DatabaseDep,
+    kind: str | None = None,
+    sector: str | None = None,
+    q: str | None = None,
+) -> HTMLResponse:
+    return _render(
+        request,
+        "partners.html",
+        partners=registry.list_partners(
+            db, kind=kind or None, sector=sector or None, q=q, limit=500
+        ),
+        sectors=registry.list_sectors(db),
+        kind=kind or "",
+        sector=sector or "",
+        q=q or "",
+    )
+
+
+@router.get("/products", response_class=HTMLResponse)
+def products_page(request: Request, db: DatabaseDep) -> HTMLResponse:
+    return _render(
+        request,
+        "products.html",
+        products=registry.list_products(db, limit=500),
+        sectors={s.id: s for s in registry.list_sectors(db)},
+    )
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+def product_page(request: Request, db: DatabaseDep, product_id: str) -> HTMLResponse:
+    product = registry.get_product(db, product_id)
+    return _render(
+        request,
+        "product.html",
+        product=product,
+        tree=registry.product_tree(db, product_id),
+        brand=registry.get_partner(db, product.brand),
+        items=registry.list_items(db, product=product.id, limit=50),
+    )
