@@ -67,9 +67,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session (rolled back at the end)."""
+        """A read-only session (rolled back at the end; loaded rows stay usable)."""
         with self._sessions() as session:
             yield session
+            session.expunge_all()
             session.rollback()
 
     def upgrade(self) -> None:
@@ -78,7 +79,7 @@ class Database:
         with self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def is_current(self) -> bool:
         return "alembic_version" in inspect(self.engine).get_table_names()
@@ -97,4 +98,6 @@ def alembic_config(url: str | None = None) -> Config:
 
 def _import_models() -> None:
     """Import every area's tables so that ``Base.metadata`` knows them."""
-    from mics.registry import store  # noqa: F401
+    from mics.ledger import store as ledger_store  # noqa: F401
+    from mics.registry import store as registry_store  # noqa: F401
+    from mics.trace import store as trace_store  # noqa: F401

@@ -4,6 +4,7 @@
 
     MicsError
      +-- InvalidInput        bad data from a user: names the field, the value, what was expected
+     |    +-- TooLarge       more than a request may carry
      +-- NotFound            an id or key that does not exist
      +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...)
      +-- Unauthorized        missing or wrong credentials
@@ -71,6 +72,13 @@ class InvalidInput(MicsError):
         self.field = field
         self.value = value
         self.expected = expected
+
+
+class TooLarge(InvalidInput):
+    """A document beyond what one request may carry (HTTP 413)."""
+
+    status = 413
+    title = "Payload too large"
 
 
 class NotFound(MicsError):

@@ -45,6 +45,24 @@ def normalise_gtin(value: str, field: str = "gtin") -> str:
         ) from error
 
 
+def check_gln(value: str, field: str = "gln") -> str:
+    """A 13-digit GS1 Global Location Number with a valid check digit."""
+    if not (value.isdigit() and len(value) == 13) or _mod10(value[:-1]) != int(value[-1]):
+        raise InvalidInput(
+            "a GLN is 13 digits ending in its GS1 mod-10 check digit",
+            field=field,
+            value=value,
+            expected="13 digits with a valid check digit",
+        )
+    return value
+
+
+def _mod10(digits: str) -> int:
+    """GS1 General Specifications §7.9.1 check digit of ``digits``."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return (10 - total % 10) % 10
+
+
 def check_serial(value: str, field: str = "serial") -> str:
     if not CSET82.match(value):
         raise InvalidInput(

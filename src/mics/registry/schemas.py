@@ -40,6 +40,9 @@ class PartnerIn(Strict):
     city: str = ""
     website: str = ""
     fictional: bool = False
+    gln: str | None = Field(
+        default=None, description="GS1 Global Location Number (13 digits) naming it in EPCIS"
+    )
 
 
 class PartnerOut(PartnerIn):
@@ -55,6 +58,7 @@ class PartnerPatch(Strict):
     competences: str | None = None
     city: str | None = None
     website: str | None = None
+    gln: str | None = None
 
 
 class ProjectIn(Strict):

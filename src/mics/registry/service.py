@@ -101,6 +101,7 @@ def _partner_out(r: PartnerRow) -> PartnerOut:
         city=r.city,
         website=r.website,
         fictional=r.fictional,
+        gln=r.gln,
     )
 
 
@@ -134,6 +135,16 @@ def put_partner(s: Session, p: PartnerIn, *, replace: bool) -> PartnerRow:
         p.competences,
         p.fictional,
     )
+    row.gln = domain.check_gln(p.gln) if p.gln else None
+    clash = (
+        s.scalar(select(PartnerRow.id).where(PartnerRow.gln == row.gln, PartnerRow.id != p.id))
+        if row.gln
+        else None
+    )
+    if clash is not None:
+        raise Conflict(
+            f"GLN {row.gln} already belongs to partner {clash!r}", field="gln", value=p.gln
+        )
     row.sectors = _refs(s, SectorRow, p.sectors, "sectors")
     row.spokes = _refs(s, SpokeRow, p.spokes, "spokes")
     return row

@@ -66,6 +66,7 @@ class PartnerRow(Base):
     website: Mapped[str] = mapped_column(String(300), default="")
     competences: Mapped[str] = mapped_column(Text, default="")
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
+    gln: Mapped[str | None] = mapped_column(String(13), nullable=True, unique=True)
     sectors: Mapped[list[SectorRow]] = relationship(
         secondary=partner_sector, order_by=SectorRow.id, lazy="selectin"
     )
@@ -157,3 +158,18 @@ class ItemRow(Base):
     serial: Mapped[str] = mapped_column(String(20))
     lot: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PartnerKeyRow(Base):
+    """An API key of a partner: only its SHA-256 is kept; the key is shown once."""
+
+    __tablename__ = "partner_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(30))
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

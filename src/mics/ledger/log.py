@@ -1,0 +1,240 @@
+"""The transparency log service: append in the caller's transaction, sign, prove, serve.
+
+- ``append(session, leaves)`` adds leaf data in order inside the capture
+  transaction (no event without its leaf, no leaf without its event), with the
+  right edge resumed from stored perfect nodes: O(log n) per leaf.
+- ``checkpoint(db, signer)`` signs the current tree head as a C2SP
+  tlog-checkpoint note; ``latest_checkpoint`` issues a new one at most once a
+  second when the tree has grown.
+- proofs and tiles read perfect nodes from ``ledger_node``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from mics.db import Database
+from mics.errors import InvalidInput, NotFound
+from mics.ledger import merkle, tiles
+from mics.ledger.note import Signer, format_checkpoint, sign_note
+from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
+
+CHECKPOINT_INTERVAL = timedelta(seconds=1)
+
+
+class NodeCache:
+    """Perfect nodes read from the store, with a per-call memo."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._memo: dict[tuple[int, int], bytes] = {}
+
+    def __call__(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._session.scalar(
+                select(NodeRow.hash).where(NodeRow.level == level, NodeRow.idx == index)
+            )
+            if found is None:
+                raise NotFound(f"the log has no node at level {level} index {index}")
+            self._memo[key] = found
+        return found
+
+    def prefetch(self, wanted: Sequence[tuple[int, int]]) -> None:
+        missing = [k for k in wanted if k not in self._memo]
+        for chunk in range(0, len(missing), 500):
+            part = missing[chunk : chunk + 500]
+            rows = self._session.execute(
+                select(NodeRow.level, NodeRow.idx, NodeRow.hash).where(
+                    tuple_(NodeRow.level, NodeRow.idx).in_(part)
+                )
+            )
+            for level, index, value in rows:
+                self._memo[(level, index)] = value
+
+
+def _head(session: Session) -> HeadRow:
+    """The log head, locked for this transaction."""
+    head = session.scalar(select(HeadRow).where(HeadRow.id == 1).with_for_update())
+    if head is None:
+        head = HeadRow(id=1, size=0)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def lock(session: Session) -> int:
+    """Take the log's append lock for this transaction; returns the current size."""
+    return _head(session).size
+
+
+def append(session: Session, entries: Sequence[tuple[int, bytes]]) -> list[int]:
+    """Append ``(event id, leaf data)`` pairs in order; returns their leaf indexes."""
+    if not entries:
+        return []
+    head = _head(session)
+    edge = merkle.CompactRange.resume(head.size, NodeCache(session))
+    leaves = []
+    nodes = []
+    indexes = []
+    for event_id, data in entries:
+        index = edge.size
+        nodes.extend(edge.append(merkle.leaf_hash(data)))
+        leaves.append({"idx": index, "event": event_id, "data": data})
+        indexes.append(index)
+    session.execute(insert(LeafRow), leaves)
+    session.execute(insert(NodeRow), [{"level": lv, "idx": i, "hash": h} for lv, i, h in nodes])
+    head.size = edge.size
+    return indexes
+
+
+def size(session: Session) -> int:
+    return session.scalar(select(HeadRow.size).where(HeadRow.id == 1)) or 0
+
+
+def root(session: Session, tree_size: int) -> bytes:
+    return merkle.root(NodeCache(session), tree_size)
+
+
+def checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
+    """Sign the current tree head now (on demand), unless it is already signed."""
+    with db.transaction() as s:
+        tree_size = size(s)
+        existing = s.get(CheckpointRow, tree_size)
+        if existing is not None:
+            return existing
+        root_hash = root(s, tree_size)
+        note = sign_note(format_checkpoint(origin, tree_size, root_hash), signer)
+        row = CheckpointRow(size=tree_size, root=root_hash, note=note, created_at=datetime.now(UTC))
+        s.add(row)
+        return row
+
+
+def latest_checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
+    """The newest checkpoint; a new one when the tree grew and the last is >= 1 s old."""
+    with db.read() as s:
+        last = s.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
+        tree_size = size(s)
+    if last is not None:
+        created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=UTC)
+        if last.size == tree_size or datetime.now(UTC) - created < CHECKPOINT_INTERVAL:
+            return last
+    return checkpoint(db, signer, origin)
+
+
+def checkpoint_at(db: Database, tree_size: int) -> CheckpointRow:
+    with db.read() as s:
+        row = s.get(CheckpointRow, tree_size)
+        if row is None:
+            raise NotFound(
+                f"no checkpoint was signed at tree size {tree_size}",
+                field="tree_size",
+                value=tree_size,
+            )
+        return row
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    leaf_data: bytes
+    hashes: list[bytes]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "leaf_data": self.leaf_data.hex(),
+            "leaf_hash": merkle.leaf_hash(self.leaf_data).hex(),
+            "hashes": [h.hex() for h in self.hashes],
+        }
+
+
+def _check_size(s: Session, tree_size: int, field: str) -> None:
+    current = size(s)
+    if not 0 < tree_size <= current:
+        raise InvalidInput(
+            f"the log has {current} leaves", field=field, value=tree_size, expected=f"1..{current}"
+        )
+
+
+def inclusion_by_index(db: Database, index: int, tree_size: int) -> InclusionProof:
+    with db.read() as s:
+        _check_size(s, tree_size, "tree_size")
+        if not 0 <= index < tree_size:
+            raise InvalidInput(
+                "leaf index outside the tree",
+                field="leaf_index",
+                value=index,
+                expected=f"0..{tree_size - 1}",
+            )
+        data = s.scalar(select(LeafRow.data).where(LeafRow.idx == index))
+        if data is None:
+            raise NotFound(f"no leaf at index {index}")
+        path = merkle.inclusion_proof(NodeCache(s), index, tree_size)
+        return InclusionProof(index, tree_size, data, path)
+
+
+def inclusion_by_hash(db: Database, leaf_hash: bytes, tree_size: int) -> InclusionProof:
+    with db.read() as s:
+        index = s.scalar(select(NodeRow.idx).where(NodeRow.level == 0, NodeRow.hash == leaf_hash))
+    if index is None:
+        raise NotFound(
+            f"no leaf with hash {leaf_hash.hex()}", field="leaf_hash", value=leaf_hash.hex()
+        )
+    return inclusion_by_index(db, index, tree_size)
+
+
+def inclusion_by_event(db: Database, event_pk: int, tree_size: int) -> InclusionProof:
+    with db.read() as s:
+        index = s.scalar(select(LeafRow.idx).where(LeafRow.event == event_pk))
+    if index is None:
+        raise NotFound("this event has no leaf in the log", field="event", value=event_pk)
+    return inclusion_by_index(db, index, tree_size)
+
+
+def consistency(db: Database, first: int, second: int) -> list[bytes]:
+    with db.read() as s:
+        _check_size(s, second, "second")
+        if not 0 < first <= second:
+            raise InvalidInput(
+                "first must be in 1..second", field="first", value=first, expected=f"1..{second}"
+            )
+        return merkle.consistency_proof(NodeCache(s), first, second)
+
+
+def tile(db: Database, path: str) -> tuple[bytes, bool]:
+    """The bytes of a C2SP tile or entry bundle, and whether it is full (immutable)."""
+    parsed = tiles.parse_tile_path(path)
+    with db.read() as s:
+        tree_size = size(s)
+        if isinstance(parsed, tiles.EntryBundle):
+            wanted = parsed.leaf_range
+            if wanted.stop > tree_size:
+                raise NotFound(f"entry bundle {path} is beyond the tree size {tree_size}")
+            data = list(
+                s.scalars(
+                    select(LeafRow.data)
+                    .where(LeafRow.idx >= wanted.start, LeafRow.idx < wanted.stop)
+                    .order_by(LeafRow.idx)
+                )
+            )
+            return tiles.entry_bundle(data), parsed.width == tiles.TILE_WIDTH
+        available = tiles.level_width(parsed.level, tree_size)
+        last_node = parsed.index * tiles.TILE_WIDTH + parsed.width
+        if last_node > available:
+            raise NotFound(f"tile {path} is beyond the tree size {tree_size}")
+        cache = NodeCache(s)
+        cache.prefetch(parsed.nodes)
+        return tiles.tile_bytes(parsed, cache), parsed.width == tiles.TILE_WIDTH
+
+
+def leaf_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(LeafRow)) or 0

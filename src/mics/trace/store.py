@@ -1,0 +1,122 @@
+"""EPCIS event tables: events in capture order, their identifiers, capture jobs.
+
+``epcis_event.id`` is the capture order (it is also the ledger's leaf order).
+Each event keeps its full EPCIS 2.0 JSON-LD form in ``body`` and the
+``@context`` of the document it came in (``capture_job.context``); the columns
+beside it exist for queries. ``epcis_event_epc`` indexes every identifier an
+event names, in canonical GS1 Digital Link form, with its role.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mics.db import Base
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+# Roles of an identifier in an event (epcis_event_epc.role).
+ROLES = (
+    "epc",  # epcList (Object, Transaction), childEPCs (Aggregation, Association)
+    "parent",  # parentID
+    "input",  # inputEPCList
+    "output",  # outputEPCList
+    "quantity",  # quantityList / childQuantityList epcClass
+    "input_quantity",
+    "output_quantity",
+    "source",  # sourceList ids
+    "destination",  # destinationList ids
+    "read_point",
+    "biz_location",
+)
+
+
+class CaptureJobRow(Base):
+    __tablename__ = "capture_job"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    running: Mapped[bool] = mapped_column(default=True)
+    success: Mapped[bool] = mapped_column(default=False)
+    error_behaviour: Mapped[str] = mapped_column(String(20), default="rollback")
+    captured: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    context: Mapped[object] = mapped_column(JSON, nullable=True)
+
+
+class EventRow(Base):
+    __tablename__ = "epcis_event"
+    __table_args__ = (
+        Index("ix_epcis_event_type_time", "event_type", "event_time"),
+        Index("ix_epcis_event_record", "record_time", "id"),
+        Index("ix_epcis_event_time_id", "event_time", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(300), unique=True)
+    event_hash: Mapped[str] = mapped_column(String(120), index=True)
+    event_type: Mapped[str] = mapped_column(String(30))
+    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    biz_step: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    disposition: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    read_point: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
+    biz_location: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
+    capture_id: Mapped[str] = mapped_column(ForeignKey("capture_job.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class EventEpcRow(Base):
+    __tablename__ = "epcis_event_epc"
+    __table_args__ = (Index("ix_epcis_event_epc_epc_role", "epc", "role"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), index=True)
+    epc: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class EventBizTransactionRow(Base):
+    __tablename__ = "epcis_event_biztx"
+    __table_args__ = (Index("ix_epcis_event_biztx_type_value", "type", "value"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), index=True)
+    type: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(300))
+
+
+class SubscriptionRow(Base):
+    """A named query's subscription: new matching events are POSTed to ``dest``."""
+
+    __tablename__ = "epcis_subscription"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    query_name: Mapped[str] = mapped_column(ForeignKey("epcis_query.name"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
+    dest: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    last_event: Mapped[int] = mapped_column(BigId, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class NamedQueryRow(Base):
+    __tablename__ = "epcis_query"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
+    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
