@@ -88,3 +88,50 @@ def test_csv_import_upserts(demo_dir: Path) -> None:
     exported = json.loads(mics(demo_dir, "registry", "export", "--kind", "materials").stdout)
     wool = next(m for m in exported["materials"] if m["id"] == "wool")
     assert (wool["recycled_share"], wool["supplier"]) == (0.2, None)
+
+
+def test_epcis_hash_prints_one_hash_per_event_in_order(demo_dir: Path) -> None:
+    from mics.trace.event_hash import event_hash
+
+    events = [
+        {
+            "type": "ObjectEvent",
+            "action": "OBSERVE",
+            "eventTime": f"2026-03-0{d}T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [f"urn:epc:id:sgtin:8012345.000001.X{d}"],
+        }
+        for d in (1, 2)
+    ]
+    context = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+    file = demo_dir / "two.jsonld"
+    file.write_text(
+        json.dumps(
+            {
+                "@context": context,
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-03-01T10:00:00Z",
+                "epcisBody": {"eventList": events},
+            }
+        )
+    )
+    out = mics(demo_dir, "epcis", "hash", str(file))
+    assert out.stdout.split() == [event_hash(e, context) for e in events]
+    captured = mics(demo_dir, "epcis", "capture", str(file))
+    assert captured.returncode == 0, captured.stderr
+    assert "captured 2" in captured.stdout
+    again = mics(demo_dir, "epcis", "capture", str(file))
+    assert "captured 0, duplicates 2" in again.stdout
+
+
+def test_trace_downstream_answers_the_recall_as_json(demo_dir: Path) -> None:
+    out = mics(
+        demo_dir, "trace", "downstream", "urn:epc:class:lgtin:8012345.000040.H26-011", "--json"
+    )
+    assert out.returncode == 0, out.stderr
+    nodes = [n["id"] for n in json.loads(out.stdout)["nodes"]]
+    assert sum("/01/08012345000012/21/" in n for n in nodes) == 5
+    bad = mics(demo_dir, "trace", "upstream", "not-an-epc")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: epc: not an identifier MICS can trace")

@@ -58,8 +58,9 @@ def test_demo_has_the_partnership_structure_and_loads_idempotently(demo_db: Data
     assert (
         (_count(demo_db, PartnerRow), _count(demo_db, ProductRow), _count(demo_db, ItemRow))
         == counts
-        == (25, 3, 15)
+        == (26, 3, 15)  # 25 members plus this instance's operator, listed apart
     )
+    assert registry.get_partner(demo_db, "mics-operator").kind == "public_body"
 
 
 def test_partner_filters_and_pagination(demo_db: Database) -> None:

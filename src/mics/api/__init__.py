@@ -11,11 +11,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from mics import __version__
+from mics.api import epcis as epcis_api
+from mics.api import ledger as ledger_api
 from mics.api import problems
 from mics.api import registry as registry_api
+from mics.api import trace as trace_api
 from mics.api.deps import DatabaseDep
 from mics.config import Settings
 from mics.db import Database
+from mics.ledger.keys import load_or_create_signer
 
 __all__ = ["create_app"]
 
@@ -31,8 +35,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.signer = load_or_create_signer(settings.home, settings.instance)
     problems.install(app)
     app.include_router(registry_api.router)
+    app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
+    app.include_router(epcis_api.router)
+    app.include_router(trace_api.router)
 
     @app.get("/health", tags=["meta"])
     def health(db: DatabaseDep) -> dict[str, str]:

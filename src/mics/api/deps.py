@@ -8,6 +8,9 @@ from fastapi import Depends, Request
 
 from mics.config import Settings
 from mics.db import Database
+from mics.registry.keys import Principal, authenticate
+from mics.trace.query import Viewer
+from mics.trace.visibility import viewer_for
 
 
 def get_db(request: Request) -> Database:
@@ -22,3 +25,24 @@ def get_settings(request: Request) -> Settings:
 
 DatabaseDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_principal(request: Request) -> Principal:
+    """The partner behind ``Authorization: Bearer <key>``, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer":
+        key = ""
+    return authenticate(get_db(request), key.strip() or None)
+
+
+def get_viewer(request: Request) -> Viewer:
+    """What the caller may read: everything for an operator key, else its own events."""
+    principal = get_principal(request)
+    if principal.role in ("operator", "authority"):
+        return Viewer(partner=None)
+    return viewer_for(get_db(request), principal.partner)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from mics.cli.app import app, state
+from mics.cli.app import app
+from mics.cli.common import state
 from mics.errors import MicsError
 
 __all__ = ["app", "main"]

@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import BaseModel
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from mics import registry
-from mics.config import Settings
-from mics.db import Database
+from mics.cli import trace as trace_cli
+from mics.cli.common import console, database, settings, state
 from mics.errors import InvalidInput
+from mics.registry.demo import ensure_instance
 
 app = typer.Typer(
     help="MICS - Made in Italy Circolare e Sostenibile",
@@ -29,15 +28,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 registry_app = typer.Typer(help="Partners, projects, materials, products.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(registry_app, name="registry")
-console = Console()
-
-
-@dataclass
-class State:
-    verbose: bool = False
-
-
-state = State()
+app.add_typer(trace_cli.epcis_app, name="epcis")
+app.add_typer(trace_cli.trace_app, name="trace")
+app.add_typer(trace_cli.keys_app, name="keys")
 
 
 @app.callback()
@@ -45,10 +38,6 @@ def _options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show tracebacks")] = False,
 ) -> None:
     state.verbose = verbose
-
-
-def database() -> Database:
-    return Database.from_url(Settings.from_env().database_url)
 
 
 @app.command()
@@ -78,6 +67,7 @@ def db_upgrade() -> None:
     """Create or migrate the database schema."""
     db = database()
     db.upgrade()
+    ensure_instance(db, settings().operator_partner)
     console.print(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
 
 

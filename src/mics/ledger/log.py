@@ -238,3 +238,12 @@ def tile(db: Database, path: str) -> tuple[bytes, bool]:
 
 def leaf_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(LeafRow)) or 0
+
+
+def leaf_index(db: Database, event_pk: int) -> int:
+    """The leaf index of the stored event ``event_pk``."""
+    with db.read() as s:
+        index = s.scalar(select(LeafRow.idx).where(LeafRow.event == event_pk))
+    if index is None:
+        raise NotFound("this event has no leaf in the log", field="event", value=event_pk)
+    return index

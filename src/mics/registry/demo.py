@@ -10,7 +10,8 @@ from mics.db import Database
 from mics.errors import Conflict
 from mics.registry import exchange, service
 from mics.registry.products import put_item
-from mics.registry.schemas import ItemIn, SectorOut, SpokeOut
+from mics.registry.schemas import ItemIn, PartnerIn, SectorOut, SpokeOut
+from mics.registry.store import PartnerRow
 
 
 def _data(name: str) -> dict[str, Any]:
@@ -47,3 +48,21 @@ def load_demo_registry(db: Database) -> dict[str, int]:
     counts["items"] = len(data["items"])
     counts["items_added"] = added
     return counts
+
+
+def ensure_instance(db: Database, operator: str) -> None:
+    """The partnership's structure and this instance's own operator partner."""
+    load_structure(db)
+    with db.transaction() as s:
+        if s.get(PartnerRow, operator) is None:
+            service.put_partner(
+                s,
+                PartnerIn(
+                    id=operator,
+                    name="MICS platform operator (this instance)",
+                    kind="public_body",
+                    is_public=True,
+                    competences="runs this MICS instance: registry, EPCIS repository, log",
+                ),
+                replace=False,
+            ).member = False

@@ -182,7 +182,8 @@ def list_partners(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[PartnerOut]:
-    query = select(PartnerRow).order_by(PartnerRow.name, PartnerRow.id)
+    query = select(PartnerRow).where(PartnerRow.member.is_(True))
+    query = query.order_by(PartnerRow.name, PartnerRow.id)
     if kind is not None:
         query = query.where(
             PartnerRow.kind == domain.check_choice(kind, domain.PARTNER_KINDS, "kind")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -67,6 +68,8 @@ class PartnerRow(Base):
     competences: Mapped[str] = mapped_column(Text, default="")
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
     gln: Mapped[str | None] = mapped_column(String(13), nullable=True, unique=True)
+    # False for this instance's own operator: it runs MICS but is not a partnership member
+    member: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     sectors: Mapped[list[SectorRow]] = relationship(
         secondary=partner_sector, order_by=SectorRow.id, lazy="selectin"
     )

@@ -261,6 +261,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("partner", schema=None) as batch_op:
         batch_op.add_column(sa.Column("gln", sa.String(length=13), nullable=True))
+        batch_op.add_column(
+            sa.Column("member", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
         batch_op.create_unique_constraint(batch_op.f("uq_partner_gln"), ["gln"])
 
     # ### end Alembic commands ###
@@ -271,6 +274,7 @@ def downgrade() -> None:
     with op.batch_alter_table("partner", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_partner_gln"), type_="unique")
         batch_op.drop_column("gln")
+        batch_op.drop_column("member")
 
     op.drop_table("ledger_leaf")
     with op.batch_alter_table("epcis_event_epc", schema=None) as batch_op:

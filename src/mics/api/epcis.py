@@ -1,0 +1,210 @@
+"""``/epcis``: the GS1 EPCIS 2.0 REST binding (capture, events, queries, discovery).
+
+Paths follow the binding's OpenAPI (``REST Bindings/openapi.yaml``) under the
+``/epcis`` prefix. Capture answers ``202`` with ``Location:
+/epcis/capture/{captureID}``; the job resource tells status and errors. Query
+results are EPCISQueryDocuments in JSON-LD, or EPCIS 2.0 XML when asked for
+with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from mics.api.deps import DatabaseDep, PrincipalDep, ViewerDep
+from mics.api.problems import problem_response
+from mics.errors import NotFound, TooLarge
+from mics.trace import capture, documents, query
+from mics.trace.validate import EVENT_TYPES, DocumentInvalid
+
+router = APIRouter(prefix="/epcis", tags=["epcis"])
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+MAX_BYTES = 512 * 1024 * 1024
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+DISCOVERY = {
+    "GS1-EPCIS-Version": "2.0.0",
+    "GS1-EPCIS-Min": "2.0.0",
+    "GS1-EPCIS-Max": "2.0.0",
+    "GS1-CBV-Version": "2.0.0",
+    "GS1-CBV-XML-Format": "Always_Web_URI",
+    "GS1-EPCIS-Capture-Limit": str(capture.CAPTURE_LIMIT),
+    "GS1-EPCIS-Capture-File-Size-Limit": str(MAX_BYTES),
+    "GS1-Capture-Error-Behaviour": "rollback, proceed",
+    "GS1-Vendor-Version": "MICS",
+}
+
+
+@router.options("")
+@router.options("/")
+def discovery() -> Response:
+    """EPCIS discovery: versions, vocabularies and limits in the response headers."""
+    return Response(
+        status_code=204, headers=DISCOVERY | {"Allow": "OPTIONS, GET, POST", "GS1-Extensions": ""}
+    )
+
+
+@router.post("/capture", status_code=202)
+async def capture_document(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+    """Capture an EPCIS document (JSON-LD or XML), all or nothing unless told to proceed."""
+    behaviour = capture.check_behaviour(request.headers.get("GS1-Capture-Error-Behaviour"))
+    binding = documents.binding_for(request.headers.get("content-type"))
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        total = 0
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > MAX_BYTES:
+                raise TooLarge(
+                    "the document is larger than this repository accepts",
+                    field="body",
+                    value=total,
+                    expected=f"at most {MAX_BYTES} bytes",
+                )
+            spool.write(chunk)
+        if total == 0:
+            raise DocumentInvalid([_empty()])
+        try:
+            result = await run_in_threadpool(
+                capture.capture_stream, db, spool, binding, who.partner, behaviour=behaviour
+            )
+        except DocumentInvalid as invalid:
+            body = invalid.problem()
+            body.update(status=400, instance=request.url.path)
+            return problem_response(body, headers=DISCOVERY)
+    finally:
+        spool.close()
+    location = f"/epcis/capture/{result.capture_id}"
+    return JSONResponse(
+        {
+            "captureID": result.capture_id,
+            "captured": result.captured,
+            "duplicates": result.duplicates,
+            "errors": [p.as_dict() for p in result.problems],
+        },
+        status_code=202,
+        headers={"Location": location} | DISCOVERY,
+    )
+
+
+def _empty() -> Any:
+    from mics.trace.field_checks import Problem
+
+    return Problem(None, "", "", "an EPCIS document in the request body")
+
+
+@router.get("/capture/{capture_id}")
+def capture_job(capture_id: str, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+    job = capture.job(db, capture_id)
+    if job is None or (job.partner_id != who.partner and who.role != "operator"):
+        raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
+    return {
+        "captureID": job.id,
+        "createdAt": _stamp(job.created_at),
+        "finishedAt": _stamp(job.finished_at) if job.finished_at else None,
+        "running": job.running,
+        "success": job.success,
+        "captureErrorBehaviour": job.error_behaviour,
+        "captured": job.captured,
+        "duplicates": job.duplicates,
+        "errors": job.errors,
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _results(
+    request: Request, page: query.Page, params: dict[str, Any], name: str | None = None
+) -> Response:
+    headers = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
+    if page.next_token:
+        link = f"{request.url.path}?{urlencode({'nextPageToken': page.next_token})}"
+        headers["Link"] = f'<{link}>; rel="next"'
+        headers["GS1-Next-Page-Token-Expires"] = "never"
+    document: dict[str, Any] = {
+        "@context": [CONTEXT],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _stamp(datetime.now(UTC)),
+        "epcisBody": {
+            "queryResults": {
+                "queryName": name or "SimpleEventQuery",
+                "resultsBody": {"eventList": page.events},
+            }
+        },
+    }
+    if page.next_token:
+        document["nextPageToken"] = page.next_token
+    if _wants_xml(request):
+        from mics.trace.xml_binding import to_xml
+
+        return Response(to_xml(document), media_type="application/xml", headers=headers)
+    return JSONResponse(document, media_type="application/ld+json", headers=headers)
+
+
+def _wants_xml(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "xml" in accept and "json" not in accept
+
+
+def _params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in params.items()}
+
+
+@router.get("/events")
+def events(request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
+    """SimpleEventQuery over every event the caller may see."""
+    params = _params(request)
+    return _results(request, query.run(db, params, viewer), params)
+
+
+@router.get("/events/{event_id:path}")
+def event(event_id: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
+    if request.url.query:
+        event_id = f"{event_id}?{request.url.query}"  # ni:///...?ver=CBV2.0 ids carry a query
+    row = query.get_event(db, event_id, viewer)
+    if row is None:
+        raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
+    body = query.as_event(row)
+    if _wants_xml(request):
+        return _results(request, query.Page([body], None), {})
+    return JSONResponse(body | {"@context": [CONTEXT]}, media_type="application/ld+json")
+
+
+@router.get("/eventTypes")
+def event_types() -> dict[str, Any]:
+    return {"@context": [CONTEXT], "type": "Collection", "member": list(EVENT_TYPES)}
+
+
+def _scoped(filter_name: str) -> Any:
+    def handler(value: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
+        params = _params(request) | {filter_name: value}
+        return _results(request, query.run(db, params, viewer), params)
+
+    return handler
+
+
+router.add_api_route("/eventTypes/{value}/events", _scoped("eventType"), methods=["GET"])
+router.add_api_route("/epcs/{value:path}/events", _scoped("MATCH_anyEPC"), methods=["GET"])
+router.add_api_route("/bizSteps/{value}/events", _scoped("EQ_bizStep"), methods=["GET"])
+router.add_api_route(
+    "/bizLocations/{value:path}/events", _scoped("EQ_bizLocation"), methods=["GET"]
+)
+router.add_api_route("/readPoints/{value:path}/events", _scoped("EQ_readPoint"), methods=["GET"])
+router.add_api_route("/dispositions/{value}/events", _scoped("EQ_disposition"), methods=["GET"])
+
+
+def event_path(event_id: str) -> str:
+    return "/epcis/events/" + quote(event_id, safe="")

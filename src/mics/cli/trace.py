@@ -1,0 +1,164 @@
+"""``mics epcis capture|hash``, ``mics trace upstream|downstream``, ``mics keys create``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from mics.cli.common import console, database, settings
+from mics.registry import get_partner
+from mics.registry.keys import create_key
+from mics.trace import capture, documents, genealogy, lookup
+from mics.trace.event_hash import document_hashes
+from mics.trace.query import Viewer
+
+epcis_app = typer.Typer(help="GS1 EPCIS 2.0 repository.", no_args_is_help=True)
+trace_app = typer.Typer(
+    help="Genealogy: what things were made from, what was made from them.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="Partner API keys.", no_args_is_help=True)
+
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@epcis_app.command("capture")
+def capture_files(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    partner: Annotated[
+        str | None, typer.Option(help="capturing partner id (default: this instance's operator)")
+    ] = None,
+    proceed: Annotated[
+        bool, typer.Option(help="store the valid events of a document that has invalid ones")
+    ] = False,
+) -> None:
+    """Capture EPCIS 2.0 documents (JSON-LD or XML), each all or nothing."""
+    db = database()
+    who = partner or settings().operator_partner
+    get_partner(db, who)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        for file in files:
+            task = progress.add_task(file.name, total=None)
+
+            def advance(count: int, task: TaskID = task) -> None:
+                progress.advance(task, count)
+
+            with file.open("rb") as stream:
+                result = capture.capture_stream(
+                    db,
+                    stream,
+                    documents.binding_for(None, file.name),
+                    who,
+                    behaviour="proceed" if proceed else "rollback",
+                    progress=advance,
+                )
+            progress.update(
+                task,
+                total=result.captured + result.duplicates + len(result.problems),
+                completed=result.captured + result.duplicates + len(result.problems),
+            )
+            console.print(
+                f"{file.name}: captured {result.captured}, duplicates "
+                f"{result.duplicates}, rejected {len(result.problems)} "
+                f"(capture {result.capture_id})"
+            )
+
+
+@epcis_app.command("hash")
+def hash_file(file: FileArg) -> None:
+    """Print the CBV 2.0 event hash of every event, in document order."""
+    data = file.read_bytes()
+    if documents.binding_for(None, file.name) == "xml":
+        from mics.trace.xml_binding import parse_xml
+
+        document = parse_xml(data)
+    else:
+        try:
+            document = json.loads(data)
+        except json.JSONDecodeError as error:
+            from mics.errors import InvalidInput
+
+            raise InvalidInput(
+                f"{file} is not valid JSON: {error.msg} at line {error.lineno}",
+                field="FILE",
+                value=str(file),
+                expected="an EPCIS 2.0 JSON-LD document",
+            ) from error
+    for digest in document_hashes(document):
+        sys.stdout.write(digest + "\n")
+
+
+def _trace(epc: str, direction: str, as_json: bool) -> None:
+    db = database()
+    root, extra = lookup.resolve(db, epc)
+    answer = genealogy.trace(db, root, direction, Viewer(partner=None), extra)  # type: ignore[arg-type]
+    if as_json:
+        sys.stdout.write(json.dumps(answer.as_json(), indent=1) + "\n")
+        return
+    _print(answer.as_json())
+
+
+def _print(answer: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{answer['direction']}[/] of {answer['root']}: "
+        f"{len(answer['nodes'])} things, {len(answer['events'])} events"
+    )
+    edges = Table(title="graph")
+    for column in ("from", "relation", "to"):
+        edges.add_column(column)
+    for edge in answer["edges"]:
+        edges.add_row(edge["from"], edge["relation"], edge["to"])
+    console.print(edges)
+    timeline = Table(title="timeline")
+    for column in ("time", "event", "step", "where"):
+        timeline.add_column(column)
+    for row in answer["timeline"]:
+        timeline.add_row(
+            row["eventTime"] or "",
+            f"{row['type']} {row['action'] or ''}",
+            str(row["bizStep"] or ""),
+            str(row["bizLocation"] or row["readPoint"] or ""),
+        )
+    console.print(timeline)
+
+
+@trace_app.command("upstream")
+def upstream(epc: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Everything EPC was made from and where it has been."""
+    _trace(epc, "upstream", as_json)
+
+
+@trace_app.command("downstream")
+def downstream(epc: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Everything made from EPC (the recall question)."""
+    _trace(epc, "downstream", as_json)
+
+
+@keys_app.command("create")
+def key_create(
+    partner: str,
+    role: Annotated[
+        str, typer.Option(help="partner, operator, legitimate_interest, authority, witness")
+    ] = "partner",
+    label: str = "",
+) -> None:
+    """Create an API key for a partner and print it (the only time it is shown)."""
+    sys.stdout.write(create_key(database(), partner, role, label) + "\n")

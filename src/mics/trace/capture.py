@@ -1,0 +1,363 @@
+"""Capture: validate, hash, store and log an EPCIS document in one transaction.
+
+Follows the EPCIS 2.0 REST binding's capture semantics (EPCIS 2.0 §12.2): a
+capture job per document, all-or-nothing by default
+(``GS1-Capture-Error-Behaviour: rollback``), or ``proceed`` to store the valid
+events and report the others. Events are read one at a time and written in
+batches; each stored event gets its CBV 2.0 hash (the eventID when it has none)
+and a leaf in the transparency log, in the same transaction. Capturing an event
+that is already stored (same eventID and hash) stores nothing and counts it as a
+duplicate.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from mics.db import Database
+from mics.errors import InvalidInput, TooLarge
+from mics.ledger import log
+from mics.ledger.leaf import leaf_data
+from mics.trace import documents
+from mics.trace.epcs import biz_transactions, identifiers
+from mics.trace.event_hash import event_hash
+from mics.trace.store import (
+    CaptureJobRow,
+    EventBizTransactionRow,
+    EventEpcRow,
+    EventRow,
+)
+from mics.trace.validate import (
+    DOCUMENT_EVENTS,
+    MAX_PROBLEMS,
+    QUERY_EVENTS,
+    DocumentInvalid,
+    Problem,
+    parse_timestamp,
+    validate_document,
+    validate_event,
+)
+
+BATCH = 2000
+CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
+BEHAVIOURS = ("rollback", "proceed")
+
+
+@dataclass
+class CaptureResult:
+    """What a capture job did: ids of stored events, duplicates, problems."""
+
+    capture_id: str
+    success: bool
+    captured: int = 0
+    duplicates: int = 0
+    event_ids: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def check_behaviour(value: str | None) -> str:
+    behaviour = (value or "rollback").strip().lower()
+    if behaviour not in BEHAVIOURS:
+        raise InvalidInput(
+            "unknown capture error behaviour",
+            field="GS1-Capture-Error-Behaviour",
+            value=value,
+            expected="rollback or proceed",
+        )
+    return behaviour
+
+
+def capture_stream(
+    db: Database,
+    stream: IO[bytes],
+    binding: str,
+    partner: str,
+    *,
+    behaviour: str = "rollback",
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CaptureResult:
+    """Capture the document in ``stream`` (``json`` or ``xml`` binding) as ``partner``."""
+    header = documents.read_header(stream, binding)
+    header_problems = _header_problems(header, now)
+    if header_problems:
+        raise DocumentInvalid(header_problems)
+    events = documents.iter_events(stream, header)
+    return capture_events(
+        db,
+        events,
+        header.context,
+        partner,
+        behaviour=behaviour,
+        now=now,
+        progress=progress,
+        base=QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS,
+    )
+
+
+def capture_document(
+    db: Database,
+    document: dict[str, Any],
+    partner: str,
+    *,
+    behaviour: str = "rollback",
+    now: datetime | None = None,
+) -> CaptureResult:
+    """Capture an EPCIS document already parsed into a dict."""
+    if behaviour == "rollback":
+        events = validate_document(document, now=now)
+    else:
+        events = _events_of(document)
+    return capture_events(
+        db, events, document.get("@context"), partner, behaviour=behaviour, now=now
+    )
+
+
+def _events_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    header = {k: v for k, v in document.items() if k != "epcisBody"}
+    problems = _header_problems(documents.Header(header, "json"), None)
+    if problems:
+        raise DocumentInvalid(problems)
+    body = document.get("epcisBody") or {}
+    if "queryResults" in body:
+        body = (body.get("queryResults") or {}).get("resultsBody") or {}
+    events = body.get("eventList") or []
+    return list(events) if isinstance(events, list) else []
+
+
+def _header_problems(header: documents.Header, now: datetime | None) -> list[Problem]:
+    try:
+        validate_document(header.as_document([]), now=now)
+    except DocumentInvalid as invalid:
+        return [p for p in invalid.problems if not p.pointer.endswith("/eventList")]
+    return []
+
+
+def capture_events(
+    db: Database,
+    events: Iterable[dict[str, Any]],
+    context: Any,
+    partner: str,
+    *,
+    behaviour: str = "rollback",
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    base: str = DOCUMENT_EVENTS,
+) -> CaptureResult:
+    behaviour = check_behaviour(behaviour)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    record_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    result = CaptureResult(capture_id=str(uuid.uuid4()), success=False)
+    try:
+        with db.transaction() as s:
+            s.add(
+                CaptureJobRow(
+                    id=result.capture_id,
+                    partner_id=partner,
+                    created_at=now,
+                    running=True,
+                    error_behaviour=behaviour,
+                    context=context,
+                )
+            )
+            s.flush()
+            log.lock(s)
+            writer = _Writer(s, result, partner, record_time, context)
+            for batch in _batches(enumerate(events), BATCH):
+                if len(batch) and batch[-1][0] >= CAPTURE_LIMIT:
+                    raise TooLarge(
+                        f"the document has more than {CAPTURE_LIMIT} events",
+                        field="eventList",
+                        value=batch[-1][0] + 1,
+                        expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
+                    )
+                good = []
+                for index, event in batch:
+                    problems = validate_event(event, index, now=now, base=base)
+                    if problems:
+                        result.problems.extend(problems)
+                    else:
+                        good.append((index, event))
+                if result.problems and behaviour == "rollback":
+                    if len(result.problems) >= MAX_PROBLEMS:
+                        break
+                    continue  # keep validating to report every problem; store nothing
+                writer.write(good)
+                if progress:
+                    progress(len(batch))
+            if result.problems and behaviour == "rollback":
+                raise DocumentInvalid(result.problems[:MAX_PROBLEMS])
+            job = s.get(CaptureJobRow, result.capture_id)
+            assert job is not None
+            job.running, job.success = False, True
+            job.finished_at = datetime.now(UTC)
+            job.captured, job.duplicates = result.captured, result.duplicates
+            job.errors = [p.as_dict() for p in result.problems[:MAX_PROBLEMS]]
+    except DocumentInvalid:
+        _record_failure(db, result, partner, now, behaviour, context)
+        raise
+    result.success = True
+    return result
+
+
+def _record_failure(
+    db: Database, result: CaptureResult, partner: str, now: datetime, behaviour: str, context: Any
+) -> None:
+    with db.transaction() as s:
+        s.add(
+            CaptureJobRow(
+                id=result.capture_id,
+                partner_id=partner,
+                created_at=now,
+                running=False,
+                success=False,
+                finished_at=datetime.now(UTC),
+                error_behaviour=behaviour,
+                errors=[p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
+                context=context,
+            )
+        )
+
+
+class _Writer:
+    """Writes batches of valid events, their index rows and their log leaves."""
+
+    def __init__(
+        self, s: Session, result: CaptureResult, partner: str, record_time: datetime, context: Any
+    ) -> None:
+        self.s, self.result, self.partner = s, result, partner
+        self.record_time, self.context = record_time, context
+        self.next_id = (s.scalar(select(func.max(EventRow.id))) or 0) + 1
+        self.seen: dict[str, str] = {}
+
+    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        prepared = []
+        for index, event in batch:
+            digest = event_hash(event, self.context)
+            event_id = event.get("eventID") or digest
+            prepared.append((index, event, digest, event_id))
+        ids = [p[3] for p in prepared]
+        found = self.s.execute(
+            select(EventRow.event_id, EventRow.event_hash).where(EventRow.event_id.in_(ids))
+        )
+        stored: dict[str, str] = {str(row[0]): str(row[1]) for row in found}
+        events: list[dict[str, Any]] = []
+        epcs: list[dict[str, Any]] = []
+        transactions: list[dict[str, Any]] = []
+        leaves: list[tuple[int, bytes]] = []
+        for index, event, digest, event_id in prepared:
+            known = stored.get(event_id) or self.seen.get(event_id)
+            if known is not None:
+                if known != digest:
+                    self.result.problems.append(
+                        Problem(
+                            index,
+                            f"/epcisBody/eventList/{index}/eventID",
+                            event_id,
+                            "an eventID not already used by a different event",
+                        )
+                    )
+                else:
+                    self.result.duplicates += 1
+                continue
+            self.seen[event_id] = digest
+            pk = self.next_id
+            self.next_id += 1
+            events.append(
+                _event_row(
+                    pk,
+                    event,
+                    digest,
+                    event_id,
+                    self.record_time,
+                    self.partner,
+                    self.result.capture_id,
+                )
+            )
+            epcs.extend({"event": pk, "epc": epc, "role": role} for epc, role in identifiers(event))
+            transactions.extend(
+                {"event": pk, "type": kind, "value": value}
+                for kind, value in biz_transactions(event)
+            )
+            leaves.append((pk, leaf_data(digest, self.record_time, self.partner)))
+            self.result.event_ids.append(event_id)
+        if events:
+            self.s.execute(insert(EventRow), events)
+            if epcs:
+                self.s.execute(insert(EventEpcRow), epcs)
+            if transactions:
+                self.s.execute(insert(EventBizTransactionRow), transactions)
+            log.append(self.s, leaves)
+            self.result.captured += len(events)
+
+
+def _event_row(
+    pk: int,
+    event: dict[str, Any],
+    digest: str,
+    event_id: str,
+    record_time: datetime,
+    partner: str,
+    capture_id: str,
+) -> dict[str, Any]:
+    def place(key: str) -> str | None:
+        value = event.get(key)
+        return value.get("id") if isinstance(value, dict) else None
+
+    body = {k: v for k, v in event.items() if k != "recordTime"}
+    if "eventID" not in body:
+        body["eventID"] = event_id
+    return {
+        "id": pk,
+        "event_id": event_id,
+        "event_hash": digest,
+        "event_type": event["type"],
+        "event_time": parse_timestamp(event["eventTime"]).astimezone(UTC),
+        "record_time": record_time,
+        "action": event.get("action"),
+        "biz_step": _short(event.get("bizStep")),
+        "disposition": _short(event.get("disposition")),
+        "read_point": place("readPoint"),
+        "biz_location": place("bizLocation"),
+        "partner_id": partner,
+        "capture_id": capture_id,
+        "body": documents.dumps(body),
+    }
+
+
+def _short(term: Any) -> str | None:
+    """CBV terms stored in their bare form ('shipping') whatever form they came in."""
+    if not isinstance(term, str):
+        return None
+    for prefix in (
+        "https://ref.gs1.org/cbv/BizStep-",
+        "https://ref.gs1.org/cbv/Disp-",
+        "urn:epcglobal:cbv:bizstep:",
+        "urn:epcglobal:cbv:disp:",
+    ):
+        if term.startswith(prefix):
+            return term[len(prefix) :]
+    return term
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def job(db: Database, capture_id: str) -> CaptureJobRow | None:
+    with db.read() as s:
+        return s.get(CaptureJobRow, capture_id)

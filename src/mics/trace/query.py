@@ -1,0 +1,286 @@
+"""EPCIS 2.0 queries (§8.2.7 SimpleEventQuery parameters) with stable pagination.
+
+Results are ordered by ``orderBy`` (``eventTime`` or ``recordTime``; capture
+order when absent) and then by capture order, and pages continue *after* the
+last row seen (keyset pagination): events that arrive while a client pages are
+neither skipped nor repeated. The ``nextPageToken`` carries the query and the
+position, base64url-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
+
+from mics.db import Database
+from mics.errors import InvalidInput
+from mics.trace.epcs import canonical
+from mics.trace.store import EventBizTransactionRow, EventEpcRow, EventRow
+from mics.trace.validate import EVENT_TYPES, parse_timestamp
+
+MAX_PER_PAGE = 1000
+DEFAULT_PER_PAGE = 30
+ORDER_FIELDS = {"eventTime": EventRow.event_time, "recordTime": EventRow.record_time}
+MATCHES = {
+    "MATCH_epc": ("epc", "parent"),
+    "MATCH_parentID": ("parent",),
+    "MATCH_inputEPC": ("input",),
+    "MATCH_outputEPC": ("output",),
+    "MATCH_anyEPC": ("epc", "parent", "input", "output"),
+    "MATCH_epcClass": ("quantity",),
+    "MATCH_inputEPCClass": ("input_quantity",),
+    "MATCH_outputEPCClass": ("output_quantity",),
+    "MATCH_anyEPCClass": ("quantity", "input_quantity", "output_quantity"),
+}
+EQUALS = {
+    "EQ_action": EventRow.action,
+    "EQ_bizStep": EventRow.biz_step,
+    "EQ_disposition": EventRow.disposition,
+    "EQ_readPoint": EventRow.read_point,
+    "EQ_bizLocation": EventRow.biz_location,
+    "EQ_eventID": EventRow.event_id,
+}
+TIMES = {
+    "GE_eventTime": (EventRow.event_time, ">="),
+    "LT_eventTime": (EventRow.event_time, "<"),
+    "GE_recordTime": (EventRow.record_time, ">="),
+    "LT_recordTime": (EventRow.record_time, "<"),
+}
+PAGING = {"perPage", "nextPageToken", "orderBy", "orderDirection", "eventType", "eventCountLimit"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose events a query may return: all (operator) or one partner's own and named."""
+
+    partner: str | None  # None: sees everything
+    names: tuple[str, ...] = ()  # canonical identifiers naming the partner (source/destination)
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[dict[str, Any]]
+    next_token: str | None
+
+
+def _list(value: str | list[str]) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [v.strip() for part in values for v in part.split("|") if v.strip()]
+
+
+def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
+    """The SQL for the filters in ``params``; unknown parameters are an error."""
+    query = select(EventRow)
+    for name, raw in params.items():
+        values = _list(raw)
+        if name in PAGING:
+            continue
+        if name in EQUALS:
+            equal_column = EQUALS[name]
+            if name in ("EQ_bizStep", "EQ_disposition"):
+                values = [_short(v) for v in values]
+            query = query.where(equal_column.in_(values))
+        elif name in TIMES:
+            column, op = TIMES[name]
+            moment = _time(name, raw if isinstance(raw, str) else raw[-1])
+            query = query.where(column >= moment if op == ">=" else column < moment)
+        elif name in MATCHES:
+            roles = MATCHES[name]
+            epcs = [canonical(v) for v in values]
+            query = query.where(
+                exists().where(
+                    EventEpcRow.event == EventRow.id,
+                    EventEpcRow.role.in_(roles),
+                    EventEpcRow.epc.in_(epcs),
+                )
+            )
+        elif name.startswith("EQ_bizTransaction_"):
+            kind = name.removeprefix("EQ_bizTransaction_")
+            query = query.where(
+                exists().where(
+                    EventBizTransactionRow.event == EventRow.id,
+                    EventBizTransactionRow.type.in_(
+                        [
+                            kind,
+                            f"https://ref.gs1.org/cbv/BTT-{kind}",
+                            f"urn:epcglobal:cbv:btt:{kind}",
+                        ]
+                    ),
+                    EventBizTransactionRow.value.in_(values),
+                )
+            )
+        else:
+            raise InvalidInput(
+                f"unknown query parameter {name!r}",
+                field=name,
+                value=raw,
+                expected="an EPCIS 2.0 query parameter such as eventType, GE_eventTime, "
+                "EQ_bizStep, MATCH_epc, MATCH_anyEPC, EQ_bizTransaction_po, perPage",
+            )
+    if "eventType" in params:
+        types = _list(params["eventType"])
+        for t in types:
+            if t not in EVENT_TYPES:
+                raise InvalidInput(
+                    "unknown event type",
+                    field="eventType",
+                    value=t,
+                    expected="one of " + ", ".join(EVENT_TYPES),
+                )
+        query = query.where(EventRow.event_type.in_(types))
+    return query
+
+
+def _short(term: str) -> str:
+    for prefix in (
+        "https://ref.gs1.org/cbv/BizStep-",
+        "https://ref.gs1.org/cbv/Disp-",
+        "urn:epcglobal:cbv:bizstep:",
+        "urn:epcglobal:cbv:disp:",
+    ):
+        if term.startswith(prefix):
+            return term[len(prefix) :]
+    return term
+
+
+def _time(name: str, text: str) -> datetime:
+    try:
+        return parse_timestamp(text).astimezone(UTC)
+    except InvalidInput as error:
+        raise InvalidInput(error.reason, field=name, value=text, expected=error.expected) from error
+
+
+def visible(query: Any, viewer: Viewer) -> Any:
+    if viewer.partner is None:
+        return query
+    named = exists().where(
+        EventEpcRow.event == EventRow.id,
+        EventEpcRow.role.in_(("source", "destination")),
+        EventEpcRow.epc.in_(viewer.names or ("-",)),
+    )
+    return query.where(or_(EventRow.partner_id == viewer.partner, named))
+
+
+def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> Page:
+    """One page of events matching ``params`` that ``viewer`` may see."""
+    params = dict(params)
+    position: list[Any] | None = None
+    if "nextPageToken" in params:
+        raw_token = params.pop("nextPageToken")
+        saved, position = _decode(raw_token if isinstance(raw_token, str) else raw_token[-1])
+        params = saved
+    per_page = _per_page(params)
+    order_name = _one(params, "orderBy")
+    if order_name is not None and order_name not in ORDER_FIELDS:
+        raise InvalidInput(
+            "unsupported orderBy",
+            field="orderBy",
+            value=order_name,
+            expected="eventTime or recordTime",
+        )
+    direction = (_one(params, "orderDirection") or "ASC").upper()
+    if direction not in ("ASC", "DESC"):
+        raise InvalidInput(
+            "unknown orderDirection",
+            field="orderDirection",
+            value=direction,
+            expected="ASC or DESC",
+        )
+    query = visible(build(params), viewer)
+    keys = [ORDER_FIELDS[order_name], EventRow.id] if order_name else [EventRow.id]
+    if position is not None:
+        query = query.where(_after(keys, position, direction))
+    query = query.order_by(*[k.desc() if direction == "DESC" else k.asc() for k in keys])
+    with db.read() as s:
+        rows = list(s.scalars(query.limit(per_page + 1)))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    token = None
+    if more:
+        last = rows[-1]
+        key_values: list[Any] = [last.id]
+        if order_name:
+            moment = getattr(last, "event_time" if order_name == "eventTime" else "record_time")
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            key_values = [moment.astimezone(UTC).isoformat(), last.id]
+        token = _encode(params, key_values)
+    return Page([as_event(r) for r in rows], token)
+
+
+def _after(keys: list[Any], position: list[Any], direction: str) -> Any:
+    if len(keys) == 2:
+        values = [parse_timestamp(position[0]).astimezone(UTC), position[1]]
+    else:
+        values = position
+    if direction == "DESC":
+        if len(keys) == 1:
+            return keys[0] < values[0]
+        return or_(keys[0] < values[0], and_(keys[0] == values[0], keys[1] < values[1]))
+    if len(keys) == 1:
+        return keys[0] > values[0]
+    return or_(keys[0] > values[0], and_(keys[0] == values[0], keys[1] > values[1]))
+
+
+def _one(params: Mapping[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return value
+
+
+def _per_page(params: Mapping[str, Any]) -> int:
+    raw = _one(params, "perPage") or _one(params, "eventCountLimit")
+    if raw is None:
+        return DEFAULT_PER_PAGE
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PER_PAGE:
+        raise InvalidInput(
+            "perPage out of range",
+            field="perPage",
+            value=raw,
+            expected=f"an integer in 1..{MAX_PER_PAGE}",
+        )
+    return value
+
+
+def _encode(params: Mapping[str, Any], position: list[Any]) -> str:
+    raw = json.dumps({"q": dict(params), "after": position}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return dict(data["q"]), list(data["after"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidInput(
+            "the nextPageToken is not one this repository issued",
+            field="nextPageToken",
+            value=token[:40],
+            expected="the token from a previous page's Link header",
+        ) from error
+
+
+def as_event(row: EventRow) -> dict[str, Any]:
+    """The stored event as EPCIS 2.0 JSON-LD, with its recordTime."""
+    event: dict[str, Any] = json.loads(row.body)
+    moment = row.record_time
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    event["recordTime"] = stamp
+    return event
+
+
+def get_event(db: Database, event_id: str, viewer: Viewer) -> EventRow | None:
+    with db.read() as s:
+        query = visible(select(EventRow).where(EventRow.event_id == event_id), viewer)
+        found: EventRow | None = s.scalar(query)
+        return found

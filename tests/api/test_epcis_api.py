@@ -1,0 +1,211 @@
+"""The EPCIS 2.0 REST binding and genealogy API end to end (httpx ASGITransport)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from mics.api import create_app
+from mics.config import Settings
+from mics.db import Database
+from mics.registry.keys import create_key
+from mics.trace.event_hash import event_hash
+from mics.trace.xml_binding import parse_xml
+
+pytestmark = pytest.mark.anyio
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url="sqlite://", home=tmp_path / "var")
+    app = create_app(settings, demo_db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+        c.headers["authorization"] = "Bearer " + create_key(demo_db, "conceria-del-brenta")
+        c.headers["x-operator"] = create_key(demo_db, "mics-operator", "operator")
+        yield c
+
+
+def document(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T10:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+
+
+EVENT: dict[str, Any] = {
+    "type": "ObjectEvent",
+    "action": "OBSERVE",
+    "bizStep": "inspecting",
+    "eventTime": "2026-06-01T10:00:00.000+02:00",
+    "eventTimeZoneOffset": "+02:00",
+    "epcList": ["urn:epc:id:sgtin:8012345.000001.BA00002"],
+    "readPoint": {"id": "https://id.gs1.org/414/8012345900015"},
+}
+
+
+async def test_capture_then_job_then_query_back_equal(client: httpx.AsyncClient) -> None:
+    response = await client.post("/epcis/capture", json=document([EVENT]))
+    assert response.status_code == 202
+    assert response.headers["GS1-EPCIS-Capture-Limit"] == "100000"
+    job = await client.get(response.headers["Location"])
+    assert (job.json()["success"], job.json()["captured"]) == (True, 1)
+    digest = event_hash(EVENT, CONTEXT)
+    got = await client.get("/epcis/events/" + quote(digest, safe=""))
+    assert got.status_code == 200
+    body = got.json()
+    assert body["eventID"] == digest
+    assert (
+        event_hash({k: v for k, v in body.items() if k not in ("@context", "recordTime")}, CONTEXT)
+        == digest
+    )
+    by_epc = await client.get("/epcis/epcs/" + quote(str(EVENT["epcList"][0]), safe="") + "/events")
+    found = by_epc.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert digest in [e["eventID"] for e in found]
+
+
+async def test_capture_of_gs1_examples_queries_back_with_equal_hashes(
+    client: httpx.AsyncClient, shared: Any
+) -> None:
+    folder = shared.path("gs1-epcis", "JSON")
+    operator = {"authorization": "Bearer " + client.headers["x-operator"]}
+    for name in (
+        "Example_9.6.1-ObjectEvent.jsonld",
+        "Example_9.6.3-AggregationEvent.jsonld",
+        "Example_9.6.4-TransformationEvent.jsonld",
+    ):
+        raw = (folder / name).read_bytes()
+        source = json.loads(raw)
+        response = await client.post(
+            "/epcis/capture",
+            content=raw,
+            headers=operator | {"content-type": "application/ld+json"},
+        )
+        assert response.status_code == 202, response.text
+        for event in source["epcisBody"]["eventList"]:
+            ident = event.get("eventID") or event_hash(event, source["@context"])
+            got = await client.get("/epcis/events/" + quote(ident, safe=""), headers=operator)
+            stored = {k: v for k, v in got.json().items() if k not in ("@context", "recordTime")}
+            assert event_hash(stored, source["@context"]) == event_hash(event, source["@context"])
+
+
+async def test_invalid_document_is_a_400_problem_naming_event_and_field(
+    client: httpx.AsyncClient,
+) -> None:
+    bad = EVENT | {"eventTime": "2026-02-30T10:00:00+01:00"}
+    response = await client.post("/epcis/capture", json=document([EVENT, bad]))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["field"] == "/epcisBody/eventList/1/eventTime"
+    assert problem["problems"][0]["eventIndex"] == 1
+    listed = await client.get("/epcis/events", params={"MATCH_epc": str(EVENT["epcList"][0])})
+    assert listed.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b"<epcis:EPCISDocument", "application/xml"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+            "application/xml",
+        ),
+        (b"", "application/json"),
+        (b"[1, 2]", "application/json"),
+    ],
+)
+async def test_bad_documents_are_4xx_problems(
+    client: httpx.AsyncClient, body: bytes, content_type: str
+) -> None:
+    response = await client.post(
+        "/epcis/capture", content=body, headers={"content-type": content_type}
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_proceed_header_keeps_valid_events(client: httpx.AsyncClient) -> None:
+    bad = EVENT | {"action": "JUMP"}
+    response = await client.post(
+        "/epcis/capture",
+        json=document([EVENT, bad]),
+        headers={"GS1-Capture-Error-Behaviour": "proceed"},
+    )
+    assert response.status_code == 202
+    assert response.json()["captured"] == 1
+    assert response.json()["errors"][0]["eventIndex"] == 1
+
+
+async def test_capture_needs_a_key_and_partners_see_only_their_events(
+    client: httpx.AsyncClient, demo_db: Database
+) -> None:
+    anonymous = await client.post(
+        "/epcis/capture", json=document([EVENT]), headers={"authorization": ""}
+    )
+    assert anonymous.status_code == 401
+    await client.post("/epcis/capture", json=document([EVENT]))
+    other = {"authorization": "Bearer " + create_key(demo_db, "design-quercia")}
+    seen = await client.get("/epcis/events", params={"perPage": 100}, headers=other)
+    events = seen.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert all("8012345000012" not in json.dumps(e) for e in events)
+    assert len(events) == 2  # the chairs shipped to, and received by, the showroom
+
+
+async def test_xml_out_when_asked_and_discovery(client: httpx.AsyncClient) -> None:
+    await client.post("/epcis/capture", json=document([EVENT]))
+    xml = await client.get(
+        "/epcis/events", params={"EQ_bizStep": "inspecting"}, headers={"accept": "application/xml"}
+    )
+    assert xml.headers["content-type"].startswith("application/xml")
+    parsed = parse_xml(xml.content)
+    events = parsed["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [event_hash(e, parsed.get("@context")) for e in events] == [event_hash(EVENT, CONTEXT)]
+    options = await client.options("/epcis")
+    assert options.headers["GS1-EPCIS-Version"] == "2.0.0"
+
+
+async def test_pagination_links_walk_every_event_once(client: httpx.AsyncClient) -> None:
+    operator = {"authorization": "Bearer " + client.headers["x-operator"]}
+    seen: list[str] = []
+    url = "/epcis/events?perPage=7"
+    while url:
+        page = await client.get(url, headers=operator)
+        seen += [
+            e["eventID"]
+            for e in page.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        ]
+        link = page.headers.get("link")
+        url = link.split(">")[0].lstrip("<") if link else ""
+    everything = await client.get("/epcis/events?perPage=1000", headers=operator)
+    whole = everything.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert len(whole) >= 24  # at least the demo supply chains
+    assert seen == [e["eventID"] for e in whole]
+
+
+async def test_genealogy_api_recall_and_bad_direction(client: httpx.AsyncClient) -> None:
+    operator = {"authorization": "Bearer " + client.headers["x-operator"]}
+    hides = quote("urn:epc:class:lgtin:8012345.000040.H26-011", safe="")
+    down = await client.get(f"/api/trace/{hides}/downstream", headers=operator)
+    assert down.status_code == 200
+    bags = [n["id"] for n in down.json()["nodes"] if "/21/BA" in n["id"]]
+    assert len(bags) == 5
+    assert down.json()["timeline"][0]["bizStep"] == "receiving"
+    sideways = await client.get(f"/api/trace/{hides}/sideways", headers=operator)
+    assert sideways.status_code == 422

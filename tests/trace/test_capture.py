@@ -1,0 +1,227 @@
+"""Capture, query and genealogy through the service functions (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from mics import registry
+from mics.db import Database
+from mics.errors import InvalidInput
+from mics.ledger import log
+from mics.ledger.store import LeafRow
+from mics.registry.demo import ensure_instance
+from mics.registry.schemas import PartnerIn
+from mics.trace import capture, genealogy, query
+from mics.trace.event_hash import event_hash
+from mics.trace.store import EventRow
+from mics.trace.validate import DocumentInvalid
+
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+ALL = query.Viewer(partner=None)
+
+
+def doc(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T10:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+
+
+def observe(serial: str, step: str = "shipping", minute: int = 0) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "action": "OBSERVE",
+        "bizStep": step,
+        "eventTime": f"2026-03-01T10:{minute:02d}:00.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": [f"https://id.gs1.org/01/08012345000012/21/{serial}"],
+        "readPoint": {"id": "https://id.gs1.org/414/8012345900015"},
+    }
+
+
+@pytest.fixture
+def repo(db: Database) -> Database:
+    ensure_instance(db, "op")
+    for pid, gln in (("tannery", "8012345900015"), ("workshop", "8012345900022")):
+        registry.create_partner(
+            db, PartnerIn(id=pid, name=pid, kind="enterprise", is_public=False, gln=gln)
+        )
+    return db
+
+
+def _count(db: Database, model: type) -> int:
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_capture_stores_events_with_hash_ids_and_one_leaf_each(repo: Database) -> None:
+    events = [observe("A1"), observe("A2", minute=5)]
+    result = capture.capture_document(repo, doc(events), "tannery", now=NOW)
+    assert result.captured == 2
+    assert result.event_ids == [event_hash(e, CONTEXT) for e in events]
+    with repo.read() as s:
+        assert log.size(s) == 2
+    assert _count(repo, LeafRow) == _count(repo, EventRow) == 2
+
+
+def test_same_event_twice_is_stored_once(repo: Database) -> None:
+    capture.capture_document(repo, doc([observe("A1")]), "tannery", now=NOW)
+    again = capture.capture_document(repo, doc([observe("A1"), observe("A1")]), "tannery", now=NOW)
+    assert (again.captured, again.duplicates) == (0, 2)
+    assert _count(repo, EventRow) == 1
+
+
+def test_invalid_document_is_rejected_whole_naming_event_and_field(repo: Database) -> None:
+    bad = observe("A2")
+    bad["bizStep"] = "dancing"
+    with pytest.raises(DocumentInvalid) as caught:
+        capture.capture_document(repo, doc([observe("A1"), bad]), "tannery", now=NOW)
+    assert caught.value.field == "/epcisBody/eventList/1/bizStep"
+    assert _count(repo, EventRow) == 0
+    assert _count(repo, LeafRow) == 0
+
+
+def test_proceed_stores_the_valid_events_and_reports_the_rest(repo: Database) -> None:
+    bad = observe("A2")
+    del bad["eventTime"]
+    result = capture.capture_events(
+        repo, [observe("A1"), bad], CONTEXT, "tannery", behaviour="proceed", now=NOW
+    )
+    assert result.captured == 1
+    assert [p.event_index for p in result.problems] == [1]
+    assert _count(repo, EventRow) == 1
+
+
+def test_reused_event_id_with_other_content_is_rejected(repo: Database) -> None:
+    first = observe("A1") | {"eventID": "urn:uuid:7d8b4d0e-7c42-4b4a-9a8c-1c3c2f1b0a11"}
+    capture.capture_document(repo, doc([first]), "tannery", now=NOW)
+    second = observe("B9") | {"eventID": first["eventID"]}
+    with pytest.raises(DocumentInvalid, match="eventID"):
+        capture.capture_document(repo, doc([second]), "tannery", now=NOW)
+
+
+def test_streamed_json_capture_equals_parsed_capture(repo: Database) -> None:
+    data = json.dumps(doc([observe(f"S{i}", minute=i % 60) for i in range(50)])).encode()
+    result = capture.capture_stream(repo, io.BytesIO(data), "json", "tannery", now=NOW)
+    assert result.captured == 50
+    page = query.run(repo, {"perPage": "100"}, ALL)
+    assert [e["eventID"] for e in page.events] == result.event_ids
+
+
+def test_malformed_json_stream_is_invalid_input(repo: Database) -> None:
+    with pytest.raises(InvalidInput, match="well-formed"):
+        capture.capture_stream(repo, io.BytesIO(b'{"@context": [1, '), "json", "tannery")
+    assert _count(repo, EventRow) == 0
+
+
+def test_query_filters_and_pagination_never_skip_or_repeat(repo: Database) -> None:
+    capture.capture_document(
+        repo, doc([observe(f"P{i}", minute=i) for i in range(7)]), "tannery", now=NOW
+    )
+    first = query.run(repo, {"perPage": "3"}, ALL)
+    assert first.next_token is not None
+    # new events arrive while the client pages
+    capture.capture_document(repo, doc([observe("NEW", minute=59)]), "tannery", now=NOW)
+    second = query.run(repo, {"nextPageToken": first.next_token}, ALL)
+    assert second.next_token is not None
+    third = query.run(repo, {"nextPageToken": second.next_token}, ALL)
+    seen = [e["epcList"][0][-3:] for e in first.events + second.events + third.events]
+    assert seen == ["/P0", "/P1", "/P2", "/P3", "/P4", "/P5", "/P6", "NEW"]
+    assert third.next_token is None
+    receiving = query.run(
+        repo, {"EQ_bizStep": "shipping", "MATCH_epc": "urn:epc:id:sgtin:8012345.000001.P3"}, ALL
+    )
+    assert [e["epcList"][0] for e in receiving.events] == [
+        "https://id.gs1.org/01/08012345000012/21/P3"
+    ]
+    late = query.run(repo, {"GE_eventTime": "2026-03-01T10:05:00+01:00", "perPage": "50"}, ALL)
+    assert len(late.events) == 3  # P5, P6, NEW
+
+
+def test_unknown_query_parameter_is_rejected(repo: Database) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        query.run(repo, {"EQ_colour": "red"}, ALL)
+    assert caught.value.field == "EQ_colour"
+
+
+def test_partner_sees_own_events_and_those_naming_it(repo: Database) -> None:
+    mine = observe("M1")
+    to_workshop = observe("M2") | {
+        "destinationList": [
+            {"type": "owning_party", "destination": "https://id.gs1.org/417/8012345900022"}
+        ]
+    }
+    capture.capture_document(repo, doc([mine, to_workshop]), "tannery", now=NOW)
+    from mics.trace.visibility import viewer_for
+
+    tannery = query.run(repo, {}, viewer_for(repo, "tannery"))
+    workshop = query.run(repo, {}, viewer_for(repo, "workshop"))
+    assert len(tannery.events) == 2
+    assert [e["epcList"][0][-2:] for e in workshop.events] == ["M2"]
+
+
+def test_genealogy_answers_the_recall_question(repo: Database) -> None:
+    hides = "https://id.gs1.org/01/08012345000401/10/H1"
+    leather = "https://id.gs1.org/01/08012345000418/10/L1"
+    other = "https://id.gs1.org/01/08012345000418/10/L2"
+    bags = [f"https://id.gs1.org/01/08012345000012/21/B{i}" for i in range(3)]
+    base = {"eventTimeZoneOffset": "+01:00", "bizStep": "commissioning"}
+    tanning = base | {
+        "type": "TransformationEvent",
+        "eventTime": "2026-03-01T10:00:00+01:00",
+        "inputQuantityList": [{"epcClass": hides, "quantity": 10, "uom": "KGM"}],
+        "outputQuantityList": [{"epcClass": leather, "quantity": 2, "uom": "MTK"}],
+    }
+    sewing = base | {
+        "type": "TransformationEvent",
+        "eventTime": "2026-03-02T10:00:00+01:00",
+        "inputQuantityList": [{"epcClass": leather, "quantity": 1, "uom": "MTK"}],
+        "outputEPCList": bags[:2],
+    }
+    unrelated = base | {
+        "type": "TransformationEvent",
+        "eventTime": "2026-03-02T11:00:00+01:00",
+        "inputQuantityList": [{"epcClass": other, "quantity": 1, "uom": "MTK"}],
+        "outputEPCList": bags[2:],
+    }
+    capture.capture_document(repo, doc([tanning, sewing, unrelated]), "tannery", now=NOW)
+    down = genealogy.trace(repo, "urn:epc:class:lgtin:8012345.000040.H1", "downstream", ALL)
+    finished = {n["id"] for n in down.nodes.values() if "/21/" in n["id"]}
+    assert finished == set(bags[:2])
+    up = genealogy.trace(repo, bags[0], "upstream", ALL)
+    assert {n["id"] for n in up.nodes.values()} == {bags[0], leather, hides}
+    assert [t["eventTime"][:10] for t in up.timeline()] == ["2026-03-01", "2026-03-02"]
+
+
+def test_demo_chains_answer_the_bag_recall(demo_db: Database) -> None:
+    down = genealogy.trace(
+        demo_db, "https://id.gs1.org/01/08012345000401/10/H26-011", "downstream", ALL
+    )
+    bags = sorted(n for n in down.nodes if "/01/08012345000012/21/" in n)
+    assert bags == [f"https://id.gs1.org/01/08012345000012/21/BA0000{i}" for i in range(1, 6)]
+    chair = genealogy.trace(
+        demo_db, "https://id.gs1.org/01/08012345000111/21/SQ00001", "upstream", ALL
+    )
+    assert "https://id.gs1.org/01/08012345000500/10/Q-CAD-26-01" in chair.nodes
+
+
+def test_capture_rejects_more_events_than_the_limit(
+    repo: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "CAPTURE_LIMIT", 3)
+    monkeypatch.setattr(capture, "BATCH", 2)
+    events = [copy.deepcopy(observe(f"L{i}", minute=i)) for i in range(5)]
+    with pytest.raises(InvalidInput, match="more than 3 events"):
+        capture.capture_events(repo, events, CONTEXT, "tannery", now=NOW)
+    assert _count(repo, EventRow) == 0
