@@ -209,3 +209,27 @@ async def test_genealogy_api_recall_and_bad_direction(client: httpx.AsyncClient)
     assert down.json()["timeline"][0]["bizStep"] == "receiving"
     sideways = await client.get(f"/api/trace/{hides}/sideways", headers=operator)
     assert sideways.status_code == 422
+
+
+async def test_named_query_and_subscription_over_rest(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/epcis/queries", json={"name": "Inspections", "query": {"EQ_bizStep": ["inspecting"]}}
+    )
+    assert created.status_code == 201
+    assert created.headers["Location"] == "/epcis/queries/Inspections"
+    await client.post("/epcis/capture", json=document([EVENT]))
+    events = await client.get("/epcis/queries/Inspections/events")
+    found = events.json()["epcisBody"]["queryResults"]
+    assert found["queryName"] == "Inspections"
+    assert [e["bizStep"] for e in found["resultsBody"]["eventList"]] == ["inspecting"]
+    sub = await client.post(
+        "/epcis/queries/Inspections/subscriptions",
+        json={"dest": "https://client.example/cb", "stream": True},
+    )
+    assert sub.status_code == 201
+    assert sub.headers["Location"].endswith(sub.json()["subscriptionID"])
+    bad = await client.post("/epcis/queries", json={"name": "X", "query": {"EQ_nope": "1"}})
+    assert (bad.status_code, bad.json()["field"]) == (422, "EQ_nope")
+    gone = await client.delete("/epcis/queries/Inspections")
+    assert gone.status_code == 204
+    assert (await client.get("/epcis/queries/Inspections")).status_code == 404

@@ -9,6 +9,7 @@ with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +21,8 @@ from fastapi.responses import JSONResponse
 
 from mics.api.deps import DatabaseDep, PrincipalDep, ViewerDep
 from mics.api.problems import problem_response
-from mics.errors import NotFound, TooLarge
-from mics.trace import capture, documents, query
+from mics.errors import InvalidInput, NotFound, TooLarge
+from mics.trace import capture, documents, query, subscriptions
 from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -208,3 +209,86 @@ router.add_api_route("/dispositions/{value}/events", _scoped("EQ_disposition"), 
 
 def event_path(event_id: str) -> str:
     return "/epcis/events/" + quote(event_id, safe="")
+
+
+# --- named queries and subscriptions (REST binding /queries) -----------------------------
+
+
+def _owner(who: Any) -> str | None:
+    return None if who.role == "operator" else who.partner
+
+
+@router.get("/queries")
+def queries(db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return subscriptions.list_queries(db, _owner(who))
+
+
+@router.post("/queries", status_code=201)
+async def create_query(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+    body = await _json_body(request)
+    created = subscriptions.create_query(
+        db, str(body.get("name") or ""), body.get("query"), who.partner
+    )
+    return JSONResponse(
+        created, status_code=201, headers={"Location": f"/epcis/queries/{created['name']}"}
+    )
+
+
+@router.get("/queries/{name}")
+def named_query(name: str, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+    row = subscriptions.get_query(db, name, _owner(who))
+    return {"name": row.name, "query": row.params}
+
+
+@router.delete("/queries/{name}", status_code=204)
+def delete_query(name: str, db: DatabaseDep, who: PrincipalDep) -> Response:
+    subscriptions.delete_query(db, name, _owner(who))
+    return Response(status_code=204)
+
+
+@router.get("/queries/{name}/events")
+def named_query_events(
+    name: str, request: Request, db: DatabaseDep, who: PrincipalDep, viewer: ViewerDep
+) -> Response:
+    row = subscriptions.get_query(db, name, _owner(who))
+    params: dict[str, Any] = dict(row.params) | _params(request)
+    return _results(request, query.run(db, params, viewer), params, name)
+
+
+@router.post("/queries/{name}/subscriptions", status_code=201)
+async def subscribe(name: str, request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+    created = subscriptions.subscribe(db, name, await _json_body(request), _owner(who))
+    location = f"/epcis/queries/{name}/subscriptions/{created['subscriptionID']}"
+    return JSONResponse(created, status_code=201, headers={"Location": location})
+
+
+@router.get("/queries/{name}/subscriptions")
+def list_subscriptions(name: str, db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
+    return subscriptions.list_subscriptions(db, name, _owner(who))
+
+
+@router.delete("/queries/{name}/subscriptions/{subscription}", status_code=204)
+def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: PrincipalDep) -> Response:
+    subscriptions.unsubscribe(db, name, subscription, _owner(who))
+    return Response(status_code=204)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            "the body is not valid JSON",
+            field="body",
+            value=raw[:80].decode("utf-8", "replace"),
+            expected="a JSON object",
+        ) from error
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "the body must be a JSON object",
+            field="body",
+            value=type(body).__name__,
+            expected="a JSON object",
+        )
+    return body

@@ -43,11 +43,21 @@ def _options(
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the REST API and the web UI."""
+    import threading
+
     import uvicorn
 
     from mics.api import create_app
+    from mics.trace.subscriptions import run_deliveries
 
-    uvicorn.run(create_app(), host=host, port=port)
+    app_ = create_app()
+    stop = threading.Event()
+    worker = threading.Thread(target=run_deliveries, args=(app_.state.db, stop), daemon=True)
+    worker.start()
+    try:
+        uvicorn.run(app_, host=host, port=port)
+    finally:
+        stop.set()
 
 
 @app.command()

@@ -10,6 +10,7 @@ event names, in canonical GS1 Digital Link form, with its role.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -118,5 +119,5 @@ class NamedQueryRow(Base):
     __tablename__ = "epcis_query"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
-    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
