@@ -233,3 +233,24 @@ async def test_named_query_and_subscription_over_rest(client: httpx.AsyncClient)
     gone = await client.delete("/epcis/queries/Inspections")
     assert gone.status_code == 204
     assert (await client.get("/epcis/queries/Inspections")).status_code == 404
+
+
+async def test_xml_capture_stores_the_same_hashes_as_the_parsed_document(
+    client: httpx.AsyncClient,
+) -> None:
+    from mics.trace.event_hash import document_hashes
+    from mics.trace.xml_binding import to_xml
+
+    xml = to_xml(document([EVENT, EVENT | {"bizStep": "shipping"}]))
+    response = await client.post(
+        "/epcis/capture", content=xml, headers={"content-type": "application/xml"}
+    )
+    assert response.status_code == 202, response.text
+    expected = document_hashes(parse_xml(xml))
+    for digest in expected:
+        got = await client.get("/epcis/events/" + quote(digest, safe=""))
+        assert got.status_code == 200
+    assert expected == [
+        event_hash(EVENT, CONTEXT),
+        event_hash(EVENT | {"bizStep": "shipping"}, CONTEXT),
+    ]

@@ -75,9 +75,9 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
         from mics.trace import xml_binding
 
         stream.seek(0)
-        document = xml_binding.parse_xml(stream.read())
+        header = xml_binding.read_xml_header(stream)
         stream.seek(0)
-        return Header({k: v for k, v in document.items() if k != "epcisBody"}, "xml")
+        return Header(header, "xml")
     stream.seek(0)
     fields: dict[str, Any] = {}
     key: str | None = None

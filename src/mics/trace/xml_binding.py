@@ -540,3 +540,20 @@ def _write_element(
         if child != "#text" and not child.startswith("xsi:"):
             _write_field(child, item, scope, prefixes, out)
     out.append(f"</{key}>")
+
+
+def read_xml_header(stream: IO[bytes]) -> dict[str, Any]:
+    """The document's header (type, schemaVersion, creationDate, ``@context``) without
+    reading past its first event, so that a large document is not parsed twice."""
+    reader = _EventReader()
+    for _ in _read(stream, reader):
+        break
+    header = dict(reader.header)
+    context: list[Any] = [EPCIS_CONTEXT]
+    if reader.namespace_of:
+        context.append(dict(reader.namespace_of))
+    fields: dict[str, Any] = {"@context": context, "type": header.pop("type", "EPCISDocument")}
+    fields.update({k: v for k, v in header.items() if k not in ("subscriptionID", "queryName")})
+    if "queryName" in header:
+        fields["_queryName"] = header["queryName"]
+    return fields
