@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from mics import __version__
 from mics.api import epcis as epcis_api
+from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import problems
 from mics.api import registry as registry_api
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
     app.include_router(epcis_api.router)
     app.include_router(trace_api.router)
+    app.include_router(footprint_api.router)
 
     @app.get("/health", tags=["meta"])
     def health(db: DatabaseDep) -> dict[str, str]:
@@ -48,8 +50,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
-    from mics.web import pages, static_dir
+    from mics.web import footprint_pages, pages, static_dir
 
     app.include_router(pages.router)
+    app.include_router(footprint_pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

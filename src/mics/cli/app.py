@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from mics import registry
+from mics.cli import footprint as footprint_cli
 from mics.cli import trace as trace_cli
 from mics.cli.common import console, database, settings, state
 from mics.errors import InvalidInput
@@ -31,6 +32,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(trace_cli.epcis_app, name="epcis")
 app.add_typer(trace_cli.trace_app, name="trace")
 app.add_typer(trace_cli.keys_app, name="keys")
+app.command("footprint")(footprint_cli.footprint)
 
 
 @app.callback()

@@ -1,0 +1,61 @@
+"""``/api/products/{id}/footprint|circularity|alternatives``: eco-design figures over REST.
+
+Bad input (unknown product, iterations out of range, a cut-off outside [0, 1),
+a material without ``lca_process``) comes back as an RFC 9457 problem (4xx).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from mics.api.deps import DatabaseDep
+from mics.footprint import service
+
+router = APIRouter(prefix="/api", tags=["footprint"])
+
+
+@router.get("/products/{product_id}/footprint")
+async def footprint(
+    db: DatabaseDep,
+    product_id: str,
+    monte_carlo: Annotated[
+        int, Query(ge=0, le=service.MAX_ITERATIONS, description="Monte Carlo iterations, 0: none")
+    ] = 0,
+    cutoff: Annotated[
+        float, Query(description="contribution cut-off, share of the total (0 <= cutoff < 1)")
+    ] = 0.01,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The life-cycle GWP100 (kg CO2e) by stage, material and process, with its tree."""
+    result = await run_in_threadpool(
+        service.footprint, db, product_id, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed
+    )
+    return result.as_json()
+
+
+@router.get("/products/{product_id}/circularity")
+async def circularity(db: DatabaseDep, product_id: str) -> dict[str, Any]:
+    """EMF Material Circularity Indicator and PEF Circular Footprint Formula per material."""
+    result = await run_in_threadpool(service.circularity, db, product_id)
+    return result.as_json()
+
+
+@router.get("/products/{product_id}/alternatives")
+async def alternatives(
+    db: DatabaseDep,
+    product_id: str,
+    variant: Annotated[
+        list[str] | None,
+        Query(description="demo variant ids or inline specs; none: the product's demo variants"),
+    ] = None,
+    iterations: Annotated[int, Query(ge=0, le=service.MAX_ITERATIONS)] = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Design variants side by side, per year of service, with significance under uncertainty."""
+    results = await run_in_threadpool(
+        service.alternatives, db, product_id, variant or (), iterations=iterations, seed=seed
+    )
+    return {"product": product_id, "alternatives": [a.as_json() for a in results]}

@@ -1,0 +1,318 @@
+"""A product's life cycle as demand on the inventory, line by line (ISO 14044 §4.2.3.3).
+
+The bill of materials (leaf :class:`Part` s, sub-products already expanded) and
+the life-cycle parameters become :class:`DemandLine` s, each an amount of one
+dataset process tagged with its life-cycle stage, material and component:
+
+- ``materials``: the material bought, ``mass x yield`` of the part's
+  manufacturing route, in the material process's reference unit;
+- ``manufacturing``: the route's inputs per kg of part (workshop energy, ...);
+- ``transport``: ``bought mass x distance`` for each leg from the material's
+  country of origin to Italy;
+- ``use``: ``kWh/year x lifetime`` of grid electricity;
+- ``end_of_life``: the part's mass to landfill and incineration by its
+  category's shares; recycling is cut-off (no burden in this product).
+
+Because matrix LCA is linear, the product's score is the sum of its lines'
+scores, so every breakdown (by stage, material, process) sums to the total.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from mics.errors import InvalidInput
+from mics.footprint.matrices import UNITS
+from mics.footprint.parameters import LifeCycleParameters
+from mics.footprint.profile import Profile
+
+Stage = Literal["materials", "manufacturing", "transport", "use", "end_of_life"]
+STAGES: tuple[Stage, ...] = ("materials", "manufacturing", "transport", "use", "end_of_life")
+USE_PHASE = "(use phase)"  # the "material" of use-phase lines
+
+
+@dataclass(frozen=True)
+class Part:
+    """A leaf of the bill of materials: one material in one component."""
+
+    component: str  # "Body panels", or "Sub-product / Part" inside sub-products
+    material: str  # registry material id
+    category: str
+    lca_process: str | None
+    mass_kg: float  # in the finished product
+    process: str  # registry process name that shapes it
+    country: str
+    recycled_share: float
+    bio_based_share: float
+
+
+@dataclass(frozen=True)
+class DemandLine:
+    stage: Stage
+    process: str  # dataset process id
+    amount: float  # in the process's reference unit
+    unit: str
+    material: str
+    component: str
+    activity: str  # what causes it: the registry process, transport leg or waste route
+
+
+@dataclass(frozen=True)
+class LifeCycleModel:
+    product: str
+    lifetime_years: float
+    mass_kg: float
+    lines: tuple[DemandLine, ...]
+    assumptions: tuple[str, ...]
+
+    def demand(self, scale: float = 1.0) -> dict[str, float]:
+        """All lines summed by process, times ``scale`` (``1/lifetime`` gives per year)."""
+        out: dict[str, float] = {}
+        for line in self.lines:
+            out[line.process] = out.get(line.process, 0.0) + line.amount * scale
+        return out
+
+
+def life_cycle(
+    product: str,
+    parts: Sequence[Part],
+    lifetime_years: float,
+    profile: Profile,
+    params: LifeCycleParameters,
+    process_units: Mapping[str, str],
+    assemblies: Sequence[tuple[str, float, str]] = (),
+) -> LifeCycleModel:
+    """The demand lines of a product; ``assemblies`` are (name, mass, process) of sub-products.
+
+    ``process_units`` maps each dataset process id to its reference unit; a
+    process the dataset lacks raises a "missing provider" error naming who needs it.
+    """
+    if not (isinstance(lifetime_years, (int, float)) and math.isfinite(lifetime_years)):
+        lifetime_years = float("nan")
+    if not lifetime_years > 0:
+        raise InvalidInput(
+            "the lifetime must be a number of years > 0",
+            field="lifetime_years",
+            value=lifetime_years,
+            expected="> 0 years; fix the product (PATCH /api/products/{id}) or the variant",
+        )
+    if not parts:
+        raise InvalidInput(
+            f"product {product!r} has no materials in its bill of materials; add components",
+            field="components",
+            value=[],
+            expected="at least one component with a material",
+        )
+    units = _Units(process_units, params)
+    lines: list[DemandLine] = []
+    notes: list[str] = list(profile.assumptions)
+    for k, part in enumerate(parts):
+        lines.extend(_part_lines(part, k, params, profile, units, notes))
+    for k, (name, mass, process) in enumerate(assemblies):
+        route = params.route(process, f"assemblies[{k}].process ({name})")
+        for target, per_kg, unit in route.inputs:
+            lines.append(
+                DemandLine(
+                    "manufacturing",
+                    target,
+                    units.check(target, unit, f"manufacturing.csv {route.name}") * per_kg * mass,
+                    units.unit(target, ""),
+                    "",
+                    name,
+                    route.name,
+                )
+            )
+    kwh = profile.use_kwh_per_year * lifetime_years
+    if kwh > 0:
+        grid = profile.electricity_process
+        lines.append(
+            DemandLine(
+                "use",
+                grid,
+                units.check(grid, "kWh", "profile electricity_process") * kwh,
+                units.unit(grid, ""),
+                USE_PHASE,
+                "",
+                "use",
+            )
+        )
+    return LifeCycleModel(
+        product,
+        float(lifetime_years),
+        sum(p.mass_kg for p in parts),
+        tuple(lines),
+        tuple(dict.fromkeys(notes)),
+    )
+
+
+def fate_shares(
+    part: Part, params: LifeCycleParameters, profile: Profile
+) -> tuple[float, float, float]:
+    """(landfill, incineration, recycling) of a part: the profile's override, else the table."""
+    if part.category in profile.end_of_life:
+        landfill, incineration, recycling = profile.end_of_life[part.category]
+        return landfill, incineration, recycling
+    fate, _ = params.fate(part.category)
+    return fate.landfill, fate.incineration, fate.recycling
+
+
+def _part_lines(
+    part: Part,
+    k: int,
+    params: LifeCycleParameters,
+    profile: Profile,
+    units: _Units,
+    notes: list[str],
+) -> list[DemandLine]:
+    where = f"components[{k}] ({part.component})"
+    if not (math.isfinite(part.mass_kg) and part.mass_kg > 0):
+        raise InvalidInput("a mass must be > 0 kg", field=f"{where}.mass_kg", value=part.mass_kg)
+    for name, share in (
+        ("recycled_share", part.recycled_share),
+        ("bio_based_share", part.bio_based_share),
+    ):
+        if not 0.0 <= share <= 1.0:
+            raise InvalidInput(
+                f"material {part.material!r}: a share must be between 0 and 1",
+                field=f"{where}.{name}",
+                value=share,
+                expected="0..1; fix the material in the registry",
+            )
+    if not part.lca_process:
+        raise InvalidInput(
+            f"material {part.material!r} has no lca_process, so its footprint is unknown; set "
+            "it to a process id of the dataset (e.g. PATCH /api/materials/"
+            f'{part.material} with {{"lca_process": "aluminium_primary"}})',
+            field=f"materials.{part.material}.lca_process",
+            value=None,
+            expected="a process id of the inventory dataset",
+        )
+    route = params.route(part.process, f"{where}.process")
+    bought = part.mass_kg * route.material_factor
+    line = DemandLine
+    out = [
+        line(
+            "materials",
+            part.lca_process,
+            units.material(part.lca_process, bought, part.material),
+            units.unit(part.lca_process, part.material),
+            part.material,
+            part.component,
+            route.name,
+        )
+    ]
+    for target, per_kg, unit in route.inputs:
+        amount = units.check(target, unit, f"manufacturing.csv {route.name}") * per_kg
+        out.append(
+            line(
+                "manufacturing",
+                target,
+                amount * part.mass_kg,
+                units.unit(target, ""),
+                part.material,
+                part.component,
+                route.name,
+            )
+        )
+    legs, default = params.legs(part.country)
+    if default:
+        notes.append(
+            f"transport of {part.material!r} from {part.country}: no row in transport.csv, "
+            "MICS default legs '*' used"
+        )
+    for leg in legs:
+        tkm = bought / 1000.0 * leg.distance_km * units.check(leg.mode, "t*km", "transport.csv")
+        out.append(
+            line(
+                "transport",
+                leg.mode,
+                tkm,
+                "t*km",
+                part.material,
+                part.component,
+                f"{part.country} by {leg.mode}",
+            )
+        )
+    fate, default = params.fate(part.category)
+    if default and part.category not in profile.end_of_life:
+        notes.append(
+            f"end of life of {part.material!r} (category {part.category!r}): no row in "
+            "end_of_life.csv, MICS default '*' used"
+        )
+    landfill, incineration, recycling = fate_shares(part, params, profile)
+    for share, target, route_name in (
+        (landfill, fate.landfill_process, "landfill"),
+        (incineration, fate.incineration_process, "incineration"),
+    ):
+        if share > 0:
+            out.append(
+                line(
+                    "end_of_life",
+                    target,
+                    units.check(target, "kg", "end_of_life.csv") * share * part.mass_kg,
+                    units.unit(target, ""),
+                    part.material,
+                    part.component,
+                    route_name,
+                )
+            )
+    if recycling > 0:
+        notes.append(
+            "recycling at end of life is cut-off: its burden belongs to the recycled "
+            "material's next use (data/README.md, modelling choices)"
+        )
+    return out
+
+
+class _Units:
+    """Reference units of the dataset's processes and conversions into them."""
+
+    def __init__(self, process_units: Mapping[str, str], params: LifeCycleParameters) -> None:
+        self.process_units = process_units
+        self.params = params
+
+    def unit(self, process: str, material: str) -> str:
+        if process not in self.process_units:
+            who = f"material {material!r}" if material else "a life-cycle parameter table"
+            raise InvalidInput(
+                f"missing provider: {who} needs process {process!r}, which the dataset does "
+                "not have; use a process id of the dataset or import one that has it",
+                field="lca_process" if material else "process",
+                value=process,
+                expected="a process id of the inventory dataset",
+            )
+        return self.process_units[process]
+
+    def check(self, process: str, unit: str, where: str) -> float:
+        """The factor from ``unit`` to the process's reference unit (same dimension only)."""
+        reference = self.unit(process, "")
+        if unit not in UNITS or UNITS[unit][0] != UNITS.get(reference, ("?", 0.0))[0]:
+            raise InvalidInput(
+                f"{where}: unit {unit!r} does not fit process {process!r}, which is per "
+                f"{reference!r}; give the amount in {reference}",
+                field=where,
+                value=unit,
+                expected=reference,
+            )
+        return UNITS[unit][1] / UNITS[reference][1]
+
+    def material(self, process: str, kg: float, material: str) -> float:
+        """``kg`` of material in the reference unit of its process (m2, item, ...)."""
+        reference = self.unit(process, material)
+        if reference in UNITS and UNITS[reference][0] == "mass":
+            return kg / UNITS[reference][1]
+        if process in self.params.kg_per_unit:
+            unit, per_unit = self.params.kg_per_unit[process]
+            if unit == reference:
+                return kg / per_unit
+        raise InvalidInput(
+            f"unknown units: material {material!r} is counted in kg but its process "
+            f"{process!r} is per {reference!r}; add a row 'process,unit,kg_per_unit,source' "
+            "for it to src/mics/footprint/data/conversions.csv",
+            field=f"materials.{material}.lca_process",
+            value=process,
+            expected=f"a conversion from kg to {reference}",
+        )

@@ -1,0 +1,74 @@
+"""``mics footprint`` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "MICS_DATABASE_URL": f"sqlite:///{folder / 'cli.db'}",
+        "MICS_HOME": str(folder / "var"),
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mics", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mics.db import Database
+    from mics.demo import load_demo
+
+    path = tmp_path_factory.mktemp("footprint-cli")
+    db = Database.from_url(f"sqlite:///{path / 'cli.db'}")
+    db.upgrade()
+    load_demo(db)
+    db.dispose()
+    return path
+
+
+def test_json_has_product_total_stages_and_interval(demo_dir: Path) -> None:
+    out = mics(
+        demo_dir,
+        "footprint",
+        "8012345000012",
+        "--json",
+        "--monte-carlo",
+        "100",
+        "--compare",
+        "vegetable-tanning",
+        "--iterations",
+        "50",
+    )
+    assert out.returncode == 0, out.stderr
+    body = json.loads(out.stdout)
+    assert body["product"] == "borsa-aurora"
+    assert sum(body["by_stage"].values()) == pytest.approx(body["gwp100"])
+    low, high = body["gwp100_interval"]
+    assert low < body["gwp100"] < high
+    assert body["alternatives"][0]["variant"] == "vegetable-tanning"
+    assert 0 < body["circularity"]["mci"] < 1
+
+
+def test_table_output_and_one_line_errors(demo_dir: Path) -> None:
+    out = mics(demo_dir, "footprint", "sedia-quercia", "--compare", "demo", "--iterations", "50")
+    assert out.returncode == 0, out.stderr
+    assert "by life-cycle stage" in out.stdout
+    assert "variant longer-life" in out.stdout
+    bad = mics(demo_dir, "footprint", "nope")
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines() == ["error: no product with id or GTIN 'nope'"]
