@@ -2,18 +2,25 @@
 
 Anyone may read: the checkpoint, the verifier key, tiles and proofs carry no
 partner-private data (a leaf is an event hash, a record time and a partner id).
+Checkpoints are served with every witness cosignature kept for them. Witnesses
+(keys with role ``witness``) register their cosignature/v1 key with
+``PUT /ledger/witness-key`` and send cosignatures with ``POST /ledger/cosignatures``;
+``GET /ledger/audit`` (role ``operator``) rebuilds the log from the events.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
-from mics.api.deps import DatabaseDep, SettingsDep, ViewerDep
+from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, ViewerDep
 from mics.errors import InvalidInput, NotFound
-from mics.ledger import log
+from mics.ledger import cosignatures, log
+from mics.ledger.audit import audit
 from mics.ledger.note import Signer
 from mics.trace import query
 
@@ -30,13 +37,62 @@ def signer(request: Request) -> Signer:
 def checkpoint(request: Request, db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
     """The latest signed tree head (a new one at most every second when the log grew)."""
     row = log.latest_checkpoint(db, signer(request), settings.instance)
-    return PlainTextResponse(row.note, headers={"Cache-Control": "no-cache"})
+    note = cosignatures.note_with_cosignatures(db, row)
+    return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
 @router.post("/ledger/checkpoint", response_class=PlainTextResponse)
 def checkpoint_now(request: Request, db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
     """Sign the current tree head now (on demand)."""
-    return PlainTextResponse(log.checkpoint(db, signer(request), settings.instance).note)
+    row = log.checkpoint(db, signer(request), settings.instance)
+    return PlainTextResponse(cosignatures.note_with_cosignatures(db, row))
+
+
+@router.get("/ledger/checkpoints/{size}", response_class=PlainTextResponse)
+def checkpoint_at(size: int, db: DatabaseDep) -> PlainTextResponse:
+    """The checkpoint signed at tree size ``size``, with its cosignatures."""
+    return PlainTextResponse(cosignatures.note_with_cosignatures(db, log.checkpoint_at(db, size)))
+
+
+class WitnessKeyIn(BaseModel):
+    vkey: str
+
+
+class CosignatureIn(BaseModel):
+    size: int
+    cosignature: str
+
+
+@router.put("/ledger/witness-key")
+def witness_key(body: WitnessKeyIn, db: DatabaseDep, who: PrincipalDep) -> dict[str, str]:
+    """Register the caller's cosignature/v1 verifier key (role ``witness``; fixed for life)."""
+    who.require("witness")
+    found = cosignatures.register_witness(db, who.partner, body.vkey)
+    return {"partner": found.partner, "vkey": found.vkey}
+
+
+@router.get("/ledger/witnesses")
+def witness_keys(db: DatabaseDep) -> list[dict[str, str]]:
+    """Registered witness keys (verifiers still choose whom to trust)."""
+    return [{"partner": w.partner, "vkey": w.vkey} for w in cosignatures.witnesses(db)]
+
+
+@router.post("/ledger/cosignatures")
+def cosign(
+    body: Annotated[CosignatureIn, Body()], db: DatabaseDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """A witness's cosignature line on the checkpoint of tree size ``size``, verified and kept."""
+    who.require("witness")
+    line = cosignatures.add_cosignature(db, who.partner, body.size, body.cosignature)
+    return {"size": body.size, "witness": who.partner, "cosignature": line}
+
+
+@router.get("/ledger/audit")
+async def audit_log(request: Request, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+    """Rebuild every leaf and the tree from the events (role ``operator``); 409 on tampering."""
+    who.require("operator")
+    report = await run_in_threadpool(audit, db, signer(request).verifier)
+    return report.raise_for_tamper().as_json()
 
 
 @router.get("/ledger/key", response_class=PlainTextResponse)
@@ -91,10 +147,4 @@ def event_proof(
     row = query.get_event(db, event_id, viewer)
     if row is None:
         raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
-    signed = log.checkpoint(db, signer(request), settings.instance)
-    proof = log.inclusion_by_event(db, row.id, signed.size)
-    return proof.as_json() | {
-        "event_id": row.event_id,
-        "event_hash": row.event_hash,
-        "checkpoint": signed.note,
-    }
+    return log.event_proof(db, signer(request), settings.instance, row)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from mics import registry
 from mics.cli import footprint as footprint_cli
+from mics.cli import ledger as ledger_cli
 from mics.cli import trace as trace_cli
 from mics.cli.common import console, database, settings, state
 from mics.errors import InvalidInput
@@ -33,6 +34,7 @@ app.add_typer(trace_cli.epcis_app, name="epcis")
 app.add_typer(trace_cli.trace_app, name="trace")
 app.add_typer(trace_cli.keys_app, name="keys")
 app.command("footprint")(footprint_cli.footprint)
+app.add_typer(ledger_cli.ledger_app, name="ledger")
 
 
 @app.callback()

@@ -56,3 +56,14 @@ class CosignatureRow(Base):
     witness: Mapped[str] = mapped_column(String(200))
     line: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WitnessRow(Base):
+    """A partner's witness key (role ``witness``): its cosignature/v1 note verifier."""
+
+    __tablename__ = "ledger_witness"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(String(8))
+    vkey: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -242,8 +242,24 @@ _GTIN_PAD = (
 _GTIN14 = re.compile(r"^https:\/\/id.gs1.org\/01\/\d{14}")
 
 
+_FOUND: dict[str, str | None] = {}
+_FOUND_LIMIT = 50_000
+
+
 def canonical_uri(uri: str) -> str | None:
     """The constrained canonical GS1 Digital Link URI of ``uri``; None if it names no GS1 key."""
+    try:
+        return _FOUND[uri]
+    except KeyError:
+        pass
+    found = _canonical_uri(uri)
+    if len(_FOUND) >= _FOUND_LIMIT:
+        _FOUND.clear()
+    _FOUND[uri] = found
+    return found
+
+
+def _canonical_uri(uri: str) -> str | None:
     dot = uri.find(".")
     if dot < 0:
         return None

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mics.bulk import insert_rows
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
 from mics.ledger import log
@@ -248,9 +249,9 @@ class _Writer:
             select(EventRow.event_id, EventRow.event_hash).where(EventRow.event_id.in_(ids))
         )
         stored: dict[str, str] = {str(row[0]): str(row[1]) for row in found}
-        events: list[dict[str, Any]] = []
-        epcs: list[dict[str, Any]] = []
-        transactions: list[dict[str, Any]] = []
+        events: list[tuple[Any, ...]] = []
+        epcs: list[tuple[int, str, str]] = []
+        transactions: list[tuple[int, str, str]] = []
         leaves: list[tuple[int, bytes]] = []
         for index, event, digest, event_id in prepared:
             known = stored.get(event_id) or self.seen.get(event_id)
@@ -270,66 +271,63 @@ class _Writer:
             self.seen[event_id] = digest
             pk = self.next_id
             self.next_id += 1
-            events.append(
-                _event_row(
-                    pk,
-                    event,
-                    digest,
-                    event_id,
-                    self.record_time,
-                    self.partner,
-                    self.result.capture_id,
-                )
-            )
-            epcs.extend({"event": pk, "epc": epc, "role": role} for epc, role in identifiers(event))
-            transactions.extend(
-                {"event": pk, "type": kind, "value": value}
-                for kind, value in biz_transactions(event)
-            )
+            events.append(self._event_row(pk, event, digest, event_id))
+            epcs.extend((pk, epc, role) for epc, role in identifiers(event))
+            transactions.extend((pk, kind, value) for kind, value in biz_transactions(event))
             leaves.append((pk, leaf_data(digest, self.record_time, self.partner)))
             self.result.event_ids.append(event_id)
         if events:
-            self.s.execute(insert(EventRow), events)
-            if epcs:
-                self.s.execute(insert(EventEpcRow), epcs)
-            if transactions:
-                self.s.execute(insert(EventBizTransactionRow), transactions)
+            insert_rows(self.s, EVENT_TABLE, EVENT_COLUMNS, events)
+            insert_rows(self.s, EPC_TABLE, ("event", "epc", "role"), epcs)
+            insert_rows(self.s, BIZ_TX_TABLE, ("event", "type", "value"), transactions)
             log.append(self.s, leaves)
             self.result.captured += len(events)
 
+    def _event_row(
+        self, pk: int, event: dict[str, Any], digest: str, event_id: str
+    ) -> tuple[Any, ...]:
+        """One ``epcis_event`` row, in the order of ``EVENT_COLUMNS``."""
+        read_point, biz_location = event.get("readPoint"), event.get("bizLocation")
+        body = {k: v for k, v in event.items() if k != "recordTime"}
+        if "eventID" not in body:
+            body["eventID"] = event_id
+        return (
+            pk,
+            event_id,
+            digest,
+            event["type"],
+            parse_timestamp(event["eventTime"]).astimezone(UTC),
+            self.record_time,
+            event.get("action"),
+            _short(event.get("bizStep")),
+            _short(event.get("disposition")),
+            read_point.get("id") if isinstance(read_point, dict) else None,
+            biz_location.get("id") if isinstance(biz_location, dict) else None,
+            self.partner,
+            self.result.capture_id,
+            documents.dumps(body),
+        )
 
-def _event_row(
-    pk: int,
-    event: dict[str, Any],
-    digest: str,
-    event_id: str,
-    record_time: datetime,
-    partner: str,
-    capture_id: str,
-) -> dict[str, Any]:
-    def place(key: str) -> str | None:
-        value = event.get(key)
-        return value.get("id") if isinstance(value, dict) else None
 
-    body = {k: v for k, v in event.items() if k != "recordTime"}
-    if "eventID" not in body:
-        body["eventID"] = event_id
-    return {
-        "id": pk,
-        "event_id": event_id,
-        "event_hash": digest,
-        "event_type": event["type"],
-        "event_time": parse_timestamp(event["eventTime"]).astimezone(UTC),
-        "record_time": record_time,
-        "action": event.get("action"),
-        "biz_step": _short(event.get("bizStep")),
-        "disposition": _short(event.get("disposition")),
-        "read_point": place("readPoint"),
-        "biz_location": place("bizLocation"),
-        "partner_id": partner,
-        "capture_id": capture_id,
-        "body": documents.dumps(body),
-    }
+EVENT_TABLE = EventRow.metadata.tables["epcis_event"]
+EPC_TABLE = EventEpcRow.metadata.tables["epcis_event_epc"]
+BIZ_TX_TABLE = EventBizTransactionRow.metadata.tables["epcis_event_biztx"]
+EVENT_COLUMNS = (
+    "id",
+    "event_id",
+    "event_hash",
+    "event_type",
+    "event_time",
+    "record_time",
+    "action",
+    "biz_step",
+    "disposition",
+    "read_point",
+    "biz_location",
+    "partner_id",
+    "capture_id",
+    "body",
+)
 
 
 def _short(term: Any) -> str | None:

@@ -98,8 +98,21 @@ class Problem:
         }
 
 
+_TIMESTAMPS: dict[str, datetime] = {}
+
+
 def parse_timestamp(text: str) -> datetime:
     """An RFC 3339 date-time with an offset as an aware datetime, or raise ``InvalidInput``."""
+    found = _TIMESTAMPS.get(text)
+    if found is None:
+        found = _parse_timestamp(text)
+        if len(_TIMESTAMPS) >= 10_000:  # capture validates a batch, then stores it
+            _TIMESTAMPS.clear()
+        _TIMESTAMPS[text] = found
+    return found
+
+
+def _parse_timestamp(text: str) -> datetime:
     expected = "an RFC 3339 date-time with an offset, e.g. '2024-03-01T10:00:00.000+01:00'"
     match = _RFC3339.fullmatch(text)
     if match is None:
@@ -146,7 +159,10 @@ Check = Callable[[Findings, str, Any], None]
 
 def pointer_to(base: str, key: str | int) -> str:
     """``base`` extended by one JSON Pointer step (RFC 6901 §4 escaping)."""
-    return f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
+    step = str(key)
+    if "~" in step or "/" in step:
+        step = step.replace("~", "~0").replace("/", "~1")
+    return f"{base}/{step}"
 
 
 def check_object(

@@ -86,13 +86,25 @@ def gs1_check_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
+_PARSED: dict[str, Identifier | None] = {}
+_PARSED_LIMIT = 50_000  # a capture batch names each lot, place and party many times
+
+
 def parse_identifier(uri: str) -> Identifier | None:
     """The GS1 identifier in ``uri``, ``None`` for a plain URI, or raise ``InvalidIdentifier``."""
+    try:
+        return _PARSED[uri]
+    except KeyError:
+        pass
+    found: Identifier | None = None
     if uri[:8].lower() == "urn:epc:":
-        return _parse_epc_urn(uri)
-    if uri[:7].lower() == "http://" or uri[:8].lower() == "https://":
-        return _parse_digital_link(uri)
-    return None
+        found = _parse_epc_urn(uri)
+    elif uri[:7].lower() == "http://" or uri[:8].lower() == "https://":
+        found = _parse_digital_link(uri)
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[uri] = found  # only what parsed: a malformed URI raises again, with its message
+    return found
 
 
 def _fail(uri: str, expected: str) -> InvalidIdentifier:

@@ -1,0 +1,97 @@
+"""A real MICS server on a free loopback port and Debian's headless Chromium, for page tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mics db upgrade``, ``mics demo`` and ``mics serve`` in a temporary home."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium): browser tests skipped")
+    home = tmp_path_factory.mktemp("web")
+    env = os.environ | {
+        "MICS_DATABASE_URL": f"sqlite:///{home / 'web.db'}",
+        "MICS_HOME": str(home / "var"),
+    }
+    for args in (["db", "upgrade"], ["demo"]):
+        subprocess.run(
+            [sys.executable, "-m", "mics", *args],
+            env=env,
+            cwd=home,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mics", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start within 30 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def run_chromium(tmp_path: Path, *args: str) -> str:
+    """Run headless Chromium with a fresh profile and no background traffic; its stdout."""
+    assert CHROMIUM is not None
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Callable[..., str]:
+    """``chromium("--dump-dom", url)``: headless Chromium in this test's own profile."""
+
+    def run(*args: str) -> str:
+        return run_chromium(tmp_path, *args)
+
+    return run
