@@ -27,7 +27,7 @@ async def footprint(
     cutoff: Annotated[
         float, Query(description="contribution cut-off, share of the total (0 <= cutoff < 1)")
     ] = 0.01,
-    seed: int = 0,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="random seed")] = 0,
 ) -> dict[str, Any]:
     """The life-cycle GWP100 (kg CO2e) by stage, material and process, with its tree."""
     result = await run_in_threadpool(
@@ -52,7 +52,7 @@ async def alternatives(
         Query(description="demo variant ids or inline specs; none: the product's demo variants"),
     ] = None,
     iterations: Annotated[int, Query(ge=0, le=service.MAX_ITERATIONS)] = 200,
-    seed: int = 0,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="random seed")] = 0,
 ) -> dict[str, Any]:
     """Design variants side by side, per year of service, with significance under uncertainty."""
     results = await run_in_threadpool(

@@ -31,8 +31,9 @@ from mics.registry.schemas import (
 )
 
 router = APIRouter(prefix="/api", tags=["registry"])
+MAX_OFFSET = 2**31 - 1
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="records to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="records to skip")]
 
 
 @router.get("/sectors")

@@ -21,7 +21,7 @@ from mics.registry.schemas import (
     ProductOut,
     ProductPatch,
 )
-from mics.registry.service import _get, _page, _refs
+from mics.registry.service import _get, _page, _refs, merge
 from mics.registry.store import (
     ComponentRow,
     ItemRow,
@@ -158,10 +158,7 @@ def get_product(db: Database, ref: str) -> ProductOut:
 
 def update_product(db: Database, ref: str, patch: ProductPatch) -> ProductOut:
     with db.transaction() as s:
-        current = _product_out(find_product(s, ref)).model_dump(exclude={"mass_kg"})
-        for c in current["components"]:
-            c.pop("position")
-        merged = ProductIn(**(current | patch.model_dump(exclude_unset=True)))
+        merged = merge(ProductIn, _product_out(find_product(s, ref)), patch)
         return _product_out(put_product(s, merged, replace=True))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -40,9 +41,9 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidInput(
             "page size out of range", field="limit", value=limit, expected=f"1..{MAX_PAGE}"
         )
-    if offset < 0:
+    if not 0 <= offset < 2**31:
         raise InvalidInput(
-            "offset must not be negative", field="offset", value=offset, expected="an integer >= 0"
+            "offset out of range", field="offset", value=offset, expected="an integer in 0..2**31-1"
         )
 
 
@@ -165,7 +166,7 @@ def get_partner(db: Database, partner_id: str) -> PartnerOut:
 def update_partner(db: Database, partner_id: str, patch: PartnerPatch) -> PartnerOut:
     with db.transaction() as s:
         current = _partner_out(_get(s, PartnerRow, partner_id, "partner"))
-        merged = PartnerIn(**(current.model_dump() | patch.model_dump(exclude_unset=True)))
+        merged = merge(PartnerIn, current, patch)
         row = put_partner(s, merged, replace=True)
         s.flush()
         return _partner_out(row)
@@ -323,7 +324,7 @@ def get_material(db: Database, material_id: str) -> MaterialOut:
 def update_material(db: Database, material_id: str, patch: MaterialPatch) -> MaterialOut:
     with db.transaction() as s:
         current = _material_out(_get(s, MaterialRow, material_id, "material"))
-        merged = MaterialIn(**(current.model_dump() | patch.model_dump(exclude_unset=True)))
+        merged = merge(MaterialIn, current, patch)
         row = put_material(s, merged, replace=True)
         s.flush()
         return _material_out(row)
@@ -348,6 +349,22 @@ def list_materials(
     with db.read() as s:
         rows, total = _page(s, query, limit, offset)
         return Page(items=[_material_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def merge(model: type[ModelT], current: BaseModel, patch: BaseModel) -> ModelT:
+    """``current`` with the fields ``patch`` sets, checked as a whole ``model``."""
+    values = current.model_dump() | patch.model_dump(exclude_unset=True)
+    try:
+        return model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            first["msg"], field=where, value=first.get("input"), expected=first["msg"]
+        ) from error
 
 
 def _get(s: Session, model: type[Any], key: Any, noun: str) -> Any:
