@@ -103,5 +103,7 @@ def alembic_config(url: str | None = None) -> Config:
 def _import_models() -> None:
     """Import every area's tables so that ``Base.metadata`` knows them."""
     from mics.ledger import store as ledger_store  # noqa: F401
+    from mics.passport import ownership_store  # noqa: F401
+    from mics.passport import store as passport_store  # noqa: F401
     from mics.registry import store as registry_store  # noqa: F401
     from mics.trace import store as trace_store  # noqa: F401

@@ -14,8 +14,10 @@ from mics import __version__
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
+from mics.api import passport as passport_api
 from mics.api import problems
 from mics.api import registry as registry_api
+from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
 from mics.api.deps import DatabaseDep
 from mics.config import Settings
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(epcis_api.router)
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
+    app.include_router(resolver_api.router)
+    app.include_router(passport_api.router)
 
     @app.get("/health", tags=["meta"])
     def health(db: DatabaseDep) -> dict[str, str]:
@@ -52,7 +56,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from mics.web import footprint_pages, pages, static_dir
 
-    app.include_router(pages.router)
     app.include_router(footprint_pages.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

@@ -16,6 +16,8 @@ from rich.table import Table
 from mics import registry
 from mics.cli import footprint as footprint_cli
 from mics.cli import ledger as ledger_cli
+from mics.cli import passport as passport_cli
+from mics.cli import passport_tags as passport_tags_cli
 from mics.cli import trace as trace_cli
 from mics.cli.common import console, database, settings, state
 from mics.errors import InvalidInput
@@ -35,6 +37,9 @@ app.add_typer(trace_cli.trace_app, name="trace")
 app.add_typer(trace_cli.keys_app, name="keys")
 app.command("footprint")(footprint_cli.footprint)
 app.add_typer(ledger_cli.ledger_app, name="ledger")
+app.add_typer(passport_tags_cli.tag_app, name="tag")
+app.add_typer(passport_cli.passport_app, name="passport")
+passport_cli.passport_app.command("labels")(passport_tags_cli.labels)
 
 
 @app.callback()

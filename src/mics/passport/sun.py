@@ -33,6 +33,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
@@ -106,7 +107,7 @@ class SunMasterKey:
     def __post_init__(self) -> None:
         _check_key("master_key", self.key)
 
-    @property
+    @cached_property  # computed once per process: the hot path of every scan needs it
     def meta_read_key(self) -> bytes:
         return an10922_diversify(self.key, bytes([SDM_META_READ_KEY_NO]) + self.system_identifier)
 

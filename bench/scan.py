@@ -1,0 +1,286 @@
+"""Scan-to-verdict over HTTP on loopback: SUN check, counter update, passport JSON.
+
+Starts ``uvicorn`` with the MICS app in a subprocess (SQLite in a temp folder),
+puts NTAG 424 DNA tags on TAGS demo items, writes genuine SUN URLs with rising
+counters through the tag simulator, and drives them with ``wrk`` (when
+installed; else an httpx async client) against ``/api/ping`` (a constant: the
+ceiling) and the scan URLs; then replays fresh URLs at a fixed 500 scans/s with
+an open-loop httpx client (latency from each request's scheduled time).
+Verdicts are counted in the database afterwards.
+
+Targets (issue 6): >= 1,000 verified scans/s, p99 < 50 ms at 500/s, >= 0.3 of the
+ceiling. Usage: python bench/scan.py [SECONDS] [TAGS] [CONNECTIONS] [WORKERS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, insert, select
+
+from mics.config import Settings
+from mics.db import Database
+from mics.demo import load_demo
+from mics.passport import tags
+from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
+from mics.passport.sun import simulate_sun
+from mics.registry.store import ItemRow, ProductRow
+
+PRODUCT = "borsa-aurora"
+RATE = 500.0
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("MICS_BENCH_PATHS")) do paths[#paths + 1] = line end
+local threads, counter = {}, 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+function init(args)
+  nthreads = tonumber(os.getenv("MICS_BENCH_THREADS"))
+  i = tid
+end
+function request()
+  local path = paths[i]
+  i = i + nthreads
+  if i > #paths then i = tid end
+  return wrk.format("GET", path, {["Accept"] = "application/json"})
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(db: Database, home: Path, base_url: str, n_tags: int, taps: int) -> list[str]:
+    """Demo data, ``n_tags`` tagged items, and ``taps`` rounds of scan paths (round-robin)."""
+    load_demo(db)
+    with db.transaction() as s:
+        product = s.get(ProductRow, PRODUCT)
+        assert product is not None
+        start = (s.scalar(select(func.max(ItemRow.id))) or 0) + 1
+        rows = [
+            {"id": start + i, "product_id": PRODUCT, "serial": f"BENCH{i:06d}", "lot": "BENCH"}
+            for i in range(n_tags)
+        ]
+        s.execute(insert(ItemRow), rows)
+        s.execute(
+            insert(NfcTagRow),
+            [{"uid": f"05{r['id']:012X}", "item_id": r["id"], "counter": NEVER_READ} for r in rows],
+        )
+        gtin = product.gtin
+    master = tags.load_or_create_master_key(home, Settings.from_env().instance)
+    paths = []
+    for tap in range(1, taps + 1):
+        for r in rows:
+            uid = bytes.fromhex(f"05{r['id']:012X}")
+            message = simulate_sun(uid, tap, master.meta_read_key, master.file_read_key(uid))
+            paths.append(f"/01/{gtin}/21/{r['serial']}?{message.query()}")
+    return paths
+
+
+def start_server(port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "mics.api:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning", "--timeout-keep-alive", "60",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/ping", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("uvicorn did not start")
+
+
+def run_wrk(url: str, seconds: int, connections: int, paths: Path | None) -> dict[str, float]:
+    threads = 2
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    env = os.environ.copy()
+    if paths is not None:
+        script = paths.with_suffix(".lua")
+        script.write_text(WRK_SCRIPT)
+        command[1:1] = ["-s", str(script)]
+        env |= {"MICS_BENCH_PATHS": str(paths), "MICS_BENCH_THREADS": str(threads)}
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _wrk_ms(out, "50%"),
+        "p99": _wrk_ms(out, "99%"),
+        "errors": float(len(re.findall(r"Non-2xx|Socket errors", out))),
+    }
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    found = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out)
+    assert found is not None, out
+    value, unit = float(found.group(1)), found.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+async def closed_loop(
+    base: str, paths: list[str], seconds: float, concurrency: int
+) -> dict[str, float]:
+    """Fallback load generator without wrk: ``concurrency`` clients back to back."""
+    latencies: list[float] = []
+    queue = iter(paths)
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for path in queue:
+                if time.perf_counter() > deadline:
+                    return
+                sent = time.perf_counter()
+                await client.get(path, headers={"Accept": "application/json"})
+                latencies.append(time.perf_counter() - sent)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return _summary(latencies, elapsed)
+
+
+async def open_loop(base: str, paths: list[str], rate: float) -> dict[str, float]:
+    """``len(paths)`` requests at a fixed ``rate``; latency from each scheduled start.
+
+    A dispatcher starts each request at its time; at most 64 are in flight (a
+    request that waits for a slot still counts its wait: no coordinated omission).
+    """
+    latencies: list[float] = []
+    failed = 0
+    slots = asyncio.Semaphore(64)
+    limits = httpx.Limits(max_connections=64)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def one(scheduled: float, path: str) -> None:
+            nonlocal failed
+            async with slots:
+                try:
+                    await client.get(path, headers={"Accept": "application/json"})
+                except httpx.TransportError:
+                    failed += 1
+                    return
+            latencies.append(time.perf_counter() - scheduled)
+
+        started = time.perf_counter()
+        running = []
+        for index, path in enumerate(paths):
+            scheduled = started + index / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            running.append(asyncio.create_task(one(scheduled, path)))
+        await asyncio.gather(*running)
+        elapsed = time.perf_counter() - started
+    return _summary(latencies, elapsed) | {"errors": float(failed)}
+
+
+def _summary(latencies: list[float], elapsed: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "rps": len(ordered) / elapsed,
+        "p50": ordered[len(ordered) // 2] * 1000,
+        "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "errors": 0.0,
+    }
+
+
+def verdicts(db: Database) -> dict[str, int]:
+    with db.read() as s:
+        rows = s.execute(select(TagScanRow.verdict, func.count()).group_by(TagScanRow.verdict))
+        return {verdict: int(count) for verdict, count in rows}
+
+
+def pending(db: Database) -> int:
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).where(TagScanRow.event_id.is_(None))) or 0)
+
+
+def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
+    wrk = shutil.which("wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = os.environ | {
+            "MICS_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            "MICS_HOME": str(folder / "home"),
+            "MICS_BASE_URL": base,
+        }
+        os.environ.update(env)
+        db = Database.from_url(env["MICS_DATABASE_URL"])
+        db.upgrade()
+        taps = max(2, int(3000 * seconds / n_tags) + 2)
+        paths = prepare(db, folder / "home", base, n_tags, taps)
+        fixed = max(1, int(RATE * min(seconds, 10)))
+        # The first tap of every tag warms the server (passport cache, connections);
+        # the timed runs start from the second tap.
+        warm_paths, paths = paths[:n_tags], paths[n_tags:]
+        load_paths, rate_paths = paths[:-fixed], paths[-fixed:]
+        path_file = folder / "paths.txt"
+        path_file.write_text("\n".join(load_paths) + "\n")
+        server = start_server(port, env, workers)
+        try:
+            asyncio.run(closed_loop(base, warm_paths, 600, 4))
+            if wrk:
+                ceiling = run_wrk(f"{base}/api/ping", seconds, connections, None)
+                scan = run_wrk(base, seconds, connections, path_file)
+                tool = "wrk"
+            else:
+                ceiling = asyncio.run(
+                    closed_loop(base, ["/api/ping"] * 10**6, seconds, connections)
+                )
+                scan = asyncio.run(closed_loop(base, load_paths, seconds, connections))
+                tool = "httpx"
+            counted = verdicts(db)
+            time.sleep(1.0)
+            rate = asyncio.run(open_loop(base, rate_paths, RATE))
+            drain_start = time.perf_counter()
+            while pending(db) and time.perf_counter() - drain_start < 120:
+                time.sleep(0.5)
+            drained = time.perf_counter() - drain_start
+        finally:
+            server.terminate()
+            server.wait(30)
+        total = sum(counted.values())
+        authentic = counted.get("authentic", 0)
+        verified_rps = scan["rps"] * (authentic / total if total else 0.0)
+        print(f"scan bench: {tool}, {connections} connections, {seconds} s, uvicorn x{workers}, "
+              f"{n_tags} tags, SQLite, {os.cpu_count()} CPUs")  # fmt: skip
+        print(f"{'':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"{'GET /api/ping (ceiling)':30} {ceiling['rps']:9.0f} "
+              f"{ceiling['p50']:8.2f} {ceiling['p99']:8.2f}")  # fmt: skip
+        print(f"{'scan URL -> verdict + passport':30} {scan['rps']:9.0f} "
+              f"{scan['p50']:8.2f} {scan['p99']:8.2f}")  # fmt: skip
+        print(f"{'scans at fixed 500/s':30} {rate['rps']:9.0f} "
+              f"{rate['p50']:8.2f} {rate['p99']:8.2f}")  # fmt: skip
+        print(f"open-loop transport errors: {rate['errors']:.0f}")
+        print(f"verdicts: {counted}; verified scans/s {verified_rps:.0f} (target >= 1000)")
+        print(f"ratio to ceiling {scan['rps'] / ceiling['rps']:.2f} (target >= 0.3); "
+              f"p99 at 500/s {rate['p99']:.1f} ms (target < 50)")  # fmt: skip
+        print(f"EPCIS verdict events: backlog drained {drained:.1f} s after the load")
+
+
+if __name__ == "__main__":
+    arguments = [int(a) for a in sys.argv[1:]]
+    defaults = [10, 2000, 32, 1]
+    seconds, n_tags, connections, workers = arguments + defaults[len(arguments) :]
+    main(seconds, n_tags, connections, workers)

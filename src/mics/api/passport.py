@@ -1,0 +1,147 @@
+"""``/api/items/{id}/passport`` and friends: passports by tier, credentials, ownership.
+
+- ``GET /api/items/{id}/passport?tier=`` (and ``/api/passport/{gtin}/{serial}``):
+  JSON-LD; ``public`` needs no key, ``legitimate_interest`` a partner key with
+  that role (or authority/operator), ``authority`` an authority or operator key.
+  A missing, unknown or expired key is a 401 problem, a key with too low a role 403.
+- ``GET /api/items/{id}/credential``: the signed UNTP DPP credential (public tier).
+- ``POST /api/items/{id}/claim | transfer | accept | report-lost``: ownership
+  on resale; the owner token travels in the JSON body, never in a URL.
+- ``GET /partners/{id}/did.json``: the maker's did:web document.
+- ``GET /passport/{gtin}/{serial}``: the HTML page (the resolver serves it too).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from mics import registry
+from mics.api.deps import DatabaseDep, SettingsDep, get_principal
+from mics.passport import ownership
+from mics.passport.access import TIERS
+from mics.passport.data_integrity import did_document, did_web
+from mics.passport.issue import issue_credential
+from mics.passport.pages import passport_page
+from mics.passport.partner_keys import load_partner_key
+from mics.passport.view import passport_json
+
+router = APIRouter(tags=["passport"])
+LD_JSON = "application/ld+json"
+READERS = {
+    "public": (),
+    "legitimate_interest": ("legitimate_interest", "authority", "operator"),
+    "authority": ("authority", "operator"),
+}
+Tier = Annotated[
+    Literal["public", "legitimate_interest", "authority"],
+    Query(description="access tier: " + ", ".join(TIERS)),
+]
+Lang = Annotated[Literal["en", "it"], Query(description="language of labels")]
+
+
+class ClaimIn(BaseModel):
+    secret: str = Field(description="the code printed inside the packaging", max_length=60)
+
+
+class OwnerIn(BaseModel):
+    owner_token: str = Field(max_length=120)
+
+
+class AcceptIn(BaseModel):
+    code: str = Field(description="the one-time transfer code from the owner", max_length=60)
+
+
+class ReportIn(OwnerIn):
+    status: Literal["lost", "stolen"] | None = "lost"
+
+
+def _authorise(request: Request, tier: str) -> None:
+    roles = READERS[tier]
+    if roles:
+        get_principal(request).require(*roles)
+
+
+def _passport(
+    request: Request, db: Any, base_url: str, gtin: str, serial: str | None, tier: str, lang: str
+) -> JSONResponse:
+    _authorise(request, tier)
+    body = passport_json(db, gtin, serial, None, tier=tier, lang=lang, base_url=base_url)
+    return JSONResponse(body, media_type=LD_JSON, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/items/{item_id}/passport")
+def item_passport(
+    item_id: int,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    tier: Tier = "public",
+    lang: Lang = "en",
+) -> JSONResponse:
+    item = registry.get_item(db, item_id)
+    return _passport(request, db, settings.base_url, item.gtin, item.serial, tier, lang)
+
+
+@router.get("/api/passport/{gtin}/{serial}")
+def passport_by_gtin(
+    gtin: str,
+    serial: str,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    tier: Tier = "public",
+    lang: Lang = "en",
+) -> JSONResponse:
+    return _passport(request, db, settings.base_url, gtin, serial, tier, lang)
+
+
+@router.get("/api/items/{item_id}/credential")
+def item_credential(item_id: int, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+    item = registry.get_item(db, item_id)
+    credential = issue_credential(db, settings, item.gtin, item.serial)
+    return JSONResponse(credential, media_type="application/vc+ld+json")
+
+
+@router.get("/api/items/{item_id}/ownership")
+def item_ownership(item_id: int, db: DatabaseDep) -> dict[str, Any]:
+    return ownership.item_status(db, item_id)
+
+
+@router.post("/api/items/{item_id}/claim", status_code=201)
+def claim(item_id: int, body: ClaimIn, db: DatabaseDep) -> dict[str, Any]:
+    token = ownership.claim(db, item_id, body.secret)
+    return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
+
+
+@router.post("/api/items/{item_id}/transfer", status_code=201)
+def transfer(item_id: int, body: OwnerIn, db: DatabaseDep) -> dict[str, Any]:
+    code, expires = ownership.start_transfer(db, item_id, body.owner_token)
+    return {"code": code, "expires_at": expires.isoformat()}
+
+
+@router.post("/api/items/{item_id}/accept", status_code=201)
+def accept(item_id: int, body: AcceptIn, db: DatabaseDep) -> dict[str, Any]:
+    token = ownership.accept_transfer(db, item_id, body.code)
+    return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
+
+
+@router.post("/api/items/{item_id}/report-lost")
+def report_lost(item_id: int, body: ReportIn, db: DatabaseDep) -> dict[str, Any]:
+    return ownership.report_lost(db, item_id, body.owner_token, status=body.status)
+
+
+@router.get("/partners/{partner_id}/did.json")
+def did_json(partner_id: str, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+    registry.get_partner(db, partner_id)
+    key = load_partner_key(settings.home, partner_id)
+    did = did_web(settings.base_url, "partners", partner_id)
+    return JSONResponse(did_document(did, key.public_key), media_type="application/did+json")
+
+
+@router.get("/passport/{gtin}/{serial}", response_class=HTMLResponse, include_in_schema=False)
+def passport_html(gtin: str, serial: str, request: Request, db: DatabaseDep) -> HTMLResponse:
+    return passport_page(request, db, gtin, serial, None, None)

@@ -1,0 +1,426 @@
+"""The GS1 Digital Link resolver, tag scans, QR codes and tag registration over HTTP.
+
+- ``/01/{gtin}[/22/..][/10/..][/21/..]`` (GET, HEAD, OPTIONS): browsers
+  (``Accept: text/html``) get the passport page, machines the passport JSON-LD;
+  ``?linkType=`` redirects (307) to one link, ``linkType=linkset`` (or
+  ``Accept: application/linkset+json``) answers the RFC 9264 linkset; every
+  answer carries ``Link: <..?linkType=linkset>; rel="linkset"`` and CORS
+  (GS1-Conformant Resolver Standard 1.2). With ``?e=..&c=..`` the URL is a tag
+  scan: verified, judged and recorded (``passport.scans``), the verdict shown.
+- ``/passport/01/...``: the passport page itself (the ``gs1:pip`` target).
+- ``/.well-known/gs1resolver``: the resolver description file.
+- ``/api/scan``: the ``gs1:verificationService`` (JSON verdict only).
+- ``/api/items/{id}/qr.svg|qr.png``, ``/api/items/{id}/tag``, ``/api/ping``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
+
+from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, get_principal
+from mics.api.problems import problem_response
+from mics.db import Database
+from mics.errors import Forbidden, InvalidInput, MicsError
+from mics.passport import labels, resolver, scans, tags
+from mics.passport.authenticity import GeoPoint
+from mics.passport.digital_link import DigitalLink, parse_digital_link
+from mics.passport.sun import SunMasterKey
+from mics.registry import get_item, get_product
+
+router = APIRouter(tags=["passport"])
+
+HTML, JSON_LD, JSON = "text/html", "application/ld+json", "application/json"
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Link"}
+TIERS = {"legitimate_interest": "legitimate_interest", "authority": "authority"}
+TIERS["operator"] = "authority"
+
+
+class TagIn(BaseModel):
+    uid: str
+
+
+def master_key(request: Request) -> SunMasterKey:
+    """The instance's tag master key, loaded (or created) once per app."""
+    master: SunMasterKey | None = getattr(request.app.state, "tag_master", None)
+    if master is None:
+        settings = request.app.state.settings
+        master = tags.load_or_create_master_key(settings.home, settings.instance)
+        request.app.state.tag_master = master
+    return master
+
+
+def publisher(request: Request) -> scans.VerdictPublisher:
+    found: scans.VerdictPublisher | None = getattr(request.app.state, "verdict_publisher", None)
+    if found is None:
+        found = scans.VerdictPublisher(
+            request.app.state.db, request.app.state.settings.operator_partner
+        )
+        request.app.state.verdict_publisher = found
+    return found
+
+
+# --- the resolver ------------------------------------------------------------------------------
+
+
+@router.options("/01/{rest:path}", include_in_schema=False)
+def preflight(rest: str) -> Response:
+    headers = CORS | {"Access-Control-Allow-Methods": "GET, HEAD, OPTIONS"}
+    return Response(status_code=204, headers=headers | {"Allow": "GET, HEAD, OPTIONS"})
+
+
+@router.head("/01/{rest:path}", include_in_schema=False)
+@router.get("/01/{rest:path}", summary="Resolve a Digital Link")
+def resolve(
+    rest: str,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    link_type: Annotated[str | None, Query(alias="linkType")] = None,
+    lang: str | None = None,
+) -> Response:
+    """Resolve a GS1 Digital Link: page, JSON-LD, one link (307) or the linkset."""
+    link = _parse(request)
+    if isinstance(link, Response):
+        return link
+    language = resolver.check_lang(lang, request.headers.get("accept-language"))
+    params = request.query_params
+    if "e" in params or "c" in params:
+        return _scan(request, db, link, language, background)
+    target = resolver.resolve(db, link)
+    found = resolver.links(target, settings.base_url, credentials=_serves_credentials(request))
+    headers = CORS | {"Link": resolver.link_header(target, settings.base_url)}
+    wanted = _negotiate(request.headers.get("accept"), (JSON_LD, HTML, JSON, resolver.LINKSET_TYPE))
+    if link_type in (resolver.LINKSET, "all") or (
+        link_type is None and wanted == resolver.LINKSET_TYPE
+    ):
+        body = resolver.linkset(target, found, settings.base_url)
+        return JSONResponse(body, media_type=resolver.LINKSET_TYPE, headers=headers)
+    if link_type is not None:
+        chosen = resolver.select_link(target, found, link_type)
+        return RedirectResponse(chosen.href, status_code=307, headers=headers)
+    if wanted == HTML:
+        page = _page(request, db, link, None)
+        page.headers.update(headers)
+        return page
+    passport = _passport_json(db, link, _tier(request), language, settings.base_url)
+    if isinstance(passport, Response):
+        return passport
+    return JSONResponse(passport, media_type=JSON if wanted == JSON else JSON_LD, headers=headers)
+
+
+@router.get("/passport/01/{rest:path}", include_in_schema=False)
+def passport_page(rest: str, request: Request, db: DatabaseDep) -> Response:
+    """The passport page (the ``gs1:pip`` target), whatever the Accept header."""
+    link = _parse(request, prefix="/passport")
+    if isinstance(link, Response):
+        return link
+    resolver.resolve(db, link)
+    return _page(request, db, link, None)
+
+
+@router.get("/.well-known/gs1resolver", tags=["passport"])
+def resolver_description(settings: SettingsDep) -> JSONResponse:
+    return JSONResponse(resolver.description(settings.base_url, settings.instance), headers=CORS)
+
+
+@router.get("/api/recall-status/01/{rest:path}")
+def recall_status(rest: str, request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """``gs1:recallStatus``: whether an EPCIS event marked this item or product recalled."""
+    link = _parse(request, prefix="/api/recall-status")
+    if isinstance(link, Response):
+        return link
+    target = resolver.resolve(db, link)
+    body = {"anchor": target.uri(settings.base_url), "recalled": resolver.is_recalled(db, target)}
+    return JSONResponse(body, headers=CORS)
+
+
+@router.get("/api/scan")
+def scan(
+    request: Request,
+    db: DatabaseDep,
+    background: BackgroundTasks,
+    gtin: str,
+    serial: str,
+    e: str,
+    c: str,
+) -> Response:
+    """``gs1:verificationService``: verify a tag's SUN message for an item; JSON verdict."""
+    try:
+        link = DigitalLink(gtin=gtin, serial=serial)
+    except InvalidInput as error:
+        return _bad_request(request, error)
+    return _scan(request, db, link, "en", background, page=False)
+
+
+# --- data carriers -----------------------------------------------------------------------------
+
+
+@router.get("/api/items/{item_id}/qr.svg", response_class=Response)
+def item_qr_svg(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The item's QR code (its Digital Link URI) as SVG."""
+    return Response(
+        labels.qr_svg(_item_uri(db, item_id, settings.base_url)), media_type="image/svg+xml"
+    )
+
+
+@router.get("/api/items/{item_id}/qr.png", response_class=Response)
+def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The item's QR code (its Digital Link URI) as PNG."""
+    return Response(
+        labels.qr_png(_item_uri(db, item_id, settings.base_url)), media_type="image/png"
+    )
+
+
+@router.post("/api/items/{item_id}/tag", status_code=201)
+def register_tag(
+    item_id: int, body: TagIn, request: Request, db: DatabaseDep, who: PrincipalDep
+) -> dict[str, object]:
+    """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
+    _check_brand(db, item_id, who.partner, who.role)
+    master_key(request)  # the master key exists before the first tag is made
+    return tags.register_tag(db, item_id, body.uid).as_json()
+
+
+@router.get("/api/items/{item_id}/tag")
+def item_tag(item_id: int, db: DatabaseDep, who: PrincipalDep) -> dict[str, object]:
+    _check_brand(db, item_id, who.partner, who.role)
+    return tags.tag_of_item(db, item_id).as_json()
+
+
+@router.get("/api/ping", tags=["meta"])
+def ping() -> dict[str, str]:
+    """A constant answer: the ceiling the scan benchmark compares with."""
+    return {"ping": "pong"}
+
+
+# --- the pieces --------------------------------------------------------------------------------
+
+
+def _scan(
+    request: Request,
+    db: Database,
+    link: DigitalLink,
+    language: str,
+    background: BackgroundTasks,
+    *,
+    page: bool = True,
+) -> Response:
+    params = request.query_params
+    missing = [name for name in ("e", "c") if not params.get(name)]
+    if missing:
+        return _bad_request(
+            request,
+            InvalidInput(
+                "is missing: a tag scan URL carries both e and c",
+                field=missing[0],
+                expected="16 bytes hex for e, 8 bytes hex for c",
+            ),
+        )
+    try:
+        place = _place(params.get("lat"), params.get("lon"))
+        result = scans.verify_scan(
+            db,
+            master_key(request),
+            link,
+            params["e"],
+            params["c"],
+            place=place,
+            read_point=params.get("rp"),
+        )
+    except InvalidInput as error:
+        return _bad_request(request, error)
+    background.add_task(publisher(request).publish)
+    settings = request.app.state.settings
+    headers = CORS | {
+        "Link": resolver.link_header(resolver.Target(link, "", ""), settings.base_url)
+    }
+    if page and _negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML:
+        html = _page(request, db, link, result.as_json())
+        html.headers.update(headers)
+        return html
+    body = result.as_json()
+    key = (link.gtin, link.serial, link.lot, _tier(request), language)
+    passport = _passport_cache(request).get(key)
+    if passport is None:
+        fresh = _passport_json(db, link, key[3], language, settings.base_url)
+        if not isinstance(fresh, Response):
+            passport = _passport_cache(request).put(key, fresh)
+    if passport is not None:
+        body["passport"] = passport
+    return JSONResponse(body, headers=headers)
+
+
+class PassportCache:
+    """Passports embedded in scan answers, kept ``ttl`` seconds.
+
+    Assembling a passport reads the registry, the EPCIS repository and the
+    footprint: far more work than judging a scan. A scan answer's verdict is
+    always fresh; the passport beside it may be up to ``ttl`` seconds old.
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self._entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: tuple[Any, ...], passport: dict[str, Any]) -> dict[str, Any]:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, passport)
+        return passport
+
+
+def _passport_cache(request: Request) -> PassportCache:
+    cache: PassportCache | None = getattr(request.app.state, "scan_passports", None)
+    if cache is None:
+        cache = request.app.state.scan_passports = PassportCache()
+    return cache
+
+
+def _parse(request: Request, prefix: str = "") -> DigitalLink | Response:
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    path = path.split("?", 1)[0].removeprefix(prefix)
+    try:
+        return parse_digital_link(path)
+    except InvalidInput as error:
+        return _bad_request(request, error)
+
+
+def _bad_request(request: Request, error: MicsError) -> Response:
+    """GS1 resolvers answer 400 to a URI that does not parse (resolver standard §6)."""
+    body = error.problem()
+    body.update(status=400, title="Bad request", instance=request.url.path)
+    return problem_response(body, headers=CORS)
+
+
+def _place(lat: str | None, lon: str | None) -> GeoPoint | None:
+    if lat is None and lon is None:
+        return None
+    try:
+        return GeoPoint(float(lat or ""), float(lon or ""))
+    except ValueError:
+        raise InvalidInput(
+            f"lat={lat!r}, lon={lon!r} is not a position",
+            field="lat" if lat is None or not _is_float(lat) else "lon",
+            value=f"{lat},{lon}",
+            expected="both lat and lon, in decimal degrees",
+        ) from None
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str:
+    """The offer the Accept header prefers (RFC 9110 §12.5.1); ties go to the first offer."""
+    best, best_q = offers[0], -1.0
+    ranges = []
+    for part in (accept or "*/*").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        quality = 1.0
+        for field in fields[1:]:
+            if field.startswith("q="):
+                try:
+                    quality = float(field[2:])
+                except ValueError:
+                    quality = 0.0
+        ranges.append((fields[0].lower(), quality))
+    for offer in offers:
+        kind = offer.split("/")[0]
+        specificity, quality = -1, 0.0
+        for media, q in ranges:
+            rank = {offer: 2, f"{kind}/*": 1, "*/*": 0}.get(media, -1)
+            if rank > specificity:
+                specificity, quality = rank, q
+        if specificity >= 0 and quality > best_q:
+            best, best_q = offer, quality
+    return best
+
+
+def _tier(request: Request) -> str:
+    if "authorization" not in request.headers:
+        return "public"
+    return TIERS.get(get_principal(request).role, "public")
+
+
+def _serves_credentials(request: Request) -> bool:
+    return any(
+        getattr(route, "path", "") == "/api/items/{item_id}/credential"
+        for route in request.app.routes
+    )
+
+
+def _page(
+    request: Request, db: Database, link: DigitalLink, scan: dict[str, Any] | None
+) -> Response:
+    try:
+        from mics.passport.pages import passport_page as render
+    except ImportError:
+        return _unavailable(request, "the passport page (mics.passport.pages)")
+    page: Response = render(request, db, link.gtin, link.serial, link.lot, scan)
+    return page
+
+
+def _passport_json(
+    db: Database, link: DigitalLink, tier: str, lang: str, base_url: str
+) -> dict[str, Any] | Response:
+    try:
+        from mics.passport.view import passport_json
+    except ImportError:
+        return problem_response(
+            {
+                "type": "https://mics.example/problems/NotImplemented",
+                "title": "Not implemented",
+                "status": 501,
+                "detail": "the passport content (mics.passport.view) is not installed",
+            }
+        )
+    body: dict[str, Any] = passport_json(
+        db, link.gtin, link.serial, link.lot, tier=tier, lang=lang, base_url=base_url
+    )
+    return body
+
+
+def _unavailable(request: Request, what: str) -> Response:
+    return problem_response(
+        {
+            "type": "https://mics.example/problems/NotImplemented",
+            "title": "Not implemented",
+            "status": 501,
+            "detail": f"{what} is not installed",
+            "instance": request.url.path,
+        }
+    )
+
+
+def _item_uri(db: Database, item_id: int, base_url: str) -> str:
+    item = get_item(db, item_id)
+    return DigitalLink(gtin=item.gtin, serial=item.serial).uri(base_url)
+
+
+def _check_brand(db: Database, item_id: int, partner: str, role: str) -> None:
+    if role == "operator":
+        return
+    product = get_product(db, get_item(db, item_id).product)
+    if product.brand != partner:
+        raise Forbidden(
+            f"item {item_id} is a product of {product.brand}; only its brand or the operator "
+            "may manage its tag",
+            field="item",
+            value=item_id,
+        )

@@ -1,0 +1,390 @@
+"""Scan verification: a tapped tag's SUN URL in, a recorded verdict out.
+
+A scan URL is the item's GS1 Digital Link with the tag's SUN parameters,
+``/01/{gtin}/21/{serial}?e=..&c=..``. ``verify_scan`` checks it per NXP AN12196
+(``sun.verify_sun``: decrypt the PICCData, check the SDMMAC under the tag's
+AN10922-diversified key), judges it against the tag's last accepted scan
+(``authenticity.judge_scan``: replay, impossible travel) and against the item's
+lost-or-stolen status, then records it.
+
+Replay safety (AN12196 §3.4: "the back end must keep the last counter"): the
+counter moves forward only through one conditional UPDATE, ``... SET counter =
+:c WHERE id = :id AND counter < :c``, whose row count says whether this scan won.
+Of two concurrent scans with the same counter, one is accepted and the other is
+a replay, on SQLite (writes serialise) and on PostgreSQL (the second UPDATE waits
+for the first row lock, then re-reads the row and matches nothing).
+
+Recording (an outbox): the scan row is written in the same transaction as the
+counter; ``publish_pending`` later captures each verdict as an EPCIS 2.0
+ObjectEvent (action OBSERVE, bizStep ``inspecting``) through
+``trace.capture.capture_events`` as the instance's operator, so it enters the
+transparency log; many verdicts share one capture transaction under load.
+Dispositions (CBV 2.0 §7.2, checked against ``trace.cbv.DISPOSITION``):
+
+- ``authentic`` → ``conformant``: CBV 2.0's outcome of an inspection that found
+  the object meets its requirements (``active`` would re-assert commissioning,
+  which an inspection does not do);
+- ``not_authentic``, ``replay``, ``possible_clone`` → the user-vocabulary term
+  ``https://mics.example/voc/Disp-suspected_counterfeit`` (CBV 2.0 §8): CBV has
+  no counterfeit term, and ``non_conformant`` or ``damaged`` would say the
+  genuine item named in the URL is faulty, when what failed is the carrier
+  presented for it;
+- ``stolen`` → ``stolen`` (CBV 2.0); ``lost`` → the user term
+  ``https://mics.example/voc/Disp-reported_lost`` (CBV has none).
+
+The verdict, its reason and the tag counter travel in the extension fields
+``mics:verdict``, ``mics:reason``, ``mics:tagCounter``. No key ever does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from mics.db import Database
+from mics.errors import InvalidInput, NotFound, VerificationError
+from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
+from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
+from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
+from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
+from mics.registry.store import ItemRow, ProductRow
+from mics.trace.capture import capture_events
+
+STOLEN = "stolen"
+LOST = "lost"
+VERDICTS = (*(v.value for v in Verdict), STOLEN, LOST)
+MICS_VOC = "https://mics.example/voc/"
+SUSPECTED_COUNTERFEIT = f"{MICS_VOC}Disp-suspected_counterfeit"
+DISPOSITIONS = {
+    Verdict.AUTHENTIC.value: "conformant",
+    Verdict.NOT_AUTHENTIC.value: SUSPECTED_COUNTERFEIT,
+    Verdict.REPLAY.value: SUSPECTED_COUNTERFEIT,
+    Verdict.POSSIBLE_CLONE.value: SUSPECTED_COUNTERFEIT,
+    STOLEN: "stolen",
+    LOST: f"{MICS_VOC}Disp-reported_lost",
+}
+CONTEXT = [
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    {"mics": MICS_VOC},
+]
+# Event ids are UUIDs named by the instance and the scan row, so publishing a
+# verdict twice (a crash between capture and marking) captures one event.
+_EVENT_NAMESPACE = uuid.UUID("6f1d3a52-2c0e-4a7b-9a51-3c2f5b0e8d11")
+PUBLISH_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The verdict on one scan, as the scanner is told it: never any key material."""
+
+    verdict: str
+    reason: str
+    item_id: int
+    gtin: str
+    serial: str
+    uid: str | None
+    counter: int | None
+    scanned_at: datetime
+    distance_km: float | None = None
+    speed_kmh: float | None = None
+
+    @property
+    def authentic(self) -> bool:
+        return self.verdict == Verdict.AUTHENTIC.value
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "item": {"id": self.item_id, "gtin": self.gtin, "serial": self.serial},
+            "uid": self.uid,
+            "counter": self.counter,
+            "scanned_at": self.scanned_at.isoformat(),
+            "distance_km": None if self.distance_km is None else round(self.distance_km, 1),
+            "speed_kmh": None if self.speed_kmh is None else round(self.speed_kmh, 1),
+        }
+
+
+def verify_scan(
+    db: Database,
+    master: SunMasterKey,
+    link: DigitalLink,
+    e_hex: str,
+    c_hex: str,
+    *,
+    place: GeoPoint | None = None,
+    read_point: str | None = None,
+    now: datetime | None = None,
+) -> ScanResult:
+    """Verify, judge and record one scan of the item ``link`` names.
+
+    Malformed ``e``/``c`` and unknown items raise (InvalidInput, NotFound): there
+    is nothing to judge. Everything else yields a verdict, recorded.
+    """
+    e, c = parse_sun_params(e_hex, c_hex)
+    if link.serial is None:
+        raise InvalidInput(
+            f"{link.uri()} names no serial; a tag belongs to one item",
+            field="serial",
+            value=None,
+            expected="a scan URL /01/{gtin}/21/{serial}?e=..&c=..",
+        )
+    now = now or datetime.now(UTC)
+    reading: SunReading | None
+    try:
+        reading = verify_sun(e, c, master.meta_read_key, master.file_read_key)
+        failure = ""
+    except VerificationError as error:
+        reading, failure = None, error.message
+    with db.read() as s:
+        item_id = _item_id(s, link)
+        item_tag = s.scalar(_TAG_OF_ITEM, {"item": item_id})
+        read_tag = None
+        if reading is not None:
+            uid = reading.uid.hex().upper()
+            read_tag = item_tag if item_tag is not None and item_tag.uid == uid else None
+            read_tag = read_tag or s.scalar(_TAG_OF_UID, {"uid": uid})
+        if read_point is not None:
+            point = s.get(ReadPointRow, read_point)
+            if point is None:
+                raise NotFound(f"no read point {read_point!r}", field="rp", value=read_point)
+            place = GeoPoint(point.latitude, point.longitude)
+    judgement = judge_scan(
+        reading,
+        None if item_tag is None else bytes.fromhex(item_tag.uid),
+        _last_seen(read_tag),
+        now,
+        place,
+    )
+    verdict, reason = judgement.verdict.value, judgement.reason
+    if reading is None:
+        reason = f"{reason}: {failure}"
+    elif read_tag is None:
+        verdict = Verdict.NOT_AUTHENTIC.value
+        reason = f"tag {reading.uid.hex().upper()} is not registered to any item"
+    elif item_tag is None:
+        verdict = Verdict.NOT_AUTHENTIC.value
+        reason = f"this item has no tag, but tag {read_tag.uid} (item {read_tag.item_id}) was read"
+    status = _item_status(db, item_id) if verdict == Verdict.AUTHENTIC.value else None
+    with db.transaction() as s:
+        if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
+            # The compare-and-set: only a counter above the stored one moves it.
+            moved = s.connection().execute(
+                _CAS,
+                {
+                    "tag": read_tag.id,
+                    "ctr": judgement.last_seen.counter,
+                    "at": now,
+                    "lat": None if place is None else place.latitude,
+                    "lon": None if place is None else place.longitude,
+                },
+            )
+            if moved.rowcount != 1:
+                verdict = Verdict.REPLAY.value
+                reason = (
+                    f"counter {judgement.last_seen.counter} was accepted for another scan "
+                    "at the same moment: this URL was used twice"
+                )
+                status = None
+        if status in (STOLEN, LOST):
+            verdict = status
+            reason = f"the tag is genuine, but this item was reported {status} by its owner"
+        s.add(
+            TagScanRow(
+                item_id=item_id,
+                tag_id=None if read_tag is None else read_tag.id,
+                uid=None if reading is None else reading.uid.hex().upper(),
+                counter=None if reading is None else reading.counter,
+                verdict=verdict,
+                reason=reason,
+                scanned_at=now,
+                latitude=None if place is None else place.latitude,
+                longitude=None if place is None else place.longitude,
+                read_point_id=read_point,
+            )
+        )
+    return ScanResult(
+        verdict=verdict,
+        reason=reason,
+        item_id=item_id,
+        gtin=link.gtin,
+        serial=link.serial,
+        uid=None if reading is None else reading.uid.hex().upper(),
+        counter=None if reading is None else reading.counter,
+        scanned_at=now,
+        distance_km=judgement.distance_km,
+        speed_kmh=judgement.speed_kmh,
+    )
+
+
+# Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
+_ITEM = (
+    select(ItemRow.id, ItemRow.lot)
+    .join(ProductRow)
+    .where(ProductRow.gtin == bindparam("gtin"), ItemRow.serial == bindparam("serial"))
+)
+_TAG_OF_ITEM = select(NfcTagRow).where(NfcTagRow.item_id == bindparam("item"))
+_TAG_OF_UID = select(NfcTagRow).where(NfcTagRow.uid == bindparam("uid"))
+_CAS = (
+    update(NfcTagRow)
+    .where(NfcTagRow.id == bindparam("tag"), NfcTagRow.counter < bindparam("ctr"))
+    .values(
+        counter=bindparam("ctr"),
+        last_seen_at=bindparam("at"),
+        last_latitude=bindparam("lat"),
+        last_longitude=bindparam("lon"),
+    )
+)
+
+
+def _item_id(s: Any, link: DigitalLink) -> int:
+    found = s.execute(_ITEM, {"gtin": link.gtin, "serial": link.serial}).first()
+    if found is None or (link.lot is not None and found[1] != link.lot):
+        raise NotFound(
+            f"no item with serial {link.serial!r}"
+            + (f" in lot {link.lot!r}" if link.lot else "")
+            + f" of GTIN {link.gtin}",
+            field="serial",
+            value=link.serial,
+        )
+    return int(found[0])
+
+
+def _last_seen(tag: NfcTagRow | None) -> LastSeen | None:
+    if tag is None or tag.counter == NEVER_READ or tag.last_seen_at is None:
+        return None
+    at = tag.last_seen_at
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    place = None
+    if tag.last_latitude is not None and tag.last_longitude is not None:
+        place = GeoPoint(tag.last_latitude, tag.last_longitude)
+    return LastSeen(counter=tag.counter, at=at, place=place)
+
+
+def _item_status(db: Database, item_id: int) -> str | None:
+    """``stolen``/``lost`` when the owner says so (``passport.ownership``), else None.
+
+    Reads the one status column when the ownership store has it (the hot path),
+    else asks ``ownership.item_status``.
+    """
+    row = getattr(_optional("mics.passport.ownership_store"), "PassportItemRow", None)
+    column = getattr(row, "status", None)
+    if row is not None and column is not None and hasattr(row, "item_id"):
+        with db.read() as s:
+            found = s.scalar(select(column).where(row.item_id == item_id))
+        return found if found in (STOLEN, LOST) else None
+    try:
+        ownership = importlib.import_module("mics.passport.ownership")
+    except ImportError:
+        return None
+    item_status = getattr(ownership, "item_status", None)
+    if item_status is None:
+        return None
+    status = item_status(db, item_id)
+    value = getattr(status, "status", None) or getattr(status, "value", None) or status
+    if isinstance(status, dict):
+        value = status.get("status")
+    return value if value in (STOLEN, LOST) else None
+
+
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+# --- recording verdicts as EPCIS events -------------------------------------------------------
+
+
+def verdict_event(
+    scan: TagScanRow, gtin: str, serial: str, read_point_gln: str | None
+) -> dict[str, Any]:
+    """The EPCIS 2.0 ObjectEvent that records one scan's verdict."""
+    epc = DigitalLink(gtin=gtin, serial=serial).uri(GS1_RESOLVER)
+    at = scan.scanned_at if scan.scanned_at.tzinfo else scan.scanned_at.replace(tzinfo=UTC)
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:{uuid.uuid5(_EVENT_NAMESPACE, f'tag-scan:{scan.id}:{epc}')}",
+        "eventTime": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [epc],
+        "action": "OBSERVE",
+        "bizStep": "inspecting",
+        "disposition": DISPOSITIONS[scan.verdict],
+        "mics:verdict": scan.verdict,
+        "mics:reason": scan.reason,
+    }
+    if read_point_gln:
+        event["readPoint"] = {"id": f"{GS1_RESOLVER}/414/{read_point_gln}"}
+    elif scan.latitude is not None and scan.longitude is not None:
+        # RFC 5870 geo URI: EPCIS 2.0 lets any URI name a read point.
+        event["readPoint"] = {"id": f"geo:{scan.latitude:.5f},{scan.longitude:.5f}"}
+    if scan.counter is not None:
+        event["mics:tagCounter"] = scan.counter
+    return event
+
+
+def publish_pending(db: Database, operator: str, *, limit: int = PUBLISH_BATCH) -> int:
+    """Capture up to ``limit`` unrecorded verdicts as EPCIS events; how many were."""
+    with db.read() as s:
+        rows = s.execute(
+            select(TagScanRow, ProductRow.gtin, ItemRow.serial, ReadPointRow.gln)
+            .join(ItemRow, ItemRow.id == TagScanRow.item_id)
+            .join(ProductRow, ProductRow.id == ItemRow.product_id)
+            .outerjoin(ReadPointRow, ReadPointRow.id == TagScanRow.read_point_id)
+            .where(TagScanRow.event_id.is_(None))
+            .order_by(TagScanRow.id)
+            .limit(limit)
+        ).all()
+    if not rows:
+        return 0
+    events = [verdict_event(scan, gtin, serial, gln) for scan, gtin, serial, gln in rows]
+    capture_events(db, events, CONTEXT, operator)
+    with db.transaction() as s:
+        for (scan, *_), event in zip(rows, events, strict=True):
+            s.execute(
+                update(TagScanRow).where(TagScanRow.id == scan.id).values(event_id=event["eventID"])
+            )
+    return len(rows)
+
+
+def publish_all(db: Database, operator: str) -> int:
+    total = 0
+    while count := publish_pending(db, operator):
+        total += count
+    return total
+
+
+class VerdictPublisher:
+    """Coalesces publishing: many scans, one capture at a time, nothing left behind.
+
+    ``publish()`` (called after each scan, off the request path) drains the
+    outbox unless another call is already draining it; that call first waits
+    ``delay`` seconds so that the scans arriving meanwhile share one capture
+    transaction (one event alone costs ~10x its share of a batch), then loops
+    until no new scan arrived while it worked.
+    """
+
+    def __init__(self, db: Database, operator: str, delay: float = 0.1) -> None:
+        self.db, self.operator, self.delay = db, operator, delay
+        self._lock = threading.Lock()
+        self._dirty = False
+
+    def publish(self) -> None:
+        self._dirty = True
+        while self._dirty and self._lock.acquire(blocking=False):
+            try:
+                time.sleep(self.delay)
+                while self._dirty:
+                    self._dirty = False
+                    publish_all(self.db, self.operator)
+            finally:
+                self._lock.release()

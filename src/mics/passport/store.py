@@ -1,0 +1,61 @@
+"""Tables of the data carriers: NFC tags, the places they are read, and every scan.
+
+- ``nfc_tag``: one NTAG 424 DNA per item, by its 7-byte UID. No key is stored:
+  the tag's keys derive from the instance's master key and the UID (AN10922),
+  so this table holds only the anti-replay state of AN12196 §3.4 - the last
+  accepted SDMReadCtr, when and where it was read.
+- ``read_point``: a registered place where tags are read (a shop, a customs
+  post), with WGS 84 coordinates for the impossible-travel check.
+- ``tag_scan``: every verified scan and its verdict (an outbox: ``event_id`` is
+  set once the verdict is captured as an EPCIS ObjectEvent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mics.db import Base
+
+NEVER_READ = -1  # nfc_tag.counter before the first accepted scan (SDMReadCtr starts at 0)
+
+
+class NfcTagRow(Base):
+    __tablename__ = "nfc_tag"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(14), unique=True)  # upper-case hex
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), unique=True)
+    counter: Mapped[int] = mapped_column(Integer, default=NEVER_READ)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ReadPointRow(Base):
+    __tablename__ = "read_point"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    gln: Mapped[str | None] = mapped_column(String(13), nullable=True)
+
+
+class TagScanRow(Base):
+    __tablename__ = "tag_scan"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    tag_id: Mapped[int | None] = mapped_column(ForeignKey("nfc_tag.id"), nullable=True)
+    uid: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)

@@ -1,0 +1,317 @@
+"""The GS1 Digital Link resolver and tag scans end to end through the ASGI app."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from mics.api import create_app
+from mics.config import Settings
+from mics.db import Database
+from mics.passport import resolver, scans, tags
+from mics.passport.store import TagScanRow
+from mics.registry import find_item
+from mics.registry.keys import create_key
+from mics.trace.store import EventRow
+
+pytestmark = pytest.mark.anyio
+BASE = "https://mics.test"
+BAG = "08012345000012"
+ITEM = f"/01/{BAG}/21/BA00001"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def _needs(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} (passport part 2) is not installed yet")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full demo, loaded once per module into a SQLite file each test copies."""
+    from mics.demo import load_demo
+
+    path = tmp_path_factory.mktemp("resolver") / "demo.db"
+    database = Database.from_url(f"sqlite:///{path}")
+    database.upgrade()
+    load_demo(database)
+    database.dispose()
+    return path
+
+
+@pytest.fixture
+def full_db(demo_file: Path, tmp_path: Path) -> Iterator[Database]:
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_file, copy)
+    database = Database.from_url(f"sqlite:///{copy}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url="sqlite://", home=tmp_path / "home", base_url=BASE)
+
+
+@pytest.fixture
+async def client(full_db: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, full_db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+        yield c
+
+
+async def test_machines_get_json_ld_with_a_link_to_the_linkset(
+    client: httpx.AsyncClient,
+) -> None:
+    _needs("mics.passport.view")
+    response = await client.get(ITEM, headers={"Accept": "application/ld+json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/ld+json")
+    assert "@context" in response.json()
+    assert response.headers["link"].startswith(f'<{BASE}{ITEM}?linkType=linkset>; rel="linkset"')
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_browsers_get_the_passport_page(client: httpx.AsyncClient) -> None:
+    _needs("mics.passport.pages")
+    response = await client.get(ITEM, headers={"Accept": BROWSER})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Borsa" in response.text
+    assert "linkType=linkset" in response.headers["link"]
+
+
+async def test_linkset_lists_the_item_links(client: httpx.AsyncClient) -> None:
+    response = await client.get(ITEM, params={"linkType": "linkset"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == resolver.LINKSET_TYPE
+    (context,) = response.json()["linkset"]
+    assert context["anchor"] == f"{BASE}{ITEM}"
+    pip = context["https://gs1.org/voc/pip"][0]
+    assert pip["href"] == f"{BASE}/passport{ITEM}"
+    assert pip["type"] == "text/html"
+    epcis = context["https://gs1.org/voc/epcis"][0]["href"]
+    assert epcis == f"{BASE}/epcis/epcs/https%3A%2F%2Fid.gs1.org{ITEM.replace('/', '%2F')}/events"
+    verify = context["https://gs1.org/voc/verificationService"][0]["href"]
+    assert verify == f"{BASE}/api/scan?gtin={BAG}&serial=BA00001"
+    by_accept = await client.get(ITEM, headers={"Accept": resolver.LINKSET_TYPE})
+    assert by_accept.json() == response.json()
+    product = await client.get(f"/01/{BAG}", params={"linkType": "linkset"})
+    (model,) = product.json()["linkset"]
+    assert "https://gs1.org/voc/epcis" not in model  # a model has no EPCIS history of its own
+    assert model["https://gs1.org/voc/sustainabilityInfo"][0]["href"].endswith(
+        "/api/products/borsa-aurora/footprint"
+    )
+
+
+async def test_link_type_redirects_or_answers_404(client: httpx.AsyncClient) -> None:
+    pip = await client.get(ITEM, params={"linkType": "gs1:pip"})
+    assert pip.status_code == 307
+    assert pip.headers["location"] == f"{BASE}/passport{ITEM}"
+    full = await client.get(ITEM, params={"linkType": "https://gs1.org/voc/sustainabilityInfo"})
+    assert full.headers["location"] == f"{BASE}/api/products/borsa-aurora/footprint"
+    missing = await client.get(f"/01/{BAG}", params={"linkType": "gs1:epcis"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["field"] == "linkType"
+
+
+async def test_bad_check_digit_is_400_naming_the_gtin(client: httpx.AsyncClient) -> None:
+    response = await client.get("/01/08012345000013/21/BA00001")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "gtin"
+    assert body["value"] == "08012345000013"
+    assert "Expected 2" in body["detail"]
+
+
+async def test_unknown_product_item_or_lot_is_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/01/08012345000029")).status_code == 404
+    unknown = await client.get(f"/01/{BAG}/21/NOPE")
+    assert unknown.status_code == 404
+    assert unknown.json()["field"] == "serial"
+    assert (await client.get(f"/01/{BAG}/10/NOLOT")).status_code == 404
+    lot = await client.get(f"/01/{BAG}/10/L2026-03", params={"linkType": "linkset"})
+    assert lot.status_code == 200
+
+
+async def test_resolver_description_file(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/.well-known/gs1resolver")).json()
+    assert body["resolverRoot"] == BASE
+    assert body["supportedPrimaryKeys"] == ["01"]
+    assert body["supportedLinkType"][0]["prefix"] == "gs1:"
+    assert body["linkTypeDefaultCanBeLinkset"] is True
+
+
+async def test_recall_status_reads_recalled_events(client: httpx.AsyncClient) -> None:
+    body = (await client.get(f"/api/recall-status{ITEM}")).json()
+    assert body == {"anchor": f"{BASE}{ITEM}", "recalled": False}
+
+
+async def test_scan_url_is_verified_recorded_and_replay_flagged(
+    client: httpx.AsyncClient, full_db: Database, settings: Settings
+) -> None:
+    master = tags.load_or_create_master_key(settings.home, settings.instance)
+    item = find_item(full_db, BAG, "BA00001").id
+    url = tags.simulate_scan_url(full_db, master, item, BASE)
+    path = urlsplit(url).path + "?" + urlsplit(url).query
+    first = await client.get(path, headers={"Accept": "application/json"})
+    assert first.status_code == 200
+    assert first.json()["verdict"] == "authentic"
+    assert first.json()["counter"] == 1
+    replay = await client.get(path, headers={"Accept": "application/json"})
+    assert replay.json()["verdict"] == "replay"
+    for text in (
+        master.key.hex(),
+        master.meta_read_key.hex(),
+        master.file_read_key(bytes.fromhex(replay.json()["uid"])).hex(),
+    ):
+        assert text not in first.text.lower() and text not in replay.text.lower()  # noqa: PT018
+    # The background publisher captured both verdicts as EPCIS events.
+    with full_db.read() as s:
+        ids = list(s.scalars(select(TagScanRow.event_id).order_by(TagScanRow.id)))
+        stored = set(s.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(ids))))
+    assert len(ids) == 2
+    assert set(ids) == stored
+
+
+async def test_scan_page_shows_the_verdict(
+    client: httpx.AsyncClient, full_db: Database, settings: Settings
+) -> None:
+    _needs("mics.passport.pages")
+    master = tags.load_or_create_master_key(settings.home, settings.instance)
+    url = tags.simulate_scan_url(full_db, master, find_item(full_db, BAG, "BA00002").id, BASE)
+    parts = urlsplit(url)
+    page = await client.get(f"{parts.path}?{parts.query}", headers={"Accept": BROWSER})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    with full_db.read() as s:
+        assert s.scalar(select(TagScanRow.verdict)) == "authentic"
+
+
+async def test_bad_scan_parameters_are_400(client: httpx.AsyncClient) -> None:
+    truncated = await client.get(ITEM, params={"e": "EF963FF7828658", "c": "94EED9EE65337086"})
+    assert truncated.status_code == 400
+    assert truncated.json()["field"] == "e"
+    not_hex = await client.get(ITEM, params={"e": "Z" * 32, "c": "94EED9EE65337086"})
+    assert not_hex.json()["field"] == "e"
+    no_c = await client.get(ITEM, params={"e": "EF963FF7828658A599F3041510671E88"})
+    assert no_c.status_code == 400
+    assert no_c.json()["field"] == "c"
+    bad_place = await client.get(
+        ITEM, params={"e": "0" * 32, "c": "0" * 16, "lat": "north", "lon": "9"}
+    )
+    assert bad_place.status_code == 400
+    assert bad_place.json()["field"] == "lat"
+
+
+async def test_forged_scan_is_not_authentic_through_the_verification_service(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        "/api/scan",
+        params={
+            "gtin": BAG,
+            "serial": "BA00001",
+            "e": "EF963FF7828658A599F3041510671E88",
+            "c": "94EED9EE65337086",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["verdict"] == "not_authentic"
+    assert "PICCDataTag" in response.json()["reason"]
+
+
+async def test_qr_codes_encode_the_item_digital_link(
+    client: httpx.AsyncClient, full_db: Database
+) -> None:
+    from mics.passport.labels import qr_png, qr_svg
+
+    item = find_item(full_db, BAG, "BA00001").id
+    svg = await client.get(f"/api/items/{item}/qr.svg")
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert svg.content == qr_svg(f"{BASE}{ITEM}")
+    png = await client.get(f"/api/items/{item}/qr.png")
+    assert png.content == qr_png(f"{BASE}{ITEM}")
+    assert png.content.startswith(b"\x89PNG")
+    assert (await client.get("/api/items/99999/qr.svg")).status_code == 404
+
+
+async def test_tag_registration_needs_the_brand_and_shows_no_key(
+    client: httpx.AsyncClient, full_db: Database, settings: Settings
+) -> None:
+    new = await client.post("/api/items", json={"product": "borsa-aurora", "serial": "BA90001"})
+    item = new.json()["id"]
+    body = {"uid": "04 11 22 33 44 55 66"}
+    assert (await client.post(f"/api/items/{item}/tag", json=body)).status_code == 401
+    brand = (await client.get("/api/products/borsa-aurora")).json()["brand"]
+    stranger = create_key(full_db, "mics-operator", role="partner")
+    forbidden = await client.post(
+        f"/api/items/{item}/tag", json=body, headers={"Authorization": f"Bearer {stranger}"}
+    )
+    assert forbidden.status_code == 403
+    key = create_key(full_db, brand, role="partner")
+    created = await client.post(
+        f"/api/items/{item}/tag", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert created.status_code == 201
+    assert set(created.json()) == {
+        "id",
+        "uid",
+        "item",
+        "gtin",
+        "serial",
+        "counter",
+        "registered_at",
+    }
+    assert created.json()["uid"] == "04112233445566"
+    master = tags.load_or_create_master_key(settings.home, settings.instance)
+    uid = bytes.fromhex("04112233445566")
+    for number in range(5):
+        assert master.tag_key(uid, number).hex() not in created.text.lower()
+    again = await client.post(
+        f"/api/items/{item}/tag", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert again.status_code == 409
+
+
+async def test_ping_is_a_constant(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/ping")).json() == {"ping": "pong"}
+
+
+def test_accept_negotiation_prefers_quality_then_specificity() -> None:
+    from mics.api.resolver import HTML, JSON, JSON_LD, _negotiate
+
+    offers = (JSON_LD, HTML, JSON)
+    assert _negotiate(BROWSER, offers) == HTML
+    assert _negotiate("*/*", offers) == JSON_LD
+    assert _negotiate(None, offers) == JSON_LD
+    assert _negotiate("application/json", offers) == JSON
+    assert _negotiate("text/html;q=0.1, application/*;q=0.5", offers) == JSON_LD
+
+
+def test_link_types_compact_either_spelling() -> None:
+    assert resolver.compact("https://gs1.org/voc/pip") == "gs1:pip"
+    assert resolver.compact("pip") == "gs1:pip"
+    assert resolver.compact("gs1:epcis") == "gs1:epcis"
+    assert scans.DISPOSITIONS["authentic"] == "conformant"
+
+
+async def test_head_answers_like_get_without_a_body(client: httpx.AsyncClient) -> None:
+    response = await client.head(ITEM, params={"linkType": "gs1:pip"})
+    assert response.status_code == 307
+    assert response.content == b""
+    assert "linkType=linkset" in response.headers["link"]

@@ -1,0 +1,256 @@
+"""Scan verification: verdicts, the counter compare-and-set, verdict events in the log."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from mics.db import Database
+from mics.errors import InvalidInput, NotFound
+from mics.ledger.store import HeadRow as LedgerHeadRow
+from mics.passport import scans, tags
+from mics.passport.authenticity import GeoPoint
+from mics.passport.digital_link import DigitalLink, parse_digital_link
+from mics.passport.store import TagScanRow
+from mics.passport.sun import SunMasterKey, simulate_sun
+from mics.registry import find_item
+from mics.registry.demo import ensure_instance, load_demo_registry
+from mics.trace.store import EventRow
+
+BASE = "https://mics.test"
+BAG, CHAIR = "08012345000012", "08012345000111"
+MILAN = GeoPoint(45.4642, 9.19)
+NEW_YORK = GeoPoint(40.7128, -74.006)
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def _tagged(db: Database) -> Database:
+    """The demo registry with a tag on every item (no supply chains: faster)."""
+    ensure_instance(db, "mics-operator")
+    load_demo_registry(db)
+    tags.load_tag_demo(db)
+    return db
+
+
+@pytest.fixture
+def demo_db(sqlite_db: Database) -> Database:
+    return _tagged(sqlite_db)
+
+
+@pytest.fixture
+def any_demo_db(db: Database) -> Database:
+    """SQLite and, when MICS_TEST_POSTGRES_URL is set, PostgreSQL."""
+    return _tagged(db)
+
+
+@pytest.fixture
+def master(tmp_path: Path) -> SunMasterKey:
+    return tags.load_or_create_master_key(tmp_path / "home", "mics.test/scans")
+
+
+def _item(db: Database, gtin: str = BAG, serial: str = "BA00001") -> int:
+    return find_item(db, gtin, serial).id
+
+
+def _scan_params(url: str) -> tuple[DigitalLink, str, str]:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    return parse_digital_link(parts.path), query["e"][0], query["c"][0]
+
+
+def _scan(
+    db: Database,
+    master: SunMasterKey,
+    url: str,
+    *,
+    place: GeoPoint | None = None,
+    now: datetime = T0,
+) -> scans.ScanResult:
+    link, e, c = _scan_params(url)
+    return scans.verify_scan(db, master, link, e, c, place=place, now=now)
+
+
+def test_first_scan_of_a_genuine_tag_is_authentic(demo_db: Database, master: SunMasterKey) -> None:
+    item = _item(demo_db)
+    url = tags.simulate_scan_url(demo_db, master, item, BASE, counter=7)
+    result = _scan(demo_db, master, url)
+    assert result.verdict == "authentic"
+    assert result.counter == 7
+    assert result.uid == tags.tag_of_item(demo_db, item).uid
+    assert tags.tag_of_item(demo_db, item).counter == 7
+
+
+def test_the_same_url_twice_is_a_replay(demo_db: Database, master: SunMasterKey) -> None:
+    url = tags.simulate_scan_url(demo_db, master, _item(demo_db), BASE, counter=3)
+    assert _scan(demo_db, master, url).verdict == "authentic"
+    second = _scan(demo_db, master, url, now=T0 + timedelta(minutes=1))
+    assert second.verdict == "replay"
+    assert "not above the last accepted counter 3" in second.reason
+    older = tags.simulate_scan_url(demo_db, master, _item(demo_db), BASE, counter=2)
+    assert _scan(demo_db, master, older, now=T0 + timedelta(minutes=2)).verdict == "replay"
+
+
+def test_tag_of_another_item_is_not_authentic(demo_db: Database, master: SunMasterKey) -> None:
+    other = tags.simulate_scan_url(demo_db, master, _item(demo_db, serial="BA00002"), BASE)
+    _, e, c = _scan_params(other)
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    result = scans.verify_scan(demo_db, master, link, e, c, now=T0)
+    assert result.verdict == "not_authentic"
+    assert "is not the tag bound to this item" in result.reason
+    assert tags.tag_of_item(demo_db, _item(demo_db)).counter is None  # nothing moved
+
+
+def test_unregistered_tag_and_bad_mac_are_not_authentic(
+    demo_db: Database, master: SunMasterKey
+) -> None:
+    stranger = bytes.fromhex("04AABBCCDDEEFF")
+    message = simulate_sun(stranger, 1, master.meta_read_key, master.file_read_key(stranger))
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    unknown = scans.verify_scan(demo_db, master, link, message.e.hex(), message.c.hex(), now=T0)
+    assert unknown.verdict == "not_authentic"
+    assert "04AABBCCDDEEFF is not registered" in unknown.reason
+    url = tags.simulate_scan_url(demo_db, master, _item(demo_db), BASE, counter=5)
+    _, e, c = _scan_params(url)
+    forged = ("0" if c[0] != "0" else "1") + c[1:]
+    bad = scans.verify_scan(demo_db, master, link, e, forged, now=T0)
+    assert bad.verdict == "not_authentic"
+    assert "SDMMAC" in bad.reason
+    assert bad.uid is None and bad.counter is None  # noqa: PT018
+
+
+def test_wrong_master_key_is_not_authentic(demo_db: Database, master: SunMasterKey) -> None:
+    url = tags.simulate_scan_url(demo_db, master, _item(demo_db), BASE)
+    other = SunMasterKey(key=bytes(16), system_identifier=b"elsewhere")
+    result = _scan(demo_db, other, url)
+    assert result.verdict == "not_authentic"
+    assert "PICCDataTag" in result.reason
+
+
+def test_far_places_in_little_time_are_a_possible_clone(
+    demo_db: Database, master: SunMasterKey
+) -> None:
+    item = _item(demo_db)
+    first = tags.simulate_scan_url(demo_db, master, item, BASE, counter=1)
+    assert _scan(demo_db, master, first, place=MILAN).verdict == "authentic"
+    second = tags.simulate_scan_url(demo_db, master, item, BASE, counter=2)
+    clone = _scan(demo_db, master, second, place=NEW_YORK, now=T0 + timedelta(hours=1))
+    assert clone.verdict == "possible_clone"
+    assert clone.distance_km is not None and 6400 < clone.distance_km < 6500  # noqa: PT018
+    third = tags.simulate_scan_url(demo_db, master, item, BASE, counter=3)
+    later = _scan(demo_db, master, third, place=NEW_YORK, now=T0 + timedelta(hours=20))
+    assert later.verdict == "authentic"  # same place as the last scan
+
+
+def test_registered_read_point_gives_the_place(demo_db: Database, master: SunMasterKey) -> None:
+    tags.put_read_point(demo_db, "customs-jfk", "JFK customs", NEW_YORK)
+    item = _item(demo_db)
+    first = tags.simulate_scan_url(demo_db, master, item, BASE, counter=1)
+    assert _scan(demo_db, master, first, place=MILAN).verdict == "authentic"
+    link, e, c = _scan_params(tags.simulate_scan_url(demo_db, master, item, BASE, counter=2))
+    result = scans.verify_scan(
+        demo_db, master, link, e, c, read_point="customs-jfk", now=T0 + timedelta(hours=2)
+    )
+    assert result.verdict == "possible_clone"
+    with pytest.raises(NotFound, match="no read point"):
+        scans.verify_scan(demo_db, master, link, e, c, read_point="nowhere", now=T0)
+
+
+def test_stolen_item_scan_says_so(demo_db: Database, master: SunMasterKey) -> None:
+    ownership = pytest.importorskip("mics.passport.ownership")
+    item = _item(demo_db)
+    secret = next(
+        s
+        for s in ownership.issue_secrets(demo_db, "borsa-aurora", reissue=True)
+        if s.item_id == item
+    )
+    token = ownership.claim(demo_db, item, secret.secret)
+    ownership.report_lost(demo_db, item, token, status="stolen")
+    url = tags.simulate_scan_url(demo_db, master, item, BASE)
+    result = _scan(demo_db, master, url)
+    assert result.verdict == "stolen"
+    assert "reported stolen" in result.reason
+
+
+def test_malformed_parameters_and_unknown_items_raise(
+    demo_db: Database, master: SunMasterKey
+) -> None:
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    with pytest.raises(InvalidInput, match="e"):
+        scans.verify_scan(demo_db, master, link, "ABC", "00" * 8)
+    with pytest.raises(InvalidInput, match="c"):
+        scans.verify_scan(demo_db, master, link, "00" * 16, "zz" * 8)
+    with pytest.raises(NotFound, match="NOPE"):
+        scans.verify_scan(
+            demo_db, master, DigitalLink(gtin=BAG, serial="NOPE"), "00" * 16, "00" * 8
+        )
+    with pytest.raises(InvalidInput, match="serial"):
+        scans.verify_scan(demo_db, master, DigitalLink(gtin=BAG), "00" * 16, "00" * 8)
+
+
+def test_concurrent_scans_of_one_url_accept_it_once(
+    any_demo_db: Database, master: SunMasterKey
+) -> None:
+    url = tags.simulate_scan_url(any_demo_db, master, _item(any_demo_db), BASE, counter=9)
+    link, e, c = _scan_params(url)
+    verdicts: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def tap() -> None:
+        try:
+            start.wait()
+            verdicts.append(scans.verify_scan(any_demo_db, master, link, e, c).verdict)
+        except BaseException as error:  # reported below, never swallowed
+            errors.append(error)
+
+    threads = [threading.Thread(target=tap) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(verdicts) == ["authentic"] + ["replay"] * 7
+    assert tags.tag_of_item(any_demo_db, _item(any_demo_db)).counter == 9
+
+
+def test_verdicts_become_epcis_events_in_the_ledger(
+    any_demo_db: Database, master: SunMasterKey
+) -> None:
+    item = _item(any_demo_db)
+    url = tags.simulate_scan_url(any_demo_db, master, item, BASE, counter=4)
+    _scan(any_demo_db, master, url, place=MILAN)
+    _scan(any_demo_db, master, url, now=T0 + timedelta(minutes=5))
+    with any_demo_db.read() as s:
+        size_before = s.scalar(select(LedgerHeadRow.size))
+    assert scans.publish_all(any_demo_db, "mics-operator") == 2
+    assert scans.publish_all(any_demo_db, "mics-operator") == 0
+    with any_demo_db.read() as s:
+        ids = list(s.scalars(select(TagScanRow.event_id).order_by(TagScanRow.id)))
+        events = {
+            r.event_id: r for r in s.scalars(select(EventRow).where(EventRow.event_id.in_(ids)))
+        }
+        size_after = s.scalar(select(LedgerHeadRow.size))
+        count = s.scalar(select(func.count()).select_from(EventRow))
+    assert len(events) == 2
+    first, second = (events[str(i)] for i in ids)
+    assert (first.biz_step, first.disposition) == ("inspecting", "conformant")
+    assert second.disposition == scans.SUSPECTED_COUNTERFEIT
+    assert first.partner_id == "mics-operator"
+    assert first.read_point == "geo:45.46420,9.19000"
+    assert '"mics:verdict": "replay"' in second.body or '"mics:verdict":"replay"' in second.body
+    assert size_before is not None
+    assert size_after == size_before + 2
+    assert count is not None and count >= 2  # noqa: PT018
+
+
+def test_verdict_dispositions_are_cbv_terms_or_user_uris() -> None:
+    from mics.trace.cbv import DISPOSITION
+
+    for verdict in scans.VERDICTS:
+        term = scans.DISPOSITIONS[verdict]
+        assert DISPOSITION.term(term) is not None or term.startswith("https://mics.example/")
