@@ -29,9 +29,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium): browser tests skipped")
     home = tmp_path_factory.mktemp("web")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
     env = os.environ | {
         "MICS_DATABASE_URL": f"sqlite:///{home / 'web.db'}",
         "MICS_HOME": str(home / "var"),
+        "MICS_BASE_URL": url,  # QR codes and Digital Links point at this server
     }
     for args in (["db", "upgrade"], ["demo"]):
         subprocess.run(
@@ -42,7 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             capture_output=True,
             timeout=180,
         )
-    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mics", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -50,7 +52,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
             try:

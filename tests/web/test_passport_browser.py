@@ -47,3 +47,21 @@ def test_passport_page_in_english_from_the_browser_language(server: str, chromiu
     dom = chromium("--lang=en-GB", "--dump-dom", f"{server}{PAGE}")
     assert "Where it comes from" in dom
     assert "Carbon footprint" in dom
+
+
+def test_scanning_a_demo_items_qr_code_opens_its_passport(server: str, chromium: Browser) -> None:
+    import json
+    import urllib.request
+
+    from mics.passport.labels import qr_svg
+
+    with urllib.request.urlopen(f"{server}/api/items?product=borsa-aurora&limit=1") as response:
+        item = json.load(response)["items"][0]
+    with urllib.request.urlopen(f"{server}/api/items/{item['id']}/qr.svg") as response:
+        served = response.read()
+    link = f"{server}/01/{item['gtin']}/21/{item['serial']}"
+    assert served == qr_svg(link)  # the QR on the label encodes exactly this Digital Link
+    dom = chromium("--window-size=390,844", "--dump-dom", link)
+    assert "Borsa Aurora leather handbag" in dom
+    assert item["serial"] in dom
+    assert "Maison Aurora Moda" in dom
