@@ -17,6 +17,7 @@ The API maps each to an RFC 9457 ``application/problem+json`` response
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -114,6 +115,8 @@ class VerificationError(MicsError):
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no inf or nan
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple)):

@@ -254,3 +254,43 @@ async def test_xml_capture_stores_the_same_hashes_as_the_parsed_document(
         event_hash(EVENT, CONTEXT),
         event_hash(EVENT | {"bizStep": "shipping"}, CONTEXT),
     ]
+
+
+async def test_partner_keys_get_genealogy_of_what_they_may_see(
+    client: httpx.AsyncClient,
+) -> None:
+    bag = quote("https://id.gs1.org/01/08012345000012/21/BA00001", safe="")
+    tannery = await client.get(f"/api/trace/{bag}/upstream")  # the fixture's partner key
+    assert tannery.status_code == 200
+    # the tannery sees its own tanning, not the workshop's private sewing event
+    steps = {t["bizStep"] for t in tannery.json()["timeline"]}
+    assert "assembling" not in steps
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "eyJxIjp7Im9yZGVyQnkiOiJldmVudFRpbWUifSwiYWZ0ZXIiOlsxLDJdfQ",  # orderBy, bad position
+        "eyJxIjp7fSwiYWZ0ZXIiOltdfQ",  # empty position
+        "eyJxIjp7IkVRX2FjdGlvbiI6NX0sImFmdGVyIjpbMV19",  # a number where a string belongs
+        "not-base64!",
+    ],
+)
+async def test_forged_page_tokens_are_problems_not_errors(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    response = await client.get("/epcis/events", params={"nextPageToken": token})
+    assert (response.status_code, response.json()["field"]) == (422, "nextPageToken")
+
+
+async def test_keys_roles_and_sizes_at_the_edges(
+    client: httpx.AsyncClient, demo_db: Database
+) -> None:
+    witness = {"authorization": "Bearer " + create_key(demo_db, "cnr-materiali", "witness")}
+    refused = await client.post("/epcis/capture", json=document([EVENT]), headers=witness)
+    assert refused.status_code == 403
+    anonymous = await client.get("/epcis/events", headers={"authorization": ""})
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    huge = await client.get("/api/items/99999999999999999999999")
+    assert huge.status_code == 422
+    assert huge.headers["content-type"] == "application/problem+json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
+from mics.registry.keys import create_key
 
 pytestmark = pytest.mark.anyio
 
@@ -21,10 +23,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client(demo_db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://"), demo_db)
+async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding the operator's key (registry writes need one)."""
+    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+        c.headers["authorization"] = "Bearer " + create_key(demo_db, "mics-operator", "operator")
         yield c
 
 
@@ -210,3 +214,30 @@ async def test_csv_export_then_import_changes_nothing(client: httpx.AsyncClient)
     )
     assert imported.json()["products"] == 3
     assert await _snapshot(client) == before
+
+
+async def test_registry_writes_need_the_right_key(
+    client: httpx.AsyncClient, demo_db: Database
+) -> None:
+    before = await _snapshot(client)
+    body = {"id": "x", "name": "X", "kind": "enterprise", "is_public": False}
+    anonymous = await client.post("/api/partners", json=body, headers={"authorization": ""})
+    assert anonymous.status_code == 401
+    brand = {"authorization": "Bearer " + create_key(demo_db, "maison-aurora")}
+    assert (await client.post("/api/partners", json=body, headers=brand)).status_code == 403
+    gln = await client.patch(
+        "/api/partners/maison-aurora", json={"gln": "8012345900992"}, headers=brand
+    )
+    assert gln.status_code == 403
+    other = await client.patch("/api/products/sedia-quercia", json={"name": "Mine"}, headers=brand)
+    assert other.status_code == 403
+    assert await _snapshot(client) == before
+    own = await client.patch(
+        "/api/products/borsa-aurora", json={"repair_notes": "Call us."}, headers=brand
+    )
+    assert (own.status_code, own.json()["repair_notes"]) == (200, "Call us.")
+    assert len(own.json()["components"]) == 4  # a PATCH keeps the bill of materials
+    away = await client.patch(
+        "/api/products/borsa-aurora", json={"brand": "design-quercia"}, headers=brand
+    )
+    assert away.status_code == 403

@@ -263,3 +263,29 @@ def test_capture_killed_mid_document_audits_clean(
     capture(sqlite_db, 90_000, 3)  # the log resumes where the committed captures ended
     log.checkpoint(sqlite_db, signer, "mics.example/test")
     assert audit(sqlite_db, signer.verifier).tree_size == 5003
+
+
+def test_concurrent_checkpoint_requests_sign_a_size_once(tmp_path: Path) -> None:
+    import threading
+
+    from mics.ledger.note import Signer
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'cp.db'}")
+    db.upgrade()
+    signer = Signer.generate("mics.example/race")
+    notes: list[str] = []
+    errors: list[BaseException] = []
+
+    def sign() -> None:
+        try:
+            notes.append(log.checkpoint(db, signer, "mics.example/race").note)
+        except BaseException as error:  # the race used to raise IntegrityError
+            errors.append(error)
+
+    threads = [threading.Thread(target=sign) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(notes)) == 1

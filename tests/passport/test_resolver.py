@@ -253,7 +253,10 @@ async def test_qr_codes_encode_the_item_digital_link(
 async def test_tag_registration_needs_the_brand_and_shows_no_key(
     client: httpx.AsyncClient, full_db: Database, settings: Settings
 ) -> None:
-    new = await client.post("/api/items", json={"product": "borsa-aurora", "serial": "BA90001"})
+    operator = {"authorization": "Bearer " + create_key(full_db, "mics-operator", "operator")}
+    new = await client.post(
+        "/api/items", json={"product": "borsa-aurora", "serial": "BA90001"}, headers=operator
+    )
     item = new.json()["id"]
     body = {"uid": "04 11 22 33 44 55 66"}
     assert (await client.post(f"/api/items/{item}/tag", json=body)).status_code == 401

@@ -123,3 +123,21 @@ def test_query_names_are_unique_and_parameters_checked(repo: Database) -> None:
     with pytest.raises(InvalidInput) as caught:
         subscriptions.create_query(repo, "Bad", {"EQ_flavour": ["salty"]}, "brand")
     assert caught.value.field == "EQ_flavour"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/cb",
+        "http://localhost/cb",
+        "http://10.1.2.3/cb",
+        "http://169.254.169.254/latest",
+        "http://[::1]/cb",
+    ],
+)
+def test_webhooks_into_private_networks_are_refused(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MICS_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+    assert subscriptions.public_destination(url) is False
+    assert subscriptions.http_post(url, b"{}", {}) == 0

@@ -54,6 +54,7 @@ def discovery() -> Response:
 @router.post("/capture", status_code=202)
 async def capture_document(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
     """Capture an EPCIS document (JSON-LD or XML), all or nothing unless told to proceed."""
+    who.require("partner", "operator")
     behaviour = capture.check_behaviour(request.headers.get("GS1-Capture-Error-Behaviour"))
     binding = documents.binding_for(request.headers.get("content-type"))
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115

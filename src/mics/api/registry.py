@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from mics import registry
-from mics.api.deps import DatabaseDep
-from mics.errors import InvalidInput
+from mics.api.deps import DatabaseDep, PrincipalDep
+from mics.errors import Forbidden, InvalidInput
+from mics.registry.keys import Principal
 from mics.registry.schemas import (
     BomNode,
     ItemIn,
@@ -32,6 +33,7 @@ from mics.registry.schemas import (
 
 router = APIRouter(prefix="/api", tags=["registry"])
 MAX_OFFSET = 2**31 - 1
+ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="item id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="records to skip")]
 
@@ -70,7 +72,9 @@ def partners(
 
 
 @router.post("/partners", status_code=201)
-def create_partner(db: DatabaseDep, body: PartnerIn) -> PartnerOut:
+def create_partner(db: DatabaseDep, body: PartnerIn, who: PrincipalDep) -> PartnerOut:
+    """Add a partner (operator key)."""
+    who.require("operator")
     return registry.create_partner(db, body)
 
 
@@ -80,7 +84,18 @@ def partner(db: DatabaseDep, partner_id: str) -> PartnerOut:
 
 
 @router.patch("/partners/{partner_id}")
-def update_partner(db: DatabaseDep, partner_id: str, body: PartnerPatch) -> PartnerOut:
+def update_partner(
+    db: DatabaseDep, partner_id: str, body: PartnerPatch, who: PrincipalDep
+) -> PartnerOut:
+    """Change a partner: the operator, or the partner itself for everything but its GLN."""
+    if who.role != "operator":
+        if who.partner != partner_id:
+            raise Forbidden("a partner key may change only its own partner record")
+        if "gln" in body.model_fields_set:
+            raise Forbidden(
+                "only the operator may set a partner's GLN: it decides what the "
+                "partner may read in the EPCIS repository"
+            )
     return registry.update_partner(db, partner_id, body)
 
 
@@ -99,7 +114,9 @@ def projects(
 
 
 @router.post("/projects", status_code=201)
-def create_project(db: DatabaseDep, body: ProjectIn) -> ProjectOut:
+def create_project(db: DatabaseDep, body: ProjectIn, who: PrincipalDep) -> ProjectOut:
+    """Add a project (operator key)."""
+    who.require("operator")
     return registry.create_project(db, body)
 
 
@@ -118,7 +135,9 @@ def materials(
 
 
 @router.post("/materials", status_code=201)
-def create_material(db: DatabaseDep, body: MaterialIn) -> MaterialOut:
+def create_material(db: DatabaseDep, body: MaterialIn, who: PrincipalDep) -> MaterialOut:
+    """Add a material (operator key)."""
+    who.require("operator")
     return registry.create_material(db, body)
 
 
@@ -128,7 +147,11 @@ def material(db: DatabaseDep, material_id: str) -> MaterialOut:
 
 
 @router.patch("/materials/{material_id}")
-def update_material(db: DatabaseDep, material_id: str, body: MaterialPatch) -> MaterialOut:
+def update_material(
+    db: DatabaseDep, material_id: str, body: MaterialPatch, who: PrincipalDep
+) -> MaterialOut:
+    """Change a material (operator key)."""
+    who.require("operator")
     return registry.update_material(db, material_id, body)
 
 
@@ -144,7 +167,9 @@ def products(
 
 
 @router.post("/products", status_code=201)
-def create_product(db: DatabaseDep, body: ProductIn) -> ProductOut:
+def create_product(db: DatabaseDep, body: ProductIn, who: PrincipalDep) -> ProductOut:
+    """Add a product: the operator, or a brand partner for its own products."""
+    _brand_or_operator(who, body.brand)
     return registry.create_product(db, body)
 
 
@@ -155,7 +180,13 @@ def product(db: DatabaseDep, product_id: str) -> ProductOut:
 
 
 @router.patch("/products/{product_id}")
-def update_product(db: DatabaseDep, product_id: str, body: ProductPatch) -> ProductOut:
+def update_product(
+    db: DatabaseDep, product_id: str, body: ProductPatch, who: PrincipalDep
+) -> ProductOut:
+    """Change a product: the operator, or its brand partner (who cannot give it away)."""
+    _brand_or_operator(who, registry.get_product(db, product_id).brand)
+    if body.brand is not None:
+        _brand_or_operator(who, body.brand)
     return registry.update_product(db, product_id, body)
 
 
@@ -177,20 +208,35 @@ def items(
 
 
 @router.post("/items", status_code=201)
-def create_item(db: DatabaseDep, body: ItemIn) -> ItemOut:
+def create_item(db: DatabaseDep, body: ItemIn, who: PrincipalDep) -> ItemOut:
+    """Serialise an item: the operator, or the product's brand partner."""
+    _brand_or_operator(who, registry.get_product(db, body.product).brand)
     return registry.create_item(db, body)
 
 
+def _brand_or_operator(who: Principal, brand: str) -> None:
+    if who.role != "operator" and who.partner != brand:
+        raise Forbidden(
+            f"only the operator or the brand partner {brand!r} may do this; "
+            f"your key belongs to {who.partner!r}",
+            field="brand",
+            value=brand,
+        )
+
+
 @router.get("/items/{item_id}")
-def item(db: DatabaseDep, item_id: int) -> ItemOut:
+def item(db: DatabaseDep, item_id: ItemId) -> ItemOut:
     return registry.get_item(db, item_id)
 
 
 @router.post("/registry/import")
 async def import_records(
-    db: DatabaseDep, request: Request, kind: str | None = None
+    db: DatabaseDep, request: Request, who: PrincipalDep, kind: str | None = None
 ) -> dict[str, int]:
-    """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing."""
+    """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing.
+
+    Operator key only: an import may rewrite any partner, material or product."""
+    who.require("operator")
     raw = await request.body()
     try:
         text = raw.decode("utf-8")

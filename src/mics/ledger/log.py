@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mics.bulk import insert_rows
@@ -127,16 +128,22 @@ def root(session: Session, tree_size: int) -> bytes:
 
 def checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
     """Sign the current tree head now (on demand), unless it is already signed."""
-    with db.transaction() as s:
-        tree_size = size(s)
-        existing = s.get(CheckpointRow, tree_size)
-        if existing is not None:
-            return existing
-        root_hash = root(s, tree_size)
-        note = sign_note(format_checkpoint(origin, tree_size, root_hash), signer)
-        row = CheckpointRow(size=tree_size, root=root_hash, note=note, created_at=datetime.now(UTC))
-        s.add(row)
-        return row
+    try:
+        with db.transaction() as s:
+            tree_size = size(s)
+            existing = s.get(CheckpointRow, tree_size)
+            if existing is not None:
+                return existing
+            root_hash = root(s, tree_size)
+            note = sign_note(format_checkpoint(origin, tree_size, root_hash), signer)
+            row = CheckpointRow(
+                size=tree_size, root=root_hash, note=note, created_at=datetime.now(UTC)
+            )
+            s.add(row)
+            return row
+    except IntegrityError:
+        # another request signed this size at the same moment: the log signs a size once
+        return checkpoint_at(db, tree_size)
 
 
 def latest_checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:

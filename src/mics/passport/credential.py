@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from mics.errors import InvalidInput, MicsError, VerificationError
 from mics.ledger.leaf import parse_leaf_data
@@ -200,7 +201,7 @@ def _traceability(base_url: str, events: Sequence[EventProof]) -> list[dict[str,
         steps.setdefault(e.biz_step or "other", []).append(
             {
                 "type": ["SecureLink", "Link"],
-                "linkURL": f"{base_url}/epcis/events/{e.event_id}",
+                "linkURL": f"{base_url}/epcis/events/{quote(e.event_id, safe='')}",
                 "linkName": e.event_id,
                 "linkType": "epcis:event",
                 "hashDigest": digest,
@@ -221,7 +222,7 @@ def _traceability(base_url: str, events: Sequence[EventProof]) -> list[dict[str,
 def _evidence(base_url: str, events: Sequence[EventProof]) -> list[dict[str, Any]]:
     return [
         {
-            "id": f"{base_url}/epcis/events/{e.event_id}/proof",
+            "id": f"{base_url}/epcis/events/{quote(e.event_id, safe='')}/proof",
             "type": [EVIDENCE_TYPE],
             "eventID": e.event_id,
             "eventHash": e.event_hash,

@@ -158,7 +158,10 @@ def get_product(db: Database, ref: str) -> ProductOut:
 
 def update_product(db: Database, ref: str, patch: ProductPatch) -> ProductOut:
     with db.transaction() as s:
-        merged = merge(ProductIn, _product_out(find_product(s, ref)), patch)
+        current = _product_out(find_product(s, ref)).model_dump(exclude={"mass_kg"})
+        for line in current["components"]:
+            line.pop("position")
+        merged = merge(ProductIn, current, patch)
         return _product_out(put_product(s, merged, replace=True))
 
 

@@ -354,9 +354,10 @@ def list_materials(
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def merge(model: type[ModelT], current: BaseModel, patch: BaseModel) -> ModelT:
+def merge(model: type[ModelT], current: BaseModel | dict[str, Any], patch: BaseModel) -> ModelT:
     """``current`` with the fields ``patch`` sets, checked as a whole ``model``."""
-    values = current.model_dump() | patch.model_dump(exclude_unset=True)
+    base = current if isinstance(current, dict) else current.model_dump()
+    values = base | patch.model_dump(exclude_unset=True)
     try:
         return model.model_validate({k: v for k, v in values.items() if k in model.model_fields})
     except ValidationError as error:

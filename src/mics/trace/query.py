@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from mics.db import Database
 from mics.errors import InvalidInput
@@ -159,10 +160,15 @@ def _time(name: str, text: str) -> datetime:
 def visible(query: Any, viewer: Viewer) -> Any:
     if viewer.partner is None:
         return query
-    named = exists().where(
-        EventEpcRow.event == EventRow.id,
-        EventEpcRow.role.in_(("source", "destination")),
-        EventEpcRow.epc.in_(viewer.names or ("-",)),
+    party = aliased(EventEpcRow)  # its own alias: the outer query may join EventEpcRow too
+    named = (
+        exists()
+        .where(
+            party.event == EventRow.id,
+            party.role.in_(("source", "destination")),
+            party.epc.in_(viewer.names or ("-",)),
+        )
+        .correlate(EventRow)
     )
     return query.where(or_(EventRow.partner_id == viewer.partner, named))
 
@@ -260,8 +266,19 @@ def _encode(params: Mapping[str, Any], position: list[Any]) -> str:
 def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return dict(data["q"]), list(data["after"])
-    except (ValueError, KeyError, TypeError) as error:
+        params, after = dict(data["q"]), list(data["after"])
+        if not all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+            for v in params.values()
+        ):
+            raise TypeError("query values must be strings")
+        ordered = "orderBy" in params
+        if len(after) != (2 if ordered else 1) or not isinstance(after[-1], int):
+            raise TypeError("position does not fit the query")
+        if ordered:
+            parse_timestamp(str(after[0]))
+        return params, after
+    except (ValueError, KeyError, TypeError, InvalidInput) as error:
         raise InvalidInput(
             "the nextPageToken is not one this repository issued",
             field="nextPageToken",

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import os
 import re
+import socket
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -28,7 +32,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from mics.db import Database
-from mics.errors import Conflict, InvalidInput, NotFound
+from mics.errors import Conflict, InvalidInput, MicsError, NotFound
 from mics.trace.query import Viewer, as_event, build, visible
 from mics.trace.store import EventRow, NamedQueryRow, SubscriptionRow
 from mics.trace.visibility import viewer_for
@@ -193,59 +197,83 @@ def deliver(db: Database, post: Post, now: datetime | None = None) -> list[Deliv
         due = list(s.scalars(select(SubscriptionRow).order_by(SubscriptionRow.created_at)))
     done = []
     for sub in due:
-        retry_at = sub.next_attempt_at
-        if retry_at is not None:
-            retry_at = retry_at if retry_at.tzinfo else retry_at.replace(tzinfo=UTC)
-            if retry_at > now:
-                continue
-        params = get_query(db, sub.query_name, None).params
-        viewer: Viewer = viewer_for(db, sub.partner_id)
-        with db.read() as s:
-            query = visible(build(params), viewer).where(EventRow.id > sub.last_event)
-            rows = list(s.scalars(query.order_by(EventRow.id).limit(BATCH)))
-        if not rows:
-            continue
-        body = json.dumps(
-            {
-                "@context": [CONTEXT],
-                "type": "EPCISQueryDocument",
-                "schemaVersion": "2.0",
-                "creationDate": now.isoformat().replace("+00:00", "Z"),
-                "epcisBody": {
-                    "queryResults": {
-                        "queryName": sub.query_name,
-                        "subscriptionID": sub.id,
-                        "resultsBody": {"eventList": [as_event(r) for r in rows]},
-                    }
-                },
-            },
-            separators=(",", ":"),
-        ).encode()
-        headers = {
-            "content-type": "application/ld+json",
-            "GS1-Signature": signature(sub.secret, body),
-        }
         try:
-            status: int | None = post(sub.dest, body, headers)
-        except OSError:
-            status = None
-        with db.transaction() as s:
-            row = s.get(SubscriptionRow, sub.id)
-            if row is None:
-                continue
-            if status is not None and 200 <= status < 300:
-                row.last_event, row.failures, row.next_attempt_at = rows[-1].id, 0, None
-            else:
-                row.failures += 1
-                row.next_attempt_at = now + min(
-                    timedelta(seconds=2 ** (row.failures - 1)), MAX_BACKOFF
-                )
-        done.append(Delivery(sub.id, len(rows), status))
+            attempt = _deliver_one(db, post, sub, now)
+        except MicsError:  # e.g. its partner or query was removed: skip it, serve the others
+            logger.exception("subscription %s could not be served", sub.id)
+            continue
+        if attempt is not None:
+            done.append(attempt)
     return done
 
 
+def _deliver_one(db: Database, post: Post, sub: SubscriptionRow, now: datetime) -> Delivery | None:
+    """One subscription's new events, sent once; None when nothing was due."""
+    retry_at = sub.next_attempt_at
+    if retry_at is not None:
+        retry_at = retry_at if retry_at.tzinfo else retry_at.replace(tzinfo=UTC)
+        if retry_at > now:
+            return None
+    params = get_query(db, sub.query_name, None).params
+    viewer: Viewer = viewer_for(db, sub.partner_id)
+    with db.read() as s:
+        query = visible(build(params), viewer).where(EventRow.id > sub.last_event)
+        rows = list(s.scalars(query.order_by(EventRow.id).limit(BATCH)))
+    if not rows:
+        return None
+    body = json.dumps(
+        {
+            "@context": [CONTEXT],
+            "type": "EPCISQueryDocument",
+            "schemaVersion": "2.0",
+            "creationDate": now.isoformat().replace("+00:00", "Z"),
+            "epcisBody": {
+                "queryResults": {
+                    "queryName": sub.query_name,
+                    "subscriptionID": sub.id,
+                    "resultsBody": {"eventList": [as_event(r) for r in rows]},
+                }
+            },
+        },
+        separators=(",", ":"),
+    ).encode()
+    headers = {"content-type": "application/ld+json", "GS1-Signature": signature(sub.secret, body)}
+    try:
+        status: int | None = post(sub.dest, body, headers)
+    except OSError:
+        status = None
+    with db.transaction() as s:
+        row = s.get(SubscriptionRow, sub.id)
+        if row is None:
+            return None
+        if status is not None and 200 <= status < 300:
+            row.last_event, row.failures, row.next_attempt_at = rows[-1].id, 0, None
+        else:
+            row.failures += 1
+            row.next_attempt_at = now + min(timedelta(seconds=2 ** (row.failures - 1)), MAX_BACKOFF)
+    return Delivery(sub.id, len(rows), status)
+
+
+def public_destination(url: str) -> bool:
+    """Whether ``url``'s host resolves only to public addresses (no loopback, private,
+    link-local or reserved ones): webhooks must not reach into the operator's network."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    return bool(addresses) and all(a.is_global for a in addresses)
+
+
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST with the standard library; a refused or failing call counts as a failure."""
+    """POST with the standard library; a refused or failing call counts as a failure.
+
+    Destinations inside private networks are refused unless
+    ``MICS_WEBHOOKS_ALLOW_PRIVATE=1`` (for a repository and its subscribers on one LAN)."""
+    if os.environ.get("MICS_WEBHOOKS_ALLOW_PRIVATE") != "1" and not public_destination(url):
+        logger.warning("webhook to %s refused: not a public address", url)
+        return 0
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
