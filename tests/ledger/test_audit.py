@@ -154,7 +154,7 @@ def test_log_rewritten_with_a_modified_event_misses_the_signed_root(logged: Logg
     pk, _, body = _event(logged.db, 1)
     _sql(
         logged.db,
-        "UPDATE epcis_event SET body = :b WHERE id = :id",
+        "UPDATE epcis_event SET body = :b, action = 'DELETE' WHERE id = :id",
         b=json.dumps(json.loads(body) | {"action": "DELETE"}),
         id=pk,
     )
@@ -289,3 +289,27 @@ def test_concurrent_checkpoint_requests_sign_a_size_once(tmp_path: Path) -> None
         thread.join()
     assert errors == []
     assert len(set(notes)) == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "says"),
+    [
+        ("UPDATE epcis_event SET biz_step = 'receiving' WHERE id = :id", "column biz_step"),
+        (
+            "UPDATE epcis_event SET event_time = '2020-01-01 00:00:00.000000' WHERE id = :id",
+            "column event_time",
+        ),
+        ("DELETE FROM epcis_event_epc WHERE event = :id", "identifier index"),
+    ],
+)
+def test_query_columns_changed_behind_the_log_are_caught(
+    logged: Logged, statement: str, says: str
+) -> None:
+    pk, _, _ = _event(logged.db, 2)
+    if "event_time" in statement and logged.db.engine.dialect.name != "sqlite":
+        statement = statement.replace("'2020-01-01 00:00:00.000000'", "'2020-01-01T00:00:00Z'")
+    _sql(logged.db, statement, id=pk)
+    found = audit(logged.db, logged.signer.verifier).finding
+    assert found is not None
+    assert (found.kind, found.leaf_index) == ("modified", 2)
+    assert says in found.detail

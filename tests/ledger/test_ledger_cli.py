@@ -41,7 +41,6 @@ def test_proof_then_audit_then_tamper_from_the_command_line(
     assert clean.exit_code == 0, clean.output
     assert "ok: 3 events match 3 leaves and 1 signed checkpoints" in clean.stdout
     with sqlite_db.transaction() as s:
-        s.execute(text("DELETE FROM epcis_event_epc"))  # harmless: not logged
         s.execute(
             text(
                 "UPDATE epcis_event SET partner_id = 'mics-operator', body = "

@@ -40,8 +40,11 @@ from mics.ledger import merkle
 from mics.ledger.leaf import leaf_data
 from mics.ledger.note import Verifier, open_checkpoint
 from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
+from mics.trace import cbv
+from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash
-from mics.trace.store import CaptureJobRow, EventRow
+from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
+from mics.trace.validate import parse_timestamp
 
 CHUNK = 10_000
 KINDS = ("modified", "deleted", "inserted", "reordered", "leaf", "node", "checkpoint")
@@ -128,6 +131,7 @@ def _audit(s: Session, key: Verifier, tree_size: int, chunk: int, counts: dict[s
         stop = min(start + chunk, tree_size)
         rows = {row.idx: row for row in s.execute(_leaves(start, stop))}
         nodes = _stored_nodes(s, start, stop)
+        indexed = _indexed(s, [row.id for row in rows.values() if row.id is not None])
         for index in range(start, stop):
             row = rows.get(index)
             logged = nodes.get((0, index))
@@ -164,6 +168,9 @@ def _audit(s: Session, key: Verifier, tree_size: int, chunk: int, counts: dict[s
             rebuilt = _rebuild(s, row, contexts)
             if rebuilt != row.data:
                 raise _Tampered(_mismatch(s, index, row, rebuilt))
+            disagreement = _index_disagreement(row, indexed.get(row.id, (set(), set())))
+            if disagreement:
+                raise _Tampered(Finding("modified", index, row.event_id, disagreement))
             if row.id <= previous_event:
                 raise _Tampered(
                     Finding(
@@ -222,6 +229,13 @@ def _leaves(start: int, stop: int) -> Any:
             EventRow.record_time,
             EventRow.partner_id,
             EventRow.capture_id,
+            EventRow.event_type,
+            EventRow.event_time,
+            EventRow.action,
+            EventRow.biz_step,
+            EventRow.disposition,
+            EventRow.read_point,
+            EventRow.biz_location,
         )
         .outerjoin(EventRow, EventRow.id == LeafRow.event)
         .where(LeafRow.idx >= start, LeafRow.idx < stop)
@@ -319,6 +333,71 @@ def _rebuild(s: Session, row: Any, contexts: dict[str, Any]) -> bytes | None:
         return leaf_data(digest, record_time, row.partner_id)
     except (MicsError, ValueError, TypeError):
         return None
+
+
+def _indexed(
+    s: Session, events: list[int]
+) -> dict[int, tuple[set[tuple[str, str]], set[tuple[str, str]]]]:
+    """The identifier and business-transaction rows stored for ``events``."""
+    found: dict[int, tuple[set[tuple[str, str]], set[tuple[str, str]]]] = {}
+    for part in range(0, len(events), 500):
+        ids = events[part : part + 500]
+        for event, epc, role in s.execute(
+            select(EventEpcRow.event, EventEpcRow.epc, EventEpcRow.role).where(
+                EventEpcRow.event.in_(ids)
+            )
+        ):
+            found.setdefault(event, (set(), set()))[0].add((epc, role))
+        for event, kind, value in s.execute(
+            select(
+                EventBizTransactionRow.event,
+                EventBizTransactionRow.type,
+                EventBizTransactionRow.value,
+            ).where(EventBizTransactionRow.event.in_(ids))
+        ):
+            found.setdefault(event, (set(), set()))[1].add((kind, value))
+    return found
+
+
+def _term(value: Any, vocabulary: cbv.Vocabulary) -> Any:
+    return (vocabulary.term(value) or value) if isinstance(value, str) else None
+
+
+def _index_disagreement(
+    row: Any, stored: tuple[set[tuple[str, str]], set[tuple[str, str]]]
+) -> str | None:
+    """What the query columns and index rows say that the logged body does not.
+
+    Queries, genealogy, visibility and passports read these, not the body: a
+    change behind the log's back there must be caught like one in the body."""
+    event = json.loads(row.body)
+    moment = row.event_time if row.event_time.tzinfo else row.event_time.replace(tzinfo=UTC)
+    expected: dict[str, Any] = {
+        "event_id": event.get("eventID"),
+        "event_type": event.get("type"),
+        "action": event.get("action"),
+        "biz_step": _term(event.get("bizStep"), cbv.BIZ_STEP),
+        "disposition": _term(event.get("disposition"), cbv.DISPOSITION),
+        "read_point": (event.get("readPoint") or {}).get("id"),
+        "biz_location": (event.get("bizLocation") or {}).get("id"),
+    }
+    for column, value in expected.items():
+        if getattr(row, column) != value:
+            return (
+                f"column {column} of event row {row.id} holds {getattr(row, column)!r}, the "
+                f"logged event says {value!r}"
+            )
+    try:
+        logged_time = parse_timestamp(event["eventTime"]).astimezone(UTC)
+    except (KeyError, MicsError):
+        logged_time = None
+    if logged_time != moment.astimezone(UTC):
+        return f"column event_time of event row {row.id} holds {moment.isoformat()}"
+    if stored[0] != set(identifiers(event)):
+        return f"the identifier index of event row {row.id} no longer matches its logged body"
+    if stored[1] != set(biz_transactions(event)):
+        return f"the business transactions of event row {row.id} no longer match its body"
+    return None
 
 
 def _mismatch(s: Session, index: int, row: Any, rebuilt: bytes | None) -> Finding:
