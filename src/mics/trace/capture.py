@@ -288,9 +288,10 @@ class _Writer:
     ) -> tuple[Any, ...]:
         """One ``epcis_event`` row, in the order of ``EVENT_COLUMNS``."""
         read_point, biz_location = event.get("readPoint"), event.get("bizLocation")
-        body = {k: v for k, v in event.items() if k != "recordTime"}
-        if "eventID" not in body:
-            body["eventID"] = event_id
+        body = event
+        if "recordTime" in event or "eventID" not in event:
+            body = {k: v for k, v in event.items() if k != "recordTime"}
+            body.setdefault("eventID", event_id)
         return (
             pk,
             event_id,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mics.errors import InvalidInput
@@ -38,9 +37,11 @@ from mics.trace.canonical_uri import (
     FIELD_SCOPES,
     FIELD_TERMS,
     STANDARD_PREFIXES,
-    URN_VOCABULARY,
-    canonical_uri,
 )
+from mics.trace.prehash_fields import bare_terms as _bare_terms
+from mics.trace.prehash_fields import canonical_text as _canonical
+from mics.trace.prehash_fields import fast_prehash
+from mics.trace.prehash_fields import utc_millis as _utc_millis
 
 __all__ = ["document_events", "document_hashes", "document_prehashes", "event_hash", "prehash"]
 
@@ -113,6 +114,10 @@ def prehash(
     prefixes = _prefixes(context)
     if "@context" in event:
         prefixes = {**prefixes, **_prefixes(event["@context"])}
+    elif not ignore:
+        fast = fast_prehash(event, event_type, prefixes)
+        if fast is not None:
+            return fast
     walk = _Walk(prefixes, frozenset(ignore))
     children = _correct(["", "", walk.children(event, "event")])[2]
     writer = _Writer(walk.bare_terms())
@@ -261,25 +266,6 @@ class _Walk:
         return _bare_terms(frozenset(self.web_terms))
 
 
-_BARE_CACHE: dict[frozenset[str], dict[str, str]] = {}
-
-
-def _bare_terms(web_terms: frozenset[str]) -> dict[str, str]:
-    """Bare string -> the one web URI among ``web_terms`` that ends in ``-bare`` or ``/bare``."""
-    found = _BARE_CACHE.get(web_terms)
-    if found is None:
-        matches: dict[str, list[str]] = {}
-        for uri in web_terms:
-            for at, char in enumerate(uri):
-                if char in "-/":
-                    matches.setdefault(uri[at + 1 :], []).append(uri)
-        found = {bare: uris[0] for bare, uris in matches.items() if len(uris) == 1}
-        if len(_BARE_CACHE) > 4096:
-            _BARE_CACHE.clear()
-        _BARE_CACHE[web_terms] = found
-    return found
-
-
 def _correct(node: Node) -> Node:
     """Give JSON nodes the XML element structure: ``epcList`` -> ``epc`` children, etc."""
     lists: dict[str, list[Node]] = {}
@@ -403,50 +389,3 @@ def _take_extensions(children: list[Child]) -> list[Child]:
     if extensions:
         children[:] = kept
     return extensions
-
-
-_CANONICAL: dict[str, str] = {}
-_TIMES: dict[str, str] = {}
-
-
-def _canonical(text: str) -> str:
-    """CBV URN -> web URI, numbers without trailing zeros, EPC/DL URI -> canonical DL URI."""
-    found = _CANONICAL.get(text)
-    if found is None:
-        found = text
-        if "urn:epcglobal:cbv:" in found:
-            for urn, web in URN_VOCABULARY:
-                found = found.replace(urn, web)
-        try:
-            number = float(found)
-            found = str(int(number)) if int(number) == number else str(number)
-        except (ValueError, OverflowError):
-            pass
-        found = canonical_uri(found) or found
-        if len(_CANONICAL) > 100_000:
-            _CANONICAL.clear()
-        _CANONICAL[text] = found
-    return found
-
-
-def _utc_millis(text: str) -> str:
-    """An ISO 8601 time in UTC at millisecond precision, half-even rounded (rule 9)."""
-    found = _TIMES.get(text)
-    if found is None:
-        found = text
-        try:
-            moment = datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            moment = moment.astimezone(UTC)
-            micros = round(moment.microsecond, -3)
-            moment = moment.replace(microsecond=0) + timedelta(microseconds=micros)
-            found = moment.replace(microsecond=0, tzinfo=None).isoformat()
-            found += f".{moment.microsecond // 1000:03d}Z"
-        if len(_TIMES) > 100_000:
-            _TIMES.clear()
-        _TIMES[text] = found
-    return found

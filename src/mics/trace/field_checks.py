@@ -42,6 +42,8 @@ __all__ = [
     "SOURCE",
     "Check",
     "Findings",
+    "Known",
+    "ListOf",
     "Problem",
     "action",
     "anything",
@@ -155,14 +157,50 @@ class Findings:
 
 
 Check = Callable[[Findings, str, Any], None]
+_KNOWN_LIMIT = 50_000  # strings remembered per check; a capture batch repeats its lots and places
+
+
+class Known:
+    """A check of a value whose verdict depends on the value alone, remembering the strings
+    that passed: a document names the same lots, places and terms over and over."""
+
+    __slots__ = ("check", "good")
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.good: set[str] = set()
+
+    def quick(self, value: Any) -> bool:
+        """True when ``value`` is a string that passed before."""
+        return value.__class__ is str and value in self.good
+
+    def __call__(self, report: Findings, pointer: str, value: Any) -> None:
+        if value.__class__ is str:
+            if value in self.good:
+                return
+            before = len(report.problems)
+            self.check(report, pointer, value)
+            if len(report.problems) == before:
+                if len(self.good) >= _KNOWN_LIMIT:
+                    self.good.clear()
+                self.good.add(value)
+        else:
+            self.check(report, pointer, value)
+
+
+_STEPS: dict[str, str] = {}
 
 
 def pointer_to(base: str, key: str | int) -> str:
     """``base`` extended by one JSON Pointer step (RFC 6901 §4 escaping)."""
-    step = str(key)
-    if "~" in step or "/" in step:
-        step = step.replace("~", "~0").replace("/", "~1")
-    return f"{base}/{step}"
+    step = _STEPS.get(key) if isinstance(key, str) else None
+    if step is None:
+        step = str(key)
+        if "~" in step or "/" in step:
+            step = step.replace("~", "~0").replace("/", "~1")
+        if isinstance(key, str) and len(_STEPS) < 10_000:
+            _STEPS[key] = step
+    return base + "/" + step
 
 
 def check_object(
@@ -185,7 +223,8 @@ def check_object(
     for key, item in value.items():
         check = fields.get(key)
         if check is not None:
-            check(report, pointer_to(pointer, key), item)
+            if not (isinstance(check, Known | ListOf) and check.quick(item)):
+                check(report, pointer_to(pointer, key), item)
         elif others == "none" or (others == "uri" and not is_absolute_uri(key)):
             extension = " or a namespaced extension like 'example:myField'"
             report.add(
@@ -198,23 +237,46 @@ def check_object(
 
 def list_of(check: Check, *, min_items: int = 0, unique: bool = False) -> Check:
     """A JSON array whose items each pass ``check``."""
+    return ListOf(check, min_items, unique)
 
-    def list_check(report: Findings, pointer: str, value: Any) -> None:
+
+class ListOf:
+    """A JSON array whose items each pass ``check`` (see :func:`list_of`)."""
+
+    __slots__ = ("check", "known", "min_items", "unique")
+
+    def __init__(self, check: Check, min_items: int, unique: bool) -> None:
+        self.check, self.min_items, self.unique = check, min_items, unique
+        self.known = check.good if isinstance(check, Known) else None
+
+    def quick(self, value: Any) -> bool:
+        """True when every item is a string that passed before and none repeats."""
+        known = self.known
+        return (
+            known is not None
+            and value.__class__ is list
+            and len(value) >= self.min_items
+            and all(item.__class__ is str and item in known for item in value)
+            and (not self.unique or len(set(value)) == len(value))
+        )
+
+    def __call__(self, report: Findings, pointer: str, value: Any) -> None:
         if not isinstance(value, list):
             report.add(pointer, value, "a JSON array")
             return
-        if len(value) < min_items:
-            report.add(pointer, value, f"at least {min_items} item(s)")
+        if self.quick(value):
+            return
+        if len(value) < self.min_items:
+            report.add(pointer, value, f"at least {self.min_items} item(s)")
         seen: set[str] = set()
+        check = self.check
         for i, item in enumerate(value):
-            if unique:
+            if self.unique:
                 marker = item if isinstance(item, str) else json.dumps(item, sort_keys=True)
                 if marker in seen:
                     report.add(pointer_to(pointer, i), item, "no repeated entries in this list")
                 seen.add(marker)
             check(report, pointer_to(pointer, i), item)
-
-    return list_check
 
 
 def anything(report: Findings, pointer: str, value: Any) -> None:
@@ -275,7 +337,7 @@ def event_time(report: Findings, pointer: str, value: Any) -> None:
         report.add(pointer, value, f"a time that has happened: no later than {limit}")
 
 
-def zone_offset(report: Findings, pointer: str, value: Any) -> None:
+def _zone_offset(report: Findings, pointer: str, value: Any) -> None:
     match = _OFFSET.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         report.add(pointer, value, "a time zone offset '+hh:mm' or '-hh:mm', e.g. '+01:00'")
@@ -286,6 +348,9 @@ def zone_offset(report: Findings, pointer: str, value: Any) -> None:
         report.add(pointer, value, error.expected or error.message)
 
 
+zone_offset = Known(_zone_offset)
+
+
 def vocabulary(vocabulary: cbv.Vocabulary) -> Check:
     def vocab_check(report: Findings, pointer: str, value: Any) -> None:
         try:
@@ -293,7 +358,7 @@ def vocabulary(vocabulary: cbv.Vocabulary) -> Check:
         except InvalidInput as error:
             report.add(pointer, value, error.expected or error.message)
 
-    return vocab_check
+    return Known(vocab_check)
 
 
 def identifier(
@@ -320,7 +385,7 @@ def identifier(
         if location and not found.is_location:
             report.add(pointer, value, "a place: an SGLN URN, a GLN (414) Digital Link or a URI")
 
-    return identifier_check
+    return Known(identifier_check)
 
 
 def context(report: Findings, pointer: str, value: Any) -> None:
@@ -371,7 +436,11 @@ def persistent_disposition(report: Findings, pointer: str, value: Any) -> None:
         report.add(pointer, value, "'set' and/or 'unset' with at least one disposition")
 
 
-_QUANTITY_FIELDS = {"epcClass": identifier("class"), "quantity": number, "uom": uom}
+_QUANTITY_FIELDS: dict[str, Check] = {
+    "epcClass": identifier("class"),
+    "quantity": number,
+    "uom": Known(uom),
+}
 _DISPOSITIONS = list_of(vocabulary(cbv.DISPOSITION), min_items=1, unique=True)
 _PERSISTENT_FIELDS = {"set": _DISPOSITIONS, "unset": _DISPOSITIONS}
 

@@ -5,6 +5,17 @@ Each event keeps its full EPCIS 2.0 JSON-LD form in ``body`` and the
 ``@context`` of the document it came in (``capture_job.context``); the columns
 beside it exist for queries. ``epcis_event_epc`` indexes every identifier an
 event names, in canonical GS1 Digital Link form, with its role.
+
+Every index costs each captured event a B-tree insert, so there is one per query
+that needs it (migration ``0004_capture_indexes`` has the plans):
+``event_id`` (duplicates, ``EQ_eventID``), ``(event_time, id)`` and
+``(record_time, id)`` (time ranges and keyset pages), ``read_point`` and
+``biz_location`` (``EQ_readPoint``, ``EQ_bizLocation``), ``disposition`` (the
+passport's recall check); ``(epc, role, event)`` answers ``MATCH_*``,
+visibility and genealogy from the index alone, ``epcis_event_epc.event`` the
+identifiers of given events; ``(type, value, event)`` answers
+``EQ_bizTransaction_*``. Low-selectivity filters (``eventType``, ``EQ_bizStep``)
+scan in ``id`` order and stop at the page size.
 """
 
 from __future__ import annotations
@@ -62,29 +73,28 @@ class CaptureJobRow(Base):
 class EventRow(Base):
     __tablename__ = "epcis_event"
     __table_args__ = (
-        Index("ix_epcis_event_type_time", "event_type", "event_time"),
         Index("ix_epcis_event_record", "record_time", "id"),
         Index("ix_epcis_event_time_id", "event_time", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(300), unique=True)
-    event_hash: Mapped[str] = mapped_column(String(120), index=True)
+    event_hash: Mapped[str] = mapped_column(String(120))
     event_type: Mapped[str] = mapped_column(String(30))
     event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     action: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    biz_step: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    biz_step: Mapped[str | None] = mapped_column(String(200), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     read_point: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     biz_location: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
-    capture_id: Mapped[str] = mapped_column(ForeignKey("capture_job.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
+    capture_id: Mapped[str] = mapped_column(ForeignKey("capture_job.id"))
     body: Mapped[str] = mapped_column(Text)
 
 
 class EventEpcRow(Base):
     __tablename__ = "epcis_event_epc"
-    __table_args__ = (Index("ix_epcis_event_epc_epc_role", "epc", "role"),)
+    __table_args__ = (Index("ix_epcis_event_epc_epc_role_event", "epc", "role", "event"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), index=True)
     epc: Mapped[str] = mapped_column(String(300))
@@ -93,9 +103,9 @@ class EventEpcRow(Base):
 
 class EventBizTransactionRow(Base):
     __tablename__ = "epcis_event_biztx"
-    __table_args__ = (Index("ix_epcis_event_biztx_type_value", "type", "value"),)
+    __table_args__ = (Index("ix_epcis_event_biztx_type_value_event", "type", "value", "event"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), index=True)
+    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"))
     type: Mapped[str] = mapped_column(String(200))
     value: Mapped[str] = mapped_column(String(300))
 
