@@ -225,3 +225,32 @@ def test_capture_rejects_more_events_than_the_limit(
     with pytest.raises(InvalidInput, match="more than 3 events"):
         capture.capture_events(repo, events, CONTEXT, "tannery", now=NOW)
     assert _count(repo, EventRow) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"eventList": {"a": 1}}, "x", {}, {"eventList": "none"}],
+)
+def test_a_document_without_an_event_list_array_is_rejected(repo: Database, body: Any) -> None:
+    document = doc([]) | {"epcisBody": body}
+    with pytest.raises(DocumentInvalid) as caught:
+        capture.capture_stream(repo, io.BytesIO(json.dumps(document).encode()), "json", "tannery")
+    assert caught.value.field == "/epcisBody/eventList"
+    empty = capture.capture_stream(
+        repo, io.BytesIO(json.dumps(doc([])).encode()), "json", "tannery"
+    )
+    assert empty.captured == 0
+
+
+def test_values_longer_than_the_store_keeps_are_refused_by_field(repo: Database) -> None:
+    long_id = "urn:uuid:" + "a" * 400
+    event = observe("LONG") | {
+        "eventID": long_id,
+        "bizStep": "https://example.com/steps/" + "x" * 300,
+    }
+    with pytest.raises(DocumentInvalid) as caught:
+        capture.capture_document(repo, doc([event]), "tannery", now=NOW)
+    pointers = [p.pointer for p in caught.value.problems]
+    assert "/epcisBody/eventList/0/eventID" in pointers
+    assert "/epcisBody/eventList/0/bizStep" in pointers
+    assert _count(repo, EventRow) == 0

@@ -137,8 +137,13 @@ def _header_problems(header: documents.Header, now: datetime | None) -> list[Pro
     try:
         validate_document(header.as_document([]), now=now)
     except DocumentInvalid as invalid:
-        return [p for p in invalid.problems if not p.pointer.endswith("/eventList")]
-    return []
+        problems = [p for p in invalid.problems if not p.pointer.endswith("/eventList")]
+    else:
+        problems = []
+    if not header.has_event_list:
+        where = QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS
+        problems.append(Problem(None, where, None, "an array of events"))
+    return problems
 
 
 def capture_events(

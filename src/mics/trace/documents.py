@@ -28,6 +28,7 @@ class Header:
 
     fields: dict[str, Any]
     binding: str  # "json" or "xml"
+    has_event_list: bool = True  # epcisBody holds its eventList as an array
 
     @property
     def context(self) -> Any:
@@ -83,6 +84,8 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
     key: str | None = None
     builder: Any = None
     query_name: Any = None
+    lists = {DOCUMENT_EVENTS.removesuffix(".item"), QUERY_EVENTS.removesuffix(".item")}
+    has_event_list = False
     try:
         for prefix, event, value in ijson.parse(stream, use_float=True):
             if prefix == "":
@@ -100,6 +103,8 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
                     )
             elif builder is not None:
                 builder.event(event, value)
+            elif event == "start_array" and prefix in lists:
+                has_event_list = True
             elif prefix == "epcisBody.queryResults.queryName" and event == "string":
                 query_name = value
         if builder is not None and key is not None:
@@ -109,7 +114,7 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
     if query_name:
         fields["_queryName"] = query_name
     stream.seek(0)
-    return Header(fields, "json")
+    return Header(fields, "json", has_event_list)
 
 
 def iter_events(stream: IO[bytes], header: Header) -> Iterator[dict[str, Any]]:

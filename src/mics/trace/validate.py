@@ -101,7 +101,52 @@ def validate_event(
     """Every problem with one event; ``base`` is the pointer of the list that holds it."""
     report = check.Findings(index, _aware(now))
     _event(report, f"{base}/{index}", event)
+    if isinstance(event, dict):
+        report.problems.extend(_too_long(event, index, f"{base}/{index}"))
     return report.problems
+
+
+# What the repository stores per identifier and term (src/mics/trace/store.py): a longer
+# value is refused here, naming the field, rather than failing in the database.
+MAX_ID = 300
+MAX_TERM = 200
+
+
+def _too_long(event: dict[str, Any], index: int, pointer: str) -> list[Problem]:
+    found: list[Problem] = []
+
+    def limit(where: str, value: object, most: int) -> None:
+        if isinstance(value, str) and len(value) > most:
+            found.append(
+                Problem(
+                    index, f"{pointer}/{where}", value[:60] + "...", f"at most {most} characters"
+                )
+            )
+
+    limit("eventID", event.get("eventID"), MAX_ID)
+    limit("bizStep", event.get("bizStep"), MAX_TERM)
+    limit("disposition", event.get("disposition"), MAX_TERM)
+    for key in ("readPoint", "bizLocation"):
+        place = event.get(key)
+        if isinstance(place, dict):
+            limit(f"{key}/id", place.get("id"), MAX_ID)
+    limit("parentID", event.get("parentID"), MAX_ID)
+    for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+        for n, epc in enumerate(event.get(key) or ()):
+            limit(f"{key}/{n}", epc, MAX_ID)
+    for key in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
+        for n, element in enumerate(event.get(key) or ()):
+            if isinstance(element, dict):
+                limit(f"{key}/{n}/epcClass", element.get("epcClass"), MAX_ID)
+    for key, role in (("sourceList", "source"), ("destinationList", "destination")):
+        for n, entry in enumerate(event.get(key) or ()):
+            if isinstance(entry, dict):
+                limit(f"{key}/{n}/{role}", entry.get(role), MAX_ID)
+    for n, entry in enumerate(event.get("bizTransactionList") or ()):
+        if isinstance(entry, dict):
+            limit(f"bizTransactionList/{n}/type", entry.get("type"), MAX_TERM)
+            limit(f"bizTransactionList/{n}/bizTransaction", entry.get("bizTransaction"), MAX_ID)
+    return found
 
 
 def _aware(now: datetime | None) -> datetime:
