@@ -38,22 +38,28 @@ The verdict, its reason and the tag counter travel in the extension fields
 
 from __future__ import annotations
 
-import importlib
+import fcntl
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+import anyio
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, VerificationError
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
+from mics.passport.ownership_store import PassportItemRow
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
+from mics.passport.write_gate import write_gate
 from mics.registry.store import ItemRow, ProductRow
 from mics.trace.capture import capture_events
 
@@ -143,16 +149,19 @@ def verify_scan(
         failure = ""
     except VerificationError as error:
         reading, failure = None, error.message
-    with db.read() as s:
-        item_id = _item_id(s, link)
-        item_tag = s.scalar(_TAG_OF_ITEM, {"item": item_id})
+    # One short read on a pooled connection (Core rows, no ORM session): the item,
+    # its tag, the tag that was read, the read point and the owner's lost/stolen report.
+    with db.engine.connect() as conn:
+        item_id, item_tag, report = _item_state(conn, link)
         read_tag = None
         if reading is not None:
             uid = reading.uid.hex().upper()
             read_tag = item_tag if item_tag is not None and item_tag.uid == uid else None
-            read_tag = read_tag or s.scalar(_TAG_OF_UID, {"uid": uid})
+            if read_tag is None:
+                other = conn.execute(_TAG_OF_UID, {"uid": uid}).first()
+                read_tag = None if other is None else TagState(*other)
         if read_point is not None:
-            point = s.get(ReadPointRow, read_point)
+            point = conn.execute(_READ_POINT, {"id": read_point}).first()
             if point is None:
                 raise NotFound(f"no read point {read_point!r}", field="rp", value=read_point)
             place = GeoPoint(point.latitude, point.longitude)
@@ -172,11 +181,12 @@ def verify_scan(
     elif item_tag is None:
         verdict = Verdict.NOT_AUTHENTIC.value
         reason = f"this item has no tag, but tag {read_tag.uid} (item {read_tag.item_id}) was read"
-    status = _item_status(db, item_id) if verdict == Verdict.AUTHENTIC.value else None
-    with db.transaction() as s:
+    status = report if verdict == Verdict.AUTHENTIC.value and report in (STOLEN, LOST) else None
+    # One short write: the compare-and-set first (it takes the write lock on SQLite,
+    # the row lock on PostgreSQL), then the scan row, both committed together.
+    with write_gate(db)(), db.engine.begin() as conn:
         if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
-            # The compare-and-set: only a counter above the stored one moves it.
-            moved = s.connection().execute(
+            moved = conn.execute(
                 _CAS,
                 {
                     "tag": read_tag.id,
@@ -196,19 +206,20 @@ def verify_scan(
         if status in (STOLEN, LOST):
             verdict = status
             reason = f"the tag is genuine, but this item was reported {status} by its owner"
-        s.add(
-            TagScanRow(
-                item_id=item_id,
-                tag_id=None if read_tag is None else read_tag.id,
-                uid=None if reading is None else reading.uid.hex().upper(),
-                counter=None if reading is None else reading.counter,
-                verdict=verdict,
-                reason=reason,
-                scanned_at=now,
-                latitude=None if place is None else place.latitude,
-                longitude=None if place is None else place.longitude,
-                read_point_id=read_point,
-            )
+        conn.execute(
+            _RECORD,
+            {
+                "item_id": item_id,
+                "tag_id": None if read_tag is None else read_tag.id,
+                "uid": None if reading is None else reading.uid.hex().upper(),
+                "counter": None if reading is None else reading.counter,
+                "verdict": verdict,
+                "reason": reason,
+                "scanned_at": now,
+                "latitude": None if place is None else place.latitude,
+                "longitude": None if place is None else place.longitude,
+                "read_point_id": read_point,
+            },
         )
     return ScanResult(
         verdict=verdict,
@@ -225,13 +236,42 @@ def verify_scan(
 
 
 # Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
+@dataclass(frozen=True)
+class TagState:
+    """A tag's anti-replay state as the scan read it (``nfc_tag`` without timestamps)."""
+
+    id: int
+    uid: str
+    item_id: int
+    counter: int
+    last_seen_at: datetime | None
+    last_latitude: float | None
+    last_longitude: float | None
+
+
+_TAG_COLUMNS = (
+    NfcTagRow.id,
+    NfcTagRow.uid,
+    NfcTagRow.item_id,
+    NfcTagRow.counter,
+    NfcTagRow.last_seen_at,
+    NfcTagRow.last_latitude,
+    NfcTagRow.last_longitude,
+)
+# The item, its tag and the owner's lost/stolen report in one statement.
 _ITEM = (
-    select(ItemRow.id, ItemRow.lot)
-    .join(ProductRow)
+    select(ItemRow.id, ItemRow.lot, PassportItemRow.status, *_TAG_COLUMNS)
+    .select_from(ItemRow)
+    .join(ProductRow, ProductRow.id == ItemRow.product_id)
+    .outerjoin(NfcTagRow, NfcTagRow.item_id == ItemRow.id)
+    .outerjoin(PassportItemRow, PassportItemRow.item_id == ItemRow.id)
     .where(ProductRow.gtin == bindparam("gtin"), ItemRow.serial == bindparam("serial"))
 )
-_TAG_OF_ITEM = select(NfcTagRow).where(NfcTagRow.item_id == bindparam("item"))
-_TAG_OF_UID = select(NfcTagRow).where(NfcTagRow.uid == bindparam("uid"))
+_TAG_OF_UID = select(*_TAG_COLUMNS).where(NfcTagRow.uid == bindparam("uid"))
+_READ_POINT = select(ReadPointRow.latitude, ReadPointRow.longitude).where(
+    ReadPointRow.id == bindparam("id")
+)
+_RECORD = insert(TagScanRow)
 _CAS = (
     update(NfcTagRow)
     .where(NfcTagRow.id == bindparam("tag"), NfcTagRow.counter < bindparam("ctr"))
@@ -244,8 +284,9 @@ _CAS = (
 )
 
 
-def _item_id(s: Any, link: DigitalLink) -> int:
-    found = s.execute(_ITEM, {"gtin": link.gtin, "serial": link.serial}).first()
+def _item_state(conn: Connection, link: DigitalLink) -> tuple[int, TagState | None, str | None]:
+    """The item's id, its tag (None: no tag) and its lost/stolen report, or NotFound."""
+    found = conn.execute(_ITEM, {"gtin": link.gtin, "serial": link.serial}).first()
     if found is None or (link.lot is not None and found[1] != link.lot):
         raise NotFound(
             f"no item with serial {link.serial!r}"
@@ -254,10 +295,11 @@ def _item_id(s: Any, link: DigitalLink) -> int:
             field="serial",
             value=link.serial,
         )
-    return int(found[0])
+    tag = None if found[3] is None else TagState(*list(found)[3:])
+    return int(found[0]), tag, found[2]
 
 
-def _last_seen(tag: NfcTagRow | None) -> LastSeen | None:
+def _last_seen(tag: TagState | None) -> LastSeen | None:
     if tag is None or tag.counter == NEVER_READ or tag.last_seen_at is None:
         return None
     at = tag.last_seen_at
@@ -266,39 +308,6 @@ def _last_seen(tag: NfcTagRow | None) -> LastSeen | None:
     if tag.last_latitude is not None and tag.last_longitude is not None:
         place = GeoPoint(tag.last_latitude, tag.last_longitude)
     return LastSeen(counter=tag.counter, at=at, place=place)
-
-
-def _item_status(db: Database, item_id: int) -> str | None:
-    """``stolen``/``lost`` when the owner says so (``passport.ownership``), else None.
-
-    Reads the one status column when the ownership store has it (the hot path),
-    else asks ``ownership.item_status``.
-    """
-    row = getattr(_optional("mics.passport.ownership_store"), "PassportItemRow", None)
-    column = getattr(row, "status", None)
-    if row is not None and column is not None and hasattr(row, "item_id"):
-        with db.read() as s:
-            found = s.scalar(select(column).where(row.item_id == item_id))
-        return found if found in (STOLEN, LOST) else None
-    try:
-        ownership = importlib.import_module("mics.passport.ownership")
-    except ImportError:
-        return None
-    item_status = getattr(ownership, "item_status", None)
-    if item_status is None:
-        return None
-    status = item_status(db, item_id)
-    value = getattr(status, "status", None) or getattr(status, "value", None) or status
-    if isinstance(status, dict):
-        value = status.get("status")
-    return value if value in (STOLEN, LOST) else None
-
-
-def _optional(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
 
 
 # --- recording verdicts as EPCIS events -------------------------------------------------------
@@ -347,11 +356,17 @@ def publish_pending(db: Database, operator: str, *, limit: int = PUBLISH_BATCH) 
     if not rows:
         return 0
     events = [verdict_event(scan, gtin, serial, gln) for scan, gtin, serial, gln in rows]
-    capture_events(db, events, CONTEXT, operator)
-    with db.transaction() as s:
-        for (scan, *_), event in zip(rows, events, strict=True):
-            s.execute(
-                update(TagScanRow).where(TagScanRow.id == scan.id).values(event_id=event["eventID"])
+    with write_gate(db)():
+        capture_events(db, events, CONTEXT, operator)
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(TagScanRow)
+                .where(TagScanRow.id == bindparam("scan"))
+                .values(event_id=bindparam("event")),
+                [
+                    {"scan": scan.id, "event": event["eventID"]}
+                    for (scan, *_), event in zip(rows, events, strict=True)
+                ],
             )
     return len(rows)
 
@@ -366,25 +381,49 @@ def publish_all(db: Database, operator: str) -> int:
 class VerdictPublisher:
     """Coalesces publishing: many scans, one capture at a time, nothing left behind.
 
-    ``publish()`` (called after each scan, off the request path) drains the
-    outbox unless another call is already draining it; that call first waits
-    ``delay`` seconds so that the scans arriving meanwhile share one capture
-    transaction (one event alone costs ~10x its share of a batch), then loops
-    until no new scan arrived while it worked.
+    ``publish()`` drains the outbox unless another call is already draining it;
+    that call first waits ``delay`` seconds so that the scans arriving meanwhile
+    share one capture transaction (one event alone costs ~10x its share of a
+    batch), then loops until no new scan arrived while it worked. ``notify()``
+    is what a request schedules after its answer: it only marks the outbox
+    dirty when a drain is already running, so most requests cost no thread.
+    With ``lock_file``, worker processes of one server take turns through an
+    advisory file lock: two drains never capture the same verdicts at once.
     """
 
-    def __init__(self, db: Database, operator: str, delay: float = 0.1) -> None:
-        self.db, self.operator, self.delay = db, operator, delay
+    def __init__(
+        self, db: Database, operator: str, delay: float = 0.1, lock_file: Path | None = None
+    ) -> None:
+        self.db, self.operator, self.delay, self.lock_file = db, operator, delay, lock_file
         self._lock = threading.Lock()
         self._dirty = False
+
+    async def notify(self) -> None:
+        self._dirty = True
+        if not self._lock.locked():
+            await anyio.to_thread.run_sync(self.publish)
 
     def publish(self) -> None:
         self._dirty = True
         while self._dirty and self._lock.acquire(blocking=False):
             try:
                 time.sleep(self.delay)
-                while self._dirty:
-                    self._dirty = False
-                    publish_all(self.db, self.operator)
+                with self._between_processes():
+                    while self._dirty:
+                        self._dirty = False
+                        publish_all(self.db, self.operator)
             finally:
                 self._lock.release()
+
+    @contextmanager
+    def _between_processes(self) -> Iterator[None]:
+        if self.lock_file is None:
+            yield
+            return
+        self.lock_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_file.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -37,6 +37,7 @@ from mics.trace.store import EventRow
 CONTEXT = {"@vocab": "https://mics.example/ns/passport#", "schema": "https://schema.org/"}
 LANGUAGES = ("en", "it")
 GS1 = "https://id.gs1.org"
+VERDICT_FIELD = "mics:verdict"  # the extension field of a tag-scan verdict event
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,16 @@ def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -
 
 
 def cited_events(db: Database, subject: Subject) -> list[CitedEvent]:
-    """Every event upstream of the subject (and of its lot), in time order."""
+    """Every supply-chain event upstream of the subject (and of its lot), in time order.
+
+    Tag-scan verdicts (``passport.scans`` records each as an ObjectEvent carrying
+    ``mics:verdict``) are not provenance: the passport's ``authenticity`` shows
+    the last one, and listing every tap would grow the passport with each scan
+    and publish when each owner's item was checked.
+    """
     extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
     found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
-    ids = list(found.events)
+    ids = [eid for eid, body in found.events.items() if VERDICT_FIELD not in body]
     if not ids:
         return []
     with db.read() as s:
@@ -278,10 +285,27 @@ def _authenticity(db: Database, item_id: int | None) -> dict[str, Any]:
         )
     if last is None:
         return unknown
+    return authenticity_block(last.verdict, last.scanned_at, last.counter)
+
+
+def authenticity_block(verdict: str, scanned_at: datetime, counter: int | None) -> dict[str, Any]:
+    """The passport's ``authenticity``: a scan's verdict, when, and the tag counter."""
     return {
-        "verdict": last.verdict,
-        "checkedAt": _utc(last.scanned_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "counter": last.counter,
+        "verdict": verdict,
+        "checkedAt": _utc(scanned_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "counter": counter,
+    }
+
+
+def ownership_block(status: dict[str, Any] | None) -> dict[str, Any]:
+    """The passport's ``ownership`` from ``ownership.item_status`` (None: not an item)."""
+    return {
+        "owners": status["owners"] if status else None,
+        "since": status["since"] if status else None,
+        "ownedSince": status["owned_since"] if status else [],
+        "lostOrStolen": status["lost_or_stolen"] if status else False,
+        "report": status["status"] if status else None,
+        "claimable": status["claimable"] if status else False,
     }
 
 
@@ -371,14 +395,7 @@ def full_passport(
         "repair": {"instructions": product.repair_notes},
         "endOfLife": {"instructions": product.end_of_life_notes},
         "authenticity": _authenticity(db, item.id if item else None),
-        "ownership": {
-            "owners": status["owners"] if status else None,
-            "since": status["since"] if status else None,
-            "ownedSince": status["owned_since"] if status else [],
-            "lostOrStolen": status["lost_or_stolen"] if status else False,
-            "report": status["status"] if status else None,
-            "claimable": status["claimable"] if status else False,
-        },
+        "ownership": ownership_block(status),
     }
 
 
