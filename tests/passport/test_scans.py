@@ -254,3 +254,18 @@ def test_verdict_dispositions_are_cbv_terms_or_user_uris() -> None:
     for verdict in scans.VERDICTS:
         term = scans.DISPOSITIONS[verdict]
         assert DISPOSITION.term(term) is not None or term.startswith("https://mics.example/")
+
+
+def test_forged_scans_do_not_brand_a_genuine_item(demo_db: Database, master: SunMasterKey) -> None:
+    from mics.passport.view import passport_json
+
+    item = _item(demo_db)
+    url = tags.simulate_scan_url(demo_db, master, item, BASE, counter=9)
+    assert _scan(demo_db, master, url).verdict == "authentic"
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    forged = scans.verify_scan(
+        demo_db, master, link, "0" * 32, "0" * 16, now=T0 + timedelta(minutes=5)
+    )
+    assert forged.verdict == "not_authentic"  # the scanner is told at once...
+    public = passport_json(demo_db, BAG, "BA00001", None, base_url=BASE)
+    assert public["authenticity"]["verdict"] == "authentic"  # ...later visitors are not misled

@@ -180,7 +180,8 @@ def verify_scan(
         reason = f"tag {reading.uid.hex().upper()} is not registered to any item"
     elif item_tag is None:
         verdict = Verdict.NOT_AUTHENTIC.value
-        reason = f"this item has no tag, but tag {read_tag.uid} (item {read_tag.item_id}) was read"
+        # which item the tag belongs to is not the scanner's business
+        reason = f"this item has no tag, but tag {read_tag.uid} was read"
     status = report if verdict == Verdict.AUTHENTIC.value and report in (STOLEN, LOST) else None
     # One short write: the compare-and-set first (it takes the write lock on SQLite,
     # the row lock on PostgreSQL), then the scan row, both committed together.

@@ -268,7 +268,7 @@ def _footprint(db: Database, product_id: str) -> tuple[dict[str, Any], float | N
 
 
 def _authenticity(db: Database, item_id: int | None) -> dict[str, Any]:
-    """The last recorded scan verdict (``mics.passport.store``, when installed)."""
+    """The last verdict of a scan whose MAC checked (``mics.passport.store``)."""
     unknown = {"verdict": None, "checkedAt": None, "counter": None}
     if item_id is None:
         return unknown
@@ -277,9 +277,11 @@ def _authenticity(db: Database, item_id: int | None) -> dict[str, Any]:
     except (ImportError, AttributeError):
         return unknown
     with db.read() as s:
+        # Only scans whose MAC checked speak for the item: anyone can send a random e/c
+        # for its URL, and that must not brand a genuine item as counterfeit for everyone.
         last = s.scalar(
             select(scan_row)
-            .where(scan_row.item_id == item_id)
+            .where(scan_row.item_id == item_id, scan_row.verdict != "not_authentic")
             .order_by(scan_row.scanned_at.desc(), scan_row.id.desc())
             .limit(1)
         )
