@@ -359,8 +359,8 @@ def _indexed(
     return found
 
 
-def _term(value: Any, vocabulary: cbv.Vocabulary) -> Any:
-    return (vocabulary.term(value) or value) if isinstance(value, str) else None
+def _term(value: Any) -> Any:
+    return cbv.bare_term(value) if isinstance(value, str) else None
 
 
 def _index_disagreement(
@@ -376,8 +376,8 @@ def _index_disagreement(
         "event_id": event.get("eventID"),
         "event_type": event.get("type"),
         "action": event.get("action"),
-        "biz_step": _term(event.get("bizStep"), cbv.BIZ_STEP),
-        "disposition": _term(event.get("disposition"), cbv.DISPOSITION),
+        "biz_step": _term(event.get("bizStep")),
+        "disposition": _term(event.get("disposition")),
         "read_point": (event.get("readPoint") or {}).get("id"),
         "biz_location": (event.get("bizLocation") or {}).get("id"),
     }

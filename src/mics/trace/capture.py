@@ -27,6 +27,7 @@ from mics.errors import InvalidInput, TooLarge
 from mics.ledger import log
 from mics.ledger.leaf import leaf_data
 from mics.trace import documents
+from mics.trace.cbv import bare_term
 from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash
 from mics.trace.store import (
@@ -338,17 +339,7 @@ EVENT_COLUMNS = (
 
 def _short(term: Any) -> str | None:
     """CBV terms stored in their bare form ('shipping') whatever form they came in."""
-    if not isinstance(term, str):
-        return None
-    for prefix in (
-        "https://ref.gs1.org/cbv/BizStep-",
-        "https://ref.gs1.org/cbv/Disp-",
-        "urn:epcglobal:cbv:bizstep:",
-        "urn:epcglobal:cbv:disp:",
-    ):
-        if term.startswith(prefix):
-            return term[len(prefix) :]
-    return term
+    return bare_term(term) if isinstance(term, str) else None
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

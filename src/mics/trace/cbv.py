@@ -202,3 +202,20 @@ MEASUREMENT_TYPE = _gs1_voc(
 SENSOR_ALERT_TYPE = _gs1_voc(
     "sensor alert type", "ALARM_CONDITION", "ALARM_CONDITION ERROR_CONDITION"
 )
+
+
+_TERM_PREFIXES = (
+    "https://ref.gs1.org/cbv/BizStep-",
+    "https://ref.gs1.org/cbv/Disp-",
+    "urn:epcglobal:cbv:bizstep:",
+    "urn:epcglobal:cbv:disp:",
+)
+
+
+def bare_term(term: str) -> str:
+    """A business step or disposition in the bare form the repository stores and queries
+    by ('shipping'), whichever of its CBV 2.0 forms it came in; other URIs unchanged."""
+    for prefix in _TERM_PREFIXES:
+        if term.startswith(prefix):
+            return term[len(prefix) :]
+    return term

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from mics.db import Database
 from mics.errors import InvalidInput
+from mics.trace.cbv import bare_term
 from mics.trace.epcs import canonical
 from mics.trace.store import EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
@@ -85,7 +86,7 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
         if name in EQUALS:
             equal_column = EQUALS[name]
             if name in ("EQ_bizStep", "EQ_disposition"):
-                values = [_short(v) for v in values]
+                values = [bare_term(v) for v in values]
             query = query.where(equal_column.in_(values))
         elif name in TIMES:
             column, op = TIMES[name]
@@ -136,18 +137,6 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
                 )
         query = query.where(EventRow.event_type.in_(types))
     return query
-
-
-def _short(term: str) -> str:
-    for prefix in (
-        "https://ref.gs1.org/cbv/BizStep-",
-        "https://ref.gs1.org/cbv/Disp-",
-        "urn:epcglobal:cbv:bizstep:",
-        "urn:epcglobal:cbv:disp:",
-    ):
-        if term.startswith(prefix):
-            return term[len(prefix) :]
-    return term
 
 
 def _time(name: str, text: str) -> datetime:
