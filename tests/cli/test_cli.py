@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support import run_mics
 
 
-def mics(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "MICS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "MICS_HOME": str(tmp_path / "var"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mics", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_mics(folder, *args)
 
 
 @pytest.fixture(scope="module")

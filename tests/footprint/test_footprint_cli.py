@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support import run_mics
 
 
 def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "MICS_DATABASE_URL": f"sqlite:///{folder / 'cli.db'}",
-        "MICS_HOME": str(folder / "var"),
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mics", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=folder,
-        timeout=120,
-        check=False,
-    )
+    return run_mics(folder, *args, COLUMNS="200")
 
 
 @pytest.fixture(scope="module")

@@ -9,25 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.support import run_mics
 
 BAG = "08012345000012"
 
 
 def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "MICS_DATABASE_URL": f"sqlite:///{folder / 'cli.db'}",
-        "MICS_HOME": str(folder / "var"),
-        "MICS_BASE_URL": "https://passports.example",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mics", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=folder,
-        timeout=120,
-        check=False,
-    )
+    return run_mics(folder, *args, MICS_BASE_URL="https://passports.example")
 
 
 @pytest.fixture(scope="module")

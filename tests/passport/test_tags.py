@@ -6,11 +6,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from tests.support import run_mics
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound
@@ -86,21 +86,8 @@ def test_simulated_url_is_the_item_digital_link_with_e_and_c(
     assert len(query["e"][0]) == 32 and len(query["c"][0]) == 16  # noqa: PT018
 
 
-def _mics(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "MICS_DATABASE_URL": f"sqlite:///{home / 'cli.db'}",
-        "MICS_HOME": str(home / "var"),
-        "MICS_BASE_URL": "https://mics.test",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mics", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=home,
-        timeout=120,
-        check=False,
-    )
+def _mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_mics(folder, *args, MICS_BASE_URL="https://mics.test")
 
 
 def test_cli_verify_sun_with_the_an12196_vector(tmp_path: Path) -> None:

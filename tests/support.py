@@ -1,0 +1,28 @@
+"""Helpers shared by test modules (import as ``from tests.support import ...``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_mics(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m mics ARGS`` as a user runs it, with its database and home in ``folder``.
+
+    ``env`` adds variables, e.g. ``MICS_BASE_URL="https://passports.example"``."""
+    environment = os.environ | {
+        "MICS_DATABASE_URL": f"sqlite:///{folder / 'cli.db'}",
+        "MICS_HOME": str(folder / "var"),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mics", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=folder,
+        timeout=120,
+        check=False,
+    )
