@@ -239,6 +239,112 @@ def test_write_gate_queues_sqlite_writers_and_leaves_postgresql_alone(tmp_path: 
         db.dispose()
 
 
+def _repair_event(serial: str, when: str) -> dict[str, object]:
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": when,
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": when,
+                    "eventTimeZoneOffset": "+01:00",
+                    "epcList": [f"https://id.gs1.org/01/{BAG}/21/{serial}"],
+                    "action": "OBSERVE",
+                    "bizStep": "repairing",
+                }
+            ]
+        },
+    }
+
+
+def _due_now(cache: PassportCache) -> None:
+    """Make every entry fall due (as if ``ttl`` had passed) without waiting."""
+    for key, (_, frozen) in list(cache._entries.items()):
+        cache._entries[key] = (0.0, frozen)
+
+
+def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
+    tagged: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.passport.view import product_part
+    from mics.trace.capture import capture_document
+
+    assembled: list[str | None] = []
+    products: list[str] = []
+    real_json, real_part = passport_json, product_part
+
+    def counting_json(*args: object, **kwargs: object) -> dict[str, object]:
+        assembled.append(str(args[2]))
+        return real_json(*args, **kwargs)  # type: ignore[arg-type]
+
+    def counting_part(*args: object, **kwargs: object) -> dict[str, object]:
+        products.append(str(args[1]))
+        return real_part(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("mics.passport.passport_cache.passport_json", counting_json)
+    monkeypatch.setattr("mics.passport.passport_cache.product_part", counting_part)
+    cache = PassportCache(ttl=3600)
+    first, second = DigitalLink(gtin=BAG, serial="BA00001"), DigitalLink(gtin=BAG, serial="BA00002")
+    cache.passport(tagged, first, "public", "en", BASE)
+    cache.passport(tagged, second, "public", "en", BASE)
+    assert assembled == ["BA00001", "BA00002"]
+    assert products == [BAG]  # one product part for both items
+
+    # Due, nothing new: checked, kept.
+    _due_now(cache)
+    cache.passport(tagged, first, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001", "BA00002"]
+
+    # Tag-scan verdict events name the item but are not provenance: still kept.
+    master = tags.load_or_create_master_key(tmp_path / "home", "mics.test/cache")
+    item = _item(tagged, "BA00001")
+    url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=3))
+    query = dict(part.split("=") for part in url.query.split("&"))
+    scans.verify_scan(tagged, master, first, query["e"], query["c"])
+    assert scans.publish_all(tagged, "mics-operator") == 1
+    _due_now(cache)
+    cache.passport(tagged, first, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001", "BA00002"]
+
+    # A repair event on the first bag: it (and only it) is rebuilt and shows the step.
+    capture_document(tagged, _repair_event("BA00001", "2026-05-02T10:00:00+01:00"), "mics-operator")
+    _due_now(cache)
+    cache.passport(tagged, first, "public", "en", BASE)
+    cache.passport(tagged, second, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001", "BA00002", "BA00001"]
+    steps = json.loads(cache.passport(tagged, first, "public", "en", BASE))["provenance"]
+    assert [row["step"] for row in steps["timeline"]] == ["repairing"]
+    _same_as_assembled(cache, tagged, first)
+
+
+def test_a_product_edit_reaches_every_cached_item_of_that_product(tagged: Database) -> None:
+    from mics.registry.store import ProductRow
+
+    cache = PassportCache(ttl=3600)
+    links = [DigitalLink(gtin=BAG, serial=s) for s in ("BA00001", "BA00002")]
+    for link in links:
+        assert json.loads(cache.passport(tagged, link, "public", "en", BASE))["product"]["name"]
+    with tagged.transaction() as s:
+        product = s.get(ProductRow, "borsa-aurora")
+        assert product is not None
+        product.name = "Borsa Aurora II"
+    for key, entry in list(cache._shared.items()):
+        cache._shared[key] = (0.0, *entry[1:])  # the product part falls due too
+    _due_now(cache)
+    for link in links:
+        cache.passport(tagged, link, "public", "en", BASE)  # due: checked in the background
+    cache.close()
+    for link in links:
+        found = json.loads(cache.passport(tagged, link, "public", "en", BASE))
+        assert found["product"]["name"] == "Borsa Aurora II"
+
+
 # --- through the API ---------------------------------------------------------------------------
 
 

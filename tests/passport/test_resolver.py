@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from mics.api import create_app
@@ -66,8 +67,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(full_db: Database, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, full_db)
+def app(full_db: Database, settings: Settings) -> FastAPI:
+    return create_app(settings, full_db)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
         yield c
@@ -162,7 +167,7 @@ async def test_recall_status_reads_recalled_events(client: httpx.AsyncClient) ->
 
 
 async def test_scan_url_is_verified_recorded_and_replay_flagged(
-    client: httpx.AsyncClient, full_db: Database, settings: Settings
+    client: httpx.AsyncClient, app: FastAPI, full_db: Database, settings: Settings
 ) -> None:
     master = tags.load_or_create_master_key(settings.home, settings.instance)
     item = find_item(full_db, BAG, "BA00001").id
@@ -180,7 +185,9 @@ async def test_scan_url_is_verified_recorded_and_replay_flagged(
         master.file_read_key(bytes.fromhex(replay.json()["uid"])).hex(),
     ):
         assert text not in first.text.lower() and text not in replay.text.lower()  # noqa: PT018
-    # The background publisher captured both verdicts as EPCIS events.
+    # The background publisher (its own thread: the answers did not wait for it)
+    # captured both verdicts as EPCIS events.
+    app.state.verdict_publisher.close()
     with full_db.read() as s:
         ids = list(s.scalars(select(TagScanRow.event_id).order_by(TagScanRow.id)))
         stored = set(s.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(ids))))

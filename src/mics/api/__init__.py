@@ -40,12 +40,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
     problems.install(app)
+    # The resolver first: every tag scan takes its /01/ route, and each router
+    # ahead of it costs a scan its route matching (~0.1 ms for the six of them).
+    app.include_router(resolver_api.router)
     app.include_router(registry_api.router)
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
     app.include_router(epcis_api.router)
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
-    app.include_router(resolver_api.router)
     app.include_router(passport_api.router)
 
     @app.get("/health", tags=["meta"])

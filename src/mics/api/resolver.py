@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
@@ -32,9 +32,10 @@ from mics.errors import Forbidden, InvalidInput, MicsError
 from mics.passport import labels, resolver, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.passport_cache import PassportCache, compact
+from mics.passport.passport_cache import PassportCache, compact, ownership_of
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
+from mics.passport.write_gate import GateBusy, write_gate
 from mics.registry import get_item, get_product
 
 router = APIRouter(tags=["passport"])
@@ -72,6 +73,26 @@ def publisher(request: Request) -> scans.VerdictPublisher:
     return found
 
 
+RESOLVER_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+    for name, description in (
+        ("linkType", "a GS1 link type (gs1:pip, gs1:sustainabilityInfo, ...) or linkset"),
+        ("lang", "it or en (default: Accept-Language, then en)"),
+        ("e", "NTAG 424 DNA SUN: encrypted PICC data, 32 hex digits"),
+        ("c", "NTAG 424 DNA SUN: CMAC, 16 hex digits"),
+        ("lat", "latitude of the scan, decimal degrees (optional)"),
+        ("lon", "longitude of the scan, decimal degrees (optional)"),
+        ("rp", "a registered read point id (optional)"),
+    )
+]
+
+
 # --- the resolver ------------------------------------------------------------------------------
 
 
@@ -82,21 +103,26 @@ def preflight(rest: str) -> Response:
 
 
 @router.head("/01/{rest:path}", include_in_schema=False)
-@router.get("/01/{rest:path}", summary="Resolve a Digital Link")
-async def resolve(
-    rest: str,
-    request: Request,
-    link_type: Annotated[str | None, Query(alias="linkType")] = None,
-    lang: str | None = None,
-) -> Response:
+@router.get(
+    "/01/{rest:path}",
+    summary="Resolve a Digital Link",
+    openapi_extra={"parameters": RESOLVER_PARAMETERS},
+)
+async def resolve(rest: str, request: Request) -> Response:
     """Resolve a GS1 Digital Link: page, JSON-LD, one link (307) or the linkset."""
-    # The app's database and settings straight from its state: this is the route
-    # every tag scan takes, and dependency injection costs a scan ~10% of its time.
+    # The app's database, settings and query parameters straight from the request:
+    # this is the route every tag scan takes, and dependency injection and
+    # parameter validation cost a scan ~20% of its time (documented in
+    # RESOLVER_PARAMETERS instead).
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     params = request.query_params
+    link_type, lang = params.get("linkType"), params.get("lang")
     if ("e" in params or "c" in params) and _inline(request, db):
-        return _resolve(request, db, settings, link_type, lang)
+        try:
+            return _resolve(request, db, settings, link_type, lang, wait=False)
+        except GateBusy:
+            pass  # another writer holds the database: wait for it on a thread, not here
     return await run_in_threadpool(_resolve, request, db, settings, link_type, lang)
 
 
@@ -106,10 +132,14 @@ def _inline(request: Request, db: Database) -> bool:
     On SQLite a scan is ~1 ms of CPU around three sub-millisecond statements on a
     local file: handing it to the thread pool, and the GIL back and forth around
     every statement while 40 threads compete for it, costs more than the scan.
-    Pages (heavy) and a networked database (waits on the network) go to threads.
+    Pages (heavy) and a networked database (waits on the network) go to threads,
+    and so does a scan while another thread of this process holds the write gate
+    (the verdict publisher capturing a batch): waiting for it on the event loop
+    would stall every request of this worker.
     """
     return (
         db.engine.dialect.name == "sqlite"
+        and not write_gate(db).busy()
         and _negotiate(request.headers.get("accept"), (JSON, HTML)) != HTML
     )
 
@@ -120,6 +150,8 @@ def _resolve(
     settings: Settings,
     link_type: str | None,
     lang: str | None,
+    *,
+    wait: bool = True,
 ) -> Response:
     link = _parse(request)
     if isinstance(link, Response):
@@ -127,7 +159,7 @@ def _resolve(
     language = resolver.check_lang(lang, request.headers.get("accept-language"))
     params = request.query_params
     if "e" in params or "c" in params:
-        return _scan(request, db, link, language)
+        return _scan(request, db, link, language, wait=wait)
     target = resolver.resolve(db, link)
     found = resolver.links(target, settings.base_url, credentials=_serves_credentials(request))
     headers = CORS | {"Link": resolver.link_header(target, settings.base_url)}
@@ -246,6 +278,7 @@ def _scan(
     language: str,
     *,
     page: bool = True,
+    wait: bool = True,
 ) -> Response:
     params = request.query_params
     missing = [name for name in ("e", "c") if not params.get(name)]
@@ -268,6 +301,7 @@ def _scan(
             params["c"],
             place=place,
             read_point=params.get("rp"),
+            wait=wait,
         )
     except InvalidInput as error:
         return _bad_request(request, error)
@@ -285,8 +319,9 @@ def _scan(
     # The passport beside the verdict: its slow part from the cache, its authenticity
     # this very scan (what the scan row just recorded), its ownership read now.
     authenticity = authenticity_block(result.verdict, result.scanned_at, result.counter)
+    owned = None if result.ownership is None else ownership_of(*result.ownership)
     passport = _passport_cache(request).passport(
-        db, link, _tier(request), language, settings.base_url, authenticity
+        db, link, _tier(request), language, settings.base_url, authenticity, owned
     )
     body = compact(result.as_json())[:-1] + b',"passport":' + passport + b"}"
     return Response(body, media_type=JSON, headers=headers, background=after)

@@ -43,20 +43,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, VerificationError
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
-from mics.passport.ownership_store import PassportItemRow
+from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
 from mics.passport.write_gate import write_gate
@@ -83,7 +83,15 @@ CONTEXT = [
 # Event ids are UUIDs named by the instance and the scan row, so publishing a
 # verdict twice (a crash between capture and marking) captures one event.
 _EVENT_NAMESPACE = uuid.UUID("6f1d3a52-2c0e-4a7b-9a51-3c2f5b0e8d11")
-PUBLISH_BATCH = 2000
+# Verdicts per capture transaction. The publisher holds the SQLite write gate for
+# the whole capture (~0.2 ms an event), and every scan's own write waits behind
+# it: 2,000 held the gate ~400 ms and set the scans' p99 (bench/scan.py: 326 ms
+# with one worker, stalls with two); 50 hold it ~10 ms at ~1.3x the CPU per event.
+PUBLISH_BATCH = 50
+
+
+# An item's ownership: (has a packaging secret, owner's report, periods (since, until)).
+Owned = tuple[bool, str | None, tuple[tuple[datetime, datetime | None], ...]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,9 @@ class ScanResult:
     scanned_at: datetime
     distance_km: float | None = None
     speed_kmh: float | None = None
+    # The item's ownership as the scan read it (passport_cache.Ownership), so that
+    # the passport beside the verdict needs no second read.
+    ownership: Owned | None = None
 
     @property
     def authentic(self) -> bool:
@@ -128,11 +139,14 @@ def verify_scan(
     place: GeoPoint | None = None,
     read_point: str | None = None,
     now: datetime | None = None,
+    wait: bool = True,
 ) -> ScanResult:
     """Verify, judge and record one scan of the item ``link`` names.
 
     Malformed ``e``/``c`` and unknown items raise (InvalidInput, NotFound): there
-    is nothing to judge. Everything else yields a verdict, recorded.
+    is nothing to judge. Everything else yields a verdict, recorded. With
+    ``wait=False`` a busy SQLite write gate raises ``write_gate.GateBusy`` before
+    anything is written (the caller retries where waiting is harmless).
     """
     e, c = parse_sun_params(e_hex, c_hex)
     if link.serial is None:
@@ -152,7 +166,7 @@ def verify_scan(
     # One short read on a pooled connection (Core rows, no ORM session): the item,
     # its tag, the tag that was read, the read point and the owner's lost/stolen report.
     with db.engine.connect() as conn:
-        item_id, item_tag, report = _item_state(conn, link)
+        item_id, item_tag, report, owned = _item_state(conn, link)
         read_tag = None
         if reading is not None:
             uid = reading.uid.hex().upper()
@@ -185,7 +199,7 @@ def verify_scan(
     status = report if verdict == Verdict.AUTHENTIC.value and report in (STOLEN, LOST) else None
     # One short write: the compare-and-set first (it takes the write lock on SQLite,
     # the row lock on PostgreSQL), then the scan row, both committed together.
-    with write_gate(db)(), db.engine.begin() as conn:
+    with write_gate(db)(wait=wait), db.engine.begin() as conn:
         if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
             moved = conn.execute(
                 _CAS,
@@ -233,6 +247,7 @@ def verify_scan(
         scanned_at=now,
         distance_km=judgement.distance_km,
         speed_kmh=judgement.speed_kmh,
+        ownership=owned,
     )
 
 
@@ -259,14 +274,25 @@ _TAG_COLUMNS = (
     NfcTagRow.last_latitude,
     NfcTagRow.last_longitude,
 )
-# The item, its tag and the owner's lost/stolen report in one statement.
+# The item, its tag, the owner's lost/stolen report and the ownership periods in
+# one statement (one row per period, at least one row).
 _ITEM = (
-    select(ItemRow.id, ItemRow.lot, PassportItemRow.status, *_TAG_COLUMNS)
+    select(
+        ItemRow.id,
+        ItemRow.lot,
+        PassportItemRow.status,
+        PassportItemRow.item_id,
+        OwnershipRow.since,
+        OwnershipRow.until,
+        *_TAG_COLUMNS,
+    )
     .select_from(ItemRow)
     .join(ProductRow, ProductRow.id == ItemRow.product_id)
     .outerjoin(NfcTagRow, NfcTagRow.item_id == ItemRow.id)
     .outerjoin(PassportItemRow, PassportItemRow.item_id == ItemRow.id)
+    .outerjoin(OwnershipRow, OwnershipRow.item_id == ItemRow.id)
     .where(ProductRow.gtin == bindparam("gtin"), ItemRow.serial == bindparam("serial"))
+    .order_by(OwnershipRow.since, OwnershipRow.id)
 )
 _TAG_OF_UID = select(*_TAG_COLUMNS).where(NfcTagRow.uid == bindparam("uid"))
 _READ_POINT = select(ReadPointRow.latitude, ReadPointRow.longitude).where(
@@ -285,9 +311,15 @@ _CAS = (
 )
 
 
-def _item_state(conn: Connection, link: DigitalLink) -> tuple[int, TagState | None, str | None]:
-    """The item's id, its tag (None: no tag) and its lost/stolen report, or NotFound."""
-    found = conn.execute(_ITEM, {"gtin": link.gtin, "serial": link.serial}).first()
+def _item_state(
+    conn: Connection, link: DigitalLink
+) -> tuple[int, TagState | None, str | None, Owned]:
+    """The item's id, its tag (None: no tag), its lost/stolen report and ownership, or NotFound.
+
+    Ownership is (has a packaging secret, report, periods as (since, until)).
+    """
+    rows = conn.execute(_ITEM, {"gtin": link.gtin, "serial": link.serial}).all()
+    found = rows[0] if rows else None
     if found is None or (link.lot is not None and found[1] != link.lot):
         raise NotFound(
             f"no item with serial {link.serial!r}"
@@ -296,8 +328,9 @@ def _item_state(conn: Connection, link: DigitalLink) -> tuple[int, TagState | No
             field="serial",
             value=link.serial,
         )
-    tag = None if found[3] is None else TagState(*list(found)[3:])
-    return int(found[0]), tag, found[2]
+    tag = None if found[6] is None else TagState(*list(found)[6:])
+    periods = tuple((row[4], row[5]) for row in rows if row[4] is not None)
+    return int(found[0]), tag, found[2], (found[3] is not None, found[2], periods)
 
 
 def _last_seen(tag: TagState | None) -> LastSeen | None:
@@ -398,11 +431,26 @@ class VerdictPublisher:
         self.db, self.operator, self.delay, self.lock_file = db, operator, delay, lock_file
         self._lock = threading.Lock()
         self._dirty = False
+        self._drainer: ThreadPoolExecutor | None = None
 
     async def notify(self) -> None:
+        """Mark the outbox dirty; start a drain on the publisher's own thread if none runs.
+
+        Never awaits the drain: a request's background task holds its keep-alive
+        connection until it returns, and waiting out ``delay`` plus a capture
+        there stalled one connection in every drain (p99 > 200 ms, bench/scan.py).
+        """
         self._dirty = True
         if not self._lock.locked():
-            await anyio.to_thread.run_sync(self.publish)
+            if self._drainer is None:
+                self._drainer = ThreadPoolExecutor(1, thread_name_prefix="verdict-publisher")
+            self._drainer.submit(self.publish)
+
+    def close(self) -> None:
+        """Wait for the drain under way, if any."""
+        drainer, self._drainer = self._drainer, None
+        if drainer is not None:
+            drainer.shutdown(wait=True)
 
     def publish(self) -> None:
         self._dirty = True

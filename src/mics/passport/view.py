@@ -136,7 +136,7 @@ def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -
         return Subject(gtin, serial, row.lot, item)
 
 
-def cited_events(db: Database, subject: Subject) -> list[CitedEvent]:
+def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) -> list[CitedEvent]:
     """Every supply-chain event upstream of the subject (and of its lot), in time order.
 
     Tag-scan verdicts (``passport.scans`` records each as an ObjectEvent carrying
@@ -146,6 +146,8 @@ def cited_events(db: Database, subject: Subject) -> list[CitedEvent]:
     """
     extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
     found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
+    if trail is not None:
+        trail.update(found.nodes)
     ids = [eid for eid, body in found.events.items() if VERDICT_FIELD not in body]
     if not ids:
         return []
@@ -179,9 +181,11 @@ def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
     return {"place": city or None, "country": country_of_gln(gln)}
 
 
-def provenance(db: Database, subject: Subject, lang: str) -> dict[str, Any]:
+def provenance(
+    db: Database, subject: Subject, lang: str, trail: set[str] | None = None
+) -> dict[str, Any]:
     """The public timeline (date, step, place, country) and the full event list."""
-    events = cited_events(db, subject)
+    events = cited_events(db, subject, trail)
     labels = strings(lang)["steps"]
     with db.read() as s:
         places = {
@@ -311,19 +315,14 @@ def ownership_block(status: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def full_passport(
-    db: Database,
-    gtin: str,
-    serial: str | None,
-    lot: str | None,
-    *,
-    lang: str = "en",
-    base_url: str,
-) -> dict[str, Any]:
-    """Every field of the passport, unfiltered (the authority view)."""
+def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]:
+    """The parts of a passport every item of a product shares (the slow ones: BOM, footprint).
+
+    Unfiltered; ``full_passport`` takes it as ``shared`` so that a cache can assemble
+    it once per product rather than once per item (``passport.passport_cache``).
+    """
     check_lang(lang)
-    subject = find_subject(db, gtin, serial, lot)
-    product = get_product(db, subject.gtin)
+    product = get_product(db, domain.normalise_gtin(gtin))
     brand = get_partner(db, product.brand)
     with db.read() as s:
         sector = s.get(SectorRow, product.sector)
@@ -332,28 +331,14 @@ def full_passport(
     mix = _materials(product_tree(db, product.id))
     recycled = sum(m["massShare"] * materials[m["ref"]].recycled_share for m in mix)
     bio = sum(m["massShare"] * materials[m["ref"]].bio_based_share for m in mix)
-    item = subject.item
-    status = item_status(db, item.id) if item is not None else None
-    base = base_url.rstrip("/")
-    page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
     return {
-        "@context": CONTEXT,
-        "@type": "ProductPassport",
-        "@id": subject.digital_link,
-        "granularity": subject.granularity,
-        "language": lang,
         "product": {
-            "gtin": subject.gtin,
-            "serial": subject.serial,
-            "lot": subject.lot,
             "name": product.name,
             "description": product.description,
             "sector": product.sector,
             "sectorName": sector.name if sector else product.sector,
             "lifetimeYears": product.lifetime_years,
             "massKg": product.mass_kg,
-            "producedOn": item.created_at.date().isoformat() if item and item.created_at else None,
-            "page": page,
         },
         "manufacturer": {
             "id": brand.id,
@@ -361,7 +346,6 @@ def full_passport(
             "city": brand.city,
             "website": brand.website,
             "gln": brand.gln,
-            "did": did_web(base, "partners", brand.id),
         },
         "materials": [
             {
@@ -387,7 +371,6 @@ def full_passport(
             }
             for c in product.components
         ],
-        "provenance": provenance(db, subject, lang),
         "footprint": footprint,
         "circularity": {
             "recycledContent": round(recycled, 4),
@@ -396,6 +379,55 @@ def full_passport(
         },
         "repair": {"instructions": product.repair_notes},
         "endOfLife": {"instructions": product.end_of_life_notes},
+    }
+
+
+def full_passport(
+    db: Database,
+    gtin: str,
+    serial: str | None,
+    lot: str | None,
+    *,
+    lang: str = "en",
+    base_url: str,
+    shared: dict[str, Any] | None = None,
+    trail: set[str] | None = None,
+) -> dict[str, Any]:
+    """Every field of the passport, unfiltered (the authority view).
+
+    ``shared`` is ``product_part`` of the subject's product when the caller has it;
+    ``trail``, when given, receives every identifier the provenance walked (a new
+    event naming one of them may change the passport).
+    """
+    check_lang(lang)
+    subject = find_subject(db, gtin, serial, lot)
+    if shared is None:
+        shared = product_part(db, subject.gtin, lang=lang)
+    item = subject.item
+    status = item_status(db, item.id) if item is not None else None
+    base = base_url.rstrip("/")
+    page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
+    return {
+        "@context": CONTEXT,
+        "@type": "ProductPassport",
+        "@id": subject.digital_link,
+        "granularity": subject.granularity,
+        "language": lang,
+        "product": {"gtin": subject.gtin, "serial": subject.serial, "lot": subject.lot}
+        | shared["product"]
+        | {
+            "producedOn": item.created_at.date().isoformat() if item and item.created_at else None,
+            "page": page,
+        },
+        "manufacturer": shared["manufacturer"]
+        | {"did": did_web(base, "partners", shared["manufacturer"]["id"])},
+        "materials": shared["materials"],
+        "components": shared["components"],
+        "provenance": provenance(db, subject, lang, trail),
+        "footprint": shared["footprint"],
+        "circularity": shared["circularity"],
+        "repair": shared["repair"],
+        "endOfLife": shared["endOfLife"],
         "authenticity": _authenticity(db, item.id if item else None),
         "ownership": ownership_block(status),
     }
@@ -410,8 +442,12 @@ def passport_json(
     tier: str = "public",
     lang: str = "en",
     base_url: str,
+    shared: dict[str, Any] | None = None,
+    trail: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The passport as JSON-LD with only the fields ``tier`` may see."""
+    """The passport as JSON-LD with only the fields ``tier`` may see (``full_passport``)."""
     access.check_tier(tier)
-    full = full_passport(db, gtin, serial, lot, lang=lang, base_url=base_url)
+    full = full_passport(
+        db, gtin, serial, lot, lang=lang, base_url=base_url, shared=shared, trail=trail
+    )
     return access.filter_to_tier(full, tier) | {"tier": tier}
