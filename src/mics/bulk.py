@@ -37,11 +37,17 @@ def insert_rows(
     sql, processors = plan
     if processors:
         converted = []
+        # A column often repeats one object (a capture's record time): converted once.
+        last: list[Any] = [None] * len(processors)
+        done: list[Any] = [None] * len(processors)
         for row in rows:
             values = list(row)
-            for at, process in processors:
-                if values[at] is not None:
-                    values[at] = process(values[at])
+            for i, (at, process) in enumerate(processors):
+                value = values[at]
+                if value is not None:
+                    if value is not last[i]:
+                        last[i], done[i] = value, process(value)
+                    values[at] = done[i]
             converted.append(tuple(values))
         rows = converted
     connection.exec_driver_sql(sql, list(rows))

@@ -254,3 +254,31 @@ def test_values_longer_than_the_store_keeps_are_refused_by_field(repo: Database)
     assert "/epcisBody/eventList/0/eventID" in pointers
     assert "/epcisBody/eventList/0/bizStep" in pointers
     assert _count(repo, EventRow) == 0
+
+
+def test_leaves_written_once_per_capture_equal_leaf_data() -> None:
+    from mics.ledger.leaf import leaf_data, leaf_writer
+
+    digest = event_hash(observe("W1"), CONTEXT)
+    recorded = datetime(2026, 11, 24, 12, 30, 1, 123999, tzinfo=UTC)
+    leaf = leaf_writer(recorded, "tannery")
+    assert leaf(digest) == leaf_data(digest, recorded, "tannery")
+    with pytest.raises(InvalidInput, match="event hash"):
+        leaf("ni:///sha-256;00?ver=CBV2.0")
+
+
+def test_a_capture_stores_the_same_rows_whether_read_whole_or_streamed(
+    repo: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.trace import documents
+
+    events = [observe(f"R{i}", minute=i % 60) for i in range(30)]
+    events[3] = events[3] | {"eventID": "urn:uuid:7d8b4d0e-7c42-4b4a-9a8c-1c3c2f1b0a12"}
+    data = json.dumps(doc([*events, events[5]])).encode()
+    whole = capture.capture_stream(repo, io.BytesIO(data), "json", "tannery", now=NOW)
+    monkeypatch.setattr(documents, "WHOLE_JSON_BYTES", 0)
+    streamed = capture.capture_stream(repo, io.BytesIO(data), "json", "tannery", now=NOW)
+    assert (whole.captured, whole.duplicates) == (30, 1)
+    assert (streamed.captured, streamed.duplicates) == (0, 31)
+    page = query.run(repo, {"perPage": "100"}, ALL)
+    assert [e["eventID"] for e in page.events] == whole.event_ids

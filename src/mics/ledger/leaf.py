@@ -30,6 +30,7 @@ Every leaf fits the 65,535-byte limit of tlog-tiles entry bundles.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -71,6 +72,19 @@ def leaf_data(event_hash: str, record_time: datetime, partner: str) -> bytes:
     _check_partner(partner)
     lines = (LEAF_VERSION, event_hash, format_record_time(record_time), partner)
     return ("\n".join(lines) + "\n").encode()
+
+
+def leaf_writer(record_time: datetime, partner: str) -> Callable[[str], bytes]:
+    """``leaf_data`` for the events of one capture: time and partner checked and written once."""
+    _check_partner(partner)
+    head = (LEAF_VERSION + "\n").encode()
+    tail = ("\n" + format_record_time(record_time) + "\n" + partner + "\n").encode()
+
+    def leaf(event_hash: str) -> bytes:
+        _check_event_hash(event_hash)
+        return head + event_hash.encode() + tail
+
+    return leaf
 
 
 def parse_leaf_data(data: bytes) -> Leaf:

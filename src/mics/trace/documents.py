@@ -1,18 +1,29 @@
-"""Reading EPCIS documents as streams: the header first, then events one at a time.
+"""Reading EPCIS documents: the header first, then events one at a time.
 
-A 100,000-event document is never held whole in memory: the JSON-LD binding is
-read with ``ijson`` (the yajl2 C backend), once for the header and once for the
-events; the XML binding with ``iterparse`` (``mics.trace.xml_binding``).
+A JSON-LD document of at most ``WHOLE_JSON_BYTES`` is parsed in one ``orjson``
+pass (~0.16 s for 14 MiB, against ~0.5 s for the two ``ijson`` passes below);
+its events are then handed out and released one at a time. A larger one (a
+100,000-event document is ~70 MiB) is never held whole in memory: it is read
+with ``ijson`` (the yajl2 C backend), once for the header and once for the
+events. Both paths give the same header, events and errors: a document the
+one-pass parser would read differently from ``ijson`` (malformed, integers of
+19 digits or more, repeated body keys) takes the streaming path. The XML
+binding is read with ``iterparse`` (``mics.trace.xml_binding``).
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import json
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
+import orjson
 
 from mics.errors import InvalidInput
 
@@ -20,6 +31,12 @@ DOCUMENT_EVENTS = "epcisBody.eventList.item"
 QUERY_EVENTS = "epcisBody.queryResults.resultsBody.eventList.item"
 JSON_TYPES = ("application/json", "application/ld+json")
 XML_TYPES = ("application/xml", "text/xml")
+# Largest JSON document parsed whole: ~3.9x its size in Python objects (14 MiB -> 54 MiB), so
+# at most ~125 MiB a capture, freed event by event as capture goes.
+WHOLE_JSON_BYTES = 32 * 1024 * 1024
+_BODY_KEYS = (b'"epcisBody"', b'"queryResults"', b'"resultsBody"', b'"eventList"', b'"queryName"')
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digit -> "0", rest -> " "
+_LONG_RUN = b"0" * 19  # int64 has 19 digits; yajl rejects larger integers, orjson does not
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,135 @@ def binding_for(content_type: str | None, name: str = "") -> str:
         value=content_type,
         expected="application/ld+json, application/json or application/xml",
     )
+
+
+@contextmanager
+def opened(stream: IO[bytes], binding: str) -> Iterator[tuple[Header, Iterator[dict[str, Any]]]]:
+    """The document's header and an iterator over its events, for the ``with`` block.
+
+    A JSON document held whole keeps the cyclic garbage collector off it meanwhile: its
+    ~300,000 dicts and lists (20,000 events) would otherwise be scanned by every full
+    collection, three of them a capture (~0.1 s each, ~10% of the capture).
+    """
+    whole = _read_whole(stream) if binding == "json" else None
+    if whole is None:
+        header = read_header(stream, binding)
+        yield header, iter_events(stream, header)
+        return
+    try:
+        yield whole
+    finally:
+        _HEAP.thaw()
+
+
+def _read_whole(stream: IO[bytes]) -> tuple[Header, Iterator[dict[str, Any]]] | None:
+    """One ``orjson`` pass over a small document, or None where ``ijson`` must decide.
+
+    On return the parsed document is frozen (``_Heap``): the caller must ``_HEAP.thaw()``.
+    """
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    if size > WHOLE_JSON_BYTES:
+        return None
+    stream.seek(0)
+    data = stream.read()
+    stream.seek(0)
+    if _long_integer(data) or any(data.count(key) > 1 for key in _BODY_KEYS):
+        return None
+    document = _HEAP.parse(data)
+    del data
+    if not isinstance(document, dict):
+        _HEAP.thaw()
+        return None  # ijson's error message or verdict, from the streaming path
+    body = document.pop("epcisBody", None)
+    results = body.get("queryResults") if isinstance(body, dict) else None
+    rows = results.get("resultsBody") if isinstance(results, dict) else None
+    if any(isinstance(d, dict) and any("." in k for k in d) for d in (body, results, rows)):
+        _HEAP.thaw()
+        return None  # ijson prefixes join keys with dots: "a.b" and a -> b would clash
+    lists = [d.get("eventList") if isinstance(d, dict) else None for d in (body, rows)]
+    name = results.get("queryName") if isinstance(results, dict) else None
+    if isinstance(name, str) and name:
+        document["_queryName"] = name
+    header = Header(document, "json", any(isinstance(e, list) for e in lists))
+    events = lists[1] if header.is_query else lists[0]
+    del body, results, rows, lists
+    return header, _release(events if isinstance(events, list) else [])
+
+
+class _Heap:
+    """Parsing with the cyclic garbage collector paused, then freezing what was parsed.
+
+    ``gc.freeze`` moves every tracked object to the permanent generation, which collections
+    skip; objects made later are still collected, and frozen ones are still freed by their
+    reference counts (each event as capture is done with it). The last capture to thaw
+    moves them back. Counted under a lock, as captures run in the API's thread pool.
+    Measured (20,000 events, load 2.3-3): 6,542-6,670 events/s without, 7,133-7,496 with.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.parsing = 0  # parses under way, with collection paused
+        self.enabled = True  # whether collection was on when the first of them began
+        self.frozen = 0  # documents held frozen
+
+    def parse(self, data: bytes) -> Any:
+        """``orjson.loads(data)`` frozen (thaw it later), or None if ``orjson`` refuses it."""
+        with self.lock:
+            if not self.parsing:
+                self.enabled = gc.isenabled()
+                gc.disable()  # no collections of a growing young generation meanwhile
+            self.parsing += 1
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            document = None
+        finally:
+            with self.lock:
+                self.parsing -= 1
+                if not self.parsing and self.enabled:
+                    gc.enable()
+        with self.lock:
+            self.frozen += 1
+            gc.freeze()
+        return document
+
+    def thaw(self) -> None:
+        with self.lock:
+            self.frozen -= 1
+            if not self.frozen:
+                gc.unfreeze()
+
+
+_HEAP = _Heap()
+
+
+def _long_integer(data: bytes) -> bool:
+    """Whether ``data`` may hold an integer of 19 digits or more (~25 ms for 14 MiB).
+
+    A run of 19 digits between a ``:``, ``,`` or ``[`` and a ``,``, ``]`` or ``}`` (JSON
+    whitespace and a minus sign aside) may be a number; elsewhere it is inside a string.
+    Unsure (long whitespace) counts as a number: the streaming path then decides.
+    """
+    digits = data.translate(_DIGITS)
+    start = digits.find(_LONG_RUN)
+    while start >= 0:
+        end = start + len(_LONG_RUN)
+        while digits[end : end + 1] == b"0":
+            end += 1
+        before = data[max(0, start - 256) : start].rstrip(b" \t\r\n-")[-1:]
+        after = data[end : end + 256].lstrip(b" \t\r\n")[:1]
+        if before in (b"", b":", b",", b"[") and after in (b"", b",", b"]", b"}"):
+            return True
+        start = digits.find(_LONG_RUN, end)
+    return False
+
+
+def _release(events: list[Any]) -> Iterator[Any]:
+    """Events in order, each dropped from ``events`` as it is handed out."""
+    events.reverse()
+    while events:
+        yield events.pop()
 
 
 def read_header(stream: IO[bytes], binding: str) -> Header:
@@ -142,4 +288,17 @@ def _malformed(error: Exception) -> InvalidInput:
 
 
 def dumps(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text of an event, as ``json.dumps(event, ensure_ascii=False)`` reads back.
+
+    ``orjson`` writes 20,000 bench events in 0.017 s against 0.114 s; its text differs only in
+    float exponents (``1e-7`` for ``1e-07``), which read back equal. It writes NaN and
+    infinities as ``null`` and refuses integers beyond 64 bits, keys that are not strings and
+    lone surrogates: those events, and any with a null, are written by ``json`` as before.
+    """
+    try:
+        text = orjson.dumps(event)
+    except TypeError:  # orjson.JSONEncodeError
+        text = b"null"
+    if b"null" in text:
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return text.decode()

@@ -387,7 +387,8 @@ def utc_millis(text: str) -> str:
                 moment = moment.replace(tzinfo=UTC)
             moment = moment.astimezone(UTC)
             micros = round(moment.microsecond, -3)
-            moment = moment.replace(microsecond=0) + timedelta(microseconds=micros)
+            if micros != moment.microsecond:  # most times are already whole milliseconds
+                moment = moment.replace(microsecond=0) + timedelta(microseconds=micros)
             found = moment.replace(microsecond=0, tzinfo=None).isoformat()
             found += f".{moment.microsecond // 1000:03d}Z"
         if len(_TIMES) > 100_000:

@@ -115,37 +115,39 @@ MAX_TERM = 200
 def _too_long(event: dict[str, Any], index: int, pointer: str) -> list[Problem]:
     found: list[Problem] = []
 
-    def limit(where: str, value: object, most: int) -> None:
+    def limit(value: object, most: int, *where: object) -> None:
         if isinstance(value, str) and len(value) > most:
+            path = "/".join(str(step) for step in where)  # only for a value refused
             found.append(
                 Problem(
-                    index, f"{pointer}/{where}", value[:60] + "...", f"at most {most} characters"
+                    index, f"{pointer}/{path}", value[:60] + "...", f"at most {most} characters"
                 )
             )
 
-    limit("eventID", event.get("eventID"), MAX_ID)
-    limit("bizStep", event.get("bizStep"), MAX_TERM)
-    limit("disposition", event.get("disposition"), MAX_TERM)
+    limit(event.get("eventID"), MAX_ID, "eventID")
+    limit(event.get("bizStep"), MAX_TERM, "bizStep")
+    limit(event.get("disposition"), MAX_TERM, "disposition")
     for key in ("readPoint", "bizLocation"):
         place = event.get(key)
         if isinstance(place, dict):
-            limit(f"{key}/id", place.get("id"), MAX_ID)
-    limit("parentID", event.get("parentID"), MAX_ID)
+            limit(place.get("id"), MAX_ID, key, "id")
+    limit(event.get("parentID"), MAX_ID, "parentID")
     for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
         for n, epc in enumerate(event.get(key) or ()):
-            limit(f"{key}/{n}", epc, MAX_ID)
+            if epc.__class__ is not str or len(epc) > MAX_ID:
+                limit(epc, MAX_ID, key, n)
     for key in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
         for n, element in enumerate(event.get(key) or ()):
             if isinstance(element, dict):
-                limit(f"{key}/{n}/epcClass", element.get("epcClass"), MAX_ID)
+                limit(element.get("epcClass"), MAX_ID, key, n, "epcClass")
     for key, role in (("sourceList", "source"), ("destinationList", "destination")):
         for n, entry in enumerate(event.get(key) or ()):
             if isinstance(entry, dict):
-                limit(f"{key}/{n}/{role}", entry.get(role), MAX_ID)
+                limit(entry.get(role), MAX_ID, key, n, role)
     for n, entry in enumerate(event.get("bizTransactionList") or ()):
         if isinstance(entry, dict):
-            limit(f"bizTransactionList/{n}/type", entry.get("type"), MAX_TERM)
-            limit(f"bizTransactionList/{n}/bizTransaction", entry.get("bizTransaction"), MAX_ID)
+            limit(entry.get("type"), MAX_TERM, "bizTransactionList", n, "type")
+            limit(entry.get("bizTransaction"), MAX_ID, "bizTransactionList", n, "bizTransaction")
     return found
 
 
