@@ -187,7 +187,7 @@ async def test_scan_url_is_verified_recorded_and_replay_flagged(
         assert text not in first.text.lower() and text not in replay.text.lower()  # noqa: PT018
     # The background publisher (its own thread: the answers did not wait for it)
     # captured both verdicts as EPCIS events.
-    app.state.verdict_publisher.close()
+    await app.state.verdict_publisher.idle()
     with full_db.read() as s:
         ids = list(s.scalars(select(TagScanRow.event_id).order_by(TagScanRow.id)))
         stored = set(s.scalars(select(EventRow.event_id).where(EventRow.event_id.in_(ids))))
@@ -325,3 +325,39 @@ async def test_head_answers_like_get_without_a_body(client: httpx.AsyncClient) -
     assert response.status_code == 307
     assert response.content == b""
     assert "linkType=linkset" in response.headers["link"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "taken"),
+    [
+        ("GET", f"/01/{BAG}/21/BA00001", b"e=00&c=11", True),
+        ("GET", f"/01/{BAG}/21/BA00001", b"lang=it&c=11&e=00", True),
+        ("HEAD", f"/01/{BAG}/21/BA00001", b"e=00&c=11", False),
+        ("GET", f"/01/{BAG}/21/BA00001", b"e=00", False),
+        ("GET", f"/01/{BAG}/21/BA00001", b"see=00&tic=11", False),
+        ("GET", f"/passport/01/{BAG}/21/BA00001", b"e=00&c=11", False),
+    ],
+)
+def test_only_tag_scans_take_the_fast_path(
+    method: str, path: str, query: bytes, taken: bool
+) -> None:
+    from mics.api.resolver import takes_scan
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": query}
+    assert takes_scan(scope) is taken
+
+
+async def test_fast_path_scan_problems_match_the_routed_ones(client: httpx.AsyncClient) -> None:
+    # An unknown serial (NotFound raised inside the scan) and a non-hex e (InvalidInput).
+    unknown = await client.get(
+        f"/01/{BAG}/21/NOSUCH?e={'0' * 32}&c={'0' * 16}", headers={"Accept": "application/json"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert unknown.json()["instance"] == f"/01/{BAG}/21/NOSUCH"
+    assert unknown.json()["field"] == "serial"
+    bad = await client.get(
+        f"/01/{BAG}/21/BA00001?e=zz&c={'0' * 16}", headers={"Accept": "application/json"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "e"

@@ -18,27 +18,35 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM, headers=headers)
 
 
+def mics_error_response(request: Request, error: MicsError) -> JSONResponse:
+    body = error.problem()
+    body["instance"] = request.url.path
+    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
+    return problem_response(body, headers)
+
+
+def overflow_response(request: Request, error: OverflowError) -> JSONResponse:
+    # SQLite stores 64-bit integers: a larger id in a path or query cannot name anything
+    return problem_response(
+        {
+            "type": "https://mics.example/problems/InvalidInput",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "a number in the request is too large",
+            "expected": "integers below 2**63",
+            "instance": request.url.path,
+        }
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicsError)
     async def _mics_error(request: Request, error: MicsError) -> JSONResponse:
-        body = error.problem()
-        body["instance"] = request.url.path
-        headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
-        return problem_response(body, headers)
+        return mics_error_response(request, error)
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, error: OverflowError) -> JSONResponse:
-        # SQLite stores 64-bit integers: a larger id in a path or query cannot name anything
-        return problem_response(
-            {
-                "type": "https://mics.example/problems/InvalidInput",
-                "title": "Invalid input",
-                "status": 422,
-                "detail": "a number in the request is too large",
-                "expected": "integers below 2**63",
-                "instance": request.url.path,
-            }
-        )
+        return overflow_response(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

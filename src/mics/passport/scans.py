@@ -38,6 +38,7 @@ The verdict, its reason and the tag counter travel in the extension fields
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import threading
 import time
@@ -59,7 +60,7 @@ from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
-from mics.passport.write_gate import write_gate
+from mics.passport.write_gate import GateBusy, write_gate
 from mics.registry.store import ItemRow, ProductRow
 from mics.trace.capture import capture_events
 
@@ -375,8 +376,13 @@ def verdict_event(
     return event
 
 
-def publish_pending(db: Database, operator: str, *, limit: int = PUBLISH_BATCH) -> int:
-    """Capture up to ``limit`` unrecorded verdicts as EPCIS events; how many were."""
+def publish_pending(
+    db: Database, operator: str, *, limit: int = PUBLISH_BATCH, wait: bool = True
+) -> int:
+    """Capture up to ``limit`` unrecorded verdicts as EPCIS events; how many were.
+
+    With ``wait=False`` a busy write gate raises ``GateBusy`` before anything is written.
+    """
     with db.read() as s:
         rows = s.execute(
             select(TagScanRow, ProductRow.gtin, ItemRow.serial, ReadPointRow.gln)
@@ -390,7 +396,7 @@ def publish_pending(db: Database, operator: str, *, limit: int = PUBLISH_BATCH) 
     if not rows:
         return 0
     events = [verdict_event(scan, gtin, serial, gln) for scan, gtin, serial, gln in rows]
-    with write_gate(db)():
+    with write_gate(db)(wait=wait):
         capture_events(db, events, CONTEXT, operator)
         with db.engine.begin() as conn:
             conn.execute(
@@ -432,32 +438,70 @@ class VerdictPublisher:
         self._lock = threading.Lock()
         self._dirty = False
         self._drainer: ThreadPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def notify(self) -> None:
-        """Mark the outbox dirty; start a drain on the publisher's own thread if none runs.
+        """Mark the outbox dirty and start a drain if none runs; never wait for it.
 
-        Never awaits the drain: a request's background task holds its keep-alive
-        connection until it returns, and waiting out ``delay`` plus a capture
-        there stalled one connection in every drain (p99 > 200 ms, bench/scan.py).
+        A request's background task holds its keep-alive connection until it
+        returns: waiting out ``delay`` plus a capture there stalled one
+        connection in every drain (p99 > 200 ms, bench/scan.py). On SQLite the
+        drain runs on the event loop itself, one batch at a time with the
+        requests in between: on a thread it fought the loop for the GIL and for
+        the write gate, and scans fell to a third. Elsewhere it runs on a thread.
         """
         self._dirty = True
-        if not self._lock.locked():
-            if self._drainer is None:
-                self._drainer = ThreadPoolExecutor(1, thread_name_prefix="verdict-publisher")
-            self._drainer.submit(self.publish)
+        if self._lock.locked():
+            return
+        if self.db.engine.dialect.name == "sqlite":
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._drain_on_loop())
+            return
+        if self._drainer is None:
+            self._drainer = ThreadPoolExecutor(1, thread_name_prefix="verdict-publisher")
+        self._drainer.submit(self.publish)
+
+    async def idle(self) -> None:
+        """Wait until the drain under way, if any, has finished (on the loop or a thread)."""
+        if self._task is not None:
+            await self._task
+        self.close()
 
     def close(self) -> None:
-        """Wait for the drain under way, if any."""
+        """Wait for a drain running on the publisher's thread, if any."""
         drainer, self._drainer = self._drainer, None
         if drainer is not None:
             drainer.shutdown(wait=True)
+
+    async def _drain_on_loop(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            await asyncio.sleep(self.delay)
+            while self._dirty:
+                self._dirty = False
+                with self._between_processes(wait=False) as ours:
+                    if not ours:  # another worker is draining: look again later
+                        self._dirty = True
+                        await asyncio.sleep(self.delay)
+                        continue
+                    while True:
+                        try:
+                            if not publish_pending(self.db, self.operator, wait=False):
+                                break
+                        except GateBusy:
+                            await asyncio.sleep(0.001)
+                            continue
+                        await asyncio.sleep(0)  # the requests waiting go first
+        finally:
+            self._lock.release()
 
     def publish(self) -> None:
         self._dirty = True
         while self._dirty and self._lock.acquire(blocking=False):
             try:
                 time.sleep(self.delay)
-                with self._between_processes():
+                with self._between_processes(wait=True):
                     while self._dirty:
                         self._dirty = False
                         publish_all(self.db, self.operator)
@@ -465,14 +509,19 @@ class VerdictPublisher:
                 self._lock.release()
 
     @contextmanager
-    def _between_processes(self) -> Iterator[None]:
+    def _between_processes(self, *, wait: bool) -> Iterator[bool]:
+        """Hold the publishers' file lock; yields False when busy and ``wait`` is False."""
         if self.lock_file is None:
-            yield
+            yield True
             return
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
         with self.lock_file.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
