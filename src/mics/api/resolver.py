@@ -303,7 +303,7 @@ def item_tag(item_id: int, db: DatabaseDep, who: PrincipalDep) -> dict[str, obje
 
 
 @router.get("/api/ping", tags=["meta"])
-def ping() -> dict[str, str]:
+async def ping() -> dict[str, str]:
     """A constant answer: the ceiling the scan benchmark compares with."""
     return {"ping": "pong"}
 
