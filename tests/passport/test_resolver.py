@@ -112,6 +112,12 @@ async def test_linkset_lists_the_item_links(client: httpx.AsyncClient) -> None:
     assert epcis == f"{BASE}/epcis/epcs/https%3A%2F%2Fid.gs1.org{ITEM.replace('/', '%2F')}/events"
     verify = context["https://gs1.org/voc/verificationService"][0]["href"]
     assert verify == f"{BASE}/api/scan?gtin={BAG}&serial=BA00001"
+    # The signed passport: its link is there and leads to the credential.
+    certification = context["https://gs1.org/voc/certificationInfo"][0]
+    assert certification["type"] == "application/vc+ld+json"
+    credential = await client.get(certification["href"].removeprefix(BASE))
+    assert credential.status_code == 200
+    assert "DigitalProductPassport" in credential.json()["type"]
     by_accept = await client.get(ITEM, headers={"Accept": resolver.LINKSET_TYPE})
     assert by_accept.json() == response.json()
     product = await client.get(f"/01/{BAG}", params={"linkType": "linkset"})

@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
+from starlette.routing import NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from mics.api import problems
@@ -449,10 +450,12 @@ def _tier(request: Request) -> str:
 
 
 def _serves_credentials(request: Request) -> bool:
-    return any(
-        getattr(route, "path", "") == "/api/items/{item_id}/credential"
-        for route in request.app.routes
-    )
+    """Whether the app has the signed-passport route (looked up by name: routers nest)."""
+    try:
+        request.app.url_path_for("item_credential", item_id=0)
+    except NoMatchFound:
+        return False
+    return True
 
 
 def _page(

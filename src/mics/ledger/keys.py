@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 
 from mics.errors import InvalidInput
+from mics.keyfile import create_once
 from mics.ledger.note import Signer
 
 KEY_FILE = "ledger.key"
@@ -21,28 +22,24 @@ KEY_FILE = "ledger.key"
 def load_or_create_signer(home: Path, origin: str) -> Signer:
     """The log signer stored under ``home``, created (owner-only) when absent."""
     path = home / KEY_FILE
-    if path.exists():
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            raise InvalidInput(
-                f"{path} is readable by others (mode {mode:o})",
-                field="MICS_HOME",
-                value=str(path),
-                expected="mode 0600: run chmod 600 on it",
-            )
-        signer = Signer.parse(path.read_text("ascii").strip())
-        if signer.name != origin:
-            raise InvalidInput(
-                f"{path} signs for {signer.name!r}, not this instance's origin {origin!r}",
-                field="MICS_INSTANCE",
-                value=origin,
-                expected=signer.name,
-            )
-        return signer
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    signer = Signer.generate(origin)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(signer.skey + "\n")
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        os.chmod(home, 0o700)
+        create_once(path, Signer.generate(origin).skey + "\n")  # or another process did
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise InvalidInput(
+            f"{path} is readable by others (mode {mode:o})",
+            field="MICS_HOME",
+            value=str(path),
+            expected="mode 0600: run chmod 600 on it",
+        )
+    signer = Signer.parse(path.read_text("ascii").strip())
+    if signer.name != origin:
+        raise InvalidInput(
+            f"{path} signs for {signer.name!r}, not this instance's origin {origin!r}",
+            field="MICS_INSTANCE",
+            value=origin,
+            expected=signer.name,
+        )
     return signer

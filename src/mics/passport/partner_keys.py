@@ -19,6 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mics.errors import InvalidInput, NotFound
+from mics.keyfile import create_once
 from mics.passport.data_integrity import (
     ED25519_PRIV,
     base58btc_decode,
@@ -91,10 +92,6 @@ def load_or_create_partner_key(home: Path, partner_id: str) -> PartnerKey:
     os.chmod(home, 0o700)
     os.chmod(path.parent, 0o700)
     seed = Ed25519PrivateKey.generate().private_bytes_raw()
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return load_partner_key(home, partner_id)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write("z" + base58btc_encode(ED25519_PRIV + seed) + "\n")
+    if not create_once(path, "z" + base58btc_encode(ED25519_PRIV + seed) + "\n"):
+        return load_partner_key(home, partner_id)  # another process created it first
     return PartnerKey(partner_id, seed)

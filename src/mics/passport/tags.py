@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound
+from mics.keyfile import create_once
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow
@@ -73,13 +74,7 @@ def load_or_create_master_key(home: Path, instance: str) -> SunMasterKey:
         # The system identifier only has to be stable and distinct per instance.
         system = hashlib.sha256(instance.encode("utf-8")).digest()[:16]
         body = {"master_key": secrets.token_bytes(16).hex(), "system_identifier": system.hex()}
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            pass
-        else:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(json.dumps(body) + "\n")
+        create_once(path, json.dumps(body) + "\n")  # or another process did: use theirs
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InvalidInput(

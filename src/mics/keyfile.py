@@ -1,0 +1,33 @@
+"""Secret files under ``$MICS_HOME``: created once, atomically, readable by their owner only.
+
+Several processes may start on a fresh home at once (``uvicorn --workers 2``,
+a CLI command beside the server). Each writes its candidate to a private
+temporary file and links it into place: ``link(2)`` fails if the name exists,
+so exactly one candidate wins and every reader sees either no file or a whole
+one - never the empty or half-written file an ``O_CREAT | O_EXCL`` writer
+shows until it has finished writing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def create_once(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` (mode 0600) unless it exists; whether this call created it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:  # mkstemp: mode 0600
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(temporary)

@@ -1,0 +1,58 @@
+"""Secret files created once: racing creators agree on one key, readers never see half a file."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mics.keyfile import create_once
+from mics.ledger.keys import load_or_create_signer
+from mics.passport.partner_keys import load_or_create_partner_key
+from mics.passport.tags import load_or_create_master_key
+
+
+def test_create_once_writes_an_owner_only_file_once(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "secret.key"
+    assert create_once(path, "first\n") is True
+    assert create_once(path, "second\n") is False
+    assert path.read_text() == "first\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["secret.key"]  # no temporaries
+
+
+def _race(load: Callable[[], object], runners: int = 8) -> list[object]:
+    start = threading.Barrier(runners)
+    found: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            found.append(load())
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(runners)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return found
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_processes_starting_together_on_a_fresh_home_share_one_key(
+    tmp_path: Path, attempt: int
+) -> None:
+    home = tmp_path / f"home{attempt}"
+    signers = _race(lambda: load_or_create_signer(home, "mics.test/log").skey)
+    assert len(set(signers)) == 1
+    masters = _race(lambda: load_or_create_master_key(home, "mics.test/log").key)
+    assert len(set(masters)) == 1
+    partners = _race(lambda: load_or_create_partner_key(home, "maison").seed)
+    assert len(set(partners)) == 1
