@@ -312,7 +312,7 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
     assert assembled == ["BA00001", "BA00002"]
 
     # A repair event on the first bag: it (and only it) is rebuilt and shows the step.
-    capture_document(tagged, _repair_event("BA00001", "2026-05-02T10:00:00+01:00"), "mics-operator")
+    capture_document(tagged, _repair_event("BA00001", "2026-05-02T10:00:00+01:00"), "maison-aurora")
     _due_now(cache)
     cache.passport(tagged, first, "public", "en", BASE)
     cache.passport(tagged, second, "public", "en", BASE)

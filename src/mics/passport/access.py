@@ -81,6 +81,10 @@ FIELD_TIERS: dict[str, str] = {
     "provenance.events[].bizStep": "authority",
     "provenance.events[].location": "authority",
     "provenance.events[].partner": "authority",
+    # events naming the item from partners outside its chain of custody (view.custody_chain)
+    "provenance.unvouched[].eventID": "authority",
+    "provenance.unvouched[].eventTime": "authority",
+    "provenance.unvouched[].partner": "authority",
     # environmental performance (ESPR Art. 7(2)(b))
     "footprint.available": "public",
     "footprint.note": "public",

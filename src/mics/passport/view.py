@@ -12,6 +12,7 @@ repair and end-of-life guidance, the last authenticity verdict (when
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,9 +31,10 @@ from mics.registry import domain, get_partner, get_product, product_tree
 from mics.registry.products import find_product
 from mics.registry.schemas import BomNode, ItemOut
 from mics.registry.store import ItemRow, MaterialRow, PartnerRow, SectorRow
+from mics.trace.canonical_uri import canonical_uri
 from mics.trace.genealogy import trace
 from mics.trace.query import Viewer
-from mics.trace.store import EventRow
+from mics.trace.store import EventEpcRow, EventRow
 
 CONTEXT = {"@vocab": "https://mics.example/ns/passport#", "schema": "https://schema.org/"}
 LANGUAGES = ("en", "it")
@@ -143,15 +145,44 @@ def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) 
     ``mics:verdict``) are not provenance: the passport's ``authenticity`` shows
     the last one, and listing every tap would grow the passport with each scan
     and publish when each owner's item was checked.
+
+    Only events of the product's chain of custody are cited (``custody_chain``):
+    any partner with a key can capture an event naming any EPC, and a passport
+    must not let one write itself into another brand's provenance. The
+    passport lists the others for authorities (``provenance.unvouched``).
     """
+    return _cited(db, subject, trail)[0]
+
+
+def _cited(
+    db: Database, subject: Subject, trail: set[str] | None
+) -> tuple[list[CitedEvent], list[dict[str, Any]]]:
     extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
     found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
+    # Shipping and receiving of what the subject was packed in vouch for partners too.
+    containers = {
+        canonical_uri(body["parentID"]) or body["parentID"]
+        for body in found.events.values()
+        if body.get("type") == "AggregationEvent" and isinstance(body.get("parentID"), str)
+    }
+    watched = set(found.nodes) | containers
     if trail is not None:
-        trail.update(found.nodes)
+        trail.update(watched)
     ids = [eid for eid, body in found.events.items() if VERDICT_FIELD not in body]
     if not ids:
-        return []
+        return [], []
     with db.read() as s:
+        brand = find_product(s, subject.gtin).brand_id
+        custody = [
+            (str(partner), json.loads(body))
+            for partner, body in s.execute(
+                select(EventRow.partner_id, EventRow.body)
+                .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+                .where(EventEpcRow.epc.in_(sorted(watched)))
+                .distinct()
+            )
+            if '"sourceList"' in body or '"destinationList"' in body
+        ]
         rows = s.execute(
             select(
                 EventRow.id,
@@ -159,13 +190,71 @@ def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) 
                 EventRow.event_hash,
                 EventRow.event_time,
                 EventRow.biz_step,
+                EventRow.partner_id,
             ).where(EventRow.event_id.in_(ids))
         ).all()
+        glns = {
+            str(gln): str(partner)
+            for partner, gln in s.execute(
+                select(PartnerRow.id, PartnerRow.gln).where(PartnerRow.gln.is_not(None))
+            )
+        }
+    chain = custody_chain(brand, custody, glns)
     ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
-    return [
+    cited = [
         CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
-        for pk, eid, digest, moment, step in ordered
+        for pk, eid, digest, moment, step, partner in ordered
+        if partner in chain
     ]
+    unvouched = [
+        {"eventID": eid, "eventTime": found.events[eid].get("eventTime"), "partner": partner}
+        for _, eid, _, _, _, partner in ordered
+        if partner not in chain
+    ]
+    return cited, unvouched
+
+
+_PARTY = re.compile(r"^https://id\.gs1\.org/41[47]/(\d{13})")
+
+
+def custody_chain(
+    brand: str, events: list[tuple[str, dict[str, Any]]], partner_by_gln: dict[str, str]
+) -> set[str]:
+    """The partners whose events a product's passport cites: its chain of custody.
+
+    The brand, then - transitively - every partner that an event captured by a
+    partner already in the chain names in its ``sourceList`` or
+    ``destinationList`` (owning or possessing party, or location, by GLN): the
+    brand names the workshop it received from and the shop it shipped to, the
+    workshop names its tannery, and so on up and down. A partner nobody in the
+    chain names stays out, whatever its events claim.
+    """
+    chain = {brand}
+    grew = True
+    while grew:
+        grew = False
+        for partner, body in events:
+            if partner not in chain:
+                continue
+            for named in _parties(body):
+                member = partner_by_gln.get(named)
+                if member is not None and member not in chain:
+                    chain.add(member)
+                    grew = True
+    return chain
+
+
+def _parties(event: dict[str, Any]) -> list[str]:
+    """GLNs of the parties and places an event's source and destination lists name."""
+    found = []
+    for key, field in (("sourceList", "source"), ("destinationList", "destination")):
+        for entry in event.get(key) or []:
+            value = entry.get(field) if isinstance(entry, dict) else None
+            canonical = canonical_uri(value) if isinstance(value, str) else None
+            match = _PARTY.match(canonical or "")
+            if match:
+                found.append(match.group(1))
+    return found
 
 
 def _utc(moment: datetime) -> datetime:
@@ -184,8 +273,8 @@ def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
 def provenance(
     db: Database, subject: Subject, lang: str, trail: set[str] | None = None
 ) -> dict[str, Any]:
-    """The public timeline (date, step, place, country) and the full event list."""
-    events = cited_events(db, subject, trail)
+    """The public timeline (date, step, place, country), the full event list, the unvouched."""
+    events, unvouched = _cited(db, subject, trail)
     labels = strings(lang)["steps"]
     with db.read() as s:
         places = {
@@ -226,7 +315,7 @@ def provenance(
                 "partner": partner,
             }
         )
-    return {"timeline": timeline, "events": full}
+    return {"timeline": timeline, "events": full, "unvouched": unvouched}
 
 
 def short_step(step: str | None) -> str | None:
