@@ -15,6 +15,8 @@ and middleware), so the bench also prints, for scale, the floor of the HTTP
 server itself: a bare ASGI callable returning a constant under the same
 uvicorn (``floor_app`` below, not the app). Usage:
 python bench/scan.py [SECONDS] [TAGS] [CONNECTIONS] [WORKERS]
+(``MICS_BENCH_DATABASE_URL=postgresql+psycopg://...`` runs it on an empty
+PostgreSQL database instead of a temporary SQLite file).
 """
 
 from __future__ import annotations
@@ -256,7 +258,9 @@ def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = os.environ | {
-            "MICS_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+            # MICS_BENCH_DATABASE_URL: an empty database elsewhere (PostgreSQL, say)
+            "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
+            or f"sqlite:///{folder / 'bench.db'}",
             "MICS_HOME": str(folder / "home"),
             "MICS_BASE_URL": base,
         }
@@ -313,7 +317,7 @@ def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
         authentic = counted.get("authentic", 0)
         verified_rps = scan["rps"] * (authentic / total if total else 0.0)
         print(f"scan bench: {tool}, {connections} connections, {seconds} s, uvicorn x{workers}, "
-              f"{n_tags} tags, SQLite, {os.cpu_count()} CPUs")  # fmt: skip
+              f"{n_tags} tags, {db.engine.dialect.name}, {os.cpu_count()} CPUs")  # fmt: skip
         print(f"{'':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
         print(f"{'GET /api/ping (ceiling)':30} {ceiling['rps']:9.0f} "
               f"{ceiling['p50']:8.2f} {ceiling['p99']:8.2f}")  # fmt: skip
