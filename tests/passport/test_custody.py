@@ -79,6 +79,12 @@ def test_an_outsiders_event_stays_out_until_the_chain_names_it(registry_db: Data
     assert [e["partner"] for e in authority["provenance"]["unvouched"]] == ["segheria-cadore"]
 
 
+def test_the_instance_operator_captures_into_every_chain(registry_db: Database) -> None:
+    event = _event("repairing", "2026-05-02T10:00:00+01:00")
+    capture_document(registry_db, _doc(event), "mics-operator")
+    assert _steps(registry_db) == ["repairing"]
+
+
 def test_the_outsider_naming_itself_or_others_vouches_for_nobody(registry_db: Database) -> None:
     db = registry_db
     # The outsider names the brand as the source of its "receiving": that proves nothing.

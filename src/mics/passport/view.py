@@ -173,6 +173,9 @@ def _cited(
         return [], []
     with db.read() as s:
         brand = find_product(s, subject.gtin).brand_id
+        # This instance's own operator (not a partnership member) runs the registry
+        # and captures for partners without keys of their own (`mics epcis capture`).
+        operators = set(s.scalars(select(PartnerRow.id).where(PartnerRow.member.is_(False))))
         custody = [
             (str(partner), json.loads(body))
             for partner, body in s.execute(
@@ -199,7 +202,7 @@ def _cited(
                 select(PartnerRow.id, PartnerRow.gln).where(PartnerRow.gln.is_not(None))
             )
         }
-    chain = custody_chain(brand, custody, glns)
+    chain = custody_chain(brand, custody, glns) | operators
     ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
     cited = [
         CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
