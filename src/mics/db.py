@@ -55,7 +55,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # PostgreSQL spent a quarter of their time waiting for the pool (bench/scan.py
     # against PostgreSQL: 112 scans/s, 561 with this pool). Two workers: 80 of
     # PostgreSQL's default 100 connections.
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30} | kwargs
+    pool = {} if "poolclass" in kwargs else {"pool_size": 10, "max_overflow": 30}
+    options = {"pool_pre_ping": True} | pool | kwargs
     return create_engine(url, **options)
 
 

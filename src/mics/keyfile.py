@@ -28,6 +28,19 @@ def create_once(path: Path, text: str) -> bool:
             os.link(temporary, path)
         except FileExistsError:
             return False
+        except OSError:  # no hard links here (vfat, some FUSE and SMB mounts)
+            return _create_exclusive(path, text)
         return True
     finally:
         os.unlink(temporary)
+
+
+def _create_exclusive(path: Path, text: str) -> bool:
+    """``O_CREAT | O_EXCL``: one creator wins, but a reader may catch it mid-write."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(text)
+    return True

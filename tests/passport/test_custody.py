@@ -111,5 +111,61 @@ def test_custody_chain_grows_transitively_through_source_and_destination_lists()
         ("brand", named("destinationList", "0000000000031")),  # shipped to the shop
         ("stranger", named("destinationList", "0000000000099")),
     ]
-    assert custody_chain("brand", events, glns) == {"brand", "workshop", "tannery", "shop"}
-    assert custody_chain("brand", events[1:2], glns) == {"brand"}  # nobody in it names them
+    assert custody_chain({"brand"}, events, glns) == {"brand", "workshop", "tannery", "shop"}
+    assert custody_chain({"brand"}, events[1:2], glns) == {"brand"}  # nobody in it names them
+
+
+def _brand_ships_bag2_to_outsider(db: Database) -> None:
+    shipped = _event(
+        "shipping",
+        "2026-05-02T10:00:00+01:00",
+        epcList=[f"{DL}/01/{BAG}/21/BA00002"],
+        destinationList=[{"type": "owning_party", "destination": _party(db, "segheria-cadore")}],
+    )
+    capture_document(db, _doc(shipped), "maison-aurora")
+
+
+def test_an_outsider_cannot_link_itself_in_through_another_item(registry_db: Database) -> None:
+    db = registry_db
+    _brand_ships_bag2_to_outsider(db)  # the brand once named the outsider, about another bag
+    link = {
+        "type": "TransformationEvent",
+        "eventTime": "2026-05-03T10:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "inputEPCList": [f"{DL}/01/{BAG}/21/BA00002"],
+        "outputEPCList": [f"{DL}/01/{BAG}/21/BA00001"],
+        "bizStep": "repairing",
+    }
+    repair = _event("repairing", "2026-05-04T10:00:00+01:00")
+    capture_document(db, _doc(link, repair), "segheria-cadore")
+    assert _steps(db) == []
+    authority = passport_json(db, BAG, "BA00001", None, tier="authority", base_url=BASE)
+    assert sorted(e["partner"] for e in authority["provenance"]["unvouched"]) == [
+        "maison-aurora",  # its shipment of the other bag: reached only through the outsider
+        "segheria-cadore",
+        "segheria-cadore",
+    ]
+
+
+def test_an_outsider_cannot_link_itself_in_through_a_case(registry_db: Database) -> None:
+    db = registry_db
+    case = f"{DL}/00/080123450000000029"
+    shipped = _event(
+        "shipping",
+        "2026-05-02T10:00:00+01:00",
+        epcList=[case],
+        destinationList=[{"type": "owning_party", "destination": _party(db, "segheria-cadore")}],
+    )
+    capture_document(db, _doc(shipped), "maison-aurora")
+    packed = {
+        "type": "AggregationEvent",
+        "eventTime": "2026-05-03T10:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "parentID": case,
+        "childEPCs": [f"{DL}/01/{BAG}/21/BA00001"],
+        "action": "ADD",
+        "bizStep": "packing",
+    }
+    repair = _event("repairing", "2026-05-04T10:00:00+01:00")
+    capture_document(db, _doc(packed, repair), "segheria-cadore")
+    assert _steps(db) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,10 +22,11 @@ from mics.passport.digital_link import DigitalLink
 from mics.passport.passport_cache import Frozen, PassportCache, freeze
 from mics.passport.store import TagScanRow
 from mics.passport.view import passport_json
-from mics.passport.write_gate import write_gate
 from mics.registry import find_item
 from mics.registry.demo import ensure_instance, load_demo_registry
+from mics.trace.capture import capture_events
 from mics.trace.store import EventRow
+from mics.write_gate import write_gate
 
 BAG, BASE = "08012345000012", "https://mics.test"
 TIERS = ("public", "legitimate_interest", "authority")
@@ -141,6 +142,19 @@ def test_a_new_verdict_shows_at_once_and_the_counter_only_to_authorities(
         "checkedAt": "2026-05-01T10:00:00Z",
     }
     assert authority["authenticity"]["counter"] == 8
+
+
+def test_a_scan_whose_mac_failed_does_not_brand_the_public_passport(tagged: Database) -> None:
+    cache = PassportCache(ttl=3600)
+    link = DigitalLink(gtin=BAG, serial="BA00003")
+    item = _item(tagged, "BA00003")
+    with tagged.transaction() as s:
+        s.add(TagScanRow(item_id=item, verdict="authentic", reason="", counter=4, scanned_at=T0))
+        later = datetime(2026, 5, 2, tzinfo=UTC)
+        s.add(TagScanRow(item_id=item, verdict="not_authentic", reason="bad MAC", scanned_at=later))
+    public = json.loads(cache.passport(tagged, link, "public", "en", BASE))
+    assert public["authenticity"] == {"verdict": "authentic", "checkedAt": "2026-05-01T10:00:00Z"}
+    _same_as_assembled(cache, tagged, link)
 
 
 def test_an_expired_passport_is_served_while_it_is_rebuilt_in_the_background(
@@ -399,3 +413,49 @@ async def test_scan_answers_carry_this_scans_verdict_and_the_current_owner_statu
     machine = await client.get(f"/01/{BAG}/21/BA00005", headers={"Accept": "application/json"})
     assert machine.json()["authenticity"]["verdict"] == "stolen"
     assert machine.json()["ownership"]["lostOrStolen"] is True
+
+
+@pytest.mark.anyio
+async def test_the_verdict_drain_never_holds_the_event_loop_behind_a_long_capture(
+    tagged: Database, tmp_path: Path
+) -> None:
+    import asyncio
+
+    master = tags.load_or_create_master_key(tmp_path / "home", "mics.test/cache")
+    link = DigitalLink(gtin=BAG, serial="BA00005")
+    url = urlsplit(tags.simulate_scan_url(tagged, master, _item(tagged, "BA00005"), BASE))
+    query = dict(part.split("=") for part in url.query.split("&"))
+    scans.verify_scan(tagged, master, link, query["e"], query["c"])
+    held, release = threading.Event(), threading.Event()
+
+    def slow_events() -> Iterator[dict[str, object]]:
+        yield {
+            "type": "ObjectEvent",
+            "eventTime": "2026-05-01T10:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": [f"https://id.gs1.org/01/{BAG}/21/BA00006"],
+            "action": "OBSERVE",
+            "bizStep": "inspecting",
+        }
+        held.set()  # the first batch is being read: the capture's transaction is open
+        release.wait(5)
+
+    def long_capture() -> None:  # an upload still streaming in, mid-transaction
+        capture_events(tagged, slow_events(), None, "maison-aurora")
+
+    writer = threading.Thread(target=long_capture)
+    writer.start()
+    held.wait(5)
+    publisher = scans.VerdictPublisher(tagged, "mics-operator", delay=0.0)
+    await publisher.notify()
+    longest, last = 0.0, time.perf_counter()
+    for _ in range(40):  # 0.2 s of a ticker while the drain waits for the database
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        longest, last = max(longest, now - last), now
+    assert longest < 0.1
+    release.set()
+    writer.join()
+    await publisher.idle()
+    with tagged.read() as s:
+        assert s.scalar(select(func.count()).where(TagScanRow.event_id.is_(None))) == 0

@@ -104,6 +104,10 @@ STREAMED = [
     encoded(doc([EVENT]) | {"epcisBody": {"eventList": [EVENT], "eventList.item": EVENT}}),
     encoded(doc([EVENT | {"example:s": "\ud800"}])),  # a lone surrogate escape
     b'\xef\xbb\xbf{"a": 1}',
+    # a key spelt with an escape repeats one the byte count looks for (review)
+    encoded(doc([EVENT])).replace(b'"eventList"', b'"eventList": [], "event\\u004cist"'),
+    # a top-level dotted key that ijson reads as the event list (review)
+    encoded(doc([EVENT]) | {"epcisBody.eventList": [EVENT]}),
 ]
 
 
@@ -199,3 +203,16 @@ def test_concurrent_captures_leave_the_collector_as_they_found_it() -> None:
         assert list(pool.map(read, range(40))) == [(n, 200) for n in range(40)]
     assert gc.get_freeze_count() == 0
     assert gc.isenabled()
+
+
+def test_overlapping_captures_freeze_once_so_garbage_between_them_stays_collectable() -> None:
+    data = encoded(doc([EVENT] * 50))
+    with documents.opened(io.BytesIO(data), "json") as (_, first):
+        frozen = gc.get_freeze_count()
+        garbage = [[n] for n in range(20_000)]  # made while the first capture runs
+        with documents.opened(io.BytesIO(data), "json") as (_, second):
+            assert gc.get_freeze_count() == frozen  # not frozen with the second document
+            assert sum(1 for _ in second) == 50
+        del garbage
+        assert sum(1 for _ in first) == 50
+    assert gc.get_freeze_count() == 0

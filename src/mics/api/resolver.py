@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -39,8 +40,8 @@ from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
-from mics.passport.write_gate import GateBusy, write_gate
 from mics.registry import get_item, get_product
+from mics.write_gate import GateBusy, write_gate
 
 router = APIRouter(tags=["passport"])
 
@@ -123,15 +124,26 @@ async def resolve(rest: str, request: Request) -> Response:
     params = request.query_params
     link_type, lang = params.get("linkType"), params.get("lang")
     if ("e" in params or "c" in params) and _inline(request, db):
-        gate = write_gate(db)
-        for _ in range(GATE_POLLS):
-            if not gate.busy():
-                try:
-                    return _resolve(request, db, settings, link_type, lang, wait=False)
-                except GateBusy:
-                    pass  # another process is writing
-            await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
+        return await _gated(
+            db, lambda wait: _resolve(request, db, settings, link_type, lang, wait=wait)
+        )
     return await run_in_threadpool(_resolve, request, db, settings, link_type, lang)
+
+
+async def _gated(db: Database, answer: Callable[[bool], Response]) -> Response:
+    """``answer(wait=False)`` on the event loop, polling while the write gate is held.
+
+    After ``GATE_POLLS`` polls, ``answer(wait=True)`` on a thread.
+    """
+    gate = write_gate(db)
+    for _ in range(GATE_POLLS):
+        if not gate.busy():
+            try:
+                return answer(False)
+            except GateBusy:
+                pass  # another process is writing
+        await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
+    return await run_in_threadpool(answer, True)
 
 
 def takes_scan(scope: Scope) -> bool:
@@ -264,7 +276,7 @@ async def scan(
     except InvalidInput as error:
         return _bad_request(request, error)
     if _inline(request, db):
-        return _scan(request, db, link, "en", page=False)
+        return await _gated(db, lambda wait: _scan(request, db, link, "en", page=False, wait=wait))
     return await run_in_threadpool(_scan, request, db, link, "en", page=False)
 
 

@@ -189,9 +189,11 @@ def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes
 
 # --- the volatile parts, read fresh ------------------------------------------------------------
 
+# Only scans whose MAC checked speak for the item (as ``view._authenticity``): a
+# random e/c sent for its URL must not brand a genuine item for everyone.
 _LAST_SCAN = (
     select(TagScanRow.verdict, TagScanRow.scanned_at, TagScanRow.counter)
-    .where(TagScanRow.item_id == bindparam("item"))
+    .where(TagScanRow.item_id == bindparam("item"), TagScanRow.verdict != "not_authentic")
     .order_by(TagScanRow.scanned_at.desc(), TagScanRow.id.desc())
     .limit(1)
 )
@@ -275,6 +277,7 @@ class PassportCache:
         self._entries: dict[Key, tuple[float, Frozen]] = {}  # (check after, passport)
         # Product parts: (gtin, lang) -> (check after, generation, part, its JSON).
         self._shared: dict[tuple[str, str], tuple[float, int, dict[str, Any], bytes]] = {}
+        self._generations = 0
         self._refreshing: set[Key] = set()
         self._lock = threading.Lock()
         self._refresher: ThreadPoolExecutor | None = None
@@ -333,8 +336,14 @@ class PassportCache:
             return found[1], found[2]
         part = product_part(db, gtin, lang=lang)
         text = compact(part)
-        generation = 1 if found is None else found[1] + (found[3] != text)
-        self._shared[key] = (now + self.ttl, generation, part, text)
+        with self._lock:  # requests and the refresher thread both get here
+            latest = self._shared.get(key)
+            if latest is not None and latest[3] == text:
+                generation = latest[1]
+            else:  # a number never used before for this key: it only goes up
+                self._generations += 1
+                generation = self._generations
+            self._shared[key] = (now + self.ttl, generation, part, text)
         return generation, part
 
     def _store(self, key: Key, frozen: Frozen, since: float | None = None) -> Frozen:

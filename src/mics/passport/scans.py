@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import threading
 import time
 import uuid
@@ -60,9 +61,9 @@ from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
-from mics.passport.write_gate import GateBusy, write_gate
 from mics.registry.store import ItemRow, ProductRow
 from mics.trace.capture import capture_events
+from mics.write_gate import GateBusy, write_gate
 
 STOLEN = "stolen"
 LOST = "lost"
@@ -89,6 +90,7 @@ _EVENT_NAMESPACE = uuid.UUID("6f1d3a52-2c0e-4a7b-9a51-3c2f5b0e8d11")
 # it: 2,000 held the gate ~400 ms and set the scans' p99 (bench/scan.py: 326 ms
 # with one worker, stalls with two); 50 hold it ~10 ms at ~1.3x the CPU per event.
 PUBLISH_BATCH = 50
+_log = logging.getLogger(__name__)
 
 
 # An item's ownership: (has a packaging secret, owner's report, periods (since, until)).
@@ -396,18 +398,19 @@ def publish_pending(
     if not rows:
         return 0
     events = [verdict_event(scan, gtin, serial, gln) for scan, gtin, serial, gln in rows]
-    with write_gate(db)(wait=wait):
-        capture_events(db, events, CONTEXT, operator)
-        with db.engine.begin() as conn:
-            conn.execute(
-                update(TagScanRow)
-                .where(TagScanRow.id == bindparam("scan"))
-                .values(event_id=bindparam("event")),
-                [
-                    {"scan": scan.id, "event": event["eventID"]}
-                    for (scan, *_), event in zip(rows, events, strict=True)
-                ],
-            )
+    # Captured, then marked: a crash between the two publishes them again later,
+    # and their eventIDs (uuid5 of the scan) make that store nothing twice.
+    capture_events(db, events, CONTEXT, operator, wait=wait)
+    with write_gate(db)(), db.engine.begin() as conn:
+        conn.execute(
+            update(TagScanRow)
+            .where(TagScanRow.id == bindparam("scan"))
+            .values(event_id=bindparam("event")),
+            [
+                {"scan": scan.id, "event": event["eventID"]}
+                for (scan, *_), event in zip(rows, events, strict=True)
+            ],
+        )
     return len(rows)
 
 
@@ -477,24 +480,29 @@ class VerdictPublisher:
         if not self._lock.acquire(blocking=False):
             return
         try:
-            await asyncio.sleep(self.delay)
-            while self._dirty:
-                self._dirty = False
-                with self._between_processes(wait=False) as ours:
-                    if not ours:  # another worker is draining: look again later
-                        self._dirty = True
-                        await asyncio.sleep(self.delay)
-                        continue
-                    while True:
-                        try:
-                            if not publish_pending(self.db, self.operator, wait=False):
-                                break
-                        except GateBusy:
-                            await asyncio.sleep(0.001)
-                            continue
-                        await asyncio.sleep(0)  # the requests waiting go first
+            await self._drain_batches()
+        except Exception:  # the outbox keeps the verdicts: the next notify retries
+            _log.exception("publishing tag-scan verdicts failed")
         finally:
             self._lock.release()
+
+    async def _drain_batches(self) -> None:
+        await asyncio.sleep(self.delay)
+        while self._dirty:
+            self._dirty = False
+            with self._between_processes(wait=False) as ours:
+                if not ours:  # another worker is draining: look again later
+                    self._dirty = True
+                    await asyncio.sleep(self.delay)
+                    continue
+                while True:
+                    try:
+                        if not publish_pending(self.db, self.operator, wait=False):
+                            break
+                    except GateBusy:  # a capture or another scan holds the database
+                        await asyncio.sleep(0.005)
+                        continue
+                    await asyncio.sleep(0)  # the requests waiting go first
 
     def publish(self) -> None:
         self._dirty = True

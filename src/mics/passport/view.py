@@ -32,6 +32,7 @@ from mics.registry.products import find_product
 from mics.registry.schemas import BomNode, ItemOut
 from mics.registry.store import ItemRow, MaterialRow, PartnerRow, SectorRow
 from mics.trace.canonical_uri import canonical_uri
+from mics.trace.epcs import identifiers
 from mics.trace.genealogy import trace
 from mics.trace.query import Viewer
 from mics.trace.store import EventEpcRow, EventRow
@@ -159,33 +160,22 @@ def _cited(
 ) -> tuple[list[CitedEvent], list[dict[str, Any]]]:
     extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
     found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
-    # Shipping and receiving of what the subject was packed in vouch for partners too.
-    containers = {
-        canonical_uri(body["parentID"]) or body["parentID"]
-        for body in found.events.values()
-        if body.get("type") == "AggregationEvent" and isinstance(body.get("parentID"), str)
+    bodies = {eid: body for eid, body in found.events.items() if VERDICT_FIELD not in body}
+    names = {
+        eid: {epc for epc, role in identifiers(body) if role in OBJECT_ROLES}
+        for eid, body in bodies.items()
     }
-    watched = set(found.nodes) | containers
-    if trail is not None:
-        trail.update(watched)
-    ids = [eid for eid, body in found.events.items() if VERDICT_FIELD not in body]
-    if not ids:
+    if trail is not None:  # a new event naming any of these may change the passport
+        trail.update(found.nodes)
+        trail.update(*names.values())
+    if not bodies:
         return [], []
+    roots = {node for node, about in found.nodes.items() if about.get("depth") == 0}
     with db.read() as s:
         brand = find_product(s, subject.gtin).brand_id
         # This instance's own operator (not a partnership member) runs the registry
         # and captures for partners without keys of their own (`mics epcis capture`).
         operators = set(s.scalars(select(PartnerRow.id).where(PartnerRow.member.is_(False))))
-        custody = [
-            (str(partner), json.loads(body))
-            for partner, body in s.execute(
-                select(EventRow.partner_id, EventRow.body)
-                .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-                .where(EventEpcRow.epc.in_(sorted(watched)))
-                .distinct()
-            )
-            if '"sourceList"' in body or '"destinationList"' in body
-        ]
         rows = s.execute(
             select(
                 EventRow.id,
@@ -194,7 +184,7 @@ def _cited(
                 EventRow.event_time,
                 EventRow.biz_step,
                 EventRow.partner_id,
-            ).where(EventRow.event_id.in_(ids))
+            ).where(EventRow.event_id.in_(list(bodies)))
         ).all()
         glns = {
             str(gln): str(partner)
@@ -202,37 +192,82 @@ def _cited(
                 select(PartnerRow.id, PartnerRow.gln).where(PartnerRow.gln.is_not(None))
             )
         }
-    chain = custody_chain(brand, custody, glns) | operators
+        partner_of = {str(row[1]): str(row[5]) for row in rows}
+        # Grow the chain and what it vouches for together, from the chain's own events
+        # only: an outsider's event links nothing (no item, no case) into the chain.
+        chain = {brand} | operators
+        while True:
+            reached = _reachable(roots, names, partner_of, chain)
+            custody = [
+                (str(partner), json.loads(body))
+                for partner, body in s.execute(
+                    select(EventRow.partner_id, EventRow.body)
+                    .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+                    .where(
+                        EventEpcRow.epc.in_(sorted(reached)),
+                        EventRow.partner_id.in_(sorted(chain)),
+                    )
+                    .distinct()
+                )
+                if '"sourceList"' in body or '"destinationList"' in body
+            ]
+            grown = custody_chain(chain, custody, glns)
+            if grown == chain:
+                break
+            chain = grown
     ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
+    vouched = {eid for eid in bodies if partner_of.get(eid) in chain and names[eid] & reached}
     cited = [
         CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
-        for pk, eid, digest, moment, step, partner in ordered
-        if partner in chain
+        for pk, eid, digest, moment, step, _ in ordered
+        if eid in vouched
     ]
     unvouched = [
         {"eventID": eid, "eventTime": found.events[eid].get("eventTime"), "partner": partner}
         for _, eid, _, _, _, partner in ordered
-        if partner not in chain
+        if eid not in vouched
     ]
     return cited, unvouched
+
+
+# Roles of the objects an event is about (not the places or parties it names).
+OBJECT_ROLES = frozenset(
+    ("epc", "parent", "input", "output", "quantity", "input_quantity", "output_quantity")
+)
+
+
+def _reachable(
+    roots: set[str], names: dict[str, set[str]], partner_of: dict[str, str], chain: set[str]
+) -> set[str]:
+    """The objects linked to ``roots`` by events of ``chain`` partners (items, lots, cases)."""
+    reached = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for eid, named in names.items():
+            if partner_of.get(eid) in chain and named & reached and not named <= reached:
+                reached |= named
+                grew = True
+    return reached
 
 
 _PARTY = re.compile(r"^https://id\.gs1\.org/41[47]/(\d{13})")
 
 
 def custody_chain(
-    brand: str, events: list[tuple[str, dict[str, Any]]], partner_by_gln: dict[str, str]
+    seeds: set[str], events: list[tuple[str, dict[str, Any]]], partner_by_gln: dict[str, str]
 ) -> set[str]:
     """The partners whose events a product's passport cites: its chain of custody.
 
-    The brand, then - transitively - every partner that an event captured by a
-    partner already in the chain names in its ``sourceList`` or
+    The ``seeds`` (the brand, the instance operator), then - transitively - every
+    partner that an event captured by a partner already in the chain names in its
+    ``sourceList`` or
     ``destinationList`` (owning or possessing party, or location, by GLN): the
     brand names the workshop it received from and the shop it shipped to, the
     workshop names its tannery, and so on up and down. A partner nobody in the
     chain names stays out, whatever its events claim.
     """
-    chain = {brand}
+    chain = set(seeds)
     grew = True
     while grew:
         grew = False

@@ -46,6 +46,7 @@ from mics.trace.validate import (
     validate_document,
     validate_event,
 )
+from mics.write_gate import write_gate
 
 BATCH = 2000
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
@@ -156,13 +157,20 @@ def capture_events(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     base: str = DOCUMENT_EVENTS,
+    wait: bool = True,
 ) -> CaptureResult:
+    """Capture ``events`` in one transaction, holding the database's write gate.
+
+    On SQLite the gate queues every long writer (``mics.write_gate``), so that a
+    caller on an event loop can ask with ``wait=False`` and get ``GateBusy``
+    instead of sleeping in SQLite's busy handler behind a 100,000-event capture.
+    """
     behaviour = check_behaviour(behaviour)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     record_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
     result = CaptureResult(capture_id=str(uuid.uuid4()), success=False)
     try:
-        with db.transaction() as s:
+        with write_gate(db)(wait=wait), db.transaction() as s:
             s.add(
                 CaptureJobRow(
                     id=result.capture_id,

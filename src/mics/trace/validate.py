@@ -133,22 +133,27 @@ def _too_long(event: dict[str, Any], index: int, pointer: str) -> list[Problem]:
             limit(place.get("id"), MAX_ID, key, "id")
     limit(event.get("parentID"), MAX_ID, "parentID")
     for key in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
-        for n, epc in enumerate(event.get(key) or ()):
+        for n, epc in enumerate(_listed(event.get(key))):
             if epc.__class__ is not str or len(epc) > MAX_ID:
                 limit(epc, MAX_ID, key, n)
     for key in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
-        for n, element in enumerate(event.get(key) or ()):
+        for n, element in enumerate(_listed(event.get(key))):
             if isinstance(element, dict):
                 limit(element.get("epcClass"), MAX_ID, key, n, "epcClass")
     for key, role in (("sourceList", "source"), ("destinationList", "destination")):
-        for n, entry in enumerate(event.get(key) or ()):
+        for n, entry in enumerate(_listed(event.get(key))):
             if isinstance(entry, dict):
                 limit(entry.get(role), MAX_ID, key, n, role)
-    for n, entry in enumerate(event.get("bizTransactionList") or ()):
+    for n, entry in enumerate(_listed(event.get("bizTransactionList"))):
         if isinstance(entry, dict):
             limit(entry.get("type"), MAX_TERM, "bizTransactionList", n, "type")
             limit(entry.get("bizTransaction"), MAX_ID, "bizTransactionList", n, "bizTransaction")
     return found
+
+
+def _listed(value: object) -> list[Any]:
+    """``value`` when it is a list, else nothing: the schema check reports a non-list."""
+    return value if isinstance(value, list) else []
 
 
 def _aware(now: datetime | None) -> datetime:
