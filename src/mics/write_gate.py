@@ -44,8 +44,35 @@ class WriteGate:
         self._pid = 0
 
     def busy(self) -> bool:
-        """Whether a thread of this process is writing now (a writer would wait)."""
-        return self._threads.locked()
+        """Whether a writer would wait now: a thread of this process or another process.
+
+        The file lock is probed (taken and given back at once, ~2 us): a caller
+        that polls can skip its work while another worker writes, rather than
+        doing it all to meet ``GateBusy`` at the end.
+        """
+        if not self._threads.acquire(blocking=False):
+            return True
+        try:
+            if self.lock_file is None:
+                return False
+            fd = self._descriptor()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            self._threads.release()
+
+    def _descriptor(self) -> int:
+        assert self.lock_file is not None
+        if self._fd < 0 or self._pid != os.getpid():
+            # A forked worker opens its own: an inherited descriptor shares the lock.
+            self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+            weakref.finalize(self, os.close, self._fd)
+        return self._fd
 
     @contextmanager
     def __call__(self, *, wait: bool = True) -> Iterator[None]:
@@ -61,19 +88,15 @@ class WriteGate:
             if self.lock_file is None:
                 yield
                 return
-            if self._fd < 0 or self._pid != os.getpid():
-                # A forked worker opens its own: an inherited descriptor shares the lock.
-                self._fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                self._pid = os.getpid()
-                weakref.finalize(self, os.close, self._fd)
+            fd = self._descriptor()
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 raise GateBusy from None
             try:
                 yield
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._threads.release()
 

@@ -26,7 +26,7 @@ from mics.registry import find_item
 from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.trace.capture import capture_events
 from mics.trace.store import EventRow
-from mics.write_gate import write_gate
+from mics.write_gate import GateBusy, write_gate
 
 BAG, BASE = "08012345000012", "https://mics.test"
 TIERS = ("public", "legitimate_interest", "authority")
@@ -459,3 +459,37 @@ async def test_the_verdict_drain_never_holds_the_event_loop_behind_a_long_captur
     await publisher.idle()
     with tagged.read() as s:
         assert s.scalar(select(func.count()).where(TagScanRow.event_id.is_(None))) == 0
+
+
+def test_the_write_gate_sees_a_writer_in_another_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'w.db'}")
+    gate = write_gate(db)
+    assert gate.busy() is False
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time\n"
+            f"f = open({str(gate.lock_file)!r}, 'a')\n"
+            "fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"  # noqa: PT018
+        assert gate.busy() is True
+        with pytest.raises(GateBusy), gate(wait=False):
+            pass
+    finally:
+        holder.communicate("\n", timeout=10)
+    assert gate.busy() is False
+    with gate(wait=False):
+        assert gate.busy() is True  # held by this thread now
+    db.dispose()
