@@ -8,6 +8,7 @@ psycopg 3 is the production store. Every area declares its tables on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -17,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from mics.errors import InvalidInput
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,15 +52,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    # Up to 40 connections: one per thread of the server's pool (anyio's default
+    # Up to 40 connections by default: one per thread of the server's pool (anyio's default
     # limit), so that no request thread waits for a connection while holding the
     # GIL-bound work of others. With SQLAlchemy's default 5 + 10, tag scans on
     # PostgreSQL spent a quarter of their time waiting for the pool (bench/scan.py
     # against PostgreSQL: 112 scans/s, 561 with this pool). Two workers: 80 of
-    # PostgreSQL's default 100 connections.
-    pool = {} if "poolclass" in kwargs else {"pool_size": 10, "max_overflow": 30}
+    # PostgreSQL's default 100 connections; MICS_DB_POOL_SIZE lowers it for more workers.
+    size = pool_size()
+    pool = (
+        {}
+        if "poolclass" in kwargs
+        else {"pool_size": min(10, size), "max_overflow": size - min(10, size)}
+    )
     options = {"pool_pre_ping": True} | pool | kwargs
     return create_engine(url, **options)
+
+
+POOL_SIZE_VAR = "MICS_DB_POOL_SIZE"
+
+
+def pool_size() -> int:
+    """PostgreSQL connections per process (``MICS_DB_POOL_SIZE``, default 40)."""
+    text = os.environ.get(POOL_SIZE_VAR, "40")
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= 1000:
+        raise InvalidInput(
+            "is not a connection count",
+            field=POOL_SIZE_VAR,
+            value=text,
+            expected="an integer from 1 to 1000 (PostgreSQL connections per server process)",
+        )
+    return size
 
 
 class Database:
