@@ -6,6 +6,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+
+
+def epcis_document(events: Any, **fields: Any) -> dict[str, Any]:
+    """An EPCIS 2.0 JSON-LD document around ``events``; ``fields`` add or replace header keys."""
+    return {
+        "@context": EPCIS_CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-01-01T10:00:00Z",
+        **fields,
+        "epcisBody": {"eventList": events},
+    }
 
 
 def run_mics(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

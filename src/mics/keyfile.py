@@ -11,8 +11,11 @@ shows until it has finished writing.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from mics.errors import InvalidInput
 
 
 def create_once(path: Path, text: str) -> bool:
@@ -44,3 +47,16 @@ def _create_exclusive(path: Path, text: str) -> bool:
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(text)
     return True
+
+
+def read_private(path: Path) -> str:
+    """The text of a secret file, refused when anyone but its owner may read it."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise InvalidInput(
+            f"{path} is readable by others (mode {mode:o})",
+            field="MICS_HOME",
+            value=str(path),
+            expected="mode 0600: run chmod 600 on it",
+        )
+    return path.read_text("ascii")

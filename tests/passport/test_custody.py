@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.support import epcis_document
 
 from mics.db import Database
 from mics.passport.view import custody_chain, passport_json
@@ -13,17 +14,10 @@ from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.trace.capture import capture_document
 
 BAG, BASE, DL = "08012345000012", "https://mics.test", "https://id.gs1.org"
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 
 
 def _doc(*events: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-05-01T00:00:00Z",
-        "epcisBody": {"eventList": list(events)},
-    }
+    return epcis_document(list(events))
 
 
 def _event(step: str, when: str, **extra: Any) -> dict[str, Any]:

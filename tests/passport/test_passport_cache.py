@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from sqlalchemy import func, select
+from tests.support import epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
@@ -254,24 +255,15 @@ def test_write_gate_queues_sqlite_writers_and_leaves_postgresql_alone(tmp_path: 
 
 
 def _repair_event(serial: str, when: str) -> dict[str, object]:
-    return {
-        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": when,
-        "epcisBody": {
-            "eventList": [
-                {
-                    "type": "ObjectEvent",
-                    "eventTime": when,
-                    "eventTimeZoneOffset": "+01:00",
-                    "epcList": [f"https://id.gs1.org/01/{BAG}/21/{serial}"],
-                    "action": "OBSERVE",
-                    "bizStep": "repairing",
-                }
-            ]
-        },
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": when,
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": [f"https://id.gs1.org/01/{BAG}/21/{serial}"],
+        "action": "OBSERVE",
+        "bizStep": "repairing",
     }
+    return epcis_document([event], creationDate=when)
 
 
 def _due_now(cache: PassportCache) -> None:

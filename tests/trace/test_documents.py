@@ -9,11 +9,11 @@ import math
 from typing import Any
 
 import pytest
+from tests.support import epcis_document
 
 from mics.errors import InvalidInput
 from mics.trace import documents
 
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 EVENT = {
     "type": "ObjectEvent",
     "eventTime": "2026-01-01T10:00:00.000+01:00",
@@ -24,15 +24,7 @@ EVENT = {
 }
 
 
-def doc(events: Any, **fields: Any) -> dict[str, Any]:
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-01-01T10:00:00Z",
-        **fields,
-        "epcisBody": {"eventList": events},
-    }
+doc = epcis_document
 
 
 def query_doc(events: Any, name: Any = "SimpleEventQuery") -> dict[str, Any]:

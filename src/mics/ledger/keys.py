@@ -9,11 +9,10 @@ string at ``GET /ledger/key``.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from mics.errors import InvalidInput
-from mics.keyfile import create_once
+from mics.keyfile import create_once, read_private
 from mics.ledger.note import Signer
 
 KEY_FILE = "ledger.key"
@@ -26,15 +25,7 @@ def load_or_create_signer(home: Path, origin: str) -> Signer:
         home.mkdir(parents=True, exist_ok=True)
         os.chmod(home, 0o700)
         create_once(path, Signer.generate(origin).skey + "\n")  # or another process did
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise InvalidInput(
-            f"{path} is readable by others (mode {mode:o})",
-            field="MICS_HOME",
-            value=str(path),
-            expected="mode 0600: run chmod 600 on it",
-        )
-    signer = Signer.parse(path.read_text("ascii").strip())
+    signer = Signer.parse(read_private(path).strip())
     if signer.name != origin:
         raise InvalidInput(
             f"{path} signs for {signer.name!r}, not this instance's origin {origin!r}",

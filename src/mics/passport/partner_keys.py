@@ -12,14 +12,13 @@ passport's proof.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mics.errors import InvalidInput, NotFound
-from mics.keyfile import create_once
+from mics.keyfile import create_once, read_private
 from mics.passport.data_integrity import (
     ED25519_PRIV,
     base58btc_decode,
@@ -63,15 +62,7 @@ def load_partner_key(home: Path, partner_id: str) -> PartnerKey:
             field="partner",
             value=partner_id,
         )
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise InvalidInput(
-            f"{path} is readable by others (mode {mode:o})",
-            field="MICS_HOME",
-            value=str(path),
-            expected="mode 0600: run chmod 600 on it",
-        )
-    text = path.read_text("ascii").strip()
+    text = read_private(path).strip()
     raw = base58btc_decode(text[1:]) if text.startswith("z") else b""
     if len(raw) != 34 or raw[:2] != ED25519_PRIV:
         raise InvalidInput(

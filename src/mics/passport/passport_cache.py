@@ -124,9 +124,12 @@ def freeze(
     return Frozen(compact(slow), item_id, made, watch, watermark, shared[0] if shared else 0)
 
 
+_LAST_EVENT = select(func.max(EventRow.id))
+
+
 def last_event(db: Database) -> int:
     with db.engine.connect() as conn:
-        return int(conn.scalar(select(func.max(EventRow.id))) or 0)
+        return int(conn.scalar(_LAST_EVENT) or 0)
 
 
 def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
@@ -136,7 +139,7 @@ def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     read and skipped. Without a ``watch`` set the answer is always yes.
     """
     with db.engine.connect() as conn:
-        mark = int(conn.scalar(select(func.max(EventRow.id))) or 0)
+        mark = int(conn.scalar(_LAST_EVENT) or 0)
         if frozen.watch is None:
             return True, mark
         if mark <= frozen.watermark or not frozen.watch:

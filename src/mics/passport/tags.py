@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound
-from mics.keyfile import create_once
+from mics.keyfile import create_once, read_private
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow
@@ -75,16 +74,8 @@ def load_or_create_master_key(home: Path, instance: str) -> SunMasterKey:
         system = hashlib.sha256(instance.encode("utf-8")).digest()[:16]
         body = {"master_key": secrets.token_bytes(16).hex(), "system_identifier": system.hex()}
         create_once(path, json.dumps(body) + "\n")  # or another process did: use theirs
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise InvalidInput(
-            f"{path} is readable by others (mode {mode:o})",
-            field="MICS_HOME",
-            value=str(path),
-            expected="mode 0600: run chmod 600 on it",
-        )
     try:
-        data = json.loads(path.read_text("ascii"))
+        data = json.loads(read_private(path))
         return SunMasterKey(
             key=bytes.fromhex(data["master_key"]),
             system_identifier=bytes.fromhex(data["system_identifier"]),
