@@ -7,6 +7,7 @@ tests of GitHub nfc-developer/sdm-backend ``tests/test_libsdm.py``; AN10922
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -403,6 +404,30 @@ def test_master_key_round_trip_with_diversified_file_keys() -> None:
     # Another tag's key does not verify this tag's message.
     with pytest.raises(VerificationError):
         verify_sun(message.e, message.c, master.meta_read_key, master.file_read_key(bytes(7)))
+
+
+@pytest.mark.parametrize("system", [b"", b"MICS", b"S" * 22, b"S" * 23, b"S" * 24])
+def test_fast_file_read_key_equals_an10922_for_every_identifier_length(system: bytes) -> None:
+    # 0x01 || UID || key_no || system: padded with K2 below 32 bytes, K1 at exactly 32
+    # (a 23-byte system identifier), AN10922's error above.
+    master = SunMasterKey(AN10922_MASTER, system)
+    for uid in (h("04A1B2C3D4E5F6"), h("04782E21801D80"), bytes(7), b"\xff" * 7):
+        if len(system) > 23:
+            with pytest.raises(InvalidInput):
+                master.file_read_key(uid)
+            continue
+        expected = diversify_key(AN10922_MASTER, uid, system, SDM_FILE_READ_KEY_NO)
+        assert master.file_read_key(uid) == expected
+        assert master.file_read_key(uid) == expected  # the kept encryptor holds no state
+
+
+def test_fast_file_read_key_on_many_threads() -> None:
+    master = SunMasterKey(AN10922_MASTER, b"MICS")
+    uids = [i.to_bytes(7, "big") for i in range(200)]
+    expected = [diversify_key(AN10922_MASTER, u, b"MICS", SDM_FILE_READ_KEY_NO) for u in uids]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            assert list(pool.map(master.file_read_key, uids)) == expected
 
 
 def test_master_key_repr_hides_the_key() -> None:

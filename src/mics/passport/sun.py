@@ -31,9 +31,11 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
@@ -112,7 +114,42 @@ class SunMasterKey:
         return an10922_diversify(self.key, bytes([SDM_META_READ_KEY_NO]) + self.system_identifier)
 
     def file_read_key(self, uid: bytes) -> bytes:
-        return diversify_key(self.key, uid, self.system_identifier, SDM_FILE_READ_KEY_NO)
+        """The tag's SDMFileReadKey: ``diversify_key(.., SDM_FILE_READ_KEY_NO)``, on the hot path.
+
+        The same AN10922 computation with the master's CMAC subkeys computed once
+        and its AES block encryptor kept (one per thread: a cipher context is not
+        thread-safe): 2 block encryptions instead of 2 cipher set-ups, 24 -> ~6 us a
+        scan. ``tests/passport/test_sun.py`` checks it against ``diversify_key``.
+        """
+        _check_length("uid", uid, UID_LENGTH)
+        k1, k2 = self._subkeys
+        data = bytes([_AN10922_AES128]) + uid + bytes([SDM_FILE_READ_KEY_NO])
+        data += self.system_identifier
+        if len(data) > 32:  # a system identifier too long for AN10922: its error
+            return diversify_key(self.key, uid, self.system_identifier, SDM_FILE_READ_KEY_NO)
+        if len(data) < 32:
+            data, mask = (data + b"\x80").ljust(32, b"\x00"), k2
+        else:
+            mask = k1
+        encrypt = self._encryptor().update
+        first = encrypt(data[:16])
+        last = int.from_bytes(data[16:], "big") ^ int.from_bytes(mask, "big")
+        key: bytes = encrypt((last ^ int.from_bytes(first, "big")).to_bytes(16, "big"))
+        return key
+
+    @cached_property
+    def _subkeys(self) -> tuple[bytes, bytes]:
+        return cmac_subkeys(self.key)
+
+    @cached_property
+    def _threads(self) -> threading.local:
+        return threading.local()
+
+    def _encryptor(self) -> Any:
+        found = getattr(self._threads, "ecb", None)
+        if found is None:
+            found = self._threads.ecb = Cipher(algorithms.AES(self.key), modes.ECB()).encryptor()
+        return found
 
     def tag_key(self, uid: bytes, key_no: int) -> bytes:
         return diversify_key(self.key, uid, self.system_identifier, key_no)
