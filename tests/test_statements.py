@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, select, update
 
 from mics.db import Database
 from mics.passport.store import NEVER_READ, NfcTagRow
@@ -30,10 +30,10 @@ ADD_TAG = Statement(
 )
 
 
-def _item(db: Database) -> int:
+def _item(db: Database, serial: str = "STMT1") -> int:
     """A new item of a demo product, without a tag."""
     with db.transaction() as s:
-        item = ItemRow(product_id=s.scalar(select(func.min(ProductRow.id))), serial="STMT1")
+        item = ItemRow(product_id=s.scalar(select(func.min(ProductRow.id))), serial=serial)
         s.add(item)
         s.flush()
         return item.id
@@ -97,3 +97,22 @@ def test_uncommitted_work_is_rolled_back_when_the_connection_returns(demo_db: Da
 def test_a_missing_parameter_names_itself(db: Database) -> None:
     with dbapi_connection(db.engine) as conn, pytest.raises(KeyError, match="ctr"):
         ADVANCE.execute(conn, db.engine.dialect, {"tag": 1, "at": None, "lat": None})
+
+
+def test_values_written_into_the_construct_are_bound_too(demo_db: Database) -> None:
+    item = _item(demo_db)
+    with demo_db.transaction() as s:
+        s.add_all(
+            NfcTagRow(uid=f"04E{n}", item_id=item if n == 0 else _item(demo_db, f"S{n}"), counter=n)
+            for n in range(3)
+        )
+    # a literal (counter >= 1) and SQLite's OFFSET after a bound LIMIT carry their own values
+    newest = Statement(
+        select(NfcTagRow.uid)
+        .where(NfcTagRow.uid.startswith("04E"), NfcTagRow.counter >= 1)
+        .order_by(NfcTagRow.counter.desc())
+        .limit(bindparam("n", type_=Integer))
+    )
+    with dbapi_connection(demo_db.engine) as conn:
+        assert newest.rows(conn, demo_db.engine.dialect, {"n": 1}) == [("04E2",)]
+        assert newest.rows(conn, demo_db.engine.dialect, {"n": 5}) == [("04E2",), ("04E1",)]

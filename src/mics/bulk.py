@@ -5,7 +5,8 @@ for the capture path (tens of thousands of rows a second) that costs more than S
 spends storing them. ``insert_rows`` renders one ``INSERT`` per table and column list,
 applies only the bind processors a dialect really needs (SQLite stores ``DateTime`` as
 text, in SQLAlchemy's own format, so that queries compare like with like) and hands
-the tuples to the driver in the caller's transaction.
+the tuples to the driver in the caller's transaction. ``parameter_mark`` is the
+driver's positional mark, for the few hand-written statements of the capture path.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import LargeBinary, Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_rows", "parameter_mark"]
 
 _Plan = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
 _PLANS: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
@@ -53,9 +55,14 @@ def insert_rows(
     connection.exec_driver_sql(sql, list(rows))
 
 
+def parameter_mark(dialect: Dialect) -> str:
+    """The driver's positional parameter mark: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 def _plan(table: Table, columns: tuple[str, ...], dialect: Any) -> _Plan:
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = parameter_mark(dialect)
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"

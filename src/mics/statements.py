@@ -17,7 +17,7 @@ ORM and Core read better.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +31,7 @@ _Processor = Callable[[Any], Any] | None
 
 
 class _Plan:
-    __slots__ = ("binds", "columns", "names", "positional", "results", "sql")
+    __slots__ = ("binds", "columns", "defaults", "names", "positional", "results", "sql")
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -40,12 +40,29 @@ class _Plan:
         self.names: list[str] = (
             list(compiled.positiontup) if compiled.positional else list(compiled.binds)
         )
+        # values the construct carries itself (SQLite's ``OFFSET ?`` after a LIMIT, literals)
+        self.defaults: dict[str, Any] = {
+            name: compiled.binds[name].effective_value
+            for name in dict.fromkeys(self.names)
+            if not compiled.binds[name].required
+        }
         self.binds: dict[str, _Processor] = {
             name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in dict.fromkeys(self.names)
         }
         self.columns = list(getattr(statement, "selected_columns", ()))
         self.results: list[_Processor] | None = None  # from the first result's type codes
+
+    def bind(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters: a tuple in placeholder order, or a dict by name."""
+        values = {}
+        defaults = self.defaults
+        for name, process in self.binds.items():
+            value = params[name] if name in params or name not in defaults else defaults[name]
+            values[name] = value if process is None or value is None else process(value)
+        if self.positional:
+            return tuple(values[name] for name in self.names)
+        return values
 
     def result_processors(self, dialect: Dialect, description: Any) -> list[_Processor]:
         if self.results is None:
@@ -81,18 +98,23 @@ class Statement:
         finally:
             cursor.close()
 
+    def execute_many(
+        self, connection: Any, dialect: Dialect, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run it once per parameter set, in one driver ``executemany``."""
+        if not params:
+            return
+        plan = self._plan(dialect)
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(plan.sql, [plan.bind(one) for one in params])
+        finally:
+            cursor.close()
+
     def _run(self, connection: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
         plan = self._plan(dialect)
-        binds = plan.binds
-        values = {}
-        for name, process in binds.items():
-            value = params[name]
-            values[name] = value if process is None or value is None else process(value)
         cursor = connection.cursor()
-        if plan.positional:
-            cursor.execute(plan.sql, tuple(values[name] for name in plan.names))
-        else:
-            cursor.execute(plan.sql, values)
+        cursor.execute(plan.sql, plan.bind(params))
         return cursor
 
     def rows(

@@ -22,6 +22,7 @@ from mics.ledger.merkle import (
     merkle_tree_hash,
     node_hash,
     range_hash,
+    right_edge,
     root,
     verify_consistency,
     verify_inclusion,
@@ -245,6 +246,21 @@ def test_appender_root_equals_the_recursive_root_at_every_size(entries: list[byt
     assert [level for level, _, _ in edge.edge] == [
         level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1
     ]
+
+
+def test_right_edge_names_one_perfect_node_per_set_bit_largest_first() -> None:
+    assert right_edge(0) == []
+    assert right_edge(1) == [(0, 0)]
+    assert right_edge(8) == [(3, 0)]
+    assert right_edge(13) == [(3, 0), (2, 2), (0, 12)]  # leaves 0-7, 8-11, 12
+    stored = {(level, index): bytes([level, index]) for level, index in right_edge(13)}
+    assert [h for _, _, h in CompactRange.resume(13, lambda *n: stored[n]).edge] == [
+        stored[3, 0],
+        stored[2, 2],
+        stored[0, 12],
+    ]
+    with pytest.raises(InvalidInput, match="negative"):
+        right_edge(-1)
 
 
 def test_append_returns_the_leaf_and_every_completed_parent() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from mics import registry
 from mics.db import Database
@@ -101,6 +101,17 @@ def test_proceed_stores_the_valid_events_and_reports_the_rest(repo: Database) ->
     assert result.captured == 1
     assert [p.event_index for p in result.problems] == [1]
     assert _count(repo, EventRow) == 1
+
+
+def test_proceed_with_no_valid_event_stores_nothing_and_reports_all(repo: Database) -> None:
+    bad = observe("P1")
+    del bad["eventTime"]
+    result = capture.capture_events(
+        repo, [bad, bad], CONTEXT, "tannery", behaviour="proceed", now=NOW
+    )
+    assert (result.success, result.captured) == (True, 0)
+    assert [p.event_index for p in result.problems] == [0, 1]
+    assert _count(repo, EventRow) == _count(repo, LeafRow) == 0
 
 
 def test_reused_event_id_with_other_content_is_rejected(repo: Database) -> None:
@@ -282,3 +293,54 @@ def test_a_capture_stores_the_same_rows_whether_read_whole_or_streamed(
     assert (streamed.captured, streamed.duplicates) == (0, 31)
     page = query.run(repo, {"perPage": "100"}, ALL)
     assert [e["eventID"] for e in page.events] == whole.event_ids
+
+
+def test_a_finished_job_records_its_counts_and_the_document_context(repo: Database) -> None:
+    capture.capture_document(repo, doc([observe("J1")]), "tannery", now=NOW)
+    result = capture.capture_document(repo, doc([observe("J1"), observe("J2")]), "tannery")
+    job = capture.job(repo, result.capture_id)
+    assert job is not None
+    assert (job.running, job.success, job.captured, job.duplicates) == (False, True, 1, 1)
+    assert (job.partner_id, job.error_behaviour, job.errors) == ("tannery", "rollback", [])
+    assert job.context == CONTEXT
+    assert job.finished_at is not None
+
+
+def test_a_rejected_document_leaves_only_its_failed_job(repo: Database) -> None:
+    bad = observe("J3")
+    del bad["eventTime"]
+    with pytest.raises(DocumentInvalid) as caught:
+        capture.capture_events(repo, [observe("J4"), bad], CONTEXT, "tannery", now=NOW)
+    with repo.read() as s:
+        jobs = s.execute(text("SELECT id FROM capture_job")).scalars().all()
+    assert len(jobs) == 1
+    job = capture.job(repo, jobs[0])
+    assert job is not None
+    assert (job.running, job.success, job.captured) == (False, False, 0)
+    assert [e["pointer"] for e in job.errors] == [p.pointer for p in caught.value.problems]
+    assert _count(repo, EventRow) == _count(repo, LeafRow) == 0
+
+
+def test_a_job_without_context_stores_json_null_as_the_orm_did(repo: Database) -> None:
+    # Core binds JSON as the ORM did: None is the JSON value null, not SQL NULL.
+    capture.capture_events(repo, [observe("J5")], None, "tannery", now=NOW)
+    with repo.read() as s:
+        assert s.execute(text("SELECT context IS NULL FROM capture_job")).scalar_one() in (0, False)
+
+
+def test_a_one_event_capture_runs_eleven_statements(repo: Database) -> None:
+    # job insert, head lock, next event id, duplicates, event, identifiers, edge nodes,
+    # leaf, nodes, head size, job update: the fixed cost that small captures pay (issue 6)
+    capture.capture_events(repo, [observe("K0")], CONTEXT, "tannery", now=NOW)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(repo.engine, "before_cursor_execute", count)
+    try:
+        capture.capture_events(repo, [observe("K1")], CONTEXT, "tannery", now=NOW)
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", count)
+    assert len(statements) == 11, statements
+    assert sum("ledger_node WHERE" in sql for sql in statements) == 1

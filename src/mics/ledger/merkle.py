@@ -16,6 +16,7 @@ tree are recomputed from perfect nodes, so every proof costs O(log n) lookups.
   RFC 9162 §2.1.3.2 and §2.1.4.2 and raise ``VerificationError`` on failure;
 - ``CompactRange`` keeps only the right edge of a growing tree: ``append`` is
   O(log n) amortised and returns the perfect nodes it completed, to persist;
+  ``right_edge(size)`` names the nodes that ``CompactRange.resume`` reads;
 - ``MerkleTree`` is a whole tree in memory (tests, benchmarks, small logs).
 """
 
@@ -273,6 +274,22 @@ def verify_consistency(
         )
 
 
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """The perfect nodes ``(level, index)`` on the right edge of a tree of ``size``.
+
+    One per set bit of ``size``, largest (leftmost) first: what ``CompactRange.resume``
+    reads, so that a store can fetch them all at once beforehand.
+    """
+    _check_size(size, "size")
+    nodes = []
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            nodes.append((level, start >> level))
+            start += 1 << level
+    return nodes
+
+
 class CompactRange:
     """The right edge of a growing tree: one perfect subtree root per set bit of size.
 
@@ -288,14 +305,9 @@ class CompactRange:
 
     @classmethod
     def resume(cls, size: int, node: NodeLookup) -> CompactRange:
-        """The right edge of an existing tree, read from its perfect nodes."""
-        _check_size(size, "size")
+        """The right edge of an existing tree, read from its perfect nodes (``right_edge``)."""
         edge = cls()
-        start = 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                edge._edge.append(node(level, start >> level))
-                start += 1 << level
+        edge._edge = [node(level, index) for level, index in right_edge(size)]
         edge._size = size
         return edge
 
@@ -306,14 +318,10 @@ class CompactRange:
     @property
     def edge(self) -> list[Node]:
         """The perfect nodes of the right edge, largest (leftmost) first."""
-        nodes = []
-        start = 0
-        hashes = iter(self._edge)
-        for level in range(self._size.bit_length() - 1, -1, -1):
-            if self._size >> level & 1:
-                nodes.append((level, start >> level, next(hashes)))
-                start += 1 << level
-        return nodes
+        return [
+            (level, index, h)
+            for (level, index), h in zip(right_edge(self._size), self._edge, strict=True)
+        ]
 
     def append(self, leaf: bytes) -> list[Node]:
         """Add one leaf hash; return the perfect nodes completed, the leaf first."""

@@ -50,9 +50,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
@@ -372,10 +372,24 @@ def _last_seen(tag: TagState | None) -> LastSeen | None:
 # --- recording verdicts as EPCIS events -------------------------------------------------------
 
 
-def verdict_event(
-    scan: TagScanRow, gtin: str, serial: str, read_point_gln: str | None
-) -> dict[str, Any]:
+class PendingScan(NamedTuple):
+    """A recorded scan whose verdict is not yet an EPCIS event, with its item's keys."""
+
+    id: int
+    verdict: str
+    reason: str
+    scanned_at: datetime
+    latitude: float | None
+    longitude: float | None
+    counter: int | None
+    gtin: str
+    serial: str
+    read_point_gln: str | None
+
+
+def verdict_event(scan: PendingScan) -> dict[str, Any]:
     """The EPCIS 2.0 ObjectEvent that records one scan's verdict."""
+    gtin, serial, read_point_gln = scan.gtin, scan.serial, scan.read_point_gln
     epc = DigitalLink(gtin=gtin, serial=serial).uri(GS1_RESOLVER)
     at = scan.scanned_at if scan.scanned_at.tzinfo else scan.scanned_at.replace(tzinfo=UTC)
     event: dict[str, Any] = {
@@ -407,33 +421,50 @@ def publish_pending(
 
     With ``wait=False`` a busy write gate raises ``GateBusy`` before anything is written.
     """
-    with db.read() as s:
-        rows = s.execute(
-            select(TagScanRow, ProductRow.gtin, ItemRow.serial, ReadPointRow.gln)
-            .join(ItemRow, ItemRow.id == TagScanRow.item_id)
-            .join(ProductRow, ProductRow.id == ItemRow.product_id)
-            .outerjoin(ReadPointRow, ReadPointRow.id == TagScanRow.read_point_id)
-            .where(TagScanRow.event_id.is_(None))
-            .order_by(TagScanRow.id)
-            .limit(limit)
-        ).all()
+    # Plain statements on one pooled connection (``mics.statements``): with the ORM
+    # these two cost a one-verdict publish ~2 ms of its ~5 on the bench machine.
+    dialect = db.engine.dialect
+    with dbapi_connection(db.engine) as conn:
+        rows = [PendingScan(*row) for row in _PENDING.rows(conn, dialect, {"limit": limit})]
     if not rows:
         return 0
-    events = [verdict_event(scan, gtin, serial, gln) for scan, gtin, serial, gln in rows]
+    events = [verdict_event(scan) for scan in rows]
     # Captured, then marked: a crash between the two publishes them again later,
     # and their eventIDs (uuid5 of the scan) make that store nothing twice.
     capture_events(db, events, CONTEXT, operator, wait=wait)
-    with write_gate(db)(), db.engine.begin() as conn:
-        conn.execute(
-            update(TagScanRow)
-            .where(TagScanRow.id == bindparam("scan"))
-            .values(event_id=bindparam("event")),
-            [
-                {"scan": scan.id, "event": event["eventID"]}
-                for (scan, *_), event in zip(rows, events, strict=True)
-            ],
-        )
+    with write_gate(db)(), dbapi_connection(db.engine) as conn:
+        marks = [
+            {"scan": scan.id, "event": event["eventID"]}
+            for scan, event in zip(rows, events, strict=True)
+        ]
+        _MARK.execute_many(conn, dialect, marks)
+        conn.commit()
     return len(rows)
+
+
+_PENDING = Statement(
+    select(
+        TagScanRow.id,
+        TagScanRow.verdict,
+        TagScanRow.reason,
+        TagScanRow.scanned_at,
+        TagScanRow.latitude,
+        TagScanRow.longitude,
+        TagScanRow.counter,
+        ProductRow.gtin,
+        ItemRow.serial,
+        ReadPointRow.gln,
+    )
+    .join(ItemRow, ItemRow.id == TagScanRow.item_id)
+    .join(ProductRow, ProductRow.id == ItemRow.product_id)
+    .outerjoin(ReadPointRow, ReadPointRow.id == TagScanRow.read_point_id)
+    .where(TagScanRow.event_id.is_(None))
+    .order_by(TagScanRow.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_MARK = Statement(
+    update(TagScanRow).where(TagScanRow.id == bindparam("scan")).values(event_id=bindparam("event"))
+)
 
 
 def publish_all(db: Database, operator: str) -> int:

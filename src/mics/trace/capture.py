@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from mics.bulk import insert_rows
+from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
 from mics.ledger import log
@@ -171,17 +171,8 @@ def capture_events(
     result = CaptureResult(capture_id=str(uuid.uuid4()), success=False)
     try:
         with write_gate(db)(wait=wait), db.transaction() as s:
-            s.add(
-                CaptureJobRow(
-                    id=result.capture_id,
-                    partner_id=partner,
-                    created_at=now,
-                    running=True,
-                    error_behaviour=behaviour,
-                    context=context,
-                )
-            )
-            s.flush()
+            connection = s.connection()
+            connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context))
             log.lock(s)
             writer = _Writer(s, result, partner, record_time, context)
             for batch in _batches(enumerate(events), BATCH):
@@ -208,12 +199,18 @@ def capture_events(
                     progress(len(batch))
             if result.problems and behaviour == "rollback":
                 raise DocumentInvalid(result.problems[:MAX_PROBLEMS])
-            job = s.get(CaptureJobRow, result.capture_id)
-            assert job is not None
-            job.running, job.success = False, True
-            job.finished_at = datetime.now(UTC)
-            job.captured, job.duplicates = result.captured, result.duplicates
-            job.errors = [p.as_dict() for p in result.problems[:MAX_PROBLEMS]]
+            connection.execute(
+                _FINISHED_JOB,
+                {
+                    "job": result.capture_id,
+                    "running": False,
+                    "success": True,
+                    "finished_at": datetime.now(UTC),
+                    "captured": result.captured,
+                    "duplicates": result.duplicates,
+                    "errors": [p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
+                },
+            )
     except DocumentInvalid:
         _record_failure(db, result, partner, now, behaviour, context)
         raise
@@ -225,19 +222,41 @@ def _record_failure(
     db: Database, result: CaptureResult, partner: str, now: datetime, behaviour: str, context: Any
 ) -> None:
     with db.transaction() as s:
-        s.add(
-            CaptureJobRow(
-                id=result.capture_id,
-                partner_id=partner,
-                created_at=now,
-                running=False,
-                success=False,
-                finished_at=datetime.now(UTC),
-                error_behaviour=behaviour,
-                errors=[p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
-                context=context,
-            )
-        )
+        row = _job_row(result, partner, now, behaviour, context, finished_at=datetime.now(UTC))
+        s.connection().execute(_NEW_JOB, row)
+
+
+# The job row through Core statements built once: the ORM's add + flush, then get + update
+# + flush, cost every capture ~0.75 ms on the 2-core bench machine (a one-event capture took
+# ~5 ms in all), Core ~0.15 ms. Core rather than plain SQL keeps the column types' binding
+# (JSON, which stores a missing @context as JSON null, booleans, SQLite's timestamps).
+JOB_TABLE = CaptureJobRow.metadata.tables["capture_job"]
+_NEW_JOB = insert(JOB_TABLE)
+_FINISHED_JOB = update(JOB_TABLE).where(JOB_TABLE.c.id == bindparam("job"))
+
+
+def _job_row(
+    result: CaptureResult,
+    partner: str,
+    created_at: datetime,
+    behaviour: str,
+    context: Any,
+    finished_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A ``capture_job`` row: running until ``finished_at``, then failed with its problems."""
+    return {
+        "id": result.capture_id,
+        "partner_id": partner,
+        "created_at": created_at,
+        "finished_at": finished_at,
+        "running": finished_at is None,
+        "success": False,
+        "error_behaviour": behaviour,
+        "captured": 0,
+        "duplicates": 0,
+        "errors": [p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
+        "context": context,
+    }
 
 
 class _Writer:
@@ -248,19 +267,27 @@ class _Writer:
     ) -> None:
         self.s, self.result, self.partner = s, result, partner
         self.record_time, self.context = record_time, context
-        self.next_id = (s.scalar(select(func.max(EventRow.id))) or 0) + 1
+        # Plain SQL to the driver, as the inserts below: this and the duplicate lookup ran
+        # ~0.44 ms through the ORM, ~0.08 ms so, and every capture runs both at least once.
+        self.connection = s.connection()
+        self.mark = parameter_mark(self.connection.dialect)
+        found = self.connection.exec_driver_sql("SELECT max(id) FROM epcis_event").scalar()
+        self.next_id = int(found or 0) + 1
         self.seen: dict[str, str] = {}
         self.leaf: Callable[[str], bytes] | None = None  # made at the first event stored
 
     def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        if not batch:  # every event of the batch refused (proceed): no "IN ()" to send
+            return
         prepared = []
         for index, event in batch:
             digest = event_hash(event, self.context)
             event_id = event.get("eventID") or digest
             prepared.append((index, event, digest, event_id))
-        ids = [p[3] for p in prepared]
-        found = self.s.execute(
-            select(EventRow.event_id, EventRow.event_hash).where(EventRow.event_id.in_(ids))
+        ids = tuple(p[3] for p in prepared)
+        marks = ", ".join([self.mark] * len(ids))
+        found = self.connection.exec_driver_sql(
+            f"SELECT event_id, event_hash FROM epcis_event WHERE event_id IN ({marks})", ids
         )
         stored: dict[str, str] = {str(row[0]): str(row[1]) for row in found}
         events: list[tuple[Any, ...]] = []
