@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
-from mics import __version__
+from mics import __version__, heap
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
@@ -47,10 +50,19 @@ class MicsApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At the server's start, set what lives as long as the process aside from the
+    cyclic garbage collector's full passes (``mics.heap``: 183 ms pauses before)."""
+    heap.freeze_baseline()
+    yield
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     db = db or Database.from_url(settings.database_url)
     app = MicsApp(
+        lifespan=_lifespan,
         title="MICS",
         version=__version__,
         description="Made in Italy Circolare e Sostenibile: registry, traceability, "

@@ -26,6 +26,7 @@ from typing import IO, Any
 import ijson
 import orjson
 
+from mics import heap
 from mics.errors import InvalidInput
 
 DOCUMENT_EVENTS = "epcisBody.eventList.item"
@@ -201,7 +202,7 @@ class _Heap:
         with self.lock:
             self.frozen -= 1
             if not self.frozen:
-                gc.unfreeze()
+                heap.thaw()  # keeps a server's baseline frozen (mics.heap)
 
 
 _HEAP = _Heap()
