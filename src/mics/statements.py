@@ -143,8 +143,5 @@ def dbapi_connection(engine: Engine) -> Iterator[Any]:
     proxy = engine.raw_connection()
     try:
         yield proxy.driver_connection
-    except BaseException:
-        proxy.rollback()
-        raise
     finally:
-        proxy.close()
+        proxy.close()  # the pool rolls back whatever was not committed

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
@@ -19,7 +20,7 @@ from mics.trace.event_hash import event_hash
 from mics.trace.xml_binding import parse_xml
 
 pytestmark = pytest.mark.anyio
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+CONTEXT = EPCIS_CONTEXT
 
 
 @pytest.fixture
@@ -39,13 +40,7 @@ async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.Async
 
 
 def document(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-03-01T10:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    return epcis_document(events, creationDate="2026-03-01T10:00:00Z")
 
 
 EVENT: dict[str, Any] = {

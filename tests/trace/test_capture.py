@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text
+from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics import registry
 from mics.db import Database
@@ -23,19 +24,13 @@ from mics.trace.event_hash import event_hash
 from mics.trace.store import EventRow
 from mics.trace.validate import DocumentInvalid
 
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+CONTEXT = EPCIS_CONTEXT
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 ALL = query.Viewer(partner=None)
 
 
 def doc(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-03-01T10:00:00Z",
-        "epcisBody": {"eventList": events},
-    }
+    return epcis_document(events, creationDate="2026-03-01T10:00:00Z")
 
 
 def observe(serial: str, step: str = "shipping", minute: int = 0) -> dict[str, Any]:

@@ -122,20 +122,10 @@ class SunMasterKey:
         scan. ``tests/passport/test_sun.py`` checks it against ``diversify_key``.
         """
         _check_length("uid", uid, UID_LENGTH)
-        k1, k2 = self._subkeys
-        data = bytes([_AN10922_AES128]) + uid + bytes([SDM_FILE_READ_KEY_NO])
-        data += self.system_identifier
-        if len(data) > 32:  # a system identifier too long for AN10922: its error
+        data = uid + bytes([SDM_FILE_READ_KEY_NO]) + self.system_identifier
+        if len(data) > 31:  # a system identifier too long for AN10922: its error
             return diversify_key(self.key, uid, self.system_identifier, SDM_FILE_READ_KEY_NO)
-        if len(data) < 32:
-            data, mask = (data + b"\x80").ljust(32, b"\x00"), k2
-        else:
-            mask = k1
-        encrypt = self._encryptor().update
-        first = encrypt(data[:16])
-        last = int.from_bytes(data[16:], "big") ^ int.from_bytes(mask, "big")
-        key: bytes = encrypt((last ^ int.from_bytes(first, "big")).to_bytes(16, "big"))
-        return key
+        return _an10922(data, self._subkeys, self._encryptor().update)
 
     @cached_property
     def _subkeys(self) -> tuple[bytes, bytes]:
@@ -332,15 +322,25 @@ def an10922_diversify(master: bytes, diversification_input: bytes) -> bytes:
             value=diversification_input.hex(),
             expected="1 to 31 bytes",
         )
+    return _an10922(diversification_input, cmac_subkeys(master), lambda b: _aes_ecb(master, b))
+
+
+def _an10922(
+    diversification_input: bytes,
+    subkeys: tuple[bytes, bytes],
+    encrypt_block: Callable[[bytes], bytes],
+) -> bytes:
+    """AN10922 §2.2 over a checked input: the CMAC's CBC chain of two blocks, IV 0."""
+    k1, k2 = subkeys
     data = bytes([_AN10922_AES128]) + diversification_input
-    k1, k2 = cmac_subkeys(master)
     if len(data) < 32:
         data = (data + b"\x80").ljust(32, b"\x00")
         mask = k2
     else:
         mask = k1
-    last = bytes(a ^ b for a, b in zip(data[16:], mask, strict=True))
-    return _aes_cbc(master, _ZERO_IV, data[:16] + last, encrypt=True)[16:]
+    last = int.from_bytes(data[16:], "big") ^ int.from_bytes(mask, "big")
+    first = int.from_bytes(encrypt_block(data[:16]), "big")
+    return encrypt_block((last ^ first).to_bytes(16, "big"))
 
 
 def cmac_subkeys(key: bytes) -> tuple[bytes, bytes]:
