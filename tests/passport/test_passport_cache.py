@@ -25,7 +25,7 @@ from mics.passport.store import TagScanRow
 from mics.passport.view import passport_json
 from mics.registry import find_item
 from mics.registry.demo import ensure_instance, load_demo_registry
-from mics.trace.capture import capture_events
+from mics.trace.capture import capture_document, capture_events
 from mics.trace.store import EventRow
 from mics.write_gate import GateBusy, write_gate
 
@@ -276,7 +276,6 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
     tagged: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mics.passport.view import product_part
-    from mics.trace.capture import capture_document
 
     assembled: list[str | None] = []
     products: list[str] = []
@@ -327,6 +326,72 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
     steps = json.loads(cache.passport(tagged, first, "public", "en", BASE))["provenance"]
     assert [row["step"] for row in steps["timeline"]] == ["repairing"]
     _same_as_assembled(cache, tagged, first)
+
+
+def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
+    tagged: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More verdict events than ``CHANGES_LIMIT`` are not a change (they are not read at all).
+
+    A verdict captured but not yet marked in the outbox is read and recognised
+    by its body; an ordinary event among them is a change.
+    """
+    from mics.passport.passport_cache import CHANGES_LIMIT
+
+    assembled: list[str] = []
+    real_json = passport_json
+
+    def counting_json(*args: object, **kwargs: object) -> dict[str, object]:
+        assembled.append(str(args[2]))
+        return real_json(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("mics.passport.passport_cache.passport_json", counting_json)
+    cache = PassportCache(ttl=3600)
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    cache.passport(tagged, link, "public", "en", BASE)
+    master = tags.load_or_create_master_key(tmp_path / "home", "mics.test/cache")
+    item = _item(tagged, "BA00001")
+    for counter in range(1, CHANGES_LIMIT + 12):
+        url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=counter))
+        query = dict(part.split("=") for part in url.query.split("&"))
+        scans.verify_scan(tagged, master, link, query["e"], query["c"])
+    assert scans.publish_all(tagged, "mics-operator") == CHANGES_LIMIT + 11
+    _due_now(cache)
+    cache.passport(tagged, link, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001"]
+
+    # Captured, not yet marked (the publisher between its two steps): read, still no change.
+    url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=CHANGES_LIMIT + 20))
+    query = dict(part.split("=") for part in url.query.split("&"))
+    scans.verify_scan(tagged, master, link, query["e"], query["c"])
+    with tagged.read() as session:
+        pending = session.scalars(select(TagScanRow).where(TagScanRow.event_id.is_(None))).all()
+        assert len(pending) == 1
+    unmarked = scans.PendingScan(
+        pending[0].id,
+        pending[0].verdict,
+        pending[0].reason,
+        pending[0].scanned_at,
+        None,
+        None,
+        pending[0].counter,
+        BAG,
+        "BA00001",
+        None,
+    )
+    capture_events(tagged, [scans.verdict_event(unmarked)], scans.CONTEXT, "mics-operator")
+    _due_now(cache)
+    cache.passport(tagged, link, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001"]
+
+    # An ordinary event after them all is a change.
+    capture_document(tagged, _repair_event("BA00001", "2026-05-03T10:00:00+01:00"), "maison-aurora")
+    _due_now(cache)
+    cache.passport(tagged, link, "public", "en", BASE)
+    cache.close()
+    assert assembled == ["BA00001", "BA00001"]
 
 
 def test_a_product_edit_reaches_every_cached_item_of_that_product(tagged: Database) -> None:

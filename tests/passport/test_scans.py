@@ -16,7 +16,7 @@ from mics.ledger.store import HeadRow as LedgerHeadRow
 from mics.passport import scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.store import TagScanRow
+from mics.passport.store import ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, simulate_sun
 from mics.registry import find_item
 from mics.registry.demo import ensure_instance, load_demo_registry
@@ -160,6 +160,15 @@ def test_registered_read_point_gives_the_place(demo_db: Database, master: SunMas
         scans.verify_scan(demo_db, master, link, e, c, read_point="nowhere", now=T0)
 
 
+def test_a_read_point_gln_is_checked_before_it_names_verdict_events(demo_db: Database) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        tags.put_read_point(demo_db, "shop-milano", "Shop", MILAN, gln="8012345000016")
+    assert (caught.value.field, caught.value.value) == ("gln", "8012345000016")
+    tags.put_read_point(demo_db, "shop-milano", "Shop", MILAN, gln="8012345000012")
+    with demo_db.read() as s:
+        assert s.scalar(select(func.count()).select_from(ReadPointRow)) == 1
+
+
 def test_stolen_item_scan_says_so(demo_db: Database, master: SunMasterKey) -> None:
     ownership = pytest.importorskip("mics.passport.ownership")
     item = _item(demo_db)
@@ -269,3 +278,45 @@ def test_forged_scans_do_not_brand_a_genuine_item(demo_db: Database, master: Sun
     assert forged.verdict == "not_authentic"  # the scanner is told at once...
     public = passport_json(demo_db, BAG, "BA00001", None, base_url=BASE)
     assert public["authenticity"]["verdict"] == "authentic"  # ...later visitors are not misled
+
+
+def _every_verdict_event() -> list[dict[str, object]]:
+    """A verdict event of every kind, place and counter that ``verify_scan`` can record."""
+    at = datetime(2026, 5, 1, 10, 0, 0, 123456)  # naive UTC, as SQLite hands it back
+    places = [(None, None, None), (45.4642, 9.19, None), (None, None, "8012345000012")]
+    return [
+        scans.verdict_event(
+            scans.PendingScan(
+                n, verdict, f"reason of {verdict}", at, lat, lon, counter, BAG, "BA/0%01", gln
+            )
+        )
+        for n, (verdict, (lat, lon, gln), counter) in enumerate(
+            (v, p, c) for v in scans.VERDICTS for p in places for c in (None, 7)
+        )
+    ]
+
+
+def test_every_kind_of_verdict_event_is_a_valid_epcis_event() -> None:
+    """Publishing captures verdicts unvalidated (``built=True``): this is where they are checked."""
+    from mics.trace.validate import validate_event
+
+    events = _every_verdict_event()
+    assert len(events) == len(scans.VERDICTS) * 6
+    for index, event in enumerate(events):
+        assert validate_event(event, index, now=T0 + timedelta(days=1)) == [], event
+    kinds = {(e["disposition"], "readPoint" in e, "mics:tagCounter" in e) for e in events}
+    assert len(kinds) == len(set(scans.DISPOSITIONS.values())) * 4
+
+
+def test_verdict_events_pass_the_gs1_json_schema(shared: object) -> None:
+    from tests.trace.test_validate import official_schema
+
+    schema = official_schema(shared.path("gs1-epcis", "JSON-Schema"))  # type: ignore[attr-defined]
+    document = {
+        "@context": scans.CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-05-02T10:00:00Z",
+        "epcisBody": {"eventList": _every_verdict_event()},
+    }
+    assert [error.message for error in schema.iter_errors(document)] == []

@@ -339,3 +339,37 @@ def test_a_one_event_capture_runs_eleven_statements(repo: Database) -> None:
         event.remove(repo.engine, "before_cursor_execute", count)
     assert len(statements) == 11, statements
     assert sum("ledger_node WHERE" in sql for sql in statements) == 1
+
+
+def test_then_commits_with_the_events_or_not_at_all(repo: Database) -> None:
+    seen: list[int] = []
+
+    def then(connection: Any) -> None:  # sees the capture's own rows, uncommitted
+        seen.append(connection.execute(select(func.count()).select_from(EventRow)).scalar())
+        connection.execute(text("UPDATE partner SET name = 'marked' WHERE id = 'workshop'"))
+
+    capture.capture_events(repo, [observe("T1"), observe("T2")], CONTEXT, "tannery", then=then)
+    assert seen == [2]
+
+    def fails(connection: Any) -> None:
+        connection.execute(text("UPDATE partner SET name = 'lost' WHERE id = 'tannery'"))
+        raise RuntimeError("the caller's part failed")
+
+    with pytest.raises(RuntimeError):
+        capture.capture_events(repo, [observe("T3")], CONTEXT, "tannery", then=fails)
+    with repo.read() as s:
+        names = {str(r[0]): str(r[1]) for r in s.execute(text("SELECT id, name FROM partner"))}
+        assert log.size(s) == 2
+    assert (names["workshop"], names["tannery"]) == ("marked", "tannery")
+    assert _count(repo, EventRow) == _count(repo, LeafRow) == 2
+
+
+def test_built_events_skip_validation_and_others_do_not(repo: Database) -> None:
+    # ``built`` is for events MICS assembles itself (tag-scan verdicts): their checks are
+    # in tests/passport/test_scans.py. An outside event with the same flaw is refused.
+    flawed = observe("B1") | {"readPoint": {"id": "https://id.gs1.org/414/8012345900016"}}
+    with pytest.raises(DocumentInvalid) as caught:
+        capture.capture_events(repo, [flawed], CONTEXT, "tannery")
+    assert [p.pointer for p in caught.value.problems] == ["/epcisBody/eventList/0/readPoint/id"]
+    result = capture.capture_events(repo, [flawed], CONTEXT, "tannery", built=True)
+    assert result.captured == 1

@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, exists, func, select
 
 from mics.db import Database
 from mics.passport import access
@@ -59,7 +59,7 @@ from mics.passport.view import (
     passport_json,
     product_part,
 )
-from mics.trace.store import EventEpcRow, EventRow
+from mics.trace.store import ROLES, EventEpcRow, EventRow
 
 VOLATILE = ("authenticity", "ownership")
 Key = tuple[str, str | None, str | None, str, str, str]
@@ -135,8 +135,11 @@ def last_event(db: Database) -> int:
 def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     """Whether an event stored since ``frozen`` names what its provenance walked; the new mark.
 
-    Tag-scan verdict events name the item too, but are not provenance: they are
-    read and skipped. Without a ``watch`` set the answer is always yes.
+    Tag-scan verdict events name the item too, but are not provenance (the view
+    leaves out events carrying ``VERDICT_FIELD``). Those the scan outbox has
+    published (``tag_scan.event_id``) are left out in SQL; any other event's body
+    is read and checked as the view checks it. Without a ``watch`` set the answer
+    is always yes.
     """
     with db.engine.connect() as conn:
         mark = int(conn.scalar(_LAST_EVENT) or 0)
@@ -149,8 +152,12 @@ def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
             .join(EventEpcRow, EventEpcRow.event == EventRow.id)
             .where(
                 EventEpcRow.epc.in_(sorted(frozen.watch)),
+                # every role: the (epc, role, event) index then seeks to the new
+                # events instead of reading each identifier's whole history
+                EventEpcRow.role.in_(ROLES),
                 EventEpcRow.event > frozen.watermark,
                 EventEpcRow.event <= mark,
+                ~exists().where(TagScanRow.event_id == EventRow.event_id),
             )
             .limit(CHANGES_LIMIT + 1)
         ).all()

@@ -18,7 +18,8 @@ Recording (an outbox): the scan row is written in the same transaction as the
 counter; ``publish_pending`` later captures each verdict as an EPCIS 2.0
 ObjectEvent (action OBSERVE, bizStep ``inspecting``) through
 ``trace.capture.capture_events`` as the instance's operator, so it enters the
-transparency log; many verdicts share one capture transaction under load.
+transparency log, and marks the scan rows in that same transaction; many
+verdicts share one capture transaction under load.
 Dispositions (CBV 2.0 §7.2, checked against ``trace.cbv.DISPOSITION``):
 
 - ``authentic`` → ``conformant``: CBV 2.0's outcome of an inspection that found
@@ -52,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
@@ -429,16 +430,14 @@ def publish_pending(
     if not rows:
         return 0
     events = [verdict_event(scan) for scan in rows]
-    # Captured, then marked: a crash between the two publishes them again later,
-    # and their eventIDs (uuid5 of the scan) make that store nothing twice.
-    capture_events(db, events, CONTEXT, operator, wait=wait)
-    with write_gate(db)(), dbapi_connection(db.engine) as conn:
-        marks = [
-            {"scan": scan.id, "event": event["eventID"]}
-            for scan, event in zip(rows, events, strict=True)
-        ]
-        _MARK.execute_many(conn, dialect, marks)
-        conn.commit()
+    marks = [{"scan": row.id, "event": e["eventID"]} for row, e in zip(rows, events, strict=True)]
+
+    def mark(connection: Connection) -> None:
+        _MARK.execute_many(connection.connection, dialect, marks)
+
+    # Captured and marked in one transaction. Their eventIDs (uuid5 of the scan) also
+    # make a second publisher that read the same rows meanwhile store nothing twice.
+    capture_events(db, events, CONTEXT, operator, wait=wait, built=True, then=mark)
     return len(rows)
 
 

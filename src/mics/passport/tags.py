@@ -33,6 +33,7 @@ from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow
 from mics.passport.sun import UID_LENGTH, SunMasterKey, simulate_sun
+from mics.registry.domain import check_gln
 from mics.registry.store import ItemRow, ProductRow
 
 KEY_FILE = "tags.key"
@@ -179,6 +180,8 @@ def put_read_point(
             value=point_id,
             expected="lower-case letters, digits and '-', up to 80",
         )
+    if gln is not None:
+        check_gln(gln)  # it becomes the readPoint of every verdict event recorded there
     with db.transaction() as s:
         s.merge(
             ReadPointRow(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from mics.bulk import insert_rows, parameter_mark
@@ -158,12 +158,21 @@ def capture_events(
     progress: Callable[[int], None] | None = None,
     base: str = DOCUMENT_EVENTS,
     wait: bool = True,
+    built: bool = False,
+    then: Callable[[Connection], None] | None = None,
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
     On SQLite the gate queues every long writer (``mics.write_gate``), so that a
     caller on an event loop can ask with ``wait=False`` and get ``GateBusy``
     instead of sleeping in SQLite's busy handler behind a 100,000-event capture.
+
+    ``built=True`` is for events MICS builds itself from checked values (the
+    tag-scan verdicts, ``passport.scans.verdict_event``, whose every kind the
+    tests run through ``validate_event``): the per-event validation, a fifth of
+    publishing a verdict, is skipped. Never for events that came from outside.
+    ``then(connection)`` runs in the capture's transaction after the events are
+    written: what the caller writes there commits with them or not at all.
     """
     behaviour = check_behaviour(behaviour)
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -183,13 +192,7 @@ def capture_events(
                         value=batch[-1][0] + 1,
                         expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
                     )
-                good = []
-                for index, event in batch:
-                    problems = validate_event(event, index, now=now, base=base)
-                    if problems:
-                        result.problems.extend(problems)
-                    else:
-                        good.append((index, event))
+                good = batch if built else _valid(batch, result, now, base)
                 if result.problems and behaviour == "rollback":
                     if len(result.problems) >= MAX_PROBLEMS:
                         break
@@ -199,6 +202,8 @@ def capture_events(
                     progress(len(batch))
             if result.problems and behaviour == "rollback":
                 raise DocumentInvalid(result.problems[:MAX_PROBLEMS])
+            if then is not None:
+                then(connection)
             connection.execute(
                 _FINISHED_JOB,
                 {
@@ -379,6 +384,20 @@ EVENT_COLUMNS = (
 def _short(term: Any) -> str | None:
     """CBV terms stored in their bare form ('shipping') whatever form they came in."""
     return bare_term(term) if isinstance(term, str) else None
+
+
+def _valid(
+    batch: list[tuple[int, dict[str, Any]]], result: CaptureResult, now: datetime, base: str
+) -> list[tuple[int, dict[str, Any]]]:
+    """The events of ``batch`` without a problem; the problems go to ``result``."""
+    good = []
+    for index, event in batch:
+        problems = validate_event(event, index, now=now, base=base)
+        if problems:
+            result.problems.extend(problems)
+        else:
+            good.append((index, event))
+    return good
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
