@@ -1,0 +1,110 @@
+"""The WAL checkpointer thread: pages reach the database file without a committer's help."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from mics import checkpoints, heap
+from mics.config import Settings
+from mics.db import Database
+
+ROWS, ROW_BYTES = 600, 4000  # ~2.4 MB: ~600 pages, under SQLite's 1,000-page automatic checkpoint
+
+
+def _fill(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB)"))
+    for _ in range(ROWS // 100):
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO blob (data) VALUES (randomblob(:size))"),
+                [{"size": ROW_BYTES}] * 100,
+            )
+
+
+def _settled_size(path: Path, at_least: int, seconds: float = 5.0) -> int:
+    deadline = time.monotonic() + seconds
+    while path.stat().st_size < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return path.stat().st_size
+
+
+def test_without_the_thread_the_pages_stay_in_the_wal(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'plain.db'}")
+    _fill(db)
+    assert (tmp_path / "plain.db").stat().st_size < ROWS * ROW_BYTES // 4
+    assert (tmp_path / "plain.db-wal").stat().st_size > ROWS * ROW_BYTES
+
+
+def test_the_thread_moves_committed_pages_into_the_database_file(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'served.db'}")
+    checkpointer = checkpoints.start(db.engine)
+    assert checkpointer is not None
+    try:
+        _fill(db)
+        size = _settled_size(tmp_path / "served.db", ROWS * ROW_BYTES)
+        assert size >= ROWS * ROW_BYTES
+        assert checkpointer.checkpoints > 0
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM blob")).scalar() == ROWS
+    finally:
+        checkpointer.stop()
+    assert not checkpointer.running
+
+
+def test_connections_checkpoint_themselves_only_past_the_fallback_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'x.db'}")
+
+    def threshold() -> int:
+        with db.engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() or 0)
+
+    assert threshold() == 1000  # SQLite's default, on a connection opened before the thread
+    checkpointer = checkpoints.start(db.engine)
+    assert checkpointer is not None
+    assert threshold() == checkpoints.FALLBACK_PAGES  # the idle one was reopened
+    checkpointer.stop()
+    assert threshold() == 1000
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_nothing_to_checkpoint_without_a_database_file(url: str) -> None:
+    assert checkpoints.start(Database.from_url(url).engine) is None
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_server_runs_the_thread_for_its_lifetime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.api import create_app
+
+    monkeypatch.setattr(heap, "freeze_baseline", lambda: None)  # the test process stays collectable
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}", home=tmp_path / "home")
+    db = Database.from_url(settings.database_url)
+    db.upgrade()
+    app = create_app(settings, db)
+    before = {thread.name for thread in _threads()}
+    async with app.router.lifespan_context(app):
+        assert "sqlite-checkpointer" in {thread.name for thread in _threads()} - before
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/health")).status_code == 200
+    assert "sqlite-checkpointer" not in {thread.name for thread in _threads()}
+
+
+def _threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.is_alive()]
