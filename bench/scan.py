@@ -267,7 +267,8 @@ def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
         os.environ.update(env)
         db = Database.from_url(env["MICS_DATABASE_URL"])
         db.upgrade()
-        taps = max(2, int(3000 * seconds / n_tags) + 2)
+        # fresh URLs for up to 8,000 scans/s: a URL used twice is a replay, not a scan
+        taps = max(2, int(8000 * seconds / n_tags) + 2)
         paths = prepare(db, folder / "home", base, n_tags, taps)
         fixed = max(1, int(RATE * min(seconds, 10)))
         # The first tap of every tag warms the server (passport cache, connections);
@@ -330,7 +331,7 @@ def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
               f"{rate['p50']:8.2f} {rate['p99']:8.2f}")  # fmt: skip
         print(f"open-loop errors (transport or non-200): {rate['errors']:.0f}")
         print(f"verdicts: {counted}; verified scans/s {verified_rps:.0f} (target >= 1000)")
-        print(f"ratio to ceiling {scan['rps'] / ceiling['rps']:.2f} (target >= 0.3); "
+        print(f"verified scans / ceiling {verified_rps / ceiling['rps']:.2f} (target >= 0.3); "
               f"p99 at 500/s {rate['p99']:.1f} ms (target < 50)")  # fmt: skip
         if floor is not None:
             print(f"scans / bare ASGI floor {scan['rps'] / floor['rps']:.3f} (for scale)")

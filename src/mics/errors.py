@@ -107,6 +107,13 @@ class TamperDetected(MicsError):
     title = "Tamper detected"
 
 
+class Unavailable(MicsError):
+    """The request could not be completed now and nothing of it was kept: try again."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class VerificationError(MicsError):
     """A proof, signature or MAC failed: the message says what was expected and found."""
 

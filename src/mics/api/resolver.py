@@ -38,10 +38,11 @@ from mics.passport import labels, resolver, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
+from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
 from mics.registry import get_item, get_product
-from mics.write_gate import GateBusy, write_gate
+from mics.write_gate import GateBusy
 
 router = APIRouter(tags=["passport"])
 
@@ -125,25 +126,31 @@ async def resolve(rest: str, request: Request) -> Response:
     link_type, lang = params.get("linkType"), params.get("lang")
     if ("e" in params or "c" in params) and _inline(request, db):
         return await _gated(
-            db, lambda wait: _resolve(request, db, settings, link_type, lang, wait=wait)
+            db, lambda group: _resolve(request, db, settings, link_type, lang, group=group)
         )
     return await run_in_threadpool(_resolve, request, db, settings, link_type, lang)
 
 
-async def _gated(db: Database, answer: Callable[[bool], Response]) -> Response:
-    """``answer(wait=False)`` on the event loop, polling while the write gate is held.
+async def _gated(db: Database, answer: Callable[[ScanGroup | None], Response]) -> Response:
+    """``answer(group)`` on the event loop, polling while another writer holds the gate.
 
-    After ``GATE_POLLS`` polls, ``answer(wait=True)`` on a thread.
+    The scan joins this loop pass's group (``passport.scan_group``) and its answer
+    goes out once the group has committed. After ``GATE_POLLS`` polls,
+    ``answer(None)`` on a thread, waiting for the gate there.
     """
-    gate = write_gate(db)
+    group = scan_group(db)
     for _ in range(GATE_POLLS):
-        if not gate.busy():
+        if group.joinable():
             try:
-                return answer(False)
+                _, committed = group.join()
             except GateBusy:
                 pass  # another process is writing
+            else:
+                response = answer(group)
+                await committed  # Unavailable (503) if the group could not commit
+                return response
         await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
-    return await run_in_threadpool(answer, True)
+    return await run_in_threadpool(answer, None)
 
 
 def takes_scan(scope: Scope) -> bool:
@@ -204,7 +211,7 @@ def _resolve(
     link_type: str | None,
     lang: str | None,
     *,
-    wait: bool = True,
+    group: ScanGroup | None = None,
 ) -> Response:
     link = _parse(request)
     if isinstance(link, Response):
@@ -212,7 +219,7 @@ def _resolve(
     language = resolver.check_lang(lang, request.headers.get("accept-language"))
     params = request.query_params
     if "e" in params or "c" in params:
-        return _scan(request, db, link, language, wait=wait)
+        return _scan(request, db, link, language, group=group)
     target = resolver.resolve(db, link)
     found = resolver.links(target, settings.base_url, credentials=_serves_credentials(request))
     headers = CORS | {"Link": resolver.link_header(target, settings.base_url)}
@@ -276,7 +283,7 @@ async def scan(
     except InvalidInput as error:
         return _bad_request(request, error)
     if _inline(request, db):
-        return await _gated(db, lambda wait: _scan(request, db, link, "en", page=False, wait=wait))
+        return await _gated(db, lambda g: _scan(request, db, link, "en", page=False, group=g))
     return await run_in_threadpool(_scan, request, db, link, "en", page=False)
 
 
@@ -331,7 +338,7 @@ def _scan(
     language: str,
     *,
     page: bool = True,
-    wait: bool = True,
+    group: ScanGroup | None = None,
 ) -> Response:
     params = request.query_params
     missing = [name for name in ("e", "c") if not params.get(name)]
@@ -354,7 +361,7 @@ def _scan(
             params["c"],
             place=place,
             read_point=params.get("rp"),
-            wait=wait,
+            group=group,
         )
     except InvalidInput as error:
         return _bad_request(request, error)

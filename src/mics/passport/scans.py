@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,10 +57,11 @@ from sqlalchemy import Connection, Integer, bindparam, insert, select, update
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
-from mics.errors import InvalidInput, NotFound, VerificationError
+from mics.errors import InvalidInput, NotFound, Unavailable, VerificationError
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
+from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
 from mics.registry.store import ItemRow, ProductRow
@@ -146,13 +147,16 @@ def verify_scan(
     read_point: str | None = None,
     now: datetime | None = None,
     wait: bool = True,
+    group: ScanGroup | None = None,
 ) -> ScanResult:
     """Verify, judge and record one scan of the item ``link`` names.
 
     Malformed ``e``/``c`` and unknown items raise (InvalidInput, NotFound): there
     is nothing to judge. Everything else yields a verdict, recorded. With
     ``wait=False`` a busy SQLite write gate raises ``write_gate.GateBusy`` before
-    anything is written (the caller retries where waiting is harmless).
+    anything is written (the caller retries where waiting is harmless). With a
+    ``group`` (on the event loop) the scan reads and writes in the group's
+    transaction and the caller waits for the group's commit before answering.
     """
     e, c = parse_sun_params(e_hex, c_hex)
     if link.serial is None:
@@ -174,7 +178,11 @@ def verify_scan(
     # scan). First one short read: the item, its tag, the tag that was read, the
     # read point and the owner's lost/stolen report.
     dialect = db.engine.dialect
-    with dbapi_connection(db.engine) as conn:
+    with ExitStack() as own:
+        if group is None:
+            conn = own.enter_context(dbapi_connection(db.engine))
+        else:
+            conn, _ = group.join()
         item_id, item_tag, report, owned = _item_state(conn, dialect, link)
         read_tag = None
         if reading is not None:
@@ -210,7 +218,9 @@ def verify_scan(
         # SQLite, the row lock on PostgreSQL), then the scan row, committed together.
         # (PostgreSQL reads committed rows per statement: the read's transaction
         # going on into the write changes nothing the compare-and-set relies on.)
-        with write_gate(db)(wait=wait):
+        if group is None:
+            own.enter_context(write_gate(db)(wait=wait))
+        try:
             if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
                 moved = _CAS.execute(
                     conn,
@@ -249,6 +259,16 @@ def verify_scan(
                     "read_point_id": read_point,
                 },
             )
+        except BaseException as error:
+            if group is not None:
+                group.spoil()  # its first statements may stand: the group must not commit
+            if isinstance(error, dialect.loaded_dbapi.Error):
+                raise Unavailable(
+                    f"the scan could not be recorded ({type(error).__name__}); nothing of it "
+                    "was kept: scan again"
+                ) from error
+            raise
+        if group is None:
             conn.commit()
     return ScanResult(
         verdict=verdict,
@@ -557,9 +577,13 @@ class VerdictPublisher:
                     await asyncio.sleep(self.delay)
                     continue
                 while True:
-                    try:
-                        published = publish_pending(self.db, self.operator, wait=False)
-                    except GateBusy:  # a capture or another scan holds the database
+                    # between two groups of scans (``scan_group``): none opens meanwhile
+                    async with scan_group(self.db).paused():
+                        try:
+                            published = publish_pending(self.db, self.operator, wait=False)
+                        except GateBusy:  # another process or thread holds the database
+                            published = -1
+                    if published < 0:
                         await asyncio.sleep(0.005)
                         continue
                     if published < PUBLISH_BATCH:

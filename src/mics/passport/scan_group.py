@@ -1,0 +1,140 @@
+"""Group commit: the tag scans answered in one pass of the event loop share one transaction.
+
+On SQLite the server verifies scans on its event loop, one after another
+(``api.resolver._inline``), and every scan used to end in its own commit: a
+pool checkout, a ``COMMIT`` writing the same few pages (the tag row, the scan
+row, their index pages) to the WAL again, and the gate taken and given back.
+A ``ScanGroup`` instead opens one transaction (one pooled connection, the write
+gate held) for the first scan of a loop pass, lets the scans that follow in the
+same pass read and write on it, and commits it at the start of the next pass
+(``loop.call_soon``). Each scan's answer waits for that commit (``committed``):
+nothing is said about a scan before it is durable as far as SQLite's
+``synchronous=NORMAL`` WAL makes anything durable.
+
+What does not change: a scan's reads see every scan before it (same connection,
+same transaction), so two scans of one tag in one group are judged in order and
+the compare-and-set still accepts a counter once. A scan that fails before it
+writes leaves the group alone. A scan that fails after it started writing
+spoils the group (SQLite cannot take back one scan's statements without a
+savepoint each, a fifth of a scan): the group is rolled back and every scan in
+it is answered ``Unavailable`` (503, nothing kept, try again), as a failed
+commit is.
+
+The verdict publisher, on the same loop, needs the gate between groups:
+``paused()`` waits for the open group's commit and keeps new groups from
+opening until the publisher is done (scans wait meanwhile, polling, as they do
+for any other writer).
+
+Measured with bench/scan.py (see src/mics/passport/BENCH.md, round 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
+
+from mics.db import Database
+from mics.errors import Unavailable
+from mics.statements import dbapi_connection
+from mics.write_gate import GateBusy, write_gate
+
+__all__ = ["ScanGroup", "scan_group"]
+
+
+class ScanGroup:
+    """One SQLite transaction shared by the scans of one event-loop pass (see the module)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connection: Any = None  # the open group's DBAPI connection
+        self._held: ExitStack | None = None  # its gate and pooled connection
+        self._committed: asyncio.Future[None] | None = None
+        self._spoiled = False
+        self._pauses = 0
+
+    @property
+    def open(self) -> bool:
+        return self._committed is not None
+
+    def joinable(self) -> bool:
+        """Whether a scan can go ahead now: a group is open, or the gate is free."""
+        if self._pauses:
+            return False
+        return self.open or not write_gate(self.db).busy()
+
+    def join(self) -> tuple[Any, asyncio.Future[None]]:
+        """The open group's connection and the future of its commit; opens a group if none.
+
+        Raises ``GateBusy`` when another writer holds the gate (nothing opened).
+        """
+        if self._pauses:
+            raise GateBusy
+        if self._committed is None:
+            held = ExitStack()
+            try:
+                held.enter_context(write_gate(self.db)(wait=False))
+                self.connection = held.enter_context(dbapi_connection(self.db.engine))
+            except BaseException:
+                held.close()
+                raise
+            loop = asyncio.get_running_loop()
+            self._held, self._committed, self._spoiled = held, loop.create_future(), False
+            loop.call_soon(self._commit)
+        return self.connection, self._committed
+
+    def spoil(self) -> None:
+        """A member failed after it started writing: roll the whole group back."""
+        self._spoiled = True
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """The open group committed and no new one opened until the block ends."""
+        self._pauses += 1
+        try:
+            if self._committed is not None:
+                await asyncio.shield(self._committed)
+        except Unavailable:
+            pass  # its members are told; the pause goes on
+        try:
+            yield
+        finally:
+            self._pauses -= 1
+
+    def _commit(self) -> None:
+        held, committed, connection = self._held, self._committed, self.connection
+        spoiled = self._spoiled
+        self._held = self._committed = self.connection = None
+        assert held is not None
+        assert committed is not None
+        failure: Exception | None = None
+        try:
+            if spoiled:
+                raise Unavailable("a scan recorded together with this one failed; nothing was kept")
+            connection.commit()
+        except Exception as error:  # every member hears of it, as a 503
+            failure = (
+                error
+                if isinstance(error, Unavailable)
+                else Unavailable(f"the scan could not be recorded ({type(error).__name__})")
+            )
+        finally:
+            held.close()  # the pool rolls back whatever was not committed; the gate opens
+        if failure is None:
+            committed.set_result(None)
+        else:
+            committed.set_exception(failure)
+            committed.exception()  # retrieved: a group whose members all left is not an error
+
+
+_GROUPS: weakref.WeakKeyDictionary[Database, ScanGroup] = weakref.WeakKeyDictionary()
+
+
+def scan_group(db: Database) -> ScanGroup:
+    """The group of ``db`` (one per database; used only from the event loop's thread)."""
+    group = _GROUPS.get(db)
+    if group is None:
+        group = _GROUPS[db] = ScanGroup(db)
+    return group

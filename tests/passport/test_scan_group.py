@@ -1,0 +1,252 @@
+"""Group commit of tag scans: one transaction per event-loop pass, answers after its commit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from mics.api import create_app
+from mics.config import Settings
+from mics.db import Database
+from mics.errors import NotFound, Unavailable
+from mics.passport import scans, tags
+from mics.passport.digital_link import DigitalLink, parse_digital_link
+from mics.passport.scan_group import ScanGroup, scan_group
+from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
+from mics.passport.sun import SunMasterKey
+from mics.registry import find_item
+from mics.registry.demo import ensure_instance, load_demo_registry
+from mics.write_gate import GateBusy, write_gate
+
+BASE = "https://mics.test"
+BAG = "08012345000012"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def tagged(sqlite_db: Database) -> Database:
+    ensure_instance(sqlite_db, "mics-operator")
+    load_demo_registry(sqlite_db)
+    tags.load_tag_demo(sqlite_db)
+    return sqlite_db
+
+
+@pytest.fixture
+def master(tmp_path: Path) -> SunMasterKey:
+    return tags.load_or_create_master_key(tmp_path / "home", Settings.from_env().instance)
+
+
+def _url(db: Database, master: SunMasterKey, serial: str, counter: int) -> str:
+    item = find_item(db, BAG, serial).id
+    return tags.simulate_scan_url(db, master, item, BASE, counter=counter)
+
+
+def _params(url: str) -> tuple[DigitalLink, str, str]:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    return parse_digital_link(parts.path), query["e"][0], query["c"][0]
+
+
+def _scan(db: Database, master: SunMasterKey, url: str, group: ScanGroup) -> str:
+    link, e, c = _params(url)
+    return scans.verify_scan(db, master, link, e, c, group=group).verdict
+
+
+def _stored(db: Database) -> list[tuple[str, str]]:
+    """(serial's tag uid, verdict) of every committed scan row, as another connection sees it."""
+    with db.read() as s:
+        return [
+            (str(r.uid), r.verdict) for r in s.scalars(select(TagScanRow).order_by(TagScanRow.id))
+        ]
+
+
+def _counter(db: Database, serial: str) -> int:
+    with db.read() as s:
+        tag = s.scalar(select(NfcTagRow).where(NfcTagRow.item_id == find_item(db, BAG, serial).id))
+        assert tag is not None
+        return tag.counter
+
+
+@pytest.mark.anyio
+async def test_scans_of_one_loop_pass_commit_together_and_only_then(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    group = scan_group(tagged)
+    urls = [_url(tagged, master, f"BA0000{n}", 1) for n in (1, 2, 3)]
+    verdicts = [_scan(tagged, master, url, group) for url in urls]
+    assert verdicts == ["authentic"] * 3
+    _, committed = group.join()  # the same open group
+    assert group.open
+    assert _stored(tagged) == []  # nothing visible (nor said) before the group commits
+    assert write_gate(tagged).busy()  # the group holds the gate meanwhile
+    await committed
+    assert not group.open
+    assert [verdict for _, verdict in _stored(tagged)] == ["authentic"] * 3
+    assert not write_gate(tagged).busy()
+
+
+@pytest.mark.anyio
+async def test_one_url_twice_in_one_group_is_accepted_once(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    group = scan_group(tagged)
+    url = _url(tagged, master, "BA00001", 5)
+    assert [_scan(tagged, master, url, group) for _ in range(2)] == ["authentic", "replay"]
+    await group.join()[1]
+    assert [verdict for _, verdict in _stored(tagged)] == ["authentic", "replay"]
+    assert _counter(tagged, "BA00001") == 5
+
+
+@pytest.mark.anyio
+async def test_a_scan_that_fails_before_writing_leaves_its_group_alone(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    group = scan_group(tagged)
+    good = _url(tagged, master, "BA00001", 1)
+    assert _scan(tagged, master, good, group) == "authentic"
+    link, e, c = _params(_url(tagged, master, "BA00002", 1))
+    with pytest.raises(NotFound):
+        scans.verify_scan(tagged, master, link, e, c, read_point="nowhere", group=group)
+    await group.join()[1]
+    assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
+
+
+@pytest.mark.anyio
+async def test_a_scan_failing_after_it_wrote_spoils_the_group_and_nothing_is_kept(
+    tagged: Database, master: SunMasterKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = scan_group(tagged)
+    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    real = scans._RECORD.execute
+
+    def fails(*args: Any, **kwargs: Any) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(scans._RECORD, "execute", fails)
+    with pytest.raises(Unavailable):  # after its compare-and-set moved the counter
+        _scan(tagged, master, _url(tagged, master, "BA00002", 1), group)
+    monkeypatch.setattr(scans._RECORD, "execute", real)
+    committed = group.join()[1]
+    with pytest.raises(Unavailable):
+        await committed
+    assert _stored(tagged) == []
+    assert _counter(tagged, "BA00001") == _counter(tagged, "BA00002") == NEVER_READ
+    # the next group starts clean
+    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    await group.join()[1]
+    assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
+
+
+@pytest.mark.anyio
+async def test_a_failed_commit_tells_every_member_and_keeps_nothing(
+    tagged: Database, master: SunMasterKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = scan_group(tagged)
+    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    connection = group.connection
+
+    class Failing:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(connection, name)
+
+        def commit(self) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    group.connection = Failing()
+    committed = group.join()[1]
+    with pytest.raises(Unavailable, match="could not be recorded"):
+        await committed
+    assert _stored(tagged) == []
+    assert not write_gate(tagged).busy()
+
+
+@pytest.mark.anyio
+async def test_the_publisher_goes_between_two_groups(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    group = scan_group(tagged)
+    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    async with group.paused():
+        assert not group.open  # the open group committed first
+        assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
+        assert not group.joinable()
+        with pytest.raises(GateBusy):
+            group.join()
+        assert scans.publish_pending(tagged, "mics-operator", wait=False) == 1
+    assert group.joinable()
+
+
+# --- through the app ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def client(tagged: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url="sqlite://", home=tmp_path / "home", base_url=BASE)
+    app = create_app(settings, tagged)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+        yield c
+
+
+@pytest.mark.anyio
+async def test_concurrent_scan_requests_share_groups_and_each_gets_its_verdict(
+    client: httpx.AsyncClient, tagged: Database, master: SunMasterKey
+) -> None:
+    urls = [_url(tagged, master, f"BA0000{n}", 1) for n in (1, 2, 3, 4)]
+    urls.append(urls[0])  # the first URL again: a replay, whichever group it lands in
+    commits = 0
+    group = scan_group(tagged)
+    real = group._commit
+
+    def counting() -> None:
+        nonlocal commits
+        commits += 1
+        real()
+
+    group._commit = counting  # type: ignore[method-assign]
+    answers = await asyncio.gather(
+        *(
+            client.get(
+                urlsplit(u).path + "?" + urlsplit(u).query, headers={"Accept": "application/json"}
+            )
+            for u in urls
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * 5
+    verdicts = sorted(a.json()["verdict"] for a in answers)
+    assert verdicts == ["authentic"] * 4 + ["replay"]
+    assert 1 <= commits < len(urls)  # at least two scans shared a commit
+    assert sorted(verdict for _, verdict in _stored(tagged)) == verdicts
+
+
+@pytest.mark.anyio
+async def test_a_scan_whose_group_could_not_commit_is_a_503_problem(
+    client: httpx.AsyncClient,
+    tagged: Database,
+    master: SunMasterKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(*args: Any, **kwargs: Any) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(scans._RECORD, "execute", fails)
+    url = urlsplit(_url(tagged, master, "BA00001", 1))
+    answer = await client.get(f"{url.path}?{url.query}", headers={"Accept": "application/json"})
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["title"] == "Service unavailable"
+    assert _stored(tagged) == []
+    with tagged.read() as s:
+        assert s.scalar(select(func.count()).select_from(TagScanRow)) == 0
