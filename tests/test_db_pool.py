@@ -21,10 +21,10 @@ def test_the_default_pool_matches_the_servers_forty_threads(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("MICS_DB_POOL_SIZE", raising=False)
-    assert _limits() == (10, 30)
+    assert _limits() == (40, 0)  # every connection opened is kept
 
 
-@pytest.mark.parametrize(("size", "limits"), [("4", (4, 0)), ("25", (10, 15))])
+@pytest.mark.parametrize(("size", "limits"), [("4", (4, 0)), ("25", (25, 0))])
 def test_the_pool_size_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, size: str, limits: tuple[int, int]
 ) -> None:
