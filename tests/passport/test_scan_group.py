@@ -250,3 +250,74 @@ async def test_a_scan_whose_group_could_not_commit_is_a_503_problem(
     assert _stored(tagged) == []
     with tagged.read() as s:
         assert s.scalar(select(func.count()).select_from(TagScanRow)) == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_waiter_neither_cancels_its_group_nor_keeps_scans_out(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    from mics.api.resolver import _gated
+
+    group = scan_group(tagged)
+
+    def answer(url: str) -> Any:
+        return lambda g: _scan(tagged, master, url, g)
+
+    first = asyncio.ensure_future(_gated(tagged, answer(_url(tagged, master, "BA00001", 1))))
+    second = asyncio.ensure_future(_gated(tagged, answer(_url(tagged, master, "BA00002", 1))))
+    await asyncio.sleep(0)  # both joined one group and wait for its commit
+    first.cancel()
+    outcome: Any = await second  # what answer() returned: the verdict
+    assert outcome == "authentic"
+    assert sorted(verdict for _, verdict in _stored(tagged)) == ["authentic", "authentic"]
+    # a publisher cancelled while it waits for a group does not shut scans out for good
+    _scan(tagged, master, _url(tagged, master, "BA00003", 1), group)
+
+    async def pause() -> None:
+        async with group.paused():
+            await asyncio.sleep(10)
+
+    waiting = asyncio.ensure_future(pause())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0)
+    assert group.joinable()
+
+
+@pytest.mark.anyio
+async def test_a_transaction_sqlite_lost_while_a_member_read_keeps_no_one_authentic(
+    tagged: Database, master: SunMasterKey
+) -> None:
+    group = scan_group(tagged)
+    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    group.connection.rollback()  # as SQLite does itself on an I/O error or a full disk
+    with pytest.raises(Unavailable, match="lost"):
+        await group.join()[1]
+    assert _stored(tagged) == []
+
+
+@pytest.mark.anyio
+async def test_every_member_of_a_spoiled_group_is_told(
+    client: httpx.AsyncClient,
+    tagged: Database,
+    master: SunMasterKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = scans._RECORD.execute
+    calls = 0
+
+    def second_fails(*args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scans._RECORD, "execute", second_fails)
+    urls = [urlsplit(_url(tagged, master, f"BA0000{n}", 1)) for n in (1, 2)]
+    json = {"Accept": "application/json"}
+    answers = await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
+    assert [a.status_code for a in answers] == [503, 503]  # the first wrote, but it was not kept
+    assert _stored(tagged) == []

@@ -227,8 +227,9 @@ def queries(db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
 @router.post("/queries", status_code=201)
 async def create_query(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
     body = await _json_body(request)
-    created = subscriptions.create_query(
-        db, str(body.get("name") or ""), body.get("query"), who.partner
+    # on a thread: a write on the event loop would wait there for a scan group's lock
+    created = await run_in_threadpool(
+        subscriptions.create_query, db, str(body.get("name") or ""), body.get("query"), who.partner
     )
     return JSONResponse(
         created, status_code=201, headers={"Location": f"/epcis/queries/{created['name']}"}
@@ -258,7 +259,8 @@ def named_query_events(
 
 @router.post("/queries/{name}/subscriptions", status_code=201)
 async def subscribe(name: str, request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
-    created = subscriptions.subscribe(db, name, await _json_body(request), _owner(who))
+    body = await _json_body(request)
+    created = await run_in_threadpool(subscriptions.subscribe, db, name, body, _owner(who))
     location = f"/epcis/queries/{name}/subscriptions/{created['subscriptionID']}"
     return JSONResponse(created, status_code=201, headers={"Location": location})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from mics import registry
@@ -252,7 +253,7 @@ async def import_records(
     else:
         data = registry.parse_json(text)
     try:
-        return registry.load(db, data)
+        return await run_in_threadpool(registry.load, db, data)  # not on the event loop
     except ValidationError as error:  # pragma: no cover - load converts these
         raise InvalidInput(str(error), field="body") from error
 

@@ -147,7 +147,8 @@ async def _gated(db: Database, answer: Callable[[ScanGroup | None], Response]) -
                 pass  # another process is writing
             else:
                 response = answer(group)
-                await committed  # Unavailable (503) if the group could not commit
+                # shielded: one cancelled request must not cancel its group's commit
+                await asyncio.shield(committed)  # Unavailable (503) if it could not commit
                 return response
         await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
     return await run_in_threadpool(answer, None)

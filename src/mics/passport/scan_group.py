@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager, suppress
 from typing import Any
 
 from mics.db import Database
@@ -52,7 +52,7 @@ class ScanGroup:
         self.connection: Any = None  # the open group's DBAPI connection
         self._held: ExitStack | None = None  # its gate and pooled connection
         self._committed: asyncio.Future[None] | None = None
-        self._spoiled = False
+        self._spoiled = self._wrote = False
         self._pauses = 0
 
     @property
@@ -73,6 +73,7 @@ class ScanGroup:
         if self._pauses:
             raise GateBusy
         if self._committed is None:
+            loop = asyncio.get_running_loop()  # first: without a loop nothing is taken
             held = ExitStack()
             try:
                 held.enter_context(write_gate(self.db)(wait=False))
@@ -80,10 +81,14 @@ class ScanGroup:
             except BaseException:
                 held.close()
                 raise
-            loop = asyncio.get_running_loop()
-            self._held, self._committed, self._spoiled = held, loop.create_future(), False
+            self._held, self._committed = held, loop.create_future()
+            self._spoiled = self._wrote = False
             loop.call_soon(self._commit)
         return self.connection, self._committed
+
+    def wrote(self) -> None:
+        """A member is about to write: the group's transaction must still be open at commit."""
+        self._wrote = True
 
     def spoil(self) -> None:
         """A member failed after it started writing: roll the whole group back."""
@@ -95,12 +100,10 @@ class ScanGroup:
         self._pauses += 1
         try:
             if self._committed is not None:
-                await asyncio.shield(self._committed)
-        except Unavailable:
-            pass  # its members are told; the pause goes on
-        try:
+                with suppress(Unavailable):  # its members are told; the pause goes on
+                    await asyncio.shield(self._committed)
             yield
-        finally:
+        finally:  # cancelled while waiting too: scans must not stay shut out
             self._pauses -= 1
 
     def _commit(self) -> None:
@@ -109,11 +112,18 @@ class ScanGroup:
         self._held = self._committed = self.connection = None
         assert held is not None
         assert committed is not None
-        failure: Exception | None = None
+        failure: BaseException | None = Unavailable(
+            "the scan could not be recorded; nothing of it was kept"
+        )
         try:
             if spoiled:
                 raise Unavailable("a scan recorded together with this one failed; nothing was kept")
+            if self._wrote and not connection.in_transaction:
+                # SQLite rolled the transaction back itself (I/O error, disk full) while
+                # a member was reading: the earlier members' writes are gone
+                raise Unavailable("the scan's transaction was lost; nothing was kept")
             connection.commit()
+            failure = None
         except Exception as error:  # every member hears of it, as a 503
             failure = (
                 error
@@ -122,11 +132,11 @@ class ScanGroup:
             )
         finally:
             held.close()  # the pool rolls back whatever was not committed; the gate opens
-        if failure is None:
-            committed.set_result(None)
-        else:
-            committed.set_exception(failure)
-            committed.exception()  # retrieved: a group whose members all left is not an error
+            if failure is None:
+                committed.set_result(None)
+            else:  # also when something worse than an Exception stopped the commit
+                committed.set_exception(failure)
+                committed.exception()  # retrieved: members that all left are no error
 
 
 _GROUPS: weakref.WeakKeyDictionary[Database, ScanGroup] = weakref.WeakKeyDictionary()

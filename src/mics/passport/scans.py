@@ -220,6 +220,8 @@ def verify_scan(
         # going on into the write changes nothing the compare-and-set relies on.)
         if group is None:
             own.enter_context(write_gate(db)(wait=wait))
+        else:
+            group.wrote()
         try:
             if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
                 moved = _CAS.execute(
