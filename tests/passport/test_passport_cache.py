@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 from tests.support import epcis_document
 
-from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.passport import ownership, scans, tags
@@ -24,7 +23,6 @@ from mics.passport.passport_cache import Frozen, PassportCache, freeze
 from mics.passport.store import TagScanRow
 from mics.passport.view import passport_json
 from mics.registry import find_item
-from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.trace.capture import capture_document, capture_events
 from mics.trace.store import EventRow
 from mics.write_gate import GateBusy, write_gate
@@ -32,15 +30,6 @@ from mics.write_gate import GateBusy, write_gate
 BAG, BASE = "08012345000012", "https://mics.test"
 TIERS = ("public", "legitimate_interest", "authority")
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def tagged(sqlite_db: Database) -> Database:
-    """The demo registry with a tag on every item (no supply chains: faster)."""
-    ensure_instance(sqlite_db, "mics-operator")
-    load_demo_registry(sqlite_db)
-    tags.load_tag_demo(sqlite_db)
-    return sqlite_db
 
 
 def _item(db: Database, serial: str) -> int:
@@ -417,20 +406,6 @@ def test_a_product_edit_reaches_every_cached_item_of_that_product(tagged: Databa
 
 
 # --- through the API ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def client(tagged: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "home", base_url=BASE)
-    app = create_app(settings, tagged)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
-        yield c
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture

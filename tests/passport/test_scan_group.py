@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import NotFound, Unavailable
@@ -23,24 +21,10 @@ from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
 from mics.passport.sun import SunMasterKey
 from mics.registry import find_item
-from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.write_gate import GateBusy, write_gate
 
 BASE = "https://mics.test"
 BAG = "08012345000012"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def tagged(sqlite_db: Database) -> Database:
-    ensure_instance(sqlite_db, "mics-operator")
-    load_demo_registry(sqlite_db)
-    tags.load_tag_demo(sqlite_db)
-    return sqlite_db
 
 
 @pytest.fixture
@@ -189,15 +173,6 @@ async def test_the_publisher_goes_between_two_groups(
 
 
 # --- through the app ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def client(tagged: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "home", base_url=BASE)
-    app = create_app(settings, tagged)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
-        yield c
 
 
 @pytest.mark.anyio

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
+from tests.support import tag_demo
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
@@ -19,7 +20,6 @@ from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.store import ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, simulate_sun
 from mics.registry import find_item
-from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.trace.store import EventRow
 
 BASE = "https://mics.test"
@@ -29,23 +29,15 @@ NEW_YORK = GeoPoint(40.7128, -74.006)
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 
-def _tagged(db: Database) -> Database:
-    """The demo registry with a tag on every item (no supply chains: faster)."""
-    ensure_instance(db, "mics-operator")
-    load_demo_registry(db)
-    tags.load_tag_demo(db)
-    return db
-
-
 @pytest.fixture
 def demo_db(sqlite_db: Database) -> Database:
-    return _tagged(sqlite_db)
+    return tag_demo(sqlite_db)
 
 
 @pytest.fixture
 def any_demo_db(db: Database) -> Database:
     """SQLite and, when MICS_TEST_POSTGRES_URL is set, PostgreSQL."""
-    return _tagged(db)
+    return tag_demo(db)
 
 
 @pytest.fixture
