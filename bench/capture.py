@@ -9,7 +9,8 @@ AggregationEvents, TransactionEvents and AssociationEvents; about 1 KB each. On 
 
 1. events/s of ``capture_stream`` on one JSON document (parse, validate, hash, store, ledger),
    read whole (documents up to ``documents.WHOLE_JSON_BYTES``) and again forced through the
-   streaming path that larger documents take;
+   streaming path that larger documents take; each in one process and with the default
+   number of worker processes (``MICS_CAPTURE_WORKERS``, ``mics.trace.parallel``);
 2. for each, events/s of a bare ``executemany`` of exactly the rows that capture wrote (events,
    identifiers, business transactions, ledger leaves and nodes) in one transaction: the ceiling;
 3. hashes/s of ``mics.trace.event_hash`` and of the reference ``epcis-event-hash-generator``,
@@ -32,6 +33,7 @@ import io
 import json
 import logging
 import multiprocessing
+import os
 import random
 import sqlite3
 import tempfile
@@ -48,6 +50,7 @@ from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
 from mics.trace import capture, documents, genealogy
 from mics.trace.event_hash import event_hash
+from mics.trace.parallel import WORKERS_ENV, worker_count
 from mics.trace.query import Viewer
 from mics.trace.validate import validate_event
 
@@ -316,16 +319,23 @@ def bare_insert(path: Path, rows: dict[str, tuple[list[str], list[tuple[Any, ...
     return elapsed
 
 
-def capture_figures(folder: Path, count: int, *, streamed: bool) -> tuple[float, float, int]:
+def capture_figures(
+    folder: Path, count: int, *, streamed: bool, workers: int | None
+) -> tuple[float, float, int]:
     """Events/s of capture_stream and of the bare insert of its rows.
+
+    ``workers`` sets ``MICS_CAPTURE_WORKERS`` for the capture (None: the default); the
+    worker processes start inside the timed capture, as for ``mics epcis capture FILE``.
 
     ``streamed`` forces the ijson path that documents larger than ``WHOLE_JSON_BYTES`` take
     (the bench's document is ~14 MiB, read whole otherwise). The generated events are
     dropped before the clock starts: held, they are ~50 MB more for every full garbage
     collection to scan, which a server does not carry (it cost the old code ~20%).
     """
+    if workers is not None:
+        os.environ[WORKERS_ENV] = str(workers)
     body = document(list(Chains(seed=3).stream(count)))
-    name = "streamed" if streamed else "whole"
+    name = f"{'streamed' if streamed else 'whole'}-{workers}"
     db = fresh_db(folder, f"capture-{name}.db")
     whole = getattr(documents, "WHOLE_JSON_BYTES", None)  # absent before round 3
     if streamed and whole is not None:
@@ -431,13 +441,22 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for streamed in (False, True):
+        workers = worker_count()
+        runs = (
+            [(False, 0), (False, None), (True, 0), (True, None)]
+            if workers
+            else [(False, 0), (True, 0)]
+        )
+        for streamed, count in runs:
             # each in a fresh process: caches warmed by one capture would flatter the next
             spawn = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-                run = pool.submit(capture_figures, folder, args.events, streamed=streamed)
+                run = pool.submit(
+                    capture_figures, folder, args.events, streamed=streamed, workers=count
+                )
                 ours, bare, size = run.result()
-            how = "streamed (ijson, > 32 MiB)" if streamed else "held whole (orjson)"
+            how = "streamed (ijson)" if streamed else "held whole (orjson)"
+            how += f", {workers} workers" if count is None else ", no workers"
             rows.append(
                 (
                     f"capture_stream, {how} (events/s)",
@@ -473,9 +492,10 @@ def main() -> None:
                     (f"genealogy {name} p50 / p99 (ms)", f"{p50:.1f} / {p99:.1f}", "p50 < 10", "")
                 )
     print(f"events: {args.events:,} of ~{size} bytes each; SQLite file, WAL, synchronous=NORMAL")
-    print(f"{'measure':<50}{'figure':>16}  {'target':<11}{'note'}")
+    print(f"capture workers: {workers} ({WORKERS_ENV}, started inside the timed capture)")
+    print(f"{'measure':<62}{'figure':>16}  {'target':<11}{'note'}")
     for name, figure, target, note in rows:
-        print(f"{name:<50}{figure:>16}  {target:<11}{note}")
+        print(f"{name:<62}{figure:>16}  {target:<11}{note}")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
 from mics.trace import documents
 from mics.trace.cbv import bare_term
-from mics.trace.epcs import biz_transactions, identifiers
-from mics.trace.event_hash import event_hash
+from mics.trace.parallel import in_order
+from mics.trace.prepare import Batch, Prepared, prepare
 from mics.trace.store import (
     CaptureJobRow,
     EventBizTransactionRow,
@@ -42,9 +42,7 @@ from mics.trace.validate import (
     QUERY_EVENTS,
     DocumentInvalid,
     Problem,
-    parse_timestamp,
     validate_document,
-    validate_event,
 )
 from mics.write_gate import write_gate
 
@@ -184,20 +182,18 @@ def capture_events(
             connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context))
             log.lock(s)
             writer = _Writer(s, result, partner, record_time, context)
-            for batch in _batches(enumerate(events), BATCH):
-                if len(batch) and batch[-1][0] >= CAPTURE_LIMIT:
-                    raise TooLarge(
-                        f"the document has more than {CAPTURE_LIMIT} events",
-                        field="eventList",
-                        value=batch[-1][0] + 1,
-                        expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
-                    )
-                good = batch if built else _valid(batch, result, now, base)
+            batches = _batches(enumerate(events), BATCH)
+            # Batches are validated and hashed ahead, in worker processes when there are
+            # several (mics.trace.parallel), and written here in document order.
+            for batch, (problems, prepared) in in_order(
+                prepare, batches, context, now, base, built
+            ):
+                result.problems.extend(problems)
                 if result.problems and behaviour == "rollback":
                     if len(result.problems) >= MAX_PROBLEMS:
                         break
                     continue  # keep validating to report every problem; store nothing
-                writer.write(good)
+                writer.write(batch, prepared)
                 if progress:
                     progress(len(batch))
             if result.problems and behaviour == "rollback":
@@ -281,15 +277,17 @@ class _Writer:
         self.seen: dict[str, str] = {}
         self.leaf: Callable[[str], bytes] | None = None  # made at the first event stored
 
-    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        if not batch:  # every event of the batch refused (proceed): no "IN ()" to send
+    def write(self, batch: Batch, prepared: list[Prepared]) -> None:
+        """Store the events of ``batch`` that ``prepared`` holds (the valid ones)."""
+        if not prepared:  # every event of the batch refused (proceed): no "IN ()" to send
             return
-        prepared = []
-        for index, event in batch:
-            digest = event_hash(event, self.context)
+        events_of = dict(batch)
+        ready = []
+        for index, digest, event_time, epc_list, tx_list in prepared:
+            event = events_of[index]
             event_id = event.get("eventID") or digest
-            prepared.append((index, event, digest, event_id))
-        ids = tuple(p[3] for p in prepared)
+            ready.append((index, event, digest, event_id, event_time, epc_list, tx_list))
+        ids = tuple(p[3] for p in ready)
         marks = ", ".join([self.mark] * len(ids))
         found = self.connection.exec_driver_sql(
             f"SELECT event_id, event_hash FROM epcis_event WHERE event_id IN ({marks})", ids
@@ -300,7 +298,7 @@ class _Writer:
         transactions: list[tuple[int, str, str]] = []
         leaves: list[tuple[int, bytes]] = []
         leaf = self.leaf
-        for index, event, digest, event_id in prepared:
+        for index, event, digest, event_id, event_time, epc_list, tx_list in ready:
             known = stored.get(event_id) or self.seen.get(event_id)
             if known is not None:
                 if known != digest:
@@ -318,9 +316,9 @@ class _Writer:
             self.seen[event_id] = digest
             pk = self.next_id
             self.next_id += 1
-            events.append(self._event_row(pk, event, digest, event_id))
-            epcs += [(pk, epc, role) for epc, role in identifiers(event)]
-            transactions += [(pk, kind, value) for kind, value in biz_transactions(event)]
+            events.append(self._event_row(pk, event, digest, event_id, event_time))
+            epcs += [(pk, epc, role) for epc, role in epc_list]
+            transactions += [(pk, kind, value) for kind, value in tx_list]
             if leaf is None:  # leaf_data's checks, in its order, once (~2% of a capture)
                 leaf_data(digest, self.record_time, self.partner)
                 leaf = self.leaf = leaf_writer(self.record_time, self.partner)
@@ -334,7 +332,7 @@ class _Writer:
             self.result.captured += len(events)
 
     def _event_row(
-        self, pk: int, event: dict[str, Any], digest: str, event_id: str
+        self, pk: int, event: dict[str, Any], digest: str, event_id: str, event_time: datetime
     ) -> tuple[Any, ...]:
         """One ``epcis_event`` row, in the order of ``EVENT_COLUMNS``."""
         read_point, biz_location = event.get("readPoint"), event.get("bizLocation")
@@ -347,7 +345,7 @@ class _Writer:
             event_id,
             digest,
             event["type"],
-            parse_timestamp(event["eventTime"]).astimezone(UTC),
+            event_time,
             self.record_time,
             event.get("action"),
             _short(event.get("bizStep")),
@@ -386,23 +384,17 @@ def _short(term: Any) -> str | None:
     return bare_term(term) if isinstance(term, str) else None
 
 
-def _valid(
-    batch: list[tuple[int, dict[str, Any]]], result: CaptureResult, now: datetime, base: str
-) -> list[tuple[int, dict[str, Any]]]:
-    """The events of ``batch`` without a problem; the problems go to ``result``."""
-    good = []
-    for index, event in batch:
-        problems = validate_event(event, index, now=now, base=base)
-        if problems:
-            result.problems.extend(problems)
-        else:
-            good.append((index, event))
-    return good
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch = []
-    for item in items:
+def _batches(events: Iterable[tuple[int, dict[str, Any]]], size: int) -> Iterator[Batch]:
+    """``events`` in lists of ``size``; ``TooLarge`` at the first past ``CAPTURE_LIMIT``."""
+    batch: Batch = []
+    for item in events:
+        if item[0] >= CAPTURE_LIMIT:
+            raise TooLarge(
+                f"the document has more than {CAPTURE_LIMIT} events",
+                field="eventList",
+                value=item[0] + 1,
+                expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
+            )
         batch.append(item)
         if len(batch) == size:
             yield batch

@@ -1,0 +1,53 @@
+"""What capture computes from each event before it writes anything: the part that runs in parallel.
+
+For a batch of ``(index, event)`` pairs, ``prepare`` validates every event (unless MICS
+built them itself), then for each valid one computes its CBV 2.0 hash, its event time in
+UTC, the identifiers it names and its business transactions. Nothing here reads or
+writes the database or depends on what was captured before, so a batch gives the same
+answer in this process or in a worker process (``mics.trace.parallel``): on the
+capture benchmark this is ~55% of a capture's CPU time (validation ~70 us an event,
+hash ~55 us, identifiers ~11 us on the 2-core bench machine).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mics.trace.epcs import biz_transactions, identifiers
+from mics.trace.event_hash import event_hash
+from mics.trace.field_checks import Problem, parse_timestamp
+from mics.trace.validate import validate_event
+
+# One valid event, ready to store: its index in the document, CBV 2.0 hash, event time
+# in UTC, (identifier, role) pairs and (type, value) business transactions.
+Prepared = tuple[int, str, datetime, list[tuple[str, str]], list[tuple[str, str]]]
+Batch = list[tuple[int, dict[str, Any]]]
+
+
+def prepare(
+    batch: Batch, context: Any, now: datetime, base: str, built: bool
+) -> tuple[list[Problem], list[Prepared]]:
+    """The problems of ``batch``'s events and, in order, the prepared form of the others.
+
+    ``now`` is the capture's time (no event may be later); ``base`` the JSON pointer of
+    the document's event list; ``built`` skips validation for events MICS built itself.
+    """
+    problems: list[Problem] = []
+    prepared: list[Prepared] = []
+    for index, event in batch:
+        if not built:
+            found = validate_event(event, index, now=now, base=base)
+            if found:
+                problems.extend(found)
+                continue
+        prepared.append(
+            (
+                index,
+                event_hash(event, context),
+                parse_timestamp(event["eventTime"]).astimezone(UTC),
+                identifiers(event),
+                biz_transactions(event),
+            )
+        )
+    return problems, prepared

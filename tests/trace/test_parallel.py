@@ -1,0 +1,386 @@
+"""Captures prepared by worker processes (mics.trace.parallel) store what one process stores."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from tests.support import EPCIS_CONTEXT
+
+from mics import registry
+from mics.db import Database
+from mics.errors import Unavailable
+from mics.registry.demo import ensure_instance
+from mics.registry.schemas import PartnerIn
+from mics.trace import capture, parallel
+from mics.trace.prepare import prepare
+from mics.trace.validate import DOCUMENT_EVENTS, DocumentInvalid
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+DL = "https://id.gs1.org"
+TABLES = {
+    "epcis_event": "SELECT id, event_id, event_hash, event_type, event_time, action, biz_step,"
+    " disposition, read_point, biz_location, partner_id, body FROM epcis_event ORDER BY id",
+    "epcis_event_epc": "SELECT event, epc, role FROM epcis_event_epc ORDER BY event, epc, role",
+    "epcis_event_biztx": "SELECT event, type, value FROM epcis_event_biztx ORDER BY event, type",
+    "ledger": "SELECT level, idx, hash FROM ledger_node ORDER BY level, idx",
+}
+
+
+def chain_events(count: int) -> list[dict[str, Any]]:
+    """Valid events of four kinds, each different, with identifiers in several roles."""
+    out: list[dict[str, Any]] = []
+    for i in range(count):
+        when = f"2026-03-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000+01:00"
+        base = {"eventTime": when, "eventTimeZoneOffset": "+01:00"}
+        kind = i % 4
+        if kind == 0:
+            out.append(
+                base
+                | {
+                    "type": "ObjectEvent",
+                    "action": "OBSERVE",
+                    "bizStep": "shipping",
+                    "disposition": "in_transit",
+                    "epcList": [f"urn:epc:id:sgtin:8012345.000012.S{i}"],
+                    "readPoint": {"id": f"{DL}/414/8012345900015"},
+                    "bizTransactionList": [
+                        {"type": "po", "bizTransaction": f"urn:epc:id:gdti:8012345.00000.PO{i}"}
+                    ],
+                    "sourceList": [{"type": "owning_party", "source": f"{DL}/417/8012345900015"}],
+                    "destinationList": [
+                        {"type": "owning_party", "destination": f"{DL}/417/8012345900022"}
+                    ],
+                }
+            )
+        elif kind == 1:
+            out.append(
+                base
+                | {
+                    "type": "TransformationEvent",
+                    "bizStep": "commissioning",
+                    "inputQuantityList": [
+                        {
+                            "epcClass": f"{DL}/01/08012345000401/10/L{i}",
+                            "quantity": 2.5,
+                            "uom": "KGM",
+                        }
+                    ],
+                    "outputEPCList": [f"{DL}/01/08012345000012/21/B{i}-{n}" for n in range(3)],
+                    "bizLocation": {"id": f"{DL}/414/8012345900022"},
+                }
+            )
+        elif kind == 2:
+            out.append(
+                base
+                | {
+                    "type": "AggregationEvent",
+                    "action": "ADD",
+                    "bizStep": "packing",
+                    "parentID": f"urn:epc:id:sscc:8012345.{i:010d}",
+                    "childEPCs": [f"{DL}/01/08012345000012/21/B{i - 1}-0"],
+                }
+            )
+        else:
+            out.append(
+                base
+                | {
+                    "type": "ObjectEvent",
+                    "action": "ADD",
+                    "bizStep": "commissioning",
+                    "epcList": [],
+                    "quantityList": [{"epcClass": f"{DL}/01/08012345000401/10/L{i}"}],
+                    "ilmd": {"example:lot": f"L{i}"},
+                }
+            )
+    return out
+
+
+def document(events: list[dict[str, Any]]) -> bytes:
+    import json
+
+    return json.dumps(
+        {
+            "@context": EPCIS_CONTEXT,
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-03-01T10:00:00Z",
+            "epcisBody": {"eventList": events},
+        }
+    ).encode()
+
+
+def fresh(folder: Path, name: str) -> Database:
+    db = Database.from_url(f"sqlite:///{folder / name}")
+    db.upgrade()
+    ensure_instance(db, "op")
+    registry.create_partner(
+        db, PartnerIn(id="tannery", name="tannery", kind="enterprise", is_public=False)
+    )
+    return db
+
+
+def stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with db.read() as s:
+        return {name: [tuple(r) for r in s.execute(text(sql))] for name, sql in TABLES.items()}
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture, "BATCH", 25)
+
+
+def capture_with(
+    monkeypatch: pytest.MonkeyPatch, workers: int, db: Database, body: bytes, **kw: Any
+) -> capture.CaptureResult:
+    monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
+    return capture.capture_stream(db, io.BytesIO(body), "json", "tannery", now=NOW, **kw)
+
+
+def worker_pids() -> set[int]:
+    """This process's ``python -m mics.trace.parallel`` children."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"mics.trace.parallel" in command:
+            found.add(int(entry.name))
+    return found
+
+
+linux_only = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="finds worker processes through /proc (Linux)"
+)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_workers_store_the_same_rows_hashes_and_log_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = document(chain_events(203))  # 9 batches of 25, the last of 3
+    alone, shared = fresh(tmp_path, "alone.db"), fresh(tmp_path, "shared.db")
+    one = capture_with(monkeypatch, 0, alone, body)
+    two = capture_with(monkeypatch, 2, shared, body)
+    assert (one.captured, two.captured) == (203, 203)
+    assert one.event_ids == two.event_ids
+    rows_alone, rows_shared = stored(alone), stored(shared)
+    assert rows_shared == rows_alone
+    assert len(rows_alone["epcis_event_biztx"]) == 51
+    assert {r[2] for r in rows_alone["epcis_event_epc"]} >= {"epc", "output", "parent", "source"}
+
+
+@pytest.mark.usefixtures("small_batches")
+@pytest.mark.parametrize("behaviour", ["rollback", "proceed"])
+def test_problems_in_several_batches_are_reported_as_one_process_reports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str
+) -> None:
+    events = chain_events(120)
+    events[3]["eventTime"] = "2026-02-30T10:00:00Z"  # batch 1
+    events[57]["bizStep"] = "no_such_step"  # batch 3
+    events[101]["action"] = "SOMETIMES"  # batch 5
+    events[102] = events[100]  # a duplicate in the same batch
+    body = document(events)
+    outcomes: list[tuple[list[dict[str, Any]], tuple[int, int] | None, dict[str, Any]]] = []
+    for workers in (0, 2):
+        db = fresh(tmp_path, f"{behaviour}-{workers}.db")
+        try:
+            result = capture_with(monkeypatch, workers, db, body, behaviour=behaviour)
+        except DocumentInvalid as invalid:
+            outcomes.append(([p.as_dict() for p in invalid.problems], None, stored(db)))
+        else:
+            problems = [p.as_dict() for p in result.problems]
+            outcomes.append((problems, (result.captured, result.duplicates), stored(db)))
+    assert outcomes[1] == outcomes[0]
+    problems, counts, rows = outcomes[0]
+    assert [p["pointer"].split("/")[3] for p in problems] == ["3", "57", "101"]
+    if behaviour == "rollback":
+        assert counts is None
+        assert rows["epcis_event"] == []
+    else:
+        assert counts == (116, 1)
+        assert len(rows["epcis_event"]) == 116
+
+
+def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    good = [(0, chain_events(1)[0])]
+    args = (EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)
+    # the first item is prepared here, the second in the worker: a non-pair cannot unpack
+    with pytest.raises(TypeError, match="cannot unpack"):
+        list(parallel.in_order(prepare, [good, [7]], *args))
+    results = list(parallel.in_order(prepare, [good, good, good], *args))
+    assert [len(prepared) for _batch, (_problems, prepared) in results] == [1, 1, 1]
+    assert results[2][1] == prepare(good, *args)
+
+
+class Sleeper:
+    """A value a worker takes ``seconds`` to unpickle: it is busy with that task meanwhile."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (time.sleep, (self.seconds,))
+
+
+@linux_only
+@pytest.mark.usefixtures("small_batches")
+def test_a_worker_killed_mid_capture_fails_it_whole_and_the_next_capture_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = fresh(tmp_path, "killed.db")
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    events = chain_events(400)
+    slow = [dict(e) for e in events]
+    slow[30]["example:slow"] = Sleeper(20)  # batch 2 of 16, the first a worker prepares
+
+    def kill_workers() -> None:
+        for pid in worker_pids():
+            os.kill(pid, signal.SIGKILL)
+
+    timer = threading.Timer(1.5, kill_workers)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unavailable, match="capture worker process stopped") as caught:
+            capture.capture_events(db, iter(slow), EPCIS_CONTEXT, "tannery", now=NOW)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 15  # it did not wait for the sleeping worker
+    assert caught.value.status == 503
+    assert stored(db)["epcis_event"] == []
+    again = capture.capture_events(db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW)
+    assert again.captured == 400
+    with db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM ledger_leaf")).scalar_one() == 400
+
+
+def test_a_worker_found_dead_between_tasks_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "BATCH", 25)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    db = fresh(tmp_path, "healed.db")
+    events = chain_events(100)
+    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
+    pool = parallel._get_pool()
+    assert pool is not None
+    (worker,) = pool.workers
+    worker.process.kill()
+    worker.process.wait()
+    assert capture.capture_events(db, iter(events[50:]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert pool.workers
+    assert worker not in pool.workers
+
+
+def test_no_worker_starts_for_one_batch_or_when_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(parallel, "_Worker", lambda: started.append(1))
+    db = fresh(tmp_path, "alone.db")
+    assert capture_with(monkeypatch, 3, db, document(chain_events(30))).captured == 30
+    monkeypatch.setattr(capture, "BATCH", 10)
+    assert capture_with(monkeypatch, 0, db, document(chain_events(60))).captured == 30
+    assert started == []
+
+
+@pytest.mark.parametrize("raw", ["two", "-1", "65", "1.5"])
+def test_a_bad_worker_count_names_the_variable_value_and_range(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, raw)
+    with pytest.raises(ValueError, match=rf"MICS_CAPTURE_WORKERS='{raw}'.*0 to 64"):
+        parallel.worker_count()
+
+
+def test_the_default_worker_count_follows_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    for cpus, expected in ((1, 0), (2, 2), (4, parallel.MAX_DEFAULT), (64, parallel.MAX_DEFAULT)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
+        assert parallel.worker_count() == expected
+
+
+def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
+    batch = [(0, chain_events(1)[0])]
+    tasks = b"".join(
+        parallel._FRAME.pack(len(p)) + p
+        for p in (
+            pickle.dumps((batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)),
+            pickle.dumps(([(0, {"type": "ObjectEvent"})], EPCIS_CONTEXT, NOW, "/x", False)),
+            pickle.dumps(("not", "enough")),
+        )
+    )
+    out = io.BytesIO()
+    parallel.serve(io.BytesIO(tasks), out)
+    out.seek(0)
+    answers = []
+    while head := out.read(parallel._FRAME.size):
+        answers.append(pickle.loads(out.read(parallel._FRAME.unpack(head)[0])))
+    assert answers[0] == (True, prepare(batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False))
+    ok, (problems, prepared) = answers[1]
+    assert ok
+    assert prepared == []
+    assert {p.pointer for p in problems} >= {"/x/0/eventTime"}
+    assert answers[2][0] is False
+    assert isinstance(answers[2][1], TypeError)
+    assert len(answers) == 3
+
+
+@linux_only
+def test_workers_exit_when_the_capturing_process_is_killed(tmp_path: Path) -> None:
+    script = f"""
+import io, os, sys, time
+sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+from tests.trace.test_parallel import chain_events, document, fresh, worker_pids, NOW
+from pathlib import Path
+from mics.trace import capture
+capture.BATCH = 25
+db = fresh(Path({str(tmp_path)!r}), "child.db")
+capture.capture_stream(db, io.BytesIO(document(chain_events(100))), "json", "tannery", now=NOW)
+print(*sorted(worker_pids()), flush=True)
+time.sleep(60)
+"""
+    env = dict(os.environ, MICS_CAPTURE_WORKERS="2")
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        pids = [int(p) for p in child.stdout.readline().split()]
+        assert len(pids) == 2, pids or child.stderr.read()
+        child.kill()
+        child.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+            time.sleep(0.05)
+        left = [p for p in pids if Path(f"/proc/{p}").exists() and _running(p)]
+        assert left == []
+        assert child.stderr.read() == b""  # nothing held the child's stderr open
+
+
+def _running(pid: int) -> bool:
+    """Not a zombie waiting to be reaped by init."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
