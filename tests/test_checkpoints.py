@@ -112,3 +112,31 @@ async def test_the_server_runs_the_thread_for_its_lifetime(
 
 def _threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.is_alive()]
+
+
+def test_the_wal_file_is_cut_back_after_a_burst(tmp_path: Path) -> None:
+    from mics.db import WAL_SIZE_LIMIT
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'burst.db'}")
+    checkpointer = checkpoints.start(db.engine)
+    assert checkpointer is not None
+    wal = tmp_path / "burst.db-wal"
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB)"))
+            conn.execute(  # one transaction of ~24 MB: the WAL grows past the limit
+                text("INSERT INTO blob (data) VALUES (randomblob(:size))"),
+                [{"size": 4000}] * 6000,
+            )
+        assert wal.stat().st_size > WAL_SIZE_LIMIT
+        deadline, small = time.monotonic() + 10, 0
+        while time.monotonic() < deadline and wal.stat().st_size > WAL_SIZE_LIMIT:
+            with db.engine.begin() as conn:  # a writer after the checkpoint resets the WAL
+                conn.execute(text("INSERT INTO blob (data) VALUES (x'00')"))
+            small += 1
+            time.sleep(0.05)
+        assert wal.stat().st_size <= WAL_SIZE_LIMIT
+    finally:
+        checkpointer.stop()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM blob")).scalar_one() == 6000 + small

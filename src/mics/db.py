@@ -34,6 +34,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of -wal file kept after a checkpoint resets it
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
@@ -49,6 +52,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # pages the default cache keeps evicting once a store holds ~100k events
             cursor.execute("PRAGMA cache_size=-65536")
             cursor.execute("PRAGMA temp_store=MEMORY")
+            # After a burst (a 100,000-event capture writes ~150 MB of WAL) the -wal file
+            # keeps its size until it is truncated: cut back to this once a checkpoint
+            # lets writers start again from its beginning.
+            cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             cursor.close()
 
         return engine

@@ -122,7 +122,11 @@ async def test_a_scan_failing_after_it_wrote_spoils_the_group_and_nothing_is_kep
     with pytest.raises(Unavailable):  # after its compare-and-set moved the counter
         _scan(tagged, master, _url(tagged, master, "BA00002", 1), group)
     monkeypatch.setattr(scans._RECORD, "execute", real)
-    committed = group.join()[1]
+    assert not group.joinable()  # no one joins a group that cannot commit
+    with pytest.raises(GateBusy):
+        group.join()
+    committed = group.committed
+    assert committed is not None
     with pytest.raises(Unavailable):
         await committed
     assert _stored(tagged) == []
@@ -296,3 +300,29 @@ async def test_every_member_of_a_spoiled_group_is_told(
     answers = await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
     assert [a.status_code for a in answers] == [503, 503]  # the first wrote, but it was not kept
     assert _stored(tagged) == []
+
+
+@pytest.mark.anyio
+async def test_a_scan_arriving_after_its_group_was_spoiled_waits_for_the_next_group(
+    client: httpx.AsyncClient,
+    tagged: Database,
+    master: SunMasterKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = scans._RECORD.execute
+    calls = 0
+
+    def second_fails(*args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scans._RECORD, "execute", second_fails)
+    urls = [urlsplit(_url(tagged, master, f"BA0000{n}", 1)) for n in (1, 2, 3)]
+    json = {"Accept": "application/json"}
+    answers = await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
+    assert [a.status_code for a in answers] == [503, 503, 200]
+    assert answers[2].json()["verdict"] == "authentic"
+    assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from tests.support import EPCIS_CONTEXT
 
 from mics import registry
 from mics.db import Database
-from mics.errors import Unavailable
+from mics.errors import TooLarge, Unavailable
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
 from mics.trace import capture, parallel
@@ -136,6 +137,12 @@ def stored(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         return {name: [tuple(r) for r in s.execute(text(sql))] for name, sql in TABLES.items()}
 
 
+@pytest.fixture(autouse=True)
+def workers_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with worker processes allowed (a test may turn them off)."""
+    monkeypatch.setattr(parallel, "_failed", False)
+
+
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capture, "BATCH", 25)
@@ -170,6 +177,20 @@ linux_only = pytest.mark.skipif(
 )
 
 
+def count_worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per task a worker process answered, from now on."""
+    calls: list[int] = []
+    real = parallel._Worker.call
+
+    def counted(self: Any, payload: bytes) -> tuple[str, Any]:
+        answer = real(self, payload)
+        calls.append(self.process.pid)
+        return answer
+
+    monkeypatch.setattr(parallel._Worker, "call", counted)
+    return calls
+
+
 @pytest.mark.usefixtures("small_batches")
 def test_workers_store_the_same_rows_hashes_and_log_as_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -177,7 +198,9 @@ def test_workers_store_the_same_rows_hashes_and_log_as_one_process(
     body = document(chain_events(203))  # 9 batches of 25, the last of 3
     alone, shared = fresh(tmp_path, "alone.db"), fresh(tmp_path, "shared.db")
     one = capture_with(monkeypatch, 0, alone, body)
+    calls = count_worker_calls(monkeypatch)
     two = capture_with(monkeypatch, 2, shared, body)
+    assert len(calls) >= 8  # every batch but perhaps the first went to a worker
     assert (one.captured, two.captured) == (203, 203)
     assert one.event_ids == two.event_ids
     rows_alone, rows_shared = stored(alone), stored(shared)
@@ -232,46 +255,223 @@ def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
     assert results[2][1] == prepare(good, *args)
 
 
-class Sleeper:
-    """A value a worker takes ``seconds`` to unpickle: it is busy with that task meanwhile."""
+class Sleeper(str):
+    """A string to the capturing process; to a worker, ``seconds`` of sleep to unpickle
+    (then None), so that the worker is busy with that task meanwhile."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    seconds = 0.0
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (time.sleep, (self.seconds,))
 
 
+class Marker(str):
+    """A string to the capturing process; a worker unpickling it makes the folder ``self``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.makedirs, (str(self), 0o777, True))
+
+
+def slow_capture(tmp_path: Path, seconds: float, kills: int) -> tuple[Any, int, float, list[int]]:
+    """Capture 400 events whose 31st makes its worker sleep, killing up to ``kills``
+    workers in its sleep; (result or exception, events stored, seconds taken, pids killed)."""
+    db = fresh(tmp_path, "slow.db")
+    mark = tmp_path / "busy"
+    events = chain_events(400)
+    sleeper = Sleeper("slow")
+    sleeper.seconds = seconds
+    events[30] = events[30] | {"example:mark": Marker(str(mark)), "example:slow": sleeper}
+    killed: list[int] = []
+    done = threading.Event()
+
+    def killer() -> None:
+        while len(killed) < kills and not done.is_set():
+            if mark.exists():
+                mark.rmdir()
+                for pid in worker_pids():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    started = time.monotonic()
+    outcome: Any
+    try:
+        outcome = capture.capture_events(db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW)
+    except Exception as error:
+        outcome = error
+    finally:
+        done.set()
+        thread.join()
+    return outcome, len(stored(db)["epcis_event"]), time.monotonic() - started, killed
+
+
 @linux_only
 @pytest.mark.usefixtures("small_batches")
-def test_a_worker_killed_mid_capture_fails_it_whole_and_the_next_capture_works(
+def test_a_task_whose_worker_was_killed_is_given_to_a_new_worker_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = fresh(tmp_path, "killed.db")
     monkeypatch.setenv(parallel.WORKERS_ENV, "2")
-    events = chain_events(400)
-    slow = [dict(e) for e in events]
-    slow[30]["example:slow"] = Sleeper(20)  # batch 2 of 16, the first a worker prepares
+    outcome, kept, _, killed = slow_capture(tmp_path, seconds=1.0, kills=1)
+    assert killed  # the worker busy with the slow batch, and any other
+    assert isinstance(outcome, capture.CaptureResult), outcome
+    assert outcome.captured == kept == 400
 
-    def kill_workers() -> None:
-        for pid in worker_pids():
-            os.kill(pid, signal.SIGKILL)
 
-    timer = threading.Timer(1.5, kill_workers)
-    timer.start()
-    started = time.monotonic()
-    try:
-        with pytest.raises(Unavailable, match="capture worker process stopped") as caught:
-            capture.capture_events(db, iter(slow), EPCIS_CONTEXT, "tannery", now=NOW)
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 15  # it did not wait for the sleeping worker
-    assert caught.value.status == 503
-    assert stored(db)["epcis_event"] == []
-    again = capture.capture_events(db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW)
-    assert again.captured == 400
-    with db.read() as s:
-        assert s.execute(text("SELECT count(*) FROM ledger_leaf")).scalar_one() == 400
+@linux_only
+@pytest.mark.usefixtures("small_batches")
+def test_a_batch_that_kills_two_workers_fails_its_capture_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    outcome, kept, seconds, killed = slow_capture(tmp_path, seconds=20, kills=4)
+    assert isinstance(outcome, Unavailable), outcome
+    assert "stopped twice on one batch" in outcome.message
+    assert outcome.status == 503
+    assert kept == 0
+    assert seconds < 15  # it did not wait for a sleeping worker
+    assert len(killed) >= 2
+    db = fresh(tmp_path, "after.db")  # and the pool is sound again
+    again = capture.capture_events(db, iter(chain_events(100)), EPCIS_CONTEXT, "tannery")
+    assert again.captured == 100
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_a_batch_too_deep_to_pickle_is_prepared_here_with_the_same_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = chain_events(100)
+    deep: dict[str, Any] = {}
+    for _ in range(900):  # deeper than pickle's recursion allows, not json's
+        deep = {"example:n": deep}
+    events[60]["ilmd"] = deep  # ilmd is only allowed on ADD: a problem, named
+    outcomes = []
+    for workers in (0, 2):
+        monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
+        db = fresh(tmp_path, f"deep-{workers}.db")
+        result = capture.capture_events(
+            db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW, behaviour="proceed"
+        )
+        outcomes.append(
+            (result.captured, [p.pointer for p in result.problems], stored(db)["epcis_event"])
+        )
+    assert outcomes[1] == outcomes[0]
+    assert outcomes[0][0] == 99
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    events = chain_events(200)
+    batch = [(0, chain_events(1)[0])]
+    other: list[Any] = []
+
+    def switching() -> Iterator[dict[str, Any]]:
+        for index, event in enumerate(events):
+            if index == 120:  # another capture, under a new count, runs to its end
+                monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+                other.extend(
+                    parallel.in_order(
+                        prepare, [batch, batch, batch], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False
+                    )
+                )
+            yield event
+
+    db = fresh(tmp_path, "switch.db")
+    first = parallel._borrow()
+    assert first is not None
+    parallel._give_back(first)
+    result = capture.capture_events(db, switching(), EPCIS_CONTEXT, "tannery", now=NOW)
+    assert result.captured == 200
+    assert len(other) == 3
+    assert first.retired
+    assert first.workers == set()  # closed once its capture ended
+    current = parallel._borrow()
+    assert current is not None
+    parallel._give_back(current)
+    assert current.size == 2
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_too_many_problems_is_reported_before_too_many_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.trace import validate
+
+    monkeypatch.setattr(capture, "CAPTURE_LIMIT", 100)
+    monkeypatch.setattr(capture, "MAX_PROBLEMS", 5)
+    monkeypatch.setattr(validate, "MAX_PROBLEMS", 5)
+    bad = chain_events(150)
+    for event in bad[:10]:
+        event["bizStep"] = "no_such_step"
+    for workers in (0, 2):
+        monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
+        db = fresh(tmp_path, f"limit-{workers}.db")
+        with pytest.raises(DocumentInvalid):
+            capture.capture_events(db, iter(bad), EPCIS_CONTEXT, "tannery", now=NOW)
+        with pytest.raises(TooLarge, match="more than 100 events") as caught:
+            capture.capture_events(db, iter(chain_events(150)), EPCIS_CONTEXT, "tannery", now=NOW)
+        assert caught.value.context["value"] == 101
+        assert stored(db)["epcis_event"] == []
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_then_and_progress_see_every_batch_with_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    db = fresh(tmp_path, "then.db")
+    steps: list[int] = []
+    seen: list[int] = []
+
+    def then(connection: Any) -> None:  # inside the capture's transaction
+        seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar())
+
+    result = capture.capture_events(
+        db, iter(chain_events(110)), EPCIS_CONTEXT, "tannery", now=NOW, then=then,
+        progress=steps.append, built=True,
+    )  # fmt: skip
+    assert result.captured == 110
+    assert steps == [25, 25, 25, 25, 10]
+    assert seen == [110]
+
+
+@linux_only
+def test_a_worker_ignores_ctrl_c_and_keeps_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "BATCH", 25)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    db = fresh(tmp_path, "sigint.db")
+    events = chain_events(100)
+    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
+    (pid,) = worker_pids() & {w.process.pid for w in parallel._pool.workers}  # type: ignore[union-attr]
+    os.kill(pid, signal.SIGINT)
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(0.2)
+    calls = count_worker_calls(monkeypatch)
+    assert capture.capture_events(db, iter(events[50:]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert set(calls) == {pid}
+
+
+def test_a_worker_that_does_not_greet_turns_the_workers_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(capture, "BATCH", 25)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")  # a pool of its own
+    wrong = b"someone else's program".ljust(len(parallel._HELLO), b".")  # as long: no wait
+    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    db = fresh(tmp_path, "nohello.db")
+    with caplog.at_level("WARNING", logger="mics.trace.parallel"):
+        result = capture.capture_events(db, iter(chain_events(100)), EPCIS_CONTEXT, "tannery")
+    assert result.captured == 100
+    assert parallel._failed
+    assert "capture worker processes are off" in caplog.text
+    assert "someone else's program" in caplog.text
+    assert parallel._borrow() is None  # from now on, in one process
 
 
 def test_a_worker_found_dead_between_tasks_is_replaced(
@@ -282,7 +482,7 @@ def test_a_worker_found_dead_between_tasks_is_replaced(
     db = fresh(tmp_path, "healed.db")
     events = chain_events(100)
     assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
-    pool = parallel._get_pool()
+    pool = parallel._pool
     assert pool is not None
     (worker,) = pool.workers
     worker.process.kill()
@@ -327,7 +527,8 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
         for p in (
             pickle.dumps((batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)),
             pickle.dumps(([(0, {"type": "ObjectEvent"})], EPCIS_CONTEXT, NOW, "/x", False)),
-            pickle.dumps(("not", "enough")),
+            pickle.dumps(([7], EPCIS_CONTEXT, NOW, "/x", False)),
+            b"\x80\x05not a pickle",
         )
     )
     out = io.BytesIO()
@@ -336,14 +537,17 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     answers = []
     while head := out.read(parallel._FRAME.size):
         answers.append(pickle.loads(out.read(parallel._FRAME.unpack(head)[0])))
-    assert answers[0] == (True, prepare(batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False))
-    ok, (problems, prepared) = answers[1]
-    assert ok
+    assert answers[0] == ("ok", prepare(batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False), "")
+    kind, (problems, prepared), _ = answers[1]
+    assert kind == "ok"
     assert prepared == []
     assert {p.pointer for p in problems} >= {"/x/0/eventTime"}
-    assert answers[2][0] is False
-    assert isinstance(answers[2][1], TypeError)
-    assert len(answers) == 3
+    kind, error, remote = answers[2]
+    assert kind == "raised"
+    assert isinstance(error, TypeError)
+    assert "in prepare" in remote  # the worker's traceback comes along
+    assert answers[3][0] == "unread"
+    assert len(answers) == 4
 
 
 @linux_only

@@ -27,6 +27,7 @@ from mics.api.deps import DatabaseDep
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.keys import load_or_create_signer
+from mics.trace import parallel
 
 __all__ = ["MicsApp", "create_app"]
 
@@ -55,13 +56,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """For the server's life: SQLite's WAL checkpoints on a thread of their own
     (``mics.checkpoints``), and what lives as long as the process set aside from
     the cyclic garbage collector's full passes (``mics.heap``: 183 ms pauses)."""
+    parallel.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
     checkpointer = checkpoints.start(app.state.db.engine)
-    heap.freeze_baseline()
     try:
+        heap.freeze_baseline()
         yield
     finally:
         if checkpointer is not None:
             checkpointer.stop()
+        parallel.shutdown()  # capture worker processes, if a capture started any
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -59,18 +59,25 @@ class ScanGroup:
     def open(self) -> bool:
         return self._committed is not None
 
+    @property
+    def committed(self) -> asyncio.Future[None] | None:
+        """The open group's commit (its members wait for it), or None."""
+        return self._committed
+
     def joinable(self) -> bool:
-        """Whether a scan can go ahead now: a group is open, or the gate is free."""
-        if self._pauses:
+        """Whether a scan can go ahead now: a group is open and sound, or the gate is free."""
+        if self._pauses or self._spoiled:
             return False
         return self.open or not write_gate(self.db).busy()
 
     def join(self) -> tuple[Any, asyncio.Future[None]]:
         """The open group's connection and the future of its commit; opens a group if none.
 
-        Raises ``GateBusy`` when another writer holds the gate (nothing opened).
+        Raises ``GateBusy`` when another writer holds the gate (nothing opened), and
+        while the open group is spoiled: a scan that joined it would be refused at its
+        commit, so it waits for the next group instead.
         """
-        if self._pauses:
+        if self._pauses or self._spoiled:
             raise GateBusy
         if self._committed is None:
             loop = asyncio.get_running_loop()  # first: without a loop nothing is taken
@@ -110,6 +117,7 @@ class ScanGroup:
         held, committed, connection = self._held, self._committed, self.connection
         spoiled = self._spoiled
         self._held = self._committed = self.connection = None
+        self._spoiled = False  # the next group starts clean
         assert held is not None
         assert committed is not None
         failure: BaseException | None = Unavailable(

@@ -182,11 +182,11 @@ def capture_events(
             connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context))
             log.lock(s)
             writer = _Writer(s, result, partner, record_time, context)
-            batches = _batches(enumerate(events), BATCH)
+            past = _Past()
             # Batches are validated and hashed ahead, in worker processes when there are
             # several (mics.trace.parallel), and written here in document order.
             for batch, (problems, prepared) in in_order(
-                prepare, batches, context, now, base, built
+                prepare, _batches(enumerate(events), BATCH, past), context, now, base, built
             ):
                 result.problems.extend(problems)
                 if result.problems and behaviour == "rollback":
@@ -196,6 +196,14 @@ def capture_events(
                 writer.write(batch, prepared)
                 if progress:
                     progress(len(batch))
+            else:
+                if past.index is not None:
+                    raise TooLarge(
+                        f"the document has more than {CAPTURE_LIMIT} events",
+                        field="eventList",
+                        value=past.index + 1,
+                        expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
+                    )
             if result.problems and behaviour == "rollback":
                 raise DocumentInvalid(result.problems[:MAX_PROBLEMS])
             if then is not None:
@@ -384,17 +392,26 @@ def _short(term: Any) -> str | None:
     return bare_term(term) if isinstance(term, str) else None
 
 
-def _batches(events: Iterable[tuple[int, dict[str, Any]]], size: int) -> Iterator[Batch]:
-    """``events`` in lists of ``size``; ``TooLarge`` at the first past ``CAPTURE_LIMIT``."""
+@dataclass
+class _Past:
+    """Where a document went past ``CAPTURE_LIMIT`` (the index of its first event too many)."""
+
+    index: int | None = None
+
+
+def _batches(
+    events: Iterable[tuple[int, dict[str, Any]]], size: int, past: _Past
+) -> Iterator[Batch]:
+    """``events`` in lists of ``size``, up to the first past ``CAPTURE_LIMIT`` (noted in ``past``).
+
+    Not raised here: batches are read ahead of the one being written, and a capture
+    that stops at ``MAX_PROBLEMS`` first must say so rather than "too large".
+    """
     batch: Batch = []
     for item in events:
         if item[0] >= CAPTURE_LIMIT:
-            raise TooLarge(
-                f"the document has more than {CAPTURE_LIMIT} events",
-                field="eventList",
-                value=item[0] + 1,
-                expected=f"at most {CAPTURE_LIMIT} events (GS1-EPCIS-Capture-Limit)",
-            )
+            past.index = item[0]
+            break
         batch.append(item)
         if len(batch) == size:
             yield batch
