@@ -388,7 +388,11 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
     assert result.captured == 200
     assert len(other) == 3
     assert first.retired
-    assert first.workers == set()  # closed once its capture ended
+    deadline = time.monotonic() + 10  # closed, on a thread of its own, once its capture ended
+    while not (first.closing and first.threads._shutdown) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.closing
+    assert first.workers == set()
     current = parallel._borrow()
     assert current is not None
     parallel._give_back(current)
@@ -588,3 +592,49 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_once_workers_are_off_a_running_capture_starts_no_more_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "BATCH", 25)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    wrong = b"x" * len(parallel._HELLO)
+    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    starts: list[int] = []
+    real = parallel._Worker.__init__
+
+    def counted(self: Any) -> None:
+        starts.append(1)
+        real(self)
+
+    monkeypatch.setattr(parallel._Worker, "__init__", counted)
+    db = fresh(tmp_path, "off.db")
+    result = capture.capture_events(db, iter(chain_events(300)), EPCIS_CONTEXT, "tannery")
+    assert result.captured == 300  # 12 batches, prepared here
+    assert 1 <= len(starts) <= 3  # at most one try per feeding thread, not one per batch
+
+
+@linux_only
+def test_closing_a_pool_ends_a_busy_worker_and_starts_no_other(tmp_path: Path) -> None:
+    mark = tmp_path / "busy"
+    event = chain_events(1)[0]
+    sleeper = Sleeper("slow")
+    sleeper.seconds = 20
+    event = event | {"example:mark": Marker(str(mark)), "example:slow": sleeper}
+    others = worker_pids()  # of pools other tests left behind
+    pool = parallel._Pool(1)
+    future = pool.submit(([(0, event)], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False))
+    deadline = time.monotonic() + 30
+    while not mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert mark.exists()  # the worker is in its task
+    (busy,) = worker_pids() - others
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 10  # not the task's 20 s
+    with pytest.raises(Unavailable):
+        future.result(timeout=5)
+    assert pool.workers == set()
+    assert not Path(f"/proc/{busy}").exists() or not _running(busy)
+    assert worker_pids() - others == set()  # no second worker was started for the task

@@ -55,6 +55,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -85,6 +86,8 @@ R = TypeVar("R")
 _lock = threading.Lock()
 _pool: _Pool | None = None
 _failed = False  # a worker could not start: prepare in the capturing process from now on
+_resting_until = 0.0  # the system refused a new process: none tried before this (monotonic)
+REST_S = 60.0
 
 
 def worker_count() -> int:
@@ -150,7 +153,7 @@ def _borrow() -> _Pool | None:
     """The pool for the current worker count, counted as in use until ``_give_back``."""
     global _pool
     count = worker_count()
-    if count == 0 or _failed:
+    if count == 0 or _off():
         return None
     with _lock:
         if _pool is None or _pool.size != count:
@@ -167,8 +170,19 @@ def _give_back(pool: _Pool) -> None:
     with _lock:
         pool.users -= 1
         last = pool.retired and not pool.users
-    if last:
-        pool.close()
+    if last:  # not here: the capture would wait for its workers' last tasks to end
+        threading.Thread(target=pool.close, daemon=True).start()
+
+
+def _off() -> bool:
+    return _failed or time.monotonic() < _resting_until
+
+
+def _rest(reason: str) -> None:
+    """The system refused a process (no memory, too many files): none for ``REST_S``."""
+    global _resting_until
+    _resting_until = time.monotonic() + REST_S
+    _log.warning("capture worker processes are off for %.0f s: %s", REST_S, reason)
 
 
 def _turn_off(reason: str) -> None:
@@ -189,6 +203,7 @@ class _Pool:
         self.size = size
         self.users = 0  # in_order calls using the pool now (under _lock)
         self.retired = False  # a pool of another size replaced it
+        self.closing = False  # close() has begun: no new worker, no second try
         self.threads = ThreadPoolExecutor(size, thread_name_prefix="capture-worker")
         self.idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self.workers: set[_Worker] = set()  # at most one per thread
@@ -203,6 +218,10 @@ class _Pool:
 
     def _run(self, args: tuple[Any, ...]) -> Any:
         """On a feeding thread: ``prepare(*args)`` by a worker process, or here."""
+        if self.closing:  # what is left of a capture that ended: no one reads the answer
+            raise Unavailable("the capture workers are shutting down")
+        if _off():  # workers could not start: no capture waits for another try
+            return prepare(*args)
         try:
             payload = pickle.dumps(args, pickle.HIGHEST_PROTOCOL)
         except Exception:  # too deep, or a value pickle refuses: no worker needed
@@ -212,6 +231,9 @@ class _Pool:
                 worker = self._lend()
             except _StartFailed as failure:
                 _turn_off(str(failure))
+                return prepare(*args)
+            except _NoProcess as refused:
+                _rest(str(refused))
                 return prepare(*args)
             except _Died as died:  # killed while it started (out of memory, say)
                 if attempt == 1:
@@ -224,7 +246,7 @@ class _Pool:
                 kind, value = worker.call(payload)
             except BaseException as error:  # its pipes may hold half a message: never reuse
                 self._drop(worker)
-                if isinstance(error, _Died) and attempt == 1:
+                if isinstance(error, _Died) and attempt == 1 and not self.closing:
                     continue  # prepare has no side effects: once more, on a new worker
                 if isinstance(error, _Died):
                     raise Unavailable(
@@ -247,8 +269,11 @@ class _Pool:
             except queue.Empty:
                 worker = _Worker()
                 with self.lock:
-                    self.workers.add(worker)
-                return worker
+                    if not self.closing:
+                        self.workers.add(worker)
+                        return worker
+                worker.close()  # close() began meanwhile: it would never end this one
+                raise Unavailable("the capture workers are shutting down") from None
             if worker.process.poll() is None:
                 return worker
             self._drop(worker)  # died while idle
@@ -261,6 +286,7 @@ class _Pool:
     def close(self) -> None:
         """End every worker (end of input, then kill), then the feeding threads."""
         with self.lock:
+            self.closing = True
             workers, self.workers = self.workers, set()
         for worker in workers:
             worker.close()
@@ -269,6 +295,10 @@ class _Pool:
 
 class _StartFailed(Exception):
     """A worker process did not start or did not greet as a worker."""
+
+
+class _NoProcess(Exception):
+    """The system would not start a process now (out of memory, too many open files)."""
 
 
 class _Died(Exception):
@@ -287,12 +317,21 @@ class _Worker:
             "from mics.trace.parallel import _main; _main()",
             _SOURCE,
         ]
+        # Its own process group: a Ctrl-C at the terminal or a signal to the server's
+        # group reaches the server, which then ends its workers itself.
+        group = {"process_group": 0} if os.name == "posix" else {}
         try:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_environment()
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=_environment(),
+                **group,  # type: ignore[call-overload]
             )
-        except OSError as error:
+        except (FileNotFoundError, PermissionError) as error:
             raise _StartFailed(f"{sys.executable!r} could not be started ({error})") from error
+        except OSError as error:  # EAGAIN, ENOMEM, EMFILE: try again later
+            raise _NoProcess(f"{sys.executable!r} could not be started ({error})") from error
         self._greeted()
 
     def _greeted(self) -> None:
@@ -323,7 +362,7 @@ class _Worker:
         raise _StartFailed(
             f"{sys.executable!r} started as a capture worker answered {seen[:60]!r}, "
             f"not {_HELLO!r} (exit code {code}"
-            f"{f', no answer in {START_TIMEOUT_S:.0f} s' if late.is_set() else ''})"
+            f"{f', no answer in {START_TIMEOUT_S:g} s' if late.is_set() else ''})"
         )
 
     def call(self, payload: bytes) -> tuple[str, Any]:
@@ -412,11 +451,17 @@ def _receive(pipe: IO[bytes]) -> bytes:
 
 
 def shutdown() -> None:
-    """Stop the worker processes and their feeding threads (``atexit`` does it too)."""
+    """Stop the worker processes and their feeding threads (``atexit`` does it too).
+
+    A capture still running keeps its workers until it ends (then they stop).
+    """
     global _pool
     with _lock:
         pool, _pool = _pool, None
-    if pool is not None:
+        busy = pool is not None and pool.users > 0
+        if busy:
+            pool.retired = True  # type: ignore[union-attr]
+    if pool is not None and not busy:
         pool.close()
 
 
@@ -455,8 +500,8 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
                 answer = ("raised", error, traceback.format_exc())
         try:
             payload = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
-        except Exception:  # an error that cannot be pickled: its text
-            payload = pickle.dumps(("raised", RuntimeError(repr(answer[1])), answer[2]))
+        except Exception as error:  # the parent prepares it itself
+            payload = pickle.dumps(("unread", repr(error), ""))
         try:
             _send(sink, payload)
         except BrokenPipeError:
@@ -476,8 +521,9 @@ def _main() -> None:
         )
         raise SystemExit(2)
     # The protocol gets its own copy of stdout; stray prints go to stderr from now on.
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    protocol = os.fdopen(os.dup(1), "wb")
+    errors = sys.stderr.fileno() if sys.stderr is not None else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(errors, 1)
     protocol.write(_HELLO)
     protocol.flush()
     serve(sys.stdin.buffer, protocol)
