@@ -34,20 +34,26 @@ def prepare(
     the document's event list; ``built`` skips validation for events MICS built itself.
     """
     problems: list[Problem] = []
-    prepared: list[Prepared] = []
-    for index, event in batch:
-        if not built:
+    good = batch
+    if not built:
+        # All validated first, then all hashed, as capture did before it had workers:
+        # both per event ran 10-20% slower (bench/capture.py's events, one process,
+        # 3,426-3,532 against 3,477-4,198 events a CPU second, three alternating runs).
+        good = []
+        for index, event in batch:
             found = validate_event(event, index, now=now, base=base)
             if found:
                 problems.extend(found)
-                continue
-        prepared.append(
-            (
-                index,
-                event_hash(event, context),
-                parse_timestamp(event["eventTime"]).astimezone(UTC),
-                identifiers(event),
-                biz_transactions(event),
-            )
+            else:
+                good.append((index, event))
+    prepared: list[Prepared] = [
+        (
+            index,
+            event_hash(event, context),
+            parse_timestamp(event["eventTime"]).astimezone(UTC),
+            identifiers(event),
+            biz_transactions(event),
         )
+        for index, event in good
+    ]
     return problems, prepared
