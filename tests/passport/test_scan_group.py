@@ -277,13 +277,8 @@ async def test_a_transaction_sqlite_lost_while_a_member_read_keeps_no_one_authen
     assert _stored(tagged) == []
 
 
-@pytest.mark.anyio
-async def test_every_member_of_a_spoiled_group_is_told(
-    client: httpx.AsyncClient,
-    tagged: Database,
-    master: SunMasterKey,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _second_record_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second scan row written from now on fails as a disk error would."""
     real = scans._RECORD.execute
     calls = 0
 
@@ -295,9 +290,28 @@ async def test_every_member_of_a_spoiled_group_is_told(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(scans._RECORD, "execute", second_fails)
-    urls = [urlsplit(_url(tagged, master, f"BA0000{n}", 1)) for n in (1, 2)]
+
+
+async def _scan_together(
+    client: httpx.AsyncClient, tagged: Database, master: SunMasterKey, count: int
+) -> list[httpx.Response]:
+    """``count`` tag scans sent at once (one loop pass), their JSON answers in order."""
+    urls = [urlsplit(_url(tagged, master, f"BA0000{n}", 1)) for n in range(1, count + 1)]
     json = {"Accept": "application/json"}
-    answers = await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
+    return list(
+        await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
+    )
+
+
+@pytest.mark.anyio
+async def test_every_member_of_a_spoiled_group_is_told(
+    client: httpx.AsyncClient,
+    tagged: Database,
+    master: SunMasterKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _second_record_fails(monkeypatch)
+    answers = await _scan_together(client, tagged, master, 2)
     assert [a.status_code for a in answers] == [503, 503]  # the first wrote, but it was not kept
     assert _stored(tagged) == []
 
@@ -309,20 +323,8 @@ async def test_a_scan_arriving_after_its_group_was_spoiled_waits_for_the_next_gr
     master: SunMasterKey,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = scans._RECORD.execute
-    calls = 0
-
-    def second_fails(*args: Any, **kwargs: Any) -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(scans._RECORD, "execute", second_fails)
-    urls = [urlsplit(_url(tagged, master, f"BA0000{n}", 1)) for n in (1, 2, 3)]
-    json = {"Accept": "application/json"}
-    answers = await asyncio.gather(*(client.get(f"{u.path}?{u.query}", headers=json) for u in urls))
+    _second_record_fails(monkeypatch)
+    answers = await _scan_together(client, tagged, master, 3)
     assert [a.status_code for a in answers] == [503, 503, 200]
     assert answers[2].json()["verdict"] == "authentic"
     assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]

@@ -443,16 +443,25 @@ def test_then_and_progress_see_every_batch_with_workers(
     assert seen == [110]
 
 
+def one_warm_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Database, list[dict[str, Any]], Any]:
+    """A pool of one worker that has served a capture; the next 50 events to capture."""
+    monkeypatch.setattr(capture, "BATCH", 25)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    db = fresh(tmp_path, "warm.db")
+    events = chain_events(100)
+    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert parallel._pool is not None
+    return db, events, parallel._pool
+
+
 @linux_only
 def test_a_worker_ignores_ctrl_c_and_keeps_serving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(capture, "BATCH", 25)
-    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
-    db = fresh(tmp_path, "sigint.db")
-    events = chain_events(100)
-    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
-    (pid,) = worker_pids() & {w.process.pid for w in parallel._pool.workers}  # type: ignore[union-attr]
+    db, events, pool = one_warm_worker(tmp_path, monkeypatch)
+    (pid,) = worker_pids() & {w.process.pid for w in pool.workers}
     os.kill(pid, signal.SIGINT)
     os.kill(pid, signal.SIGTERM)
     time.sleep(0.2)
@@ -481,13 +490,7 @@ def test_a_worker_that_does_not_greet_turns_the_workers_off(
 def test_a_worker_found_dead_between_tasks_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(capture, "BATCH", 25)
-    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
-    db = fresh(tmp_path, "healed.db")
-    events = chain_events(100)
-    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
-    pool = parallel._pool
-    assert pool is not None
+    db, events, pool = one_warm_worker(tmp_path, monkeypatch)
     (worker,) = pool.workers
     worker.process.kill()
     worker.process.wait()
