@@ -110,6 +110,22 @@ async def test_the_server_runs_the_thread_for_its_lifetime(
     assert "sqlite-checkpointer" not in {thread.name for thread in _threads()}
 
 
+@pytest.mark.anyio
+async def test_a_bad_worker_count_stops_the_server_start_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.api import create_app
+
+    monkeypatch.setenv("MICS_CAPTURE_WORKERS", "lots")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}", home=tmp_path / "home")
+    app = create_app(settings, Database.from_url(settings.database_url))
+    before = {thread.name for thread in _threads()}
+    with pytest.raises(ValueError, match="MICS_CAPTURE_WORKERS='lots'"):
+        async with app.router.lifespan_context(app):
+            pass
+    assert "sqlite-checkpointer" not in {thread.name for thread in _threads()} - before
+
+
 def _threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.is_alive()]
 
