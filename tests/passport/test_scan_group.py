@@ -48,6 +48,13 @@ def _scan(db: Database, master: SunMasterKey, url: str, group: ScanGroup) -> str
     return scans.verify_scan(db, master, link, e, c, group=group).verdict
 
 
+def _one_authentic_scan(db: Database, master: SunMasterKey) -> ScanGroup:
+    """The loop's scan group, open with BA00001's first scan in it (not yet committed)."""
+    group = scan_group(db)
+    assert _scan(db, master, _url(db, master, "BA00001", 1), group) == "authentic"
+    return group
+
+
 def _stored(db: Database) -> list[tuple[str, str]]:
     """(serial's tag uid, verdict) of every committed scan row, as another connection sees it."""
     with db.read() as s:
@@ -111,8 +118,7 @@ async def test_a_scan_that_fails_before_writing_leaves_its_group_alone(
 async def test_a_scan_failing_after_it_wrote_spoils_the_group_and_nothing_is_kept(
     tagged: Database, master: SunMasterKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    group = scan_group(tagged)
-    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    group = _one_authentic_scan(tagged, master)
     real = scans._RECORD.execute
 
     def fails(*args: Any, **kwargs: Any) -> int:
@@ -141,8 +147,7 @@ async def test_a_scan_failing_after_it_wrote_spoils_the_group_and_nothing_is_kep
 async def test_a_failed_commit_tells_every_member_and_keeps_nothing(
     tagged: Database, master: SunMasterKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    group = scan_group(tagged)
-    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    group = _one_authentic_scan(tagged, master)
     connection = group.connection
 
     class Failing:
@@ -164,8 +169,7 @@ async def test_a_failed_commit_tells_every_member_and_keeps_nothing(
 async def test_the_publisher_goes_between_two_groups(
     tagged: Database, master: SunMasterKey
 ) -> None:
-    group = scan_group(tagged)
-    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    group = _one_authentic_scan(tagged, master)
     async with group.paused():
         assert not group.open  # the open group committed first
         assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
@@ -269,8 +273,7 @@ async def test_a_cancelled_waiter_neither_cancels_its_group_nor_keeps_scans_out(
 async def test_a_transaction_sqlite_lost_while_a_member_read_keeps_no_one_authentic(
     tagged: Database, master: SunMasterKey
 ) -> None:
-    group = scan_group(tagged)
-    assert _scan(tagged, master, _url(tagged, master, "BA00001", 1), group) == "authentic"
+    group = _one_authentic_scan(tagged, master)
     group.connection.rollback()  # as SQLite does itself on an I/O error or a full disk
     with pytest.raises(Unavailable, match="lost"):
         await group.join()[1]

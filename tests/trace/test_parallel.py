@@ -249,8 +249,8 @@ def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
     args = (EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)
     # the first item is prepared here, the second in the worker: a non-pair cannot unpack
     with pytest.raises(TypeError, match="cannot unpack"):
-        list(parallel.in_order(prepare, [good, [7]], *args))
-    results = list(parallel.in_order(prepare, [good, good, good], *args))
+        list(parallel.in_order([good, [7]], *args))  # type: ignore[list-item]
+    results = list(parallel.in_order([good, good, good], *args))
     assert [len(prepared) for _batch, (_problems, prepared) in results] == [1, 1, 1]
     assert results[2][1] == prepare(good, *args)
 
@@ -375,7 +375,7 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
                 monkeypatch.setenv(parallel.WORKERS_ENV, "2")
                 other.extend(
                     parallel.in_order(
-                        prepare, [batch, batch, batch], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False
+                        [batch, batch, batch], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False
                     )
                 )
             yield event

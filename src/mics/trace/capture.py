@@ -29,7 +29,7 @@ from mics.ledger.leaf import leaf_data, leaf_writer
 from mics.trace import documents
 from mics.trace.cbv import bare_term
 from mics.trace.parallel import in_order
-from mics.trace.prepare import Batch, Prepared, prepare
+from mics.trace.prepare import Batch, Prepared
 from mics.trace.store import (
     CaptureJobRow,
     EventBizTransactionRow,
@@ -186,7 +186,7 @@ def capture_events(
             # Batches are validated and hashed ahead, in worker processes when there are
             # several (mics.trace.parallel), and written here in document order.
             for batch, (problems, prepared) in in_order(
-                prepare, _batches(enumerate(events), BATCH, past), context, now, base, built
+                _batches(enumerate(events), BATCH, past), context, now, base, built
             ):
                 result.problems.extend(problems)
                 if result.problems and behaviour == "rollback":

@@ -58,14 +58,14 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from mics.errors import Unavailable
-from mics.trace.prepare import prepare
+from mics.trace.prepare import Batch, Outcome, prepare
 
 __all__ = ["MAX_DEFAULT", "WORKERS_ENV", "in_order", "serve", "shutdown", "worker_count"]
 
@@ -79,9 +79,6 @@ _COLLECT = 50  # tasks between a worker's full garbage collections
 _FRAME = struct.Struct("!Q")  # each message: its length, then a pickle
 _SOURCE = str(Path(__file__).resolve().parents[2])  # the folder that holds mics/
 _log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 _lock = threading.Lock()
 _pool: _Pool | None = None
@@ -111,31 +108,30 @@ def worker_count() -> int:
     return count
 
 
-def in_order(function: Callable[..., R], items: Iterable[T], *args: Any) -> Iterator[tuple[T, R]]:
-    """``(item, function(item, *args))`` for each item, in order, computed ahead in workers.
+def in_order(batches: Iterable[Batch], *args: Any) -> Iterator[tuple[Batch, Outcome]]:
+    """``(batch, prepare(batch, *args))`` for each batch, in order, prepared ahead in workers.
 
-    ``function`` is ``prepare`` for the workers (the only function they run); any
-    other function, a single item, or no workers: everything runs here. When no
+    With a single batch, or no workers, everything runs here. When no
     worker is idle yet (the first capture starts them, ~0.3 s each), the first item
     is computed here while the workers take the next ones. Items are taken from
-    ``items`` only as far ahead as the workers can use; closing the iterator early
+    ``batches`` only as far ahead as the workers can use; closing the iterator early
     cancels what was not started (a started task finishes and is dropped).
     """
-    iterator = iter(items)
+    iterator = iter(batches)
     head = list(islice(iterator, 2))
-    pool = _borrow() if len(head) == 2 and function is prepare else None
+    pool = _borrow() if len(head) == 2 else None
     if pool is None:
-        for item in chain(head, iterator):
-            yield item, function(item, *args)
+        for batch in chain(head, iterator):
+            yield batch, prepare(batch, *args)
         return
-    pending: deque[tuple[T, Future[Any]]] = deque()
+    pending: deque[tuple[Batch, Future[Outcome]]] = deque()
     try:
         here = head[0] if pool.cold() else None
         rest = chain(head[1:] if here is not None else head, iterator)
         for item in islice(rest, pool.size * AHEAD):
             pending.append((item, pool.submit((item, *args))))
         if here is not None:
-            yield here, function(here, *args)
+            yield here, prepare(here, *args)
         for item in rest:
             pending.append((item, pool.submit((item, *args))))
             done, future = pending.popleft()
@@ -160,7 +156,7 @@ def _borrow() -> _Pool | None:
             if _pool is not None:
                 _pool.retired = True  # closed by its last user
                 if not _pool.users:
-                    threading.Thread(target=_pool.close, daemon=True).start()
+                    _close_later(_pool)
             _pool = _Pool(count)
         _pool.users += 1
         return _pool
@@ -170,8 +166,13 @@ def _give_back(pool: _Pool) -> None:
     with _lock:
         pool.users -= 1
         last = pool.retired and not pool.users
-    if last:  # not here: the capture would wait for its workers' last tasks to end
-        threading.Thread(target=pool.close, daemon=True).start()
+    if last:
+        _close_later(pool)
+
+
+def _close_later(pool: _Pool) -> None:
+    """Close ``pool`` on a thread of its own: the caller would wait for its last tasks."""
+    threading.Thread(target=pool.close, daemon=True).start()
 
 
 def _off() -> bool:

@@ -23,11 +23,10 @@ from mics.trace.validate import validate_event
 # in UTC, (identifier, role) pairs and (type, value) business transactions.
 Prepared = tuple[int, str, datetime, list[tuple[str, str]], list[tuple[str, str]]]
 Batch = list[tuple[int, dict[str, Any]]]
+Outcome = tuple[list[Problem], list[Prepared]]  # a batch's problems and its valid events
 
 
-def prepare(
-    batch: Batch, context: Any, now: datetime, base: str, built: bool
-) -> tuple[list[Problem], list[Prepared]]:
+def prepare(batch: Batch, context: Any, now: datetime, base: str, built: bool) -> Outcome:
     """The problems of ``batch``'s events and, in order, the prepared form of the others.
 
     ``now`` is the capture's time (no event may be later); ``base`` the JSON pointer of
