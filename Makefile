@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 ## demo: install, migrate the database, load the demo data, serve http://$(HOST):$(PORT)
 demo: install
 	$(BIN)/mics db upgrade
-	$(BIN)/mics demo
+	$(BIN)/mics demo --host $(HOST) --port $(PORT)
 	$(BIN)/mics serve --host $(HOST) --port $(PORT)
 
 ## test: ruff, mypy --strict and the whole pytest suite

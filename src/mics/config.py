@@ -7,6 +7,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///./mics.db"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+SERVED_AT_FILE = "served-at"  # under MICS_HOME: the address `mics serve` last served at
+
+
+def local_base_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
+    """The address a browser on this machine reaches ``mics serve --host --port`` at.
+
+    A wildcard bind (``0.0.0.0``, ``::``) is reached at the loopback address here; for
+    other machines (a phone scanning a tag, a proxy) set ``MICS_BASE_URL``."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 @dataclass(frozen=True)
@@ -17,24 +31,45 @@ class Settings:
       ``postgresql+psycopg://user@host/db`` in production.
     - ``home``: ``MICS_HOME``; folder for secrets kept outside the database
       (the log's signing key, tag master keys), ``./var`` by default.
-    - ``base_url``: ``MICS_BASE_URL``; the public address used in Digital Link URIs
-      and the log's origin line.
+    - ``base_url``: ``MICS_BASE_URL``; the public address used in Digital Link URIs,
+      QR codes, scan links and the log's origin line. Unset, it is the address
+      ``mics serve`` serves at (from ``--host``/``--port``, remembered in
+      ``$MICS_HOME/served-at`` for the CLI), else ``http://127.0.0.1:8000``.
     - ``instance``: ``MICS_INSTANCE``; this installation's name.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     home: Path = Path("var")
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = local_base_url()
     instance: str = "mics.example/demo"
     operator_partner: str = "mics-operator"
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, served_at: str | None = None) -> Settings:
+        """The settings of this process; ``served_at`` is the server's own address
+        (``mics serve``), used when ``MICS_BASE_URL`` is unset."""
         env = os.environ
+        home = Path(env.get("MICS_HOME", "var"))
+        base_url = env.get("MICS_BASE_URL") or served_at or _last_served_at(home)
         return cls(
             database_url=env.get("MICS_DATABASE_URL", DEFAULT_DATABASE_URL),
-            home=Path(env.get("MICS_HOME", "var")),
-            base_url=env.get("MICS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            home=home,
+            base_url=(base_url or local_base_url()).rstrip("/"),
             instance=env.get("MICS_INSTANCE", "mics.example/demo"),
             operator_partner=env.get("MICS_OPERATOR_PARTNER", "mics-operator"),
         )
+
+    def remember_served_at(self) -> None:
+        """Note the server's address under ``home`` for CLI commands that print URLs."""
+        if "MICS_BASE_URL" in os.environ:
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / SERVED_AT_FILE).write_text(self.base_url + "\n", encoding="utf-8")
+
+
+def _last_served_at(home: Path) -> str | None:
+    try:
+        text = (home / SERVED_AT_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.startswith(("http://", "https://")) else None

@@ -12,14 +12,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from mics.errors import InvalidInput
+from mics.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -105,7 +109,39 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str) -> Database:
+        """The database at ``url``; SQLite makes the file on first use (``mics db upgrade``)."""
         return cls(make_engine(url))
+
+    @classmethod
+    def existing(cls, url: str) -> Database:
+        """The database at ``url`` if it holds this version's schema, else one clear error.
+
+        Commands that read or add data open the store this way, so that a command run
+        in the wrong folder neither creates an empty ``mics.db`` there nor fails later
+        with "no such table"."""
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            raise NotFound(f"no MICS database at {path}; {_HOW_TO_CREATE}")
+        db = cls.from_url(url)
+        shown = db.engine.url.render_as_string(hide_password=True)
+        try:
+            with db.engine.connect() as connection:
+                current = set(MigrationContext.configure(connection).get_current_heads())
+        except OperationalError as error:
+            db.dispose()
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise Unavailable(f"cannot open the database at {shown}: {reason}") from None
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        if not current:
+            db.dispose()
+            raise NotFound(f"no MICS database at {shown} (no MICS tables); {_HOW_TO_CREATE}")
+        if current != heads:
+            db.dispose()
+            raise Conflict(
+                f"the database at {shown} has schema revision {', '.join(sorted(current))}, "
+                f"this mics needs {', '.join(sorted(heads))}; run `mics db upgrade`"
+            )
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -134,6 +170,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_HOW_TO_CREATE = (
+    "run `mics db upgrade` (and `mics demo` for the demo data) in this folder, "
+    "or set MICS_DATABASE_URL to your database"
+)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The absolute path of a SQLite database file, or None (another database, or memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):
+        return None  # a URI filename: SQLite's own rules apply
+    return Path(parsed.database).absolute()
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -29,12 +29,13 @@ def test_proof_then_audit_then_tamper_from_the_command_line(
     monkeypatch.setenv("MICS_DATABASE_URL", sqlite_db.engine.url.render_as_string(False))
     monkeypatch.setenv("MICS_HOME", str(tmp_path / "var"))
     monkeypatch.setenv("MICS_INSTANCE", "mics.example/cli")
+    # the instance's key, as `mics db upgrade` makes it (reading commands never do)
+    signer = load_or_create_signer(tmp_path / "var", "mics.example/cli")
     runner = CliRunner()
     printed = runner.invoke(app, ["ledger", "proof", result.event_ids[1]])
     assert printed.exit_code == 0, printed.output
     proof = json.loads(printed.stdout)
     assert (proof["leaf_index"], proof["tree_size"]) == (1, 3)
-    signer = load_or_create_signer(tmp_path / "var", "mics.example/cli")
     event = json.loads(json.dumps(next(events(1, 1))))
     assert verify_event(event, proof, signer.verifier).leaf_index == 1
     clean = runner.invoke(app, ["ledger", "audit"])

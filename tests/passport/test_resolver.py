@@ -308,17 +308,6 @@ async def test_ping_is_a_constant(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/ping")).json() == {"ping": "pong"}
 
 
-def test_accept_negotiation_prefers_quality_then_specificity() -> None:
-    from mics.api.resolver import HTML, JSON, JSON_LD, _negotiate
-
-    offers = (JSON_LD, HTML, JSON)
-    assert _negotiate(BROWSER, offers) == HTML
-    assert _negotiate("*/*", offers) == JSON_LD
-    assert _negotiate(None, offers) == JSON_LD
-    assert _negotiate("application/json", offers) == JSON
-    assert _negotiate("text/html;q=0.1, application/*;q=0.5", offers) == JSON_LD
-
-
 def test_link_types_compact_either_spelling() -> None:
     assert resolver.compact("https://gs1.org/voc/pip") == "gs1:pip"
     assert resolver.compact("pip") == "gs1:pip"

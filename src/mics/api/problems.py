@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -18,16 +18,29 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM, headers=headers)
 
 
-def mics_error_response(request: Request, error: MicsError) -> JSONResponse:
-    body = error.problem()
-    body["instance"] = request.url.path
-    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
+def answer(
+    request: Request, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    """The problem ``body`` for this request: a page for a browser asking for a page
+    (``mics.web.error_page``), else ``application/problem+json``."""
+    from mics.web.error_page import error_page, wants_page
+
+    if wants_page(request):
+        return error_page(request, body, headers)
     return problem_response(body, headers)
 
 
-def overflow_response(request: Request, error: OverflowError) -> JSONResponse:
+def mics_error_response(request: Request, error: MicsError) -> Response:
+    body = error.problem()
+    body["instance"] = request.url.path
+    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
+    return answer(request, body, headers)
+
+
+def overflow_response(request: Request, error: OverflowError) -> Response:
     # SQLite stores 64-bit integers: a larger id in a path or query cannot name anything
-    return problem_response(
+    return answer(
+        request,
         {
             "type": "https://mics.example/problems/InvalidInput",
             "title": "Invalid input",
@@ -35,21 +48,21 @@ def overflow_response(request: Request, error: OverflowError) -> JSONResponse:
             "detail": "a number in the request is too large",
             "expected": "integers below 2**63",
             "instance": request.url.path,
-        }
+        },
     )
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicsError)
-    async def _mics_error(request: Request, error: MicsError) -> JSONResponse:
+    async def _mics_error(request: Request, error: MicsError) -> Response:
         return mics_error_response(request, error)
 
     @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, error: OverflowError) -> JSONResponse:
+    async def _overflow(request: Request, error: OverflowError) -> Response:
         return overflow_response(request, error)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         errors = []
         for e in error.errors():
             loc = [str(p) for p in e.get("loc", ())]
@@ -63,7 +76,8 @@ def install(app: FastAPI) -> None:
                 }
             )
         first = errors[0] if errors else {"field": "", "value": None, "expected": ""}
-        return problem_response(
+        return answer(
+            request,
             {
                 "type": "https://mics.example/problems/InvalidInput",
                 "title": "Invalid input",
@@ -74,12 +88,13 @@ def install(app: FastAPI) -> None:
                 "expected": first["expected"],
                 "errors": errors,
                 "instance": request.url.path,
-            }
+            },
         )
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, error: HTTPException) -> JSONResponse:
-        return problem_response(
+    async def _http(request: Request, error: HTTPException) -> Response:
+        return answer(
+            request,
             {
                 "type": "about:blank",
                 "title": str(error.detail) if error.status_code != 404 else "Not found",

@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 
 from mics.api import problems
 from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, get_principal
+from mics.api.negotiation import negotiate
 from mics.api.problems import problem_response
 from mics.config import Settings
 from mics.db import Database
@@ -201,7 +202,7 @@ def _inline(request: Request, db: Database) -> bool:
     """
     return (
         db.engine.dialect.name == "sqlite"
-        and _negotiate(request.headers.get("accept"), (JSON, HTML)) != HTML
+        and negotiate(request.headers.get("accept"), (JSON, HTML)) != HTML
     )
 
 
@@ -224,7 +225,7 @@ def _resolve(
     target = resolver.resolve(db, link)
     found = resolver.links(target, settings.base_url, credentials=_serves_credentials(request))
     headers = CORS | {"Link": resolver.link_header(target, settings.base_url)}
-    wanted = _negotiate(request.headers.get("accept"), (JSON_LD, HTML, JSON, resolver.LINKSET_TYPE))
+    wanted = negotiate(request.headers.get("accept"), (JSON_LD, HTML, JSON, resolver.LINKSET_TYPE))
     if link_type in (resolver.LINKSET, "all") or (
         link_type is None and wanted == resolver.LINKSET_TYPE
     ):
@@ -372,7 +373,7 @@ def _scan(
     headers = CORS | {
         "Link": resolver.link_header(resolver.Target(link, "", ""), settings.base_url)
     }
-    if page and _negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML:
+    if page and negotiate(request.headers.get("accept"), (JSON, HTML)) == HTML:
         html = _page(request, db, link, result.as_json())
         html.headers.update(headers)
         html.background = after
@@ -412,7 +413,7 @@ def _bad_request(request: Request, error: MicsError) -> Response:
     """GS1 resolvers answer 400 to a URI that does not parse (resolver standard §6)."""
     body = error.problem()
     body.update(status=400, title="Bad request", instance=request.url.path)
-    return problem_response(body, headers=CORS)
+    return problems.answer(request, body, headers=CORS)
 
 
 def _place(lat: str | None, lon: str | None) -> GeoPoint | None:
@@ -435,32 +436,6 @@ def _is_float(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _negotiate(accept: str | None, offers: tuple[str, ...]) -> str:
-    """The offer the Accept header prefers (RFC 9110 §12.5.1); ties go to the first offer."""
-    best, best_q = offers[0], -1.0
-    ranges = []
-    for part in (accept or "*/*").split(","):
-        fields = [f.strip() for f in part.split(";")]
-        quality = 1.0
-        for field in fields[1:]:
-            if field.startswith("q="):
-                try:
-                    quality = float(field[2:])
-                except ValueError:
-                    quality = 0.0
-        ranges.append((fields[0].lower(), quality))
-    for offer in offers:
-        kind = offer.split("/")[0]
-        specificity, quality = -1, 0.0
-        for media, q in ranges:
-            rank = {offer: 2, f"{kind}/*": 1, "*/*": 0}.get(media, -1)
-            if rank > specificity:
-                specificity, quality = rank, q
-        if specificity >= 0 and quality > best_q:
-            best, best_q = offer, quality
-    return best
 
 
 def _tier(request: Request) -> str:

@@ -19,8 +19,11 @@ from mics.cli import ledger as ledger_cli
 from mics.cli import passport as passport_cli
 from mics.cli import passport_tags as passport_tags_cli
 from mics.cli import trace as trace_cli
-from mics.cli.common import console, database, settings, state
+from mics.cli.common import console, database, new_database, settings, state
+from mics.config import DEFAULT_HOST, DEFAULT_PORT, Settings, local_base_url
 from mics.errors import InvalidInput
+from mics.ledger.keys import load_or_create_signer
+from mics.passport import tags
 from mics.registry.demo import ensure_instance
 
 app = typer.Typer(
@@ -50,8 +53,14 @@ def _options(
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the REST API and the web UI."""
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="port to listen on")] = DEFAULT_PORT,
+) -> None:
+    """Serve the REST API and the web UI.
+
+    Links in passports, QR codes and scan URLs use MICS_BASE_URL; unset, they use the
+    address served here (set it behind a proxy or for phones on the network)."""
     import threading
 
     import uvicorn
@@ -59,7 +68,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from mics.api import create_app
     from mics.trace.subscriptions import run_deliveries
 
-    app_ = create_app()
+    config = Settings.from_env(served_at=local_base_url(host, port))
+    database().dispose()  # refuse, in one line, a folder with no migrated database
+    app_ = create_app(config)
+    tags.load_or_create_master_key(config.home, config.instance)
+    config.remember_served_at()
     stop = threading.Event()
     worker = threading.Thread(target=run_deliveries, args=(app_.state.db, stop), daemon=True)
     worker.start()
@@ -70,23 +83,32 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Load the demo data (idempotent: a second run adds nothing), then exit."""
-    from mics.demo import load_demo
+def demo(
+    host: Annotated[str, typer.Option(help="the address `mics serve` will listen on")] = (
+        DEFAULT_HOST
+    ),
+    port: Annotated[int, typer.Option(help="the port `mics serve` will listen on")] = DEFAULT_PORT,
+) -> None:
+    """Load the demo data (idempotent: a second run adds nothing), then say where to start."""
+    from mics.demo import load_demo, start_here
 
-    db = database()
+    db = new_database()
     db.upgrade()
+    _instance_keys()
     with Progress(console=console, transient=True) as progress:
         counts = load_demo(db, progress)
     console.print("demo data loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    config = Settings.from_env(served_at=local_base_url(host, port))
+    console.print(start_here(db, config), highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the database schema."""
-    db = database()
+    """Create or migrate the database schema, and this instance's keys under MICS_HOME."""
+    db = new_database()
     db.upgrade()
     ensure_instance(db, settings().operator_partner)
+    _instance_keys()
     console.print(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -172,6 +194,14 @@ def registry_list(
             *(", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values())
         )
     console.print(table)
+
+
+def _instance_keys() -> None:
+    """The log's signing key and the tag master key: made here, by the commands that
+    own them, never as a side effect of a command that reads."""
+    config = settings()
+    load_or_create_signer(config.home, config.instance)
+    tags.load_or_create_master_key(config.home, config.instance)
 
 
 def _read_text(file: Path) -> str:

@@ -26,4 +26,10 @@ def settings() -> Settings:
 
 
 def database() -> Database:
+    """The migrated database of ``MICS_DATABASE_URL``: refused in one line when absent."""
+    return Database.existing(settings().database_url)
+
+
+def new_database() -> Database:
+    """The database of ``MICS_DATABASE_URL``, made when absent (``db upgrade``, ``demo``)."""
     return Database.from_url(settings().database_url)

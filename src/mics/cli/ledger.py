@@ -23,7 +23,7 @@ from mics.cli.common import console, database, settings
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
-from mics.ledger.keys import load_or_create_signer
+from mics.ledger.keys import load_signer
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
 from mics.ledger.offline import verify_checkpoints, verify_event
 from mics.trace import query
@@ -126,7 +126,7 @@ def proof_command(event_id: str) -> None:
     row = query.get_event(db, event_id, query.Viewer(partner=None))
     if row is None:
         raise NotFound(f"no event {event_id!r}", field="EVENT_ID", value=event_id)
-    signer = load_or_create_signer(config.home, config.instance)
+    signer = load_signer(config.home, config.instance)
     proof = log.event_proof(db, signer, config.instance, row)
     sys.stdout.write(json.dumps(proof, indent=1) + "\n")
 
@@ -142,7 +142,7 @@ def audit_command(
     verifier = (
         Verifier.parse(_text(key).strip())
         if key
-        else load_or_create_signer(config.home, config.instance).verifier
+        else load_signer(config.home, config.instance).verifier
     )
     report = audit(database(), verifier).raise_for_tamper()
     console.print(

@@ -21,6 +21,7 @@ import typer
 
 from mics.cli.common import console, database, settings
 from mics.errors import InvalidInput, VerificationError
+from mics.ledger.keys import load_signer
 from mics.passport.credential import verify_credential
 from mics.passport.data_integrity import jcs
 from mics.passport.issue import issue_credential, parse_item
@@ -37,7 +38,11 @@ def export(
 ) -> None:
     """Print the item's passport as a signed verifiable credential (canonical JSON)."""
     gtin, serial, lot = parse_item(item)
-    credential = issue_credential(database(), settings(), gtin, serial, lot, tier=tier)
+    config = settings()
+    signer = load_signer(config.home, config.instance)
+    credential = issue_credential(
+        database(), config, gtin, serial, lot, tier=tier, log_signer=signer
+    )
     sys.stdout.buffer.write(jcs(credential) + b"\n")
     sys.stdout.flush()
 

@@ -64,7 +64,7 @@ def register(
     """Bind an NFC tag to an item (its keys derive from the instance master key)."""
     config = settings()
     db = database()
-    tags.load_or_create_master_key(config.home, config.instance)
+    tags.load_master_key(config.home, config.instance)
     tag = tags.register_tag(db, item_id_of(db, item), uid)
     console.print_json(json.dumps(tag.as_json()))
 
@@ -79,7 +79,7 @@ def simulate(
     """Print the scan URL the item's tag would write when tapped (a tag simulator)."""
     config = settings()
     db = database()
-    master = tags.load_or_create_master_key(config.home, config.instance)
+    master = tags.load_master_key(config.home, config.instance)
     url = tags.simulate_scan_url(db, master, item_id_of(db, item), config.base_url, counter=counter)
     typer.echo(url)
 
@@ -103,7 +103,7 @@ def verify_sun_command(
     config = settings()
     master = None
     if meta_key is None or file_key is None:
-        master = tags.load_or_create_master_key(config.home, config.instance)
+        master = tags.load_master_key(config.home, config.instance)
     meta = _key("--meta-key", meta_key) if meta_key is not None else None
     file = _key("--file-key", file_key) if file_key is not None else None
     out: dict[str, Any]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mics.errors import InvalidInput
+from mics.errors import InvalidInput, NotFound
 from mics.keyfile import create_once, read_private
 from mics.ledger.note import Signer
 
@@ -19,8 +19,25 @@ KEY_FILE = "ledger.key"
 
 
 def load_or_create_signer(home: Path, origin: str) -> Signer:
-    """The log signer stored under ``home``, created (owner-only) when absent."""
+    """The log signer stored under ``home``, created (owner-only) when absent.
+
+    Only the commands that own the key call this (``mics db upgrade``, ``mics demo``,
+    ``mics serve``); a command that only reads uses :func:`load_signer`."""
+    return _signer(home, origin, create=True)
+
+
+def load_signer(home: Path, origin: str) -> Signer:
+    """The log signer stored under ``home``; NotFound naming the fix when there is none."""
+    return _signer(home, origin, create=False)
+
+
+def _signer(home: Path, origin: str, *, create: bool) -> Signer:
     path = home / KEY_FILE
+    if not path.exists() and not create:
+        raise NotFound(
+            f"no log signing key at {path.absolute()}; run `mics db upgrade` (or `mics serve`) "
+            "with this MICS_HOME first, or set MICS_HOME to the folder that holds ledger.key"
+        )
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
         os.chmod(home, 0o700)

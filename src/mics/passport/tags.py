@@ -66,8 +66,25 @@ class TagOut:
 
 
 def load_or_create_master_key(home: Path, instance: str) -> SunMasterKey:
-    """The instance's tag master key under ``home``, created (owner-only) when absent."""
+    """The instance's tag master key under ``home``, created (owner-only) when absent.
+
+    Only the commands that own the key call this (``mics db upgrade``, ``mics demo``,
+    ``mics serve``); a command that only reads uses :func:`load_master_key`."""
+    return _master_key(home, instance, create=True)
+
+
+def load_master_key(home: Path, instance: str) -> SunMasterKey:
+    """The instance's tag master key under ``home``; NotFound naming the fix when absent."""
+    return _master_key(home, instance, create=False)
+
+
+def _master_key(home: Path, instance: str, *, create: bool) -> SunMasterKey:
     path = home / KEY_FILE
+    if not path.exists() and not create:
+        raise NotFound(
+            f"no tag master key at {path.absolute()}; run `mics db upgrade` (or `mics serve`) "
+            "with this MICS_HOME first, or set MICS_HOME to the folder that holds tags.key"
+        )
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
         os.chmod(home, 0o700)

@@ -1,0 +1,26 @@
+"""One Accept parser (RFC 9110 §12.5.1) for the resolver, the pages and the error pages."""
+
+from __future__ import annotations
+
+from mics.api.negotiation import HTML, JSON, negotiate, prefers_html
+
+JSON_LD = "application/ld+json"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_accept_negotiation_prefers_quality_then_specificity() -> None:
+    offers = (JSON_LD, HTML, JSON)
+    assert negotiate(BROWSER, offers) == HTML
+    assert negotiate("*/*", offers) == JSON_LD
+    assert negotiate(None, offers) == JSON_LD
+    assert negotiate("application/json", offers) == JSON
+    assert negotiate("text/html;q=0.1, application/*;q=0.5", offers) == JSON_LD
+
+
+def test_only_a_browser_that_ranks_html_first_prefers_html() -> None:
+    assert prefers_html(BROWSER)
+    assert prefers_html("text/html")
+    assert not prefers_html(None)  # curl, scripts: no Accept header
+    assert not prefers_html("*/*")
+    assert not prefers_html("application/json, text/html;q=0.5")
+    assert not prefers_html("application/problem+json")
