@@ -15,11 +15,11 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
+from mics.api import docs, problems
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import passport as passport_api
-from mics.api import problems
 from mics.api import registry as registry_api
 from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     db = db or Database.from_url(settings.database_url)
     app = MicsApp(
         lifespan=_lifespan,
+        docs_url=None,  # mics.api.docs serves /docs and /redoc from the package
+        redoc_url=None,
         title="MICS",
         version=__version__,
         description="Made in Italy Circolare e Sostenibile: registry, traceability, "
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
     problems.install(app)
+    docs.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router
     # ahead of it costs a scan its route matching (~0.1 ms for the six of them).
     app.include_router(resolver_api.router)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mics.config import Settings
 from mics.db import Database
@@ -27,7 +28,19 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_principal(request: Request) -> Principal:
+# Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs);
+# get_principal reads the header itself, so it can also be called without injection.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="A partner API key, mics_<prefix>_<secret>: `mics keys create PARTNER --role R`",
+)
+
+
+def get_principal(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Principal:
     """The partner behind ``Authorization: Bearer <key>``, or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
