@@ -122,3 +122,47 @@ def test_trace_downstream_answers_the_recall_as_json(demo_dir: Path) -> None:
     bad = mics(demo_dir, "trace", "upstream", "not-an-epc")
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: epc: not an identifier MICS can trace")
+
+
+def test_trace_reads_the_right_way_with_names_at_80_columns(demo_dir: Path) -> None:
+    out = run_mics(
+        demo_dir, "trace", "upstream", "urn:epc:id:sgtin:8012345.000001.BA00001", COLUMNS="80"
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [" ".join(line.replace("│", " ").split()) for line in out.stdout.splitlines()]
+    # the leather lot was made from the hide lot, not the other way round
+    assert any(line.startswith("lot LC26-07") and "made from lot H26-011" in line for line in lines)
+    assert not any("H26-011" in line.split("made from")[0] for line in lines if "made from" in line)
+    assert "upstream of BA00001 (Borsa Aurora leather handbag): 5 things, 9 events" in lines[0]
+    assert "Conceria del Brenta" in out.stdout  # the tannery's name, not its GLN URI
+    assert "…" not in out.stdout  # nothing cut off
+    assert "https://id.gs1.org" not in out.stdout  # short identifiers unless --wide
+    wide = run_mics(
+        demo_dir,
+        "trace",
+        "upstream",
+        "urn:epc:id:sgtin:8012345.000001.BA00001",
+        "--wide",
+        COLUMNS="200",
+    )
+    assert "https://id.gs1.org/01/08012345000401/10/H26-011" in wide.stdout
+
+
+def test_trace_of_an_unknown_epc_exits_1_with_one_line(demo_dir: Path) -> None:
+    out = mics(demo_dir, "trace", "upstream", "urn:epc:id:sgtin:8012345.000001.NOPE")
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr.startswith(
+        "error: no event names https://id.gs1.org/01/08012345000012/21/NOPE"
+    )
+
+
+def test_registry_list_shows_ids_in_full_at_80_columns(demo_dir: Path) -> None:
+    out = run_mics(demo_dir, "registry", "list", "partners", "--limit", "500", COLUMNS="80")
+    assert out.returncode == 0
+    listed = json.loads(mics(demo_dir, "registry", "list", "partners", "--json").stdout)
+    assert len(listed["partners"]) == 25
+    for partner in listed["partners"]:
+        assert f"│ {partner['id']} " in out.stdout  # whole, on one line, as `mics keys` needs it
+    products = run_mics(demo_dir, "registry", "list", "products", COLUMNS="80")
+    assert "│ 08012345000258 │" in products.stdout

@@ -147,6 +147,17 @@ def registry_export(
         raise InvalidInput("unknown format", field="--format", value=format, expected="json or csv")
 
 
+IDENTIFIERS = {"gtin", "serial", "lot"}
+# The columns of `mics registry list KIND` that fit a terminal; --json has them all.
+TABLE_COLUMNS = {
+    "partners": ["id", "name", "kind", "city", "sectors", "spokes"],
+    "projects": ["id", "title", "spoke", "partners"],
+    "materials": ["id", "name", "category", "recycled_share", "bio_based_share", "country"],
+    "products": ["id", "name", "gtin", "sector", "brand"],
+    "items": ["id", "product", "serial", "lot", "created_at"],
+}
+
+
 @registry_app.command("list")
 def registry_list(
     kind: Annotated[
@@ -154,8 +165,9 @@ def registry_list(
     ],
     limit: int = 50,
     offset: int = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="every field, as JSON")] = False,
 ) -> None:
-    """Show a table of one kind."""
+    """Show a table of one kind (the main columns; --json for every field)."""
     db = database()
     listers: dict[str, Callable[[], Sequence[BaseModel]]] = {
         "partners": lambda: registry.list_partners(db, limit=limit, offset=offset).items,
@@ -173,25 +185,24 @@ def registry_list(
             value=kind,
             expected="one of " + ", ".join(listers),
         )
-    rows = [
-        r.model_dump(
-            exclude={
-                "components",
-                "description",
-                "repair_notes",
-                "end_of_life_notes",
-                "competences",
-                "summary",
-            }
-        )
-        for r in listers[kind]()
-    ]
+    rows = [r.model_dump() for r in listers[kind]()]
+    if as_json:
+        sys.stdout.write(json.dumps({kind: rows}, ensure_ascii=False, indent=1, default=str) + "\n")
+        return
+    columns = TABLE_COLUMNS.get(kind) or list(rows[0] if rows else ["(none)"])
     table = Table(title=kind)
-    for column in rows[0] if rows else ["(none)"]:
-        table.add_column(column)
+    for position, column in enumerate(columns):
+        if position == 0 or column in IDENTIFIERS:  # in full: other commands take them
+            longest = max((len(str(row[column])) for row in rows), default=0)
+            table.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            *(", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values())
+            *(
+                ", ".join(map(str, row[c])) if isinstance(row[c], list) else str(row[c])
+                for c in columns
+            )
         )
     console.print(table)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -16,9 +16,10 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
 from mics.cli.common import console, database, settings
+from mics.cli.trace_view import Labels, print_trace
+from mics.errors import NotFound
 from mics.registry import get_partner
 from mics.registry.keys import create_key
 from mics.trace import capture, documents, genealogy, lookup
@@ -106,50 +107,38 @@ def hash_file(file: FileArg) -> None:
         sys.stdout.write(digest + "\n")
 
 
-def _trace(epc: str, direction: str, as_json: bool) -> None:
+def _trace(epc: str, direction: str, as_json: bool, wide: bool) -> None:
     db = database()
     root, extra = lookup.resolve(db, epc)
     answer = genealogy.trace(db, root, direction, Viewer(partner=None), extra)  # type: ignore[arg-type]
+    if not answer.events:
+        raise NotFound(
+            f"no event names {root}"
+            + (f" or its lot {extra[0]}" if extra else "")
+            + "; check the identifier (`mics registry list items` shows the items)",
+            field="EPC",
+            value=epc,
+        )
     if as_json:
         sys.stdout.write(json.dumps(answer.as_json(), indent=1) + "\n")
         return
-    _print(answer.as_json())
+    print_trace(console, answer.as_json(), Labels(db, wide=wide))
 
 
-def _print(answer: dict[str, Any]) -> None:
-    console.print(
-        f"[bold]{answer['direction']}[/] of {answer['root']}: "
-        f"{len(answer['nodes'])} things, {len(answer['events'])} events"
-    )
-    edges = Table(title="graph")
-    for column in ("from", "relation", "to"):
-        edges.add_column(column)
-    for edge in answer["edges"]:
-        edges.add_row(edge["from"], edge["relation"], edge["to"])
-    console.print(edges)
-    timeline = Table(title="timeline")
-    for column in ("time", "event", "step", "where"):
-        timeline.add_column(column)
-    for row in answer["timeline"]:
-        timeline.add_row(
-            row["eventTime"] or "",
-            f"{row['type']} {row['action'] or ''}",
-            str(row["bizStep"] or ""),
-            str(row["bizLocation"] or row["readPoint"] or ""),
-        )
-    console.print(timeline)
+AsJson = Annotated[bool, typer.Option("--json", help="the whole answer as JSON")]
+Wide = Annotated[bool, typer.Option("--wide", help="full identifiers beside the names")]
 
 
 @trace_app.command("upstream")
-def upstream(epc: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def upstream(epc: str, as_json: AsJson = False, wide: Wide = False) -> None:
     """Everything EPC was made from and where it has been."""
-    _trace(epc, "upstream", as_json)
+    _trace(epc, "upstream", as_json, wide)
 
 
 @trace_app.command("downstream")
-def downstream(epc: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def downstream(epc: str, as_json: AsJson = False, wide: Wide = False) -> None:
     """Everything made from EPC (the recall question)."""
-    _trace(epc, "downstream", as_json)
+    _trace(epc, "downstream", as_json, wide)
 
 
 @keys_app.command("create")
