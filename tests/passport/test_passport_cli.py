@@ -92,3 +92,36 @@ def test_secrets_are_printed_once_and_bad_items_are_one_line(exported: Path) -> 
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1
     assert "check digit" in bad.stderr
+
+
+def test_verify_without_the_schema_says_so_and_fails_under_strict(exported: Path) -> None:
+    alone = exported / "no-schema"
+    alone.mkdir(exist_ok=True)
+    good = alone / "bag.json"
+    good.write_bytes((exported / "bag.json").read_bytes())
+    env = {"MICS_SHARED": str(alone / "nothing-here")}
+    done = subprocess.run(
+        [sys.executable, "-m", "mics", "passport", "verify", str(good)],
+        capture_output=True,
+        text=True,
+        env=os.environ | env,
+        cwd=alone,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["schema_checked"] is False
+    assert report["checked_against"] == "structural rules"
+    assert "the UNTP JSON schema check did not run" in done.stderr
+    strict = subprocess.run(
+        [sys.executable, "-m", "mics", "passport", "verify", str(good), "--strict"],
+        capture_output=True,
+        text=True,
+        env=os.environ | env,
+        cwd=alone,
+        timeout=60,
+        check=False,
+    )
+    assert strict.returncode == 1
+    assert "--schema" in strict.stderr

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mics.cli.common import console, database, settings
+from mics.cli.common import console, database, err_console, settings
 from mics.errors import InvalidInput, VerificationError
 from mics.ledger.keys import load_signer
 from mics.passport.credential import verify_credential
@@ -48,16 +48,12 @@ def export(
 
 
 def _schema_path(given: Path | None) -> Path | None:
+    """``--schema``, else the copy in ``$MICS_SHARED`` (the team's public test data)."""
     if given is not None:
         return given
-    roots = [
-        os.environ.get("MICS_SHARED"),
-        "../shared",
-        str(Path(__file__).parents[3] / ".." / "shared"),
-    ]
-    for root in roots:
-        if root and Path(root, *SCHEMA).is_file():
-            return Path(root, *SCHEMA).resolve()
+    root = os.environ.get("MICS_SHARED")
+    if root and Path(root, *SCHEMA).is_file():
+        return Path(root, *SCHEMA).resolve()
     return None
 
 
@@ -74,8 +70,16 @@ def verify(
     allow_reformatted: Annotated[
         bool, typer.Option(help="accept JSON that is not in the exported canonical form")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option(help="fail (exit 1) when the UNTP JSON schema check cannot run")
+    ] = False,
 ) -> None:
-    """Check an exported passport offline; exit 0 only when every check passes."""
+    """Check an exported passport offline; exit 0 only when every check that ran passes.
+
+    The UNTP DPP JSON schema is GPL-3.0, so MICS does not ship it: give it with
+    --schema (or keep ../shared beside the checkout). Without it only MICS's
+    structural rules run, the report says so ("schema_checked": false), and --strict
+    makes that a failure."""
     raw = file.read_bytes()
     try:
         credential: Any = json.loads(raw)
@@ -89,6 +93,11 @@ def verify(
             "bytes: it was edited or re-serialised (use --allow-reformatted for the latter)"
         )
     path = _schema_path(schema)
+    if path is None and strict:
+        raise VerificationError(
+            "expected the UNTP DPP JSON schema for --strict, found none: pass "
+            "--schema untp-dpp-schema.json (from github.com/uncefact/spec-untp)"
+        )
     loaded = json.loads(path.read_text("utf-8")) if path is not None else None
     if loaded is not None and not isinstance(loaded, dict):
         raise InvalidInput("not a JSON schema", field="--schema", value=str(path))
@@ -100,9 +109,16 @@ def verify(
             "issuer_key": result.key,
             "events_proven": result.events,
             "checkpoint_size": result.checkpoint_size,
+            "schema_checked": path is not None,
             "checked_against": result.schema + (f" ({path})" if path else ""),
         }
     )
+    if path is None:
+        err_console.print(
+            "note: the UNTP JSON schema check did not run (no schema found; pass --schema, "
+            "or --strict to make this a failure): only MICS's structural rules were checked",
+            highlight=False,
+        )
 
 
 @passport_app.command("secrets")

@@ -13,7 +13,7 @@ Pure: in text and bytes out; the CLI and the API write files and responses.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -26,7 +26,14 @@ MARGIN_MM = (10.5, 12.5)
 GRID = (3, 8)  # columns, rows: 24 labels of 63 x 34 mm
 LABEL_MM = (63.0, 34.0)
 QR_MM = 30.0
-NAME_CHARS = 22
+TEXT_MM = LABEL_MM[0] - QR_MM - 2.0  # the column right of the QR code, 1 mm each side
+NAME_LINES = 2
+# Advance widths in em of Helvetica Bold (Adobe's AFM; Arial and Liberation Sans share
+# them), by kind of character, with 12% to spare for wider fallbacks (DejaVu Sans).
+# A line estimated wider than the column is squeezed to it by SVG's textLength, so no
+# name can spill into the next label (tests/web/test_labels_browser.py measures it).
+_EM = {"MW": 0.944, "mw": 0.889, "ijlI.,:;'!| ": 0.278, "ft": 0.333}
+_EM_UPPER, _EM_OTHER, _SPARE = 0.722, 0.611, 1.12
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,43 @@ def _page(labels: Sequence[Label]) -> str:
     )
 
 
+def text_width(text: str, font_mm: float) -> float:
+    """A generous estimate of ``text``'s width in mm at ``font_mm`` (bold sans-serif)."""
+    em = 0.0
+    for char in text:
+        found = next((width for chars, width in _EM.items() if char in chars), None)
+        em += found if found is not None else _EM_UPPER if char.isupper() else _EM_OTHER
+    return em * font_mm * _SPARE
+
+
+def name_lines(name: str, font_mm: float) -> list[str]:
+    """``name`` broken at spaces into at most NAME_LINES lines that fit the text column
+    at ``font_mm``; what does not fit ends in an ellipsis."""
+
+    def fits(text: str) -> bool:
+        return text_width(text, font_mm) <= TEXT_MM
+
+    lines: list[str] = []
+    words = name.split()
+    while words and len(lines) < NAME_LINES:
+        line = words.pop(0)
+        while words and fits(f"{line} {words[0]}"):
+            line += " " + words.pop(0)
+        lines.append(line)
+    if words:
+        lines[-1] = " ".join([lines[-1], *words])
+    return [_cut(line, fits) for line in lines]
+
+
+def _cut(line: str, fits: Callable[[str], bool]) -> str:
+    """``line``, or its longest beginning that fits with an ellipsis after it."""
+    if fits(line):
+        return line
+    while line and not fits(line + "…"):
+        line = line[:-1]
+    return line.rstrip() + "…"
+
+
 def _origins() -> Iterator[tuple[float, float]]:
     columns, rows = GRID
     for row in range(rows):
@@ -104,20 +148,26 @@ def _label(label: Label, x: float, y: float) -> str:
     # The quiet zone sits inside the QR_MM square, so a neighbour never intrudes.
     scale = QR_MM / (len(code.matrix) + 2 * QUIET_ZONE)
     offset = QUIET_ZONE * scale
-    name = label.product_name
-    if len(name) > NAME_CHARS:
-        name = name[: NAME_CHARS - 1] + "…"
-    lines = [(3.2, f"<tspan font-weight='bold'>{escape(name)}</tspan>")]
-    lines.append((2.6, f"GTIN {escape(label.gtin)}"))
+    lines = [(3.2, True, line) for line in name_lines(label.product_name, 3.2)]
+    lines.append((2.6, False, f"GTIN {label.gtin}"))
     if label.lot is not None:
-        lines.append((2.6, f"Lot {escape(label.lot)}"))
-    lines.append((2.6, f"SN {escape(label.serial)}"))
+        lines.append((2.6, False, f"Lot {label.lot}"))
+    lines.append((2.6, False, f"SN {label.serial}"))
     text_x = x + QR_MM + 1.0
     texts = []
-    line_y = y + 8.0
-    for font, line in lines:
-        texts.append(f'<text x="{text_x:.2f}" y="{line_y:.2f}" font-size="{font}">{line}</text>')
-        line_y += font + 1.6
+    line_y = y + 6.5
+    for font, bold, line in lines:
+        weight = ' font-weight="bold"' if bold else ""
+        fit = (
+            f' textLength="{TEXT_MM:.2f}" lengthAdjust="spacingAndGlyphs"'
+            if text_width(line, font) > TEXT_MM
+            else ""
+        )
+        texts.append(
+            f'<text x="{text_x:.2f}" y="{line_y:.2f}" font-size="{font}"{weight}{fit}>'
+            f"{escape(line)}</text>"
+        )
+        line_y += font + 1.4
     return (
         f'<g><rect x="{x:.2f}" y="{y:.2f}" width="{LABEL_MM[0]}" height="{LABEL_MM[1]}" '
         'fill="none" stroke="#bbb" stroke-width="0.1" stroke-dasharray="1 1"/>'
