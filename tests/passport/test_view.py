@@ -178,3 +178,20 @@ def test_passport_data_files_have_a_source() -> None:
     texts = json.loads((folder / "i18n.json").read_text("utf-8"))
     assert set(texts["en"]) == set(texts["it"])
     assert set(texts["en"]["steps"]) == set(texts["it"]["steps"])
+
+
+def test_made_on_is_the_date_of_the_event_that_made_the_item(demo: Database) -> None:
+    bag = passport_json(demo, BAG, SERIAL, None, base_url=BASE)
+    # the workshop's TransformationEvent (assembling) output the bag on 14 February;
+    # the registry row was written today, when the demo was loaded
+    assert bag["product"]["producedOn"] == "2026-02-14"
+    made = [t for t in bag["provenance"]["timeline"] if t["step"] == "assembling"]
+    assert [t["date"] for t in made] == ["2026-02-14"]
+    gripper = passport_json(demo, "08012345000258", "PR00001", None, base_url=BASE)
+    assert gripper["product"]["producedOn"] == "2026-05-14"
+    assert "madeOn" not in bag["provenance"]
+
+
+def test_a_lot_no_event_made_has_no_made_on_date(demo: Database) -> None:
+    lot = passport_json(demo, BAG, None, "L2026-03", base_url=BASE)
+    assert lot["product"]["producedOn"] is None

@@ -328,8 +328,11 @@ def provenance(
             )
         }
     timeline, full = [], []
+    made: str | None = None
     for event in events:
         body, partner = bodies[event.event_id]
+        if made is None and _makes(body, subject):
+            made = event.event_time[:10]
         location = (body.get("bizLocation") or {}).get("id") or (body.get("readPoint") or {}).get(
             "id"
         )
@@ -353,7 +356,27 @@ def provenance(
                 "partner": partner,
             }
         )
-    return {"timeline": timeline, "events": full, "unvouched": unvouched}
+    return {"timeline": timeline, "events": full, "unvouched": unvouched, "madeOn": made}
+
+
+MADE_ROLES = {"output", "output_quantity"}  # what a TransformationEvent makes
+
+
+def _makes(event: dict[str, Any], subject: Subject) -> bool:
+    """Whether ``event`` made the subject (or its lot): a transformation's output, or an
+    ObjectEvent ADD that commissions it (CBV 2.0 §7.2: the object comes into being)."""
+    names = {subject.digital_link}
+    if subject.lot:
+        names.add(f"{GS1}/01/{subject.gtin}/10/{subject.lot}")
+    roles = {role for ident, role in identifiers(event) if ident in names}
+    if roles & MADE_ROLES:
+        return True
+    commissioned = event.get("type") == "ObjectEvent" and event.get("action") == "ADD"
+    return (
+        commissioned
+        and bool(roles & {"epc", "quantity"})
+        and (short_step(event.get("bizStep")) in ("commissioning", None))
+    )
 
 
 def short_step(step: str | None) -> str | None:
@@ -532,6 +555,7 @@ def full_passport(
         shared = product_part(db, subject.gtin, lang=lang)
     item = subject.item
     status = item_status(db, item.id) if item is not None else None
+    made = provenance(db, subject, lang, trail)
     base = base_url.rstrip("/")
     page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
     return {
@@ -543,14 +567,15 @@ def full_passport(
         "product": {"gtin": subject.gtin, "serial": subject.serial, "lot": subject.lot}
         | shared["product"]
         | {
-            "producedOn": item.created_at.date().isoformat() if item and item.created_at else None,
+            # when its events say it was made (not when the registry row was written)
+            "producedOn": made.pop("madeOn"),
             "page": page,
         },
         "manufacturer": shared["manufacturer"]
         | {"did": did_web(base, "partners", shared["manufacturer"]["id"])},
         "materials": shared["materials"],
         "components": shared["components"],
-        "provenance": provenance(db, subject, lang, trail),
+        "provenance": made,
         "footprint": shared["footprint"],
         "circularity": shared["circularity"],
         "repair": shared["repair"],
