@@ -135,3 +135,16 @@ async def test_did_document_names_the_key_that_signs_passports(
     did = (await client.get("/partners/maison-aurora/did.json")).json()
     assert did["id"] == credential["issuer"]["id"]
     assert did["assertionMethod"] == [credential["proof"]["verificationMethod"]]
+
+
+@pytest.mark.anyio
+async def test_the_italian_page_says_which_texts_are_in_english(
+    client: httpx.AsyncClient,
+) -> None:
+    gripper = await client.get("/passport/01/08012345000258/21/PR00001?lang=it")
+    assert "Pinza robotica R2" in gripper.text
+    assert 'id="untranslated"' in gripper.text
+    assert "non ne è stata fornita la traduzione" in gripper.text
+    bag = await client.get(f"/passport/01/{BAG}/21/BA00001?lang=it")
+    assert "Borsa Aurora in pelle" in bag.text
+    assert 'id="untranslated"' not in bag.text

@@ -195,3 +195,25 @@ def test_made_on_is_the_date_of_the_event_that_made_the_item(demo: Database) -> 
 def test_a_lot_no_event_made_has_no_made_on_date(demo: Database) -> None:
     lot = passport_json(demo, BAG, None, "L2026-03", base_url=BASE)
     assert lot["product"]["producedOn"] is None
+
+
+def test_the_italian_passport_shows_the_makers_italian_texts(demo: Database) -> None:
+    bag = passport_json(demo, BAG, SERIAL, None, lang="it", base_url=BASE)
+    assert bag["product"]["name"] == "Borsa Aurora in pelle"
+    assert bag["product"]["description"].startswith("Tote media in pelle bovina")
+    assert bag["repair"]["instructions"].startswith("Manici e fodera")
+    assert bag["product"]["untranslated"] == []
+    english = passport_json(demo, BAG, SERIAL, None, lang="en", base_url=BASE)
+    assert english["product"]["name"] == "Borsa Aurora leather handbag"
+    assert english["product"]["untranslated"] == []
+
+
+def test_texts_without_a_translation_fall_back_to_english_visibly(demo: Database) -> None:
+    gripper = passport_json(demo, "08012345000258", "PR00001", None, lang="it", base_url=BASE)
+    assert gripper["product"]["name"] == "Pinza robotica R2"  # given in Italian
+    assert gripper["product"]["description"].startswith("Electric parallel gripper")
+    assert gripper["product"]["untranslated"] == [
+        "description",
+        "repair_notes",
+        "end_of_life_notes",
+    ]

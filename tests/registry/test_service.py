@@ -268,3 +268,22 @@ def test_malformed_json_names_line_and_column() -> None:
         registry.parse_json('{"partners": [}')
     with pytest.raises(InvalidInput, match="unknown kind"):
         registry.parse_json('{"castles": []}')
+
+
+def test_product_texts_round_trip_through_json_and_csv_and_bad_languages_are_refused(
+    sqlite_db: Database,
+) -> None:
+    from mics.demo import load_demo
+    from mics.registry import export, load, parse_csv, to_csv
+
+    load_demo(sqlite_db)
+    records = export(sqlite_db, "products")
+    chair = next(r for r in records if r["id"] == "sedia-quercia")
+    assert chair["texts"]["it"]["name"] == "Sedia Quercia in rovere"
+    parsed = parse_csv(to_csv("products", records))
+    assert [p.get("texts", {}) for p in parsed["products"]] == [r["texts"] for r in records]
+    bad = dict(chair, id="sedia-due", gtin="8012345000999", texts={"EN": {"name": "x"}})
+    with pytest.raises(InvalidInput) as refused:
+        load(sqlite_db, {"products": [bad]})
+    assert refused.value.field == "products[0].texts.EN"
+    assert export(sqlite_db, "products") == records  # nothing stored

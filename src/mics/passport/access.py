@@ -39,6 +39,7 @@ FIELD_TIERS: dict[str, str] = {
     "product.lot": "public",
     "product.name": "public",
     "product.description": "public",
+    "product.untranslated[]": "public",
     "product.sector": "public",
     "product.sectorName": "public",
     "product.lifetimeYears": "public",

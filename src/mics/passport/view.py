@@ -29,7 +29,7 @@ from mics.passport.data_integrity import did_web
 from mics.passport.ownership import item_status
 from mics.registry import domain, get_partner, get_product, product_tree
 from mics.registry.products import find_product
-from mics.registry.schemas import BomNode, ItemOut
+from mics.registry.schemas import BomNode, ItemOut, ProductOut
 from mics.registry.store import ItemRow, MaterialRow, PartnerRow, SectorRow
 from mics.trace.canonical_uri import canonical_uri
 from mics.trace.epcs import identifiers
@@ -481,10 +481,12 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
     mix = _materials(product_tree(db, product.id))
     recycled = sum(m["massShare"] * materials[m["ref"]].recycled_share for m in mix)
     bio = sum(m["massShare"] * materials[m["ref"]].bio_based_share for m in mix)
+    text, untranslated = product_texts(product, lang)
     return {
         "product": {
-            "name": product.name,
-            "description": product.description,
+            "name": text["name"],
+            "description": text["description"],
+            "untranslated": untranslated,
             "sector": product.sector,
             "sectorName": sector.name if sector else product.sector,
             "lifetimeYears": product.lifetime_years,
@@ -527,9 +529,27 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
             "bioBasedContent": round(bio, 4),
             "mci": None if mci is None else round(mci, 4),
         },
-        "repair": {"instructions": product.repair_notes},
-        "endOfLife": {"instructions": product.end_of_life_notes},
+        "repair": {"instructions": text["repair_notes"]},
+        "endOfLife": {"instructions": text["end_of_life_notes"]},
     }
+
+
+TEXT_FIELDS = ("name", "description", "repair_notes", "end_of_life_notes")
+
+
+def product_texts(product: ProductOut, lang: str) -> tuple[dict[str, str], list[str]]:
+    """The product's texts in ``lang`` where the maker gave them, else the main (English)
+    ones; and which non-empty texts fell back to English, so the reader is told."""
+    given = product.texts.get(lang)
+    chosen = {field: str(getattr(product, field)) for field in TEXT_FIELDS}
+    untranslated = []
+    for field in TEXT_FIELDS:
+        value = getattr(given, field) if given is not None else None
+        if value:
+            chosen[field] = value
+        elif lang != "en" and chosen[field]:
+            untranslated.append(field)
+    return chosen, untranslated
 
 
 def full_passport(

@@ -85,6 +85,21 @@ def check_slug(value: str, field: str = "id") -> str:
     return value
 
 
+LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def check_language(code: str, field: str = "lang") -> str:
+    """An ISO 639-1 code of a language other than English (the main texts' language)."""
+    if not LANGUAGE.match(code) or code == "en":
+        raise InvalidInput(
+            "is not a language code for translated texts",
+            field=field,
+            value=code,
+            expected="a lower-case ISO 639-1 code other than 'en' (the main texts), e.g. 'it'",
+        )
+    return code
+
+
 def check_share(value: float, field: str) -> float:
     if not isinstance(value, (int, float)) or math.isnan(value) or not 0.0 <= value <= 1.0:
         raise InvalidInput(

@@ -43,6 +43,7 @@ PRODUCT_FIELDS = [
     "description",
     "repair_notes",
     "end_of_life_notes",
+    "texts",  # JSON: {"it": {"name": ..., "description": ...}}
 ]
 COMPONENT_FIELDS = [
     "component_name",
@@ -156,6 +157,8 @@ def _group_products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         product = products.setdefault(
             row["id"], {k: row[k] for k in PRODUCT_FIELDS if row.get(k, "") != ""}
         )
+        if isinstance(product.get("texts"), str):
+            product["texts"] = _json_cell(product["texts"], row["__line__"], "texts")
         product.setdefault("components", [])
         if row.get("component_name"):
             product["components"].append(
@@ -172,6 +175,18 @@ def _group_products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return list(products.values())
+
+
+def _json_cell(text: str, line: int, column: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"line {line}: the {column} cell is not JSON ({error.msg})",
+            field=f"line {line}.{column}",
+            value=text[:200],
+            expected='a JSON object such as {"it": {"name": "Borsa Aurora"}}',
+        ) from None
 
 
 def load(
@@ -270,6 +285,7 @@ def to_csv(kind: str, records: Iterable[dict[str, Any]]) -> str:
         writer.writeheader()
         for p in records:
             base = {k: p[k] for k in PRODUCT_FIELDS}
+            base["texts"] = json.dumps(p["texts"], ensure_ascii=False) if p["texts"] else ""
             for c in p["components"] or [{}]:
                 writer.writerow(
                     base

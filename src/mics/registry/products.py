@@ -54,6 +54,7 @@ def _product_out(r: ProductRow) -> ProductOut:
         description=r.description,
         repair_notes=r.repair_notes,
         end_of_life_notes=r.end_of_life_notes,
+        texts=r.texts or {},
         components=components,
         mass_kg=round(sum(c.mass_kg for c in components), 6),
     )
@@ -118,6 +119,10 @@ def put_product(s: Session, p: ProductIn, *, replace: bool) -> ProductRow:
     row.gtin, row.name, row.sector_id, row.brand_id = gtin, p.name, p.sector, p.brand
     row.lifetime_years, row.description = lifetime, p.description
     row.repair_notes, row.end_of_life_notes = p.repair_notes, p.end_of_life_notes
+    row.texts = {
+        domain.check_language(lang, f"texts.{lang}"): t.model_dump(exclude_none=True)
+        for lang, t in sorted(p.texts.items())
+    }
     row.components = []
     s.flush()
     row.components = lines

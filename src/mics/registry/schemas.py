@@ -115,6 +115,16 @@ class ComponentOut(ComponentIn):
     position: int
 
 
+class ProductTexts(Strict):
+    """A product's texts in one more language; a field left out falls back to the main
+    (English) text, and the passport says which language it shows."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = None
+    repair_notes: str | None = None
+    end_of_life_notes: str | None = None
+
+
 class ProductIn(Strict):
     id: str
     gtin: str
@@ -125,6 +135,10 @@ class ProductIn(Strict):
     description: str = ""
     repair_notes: str = ""
     end_of_life_notes: str = ""
+    texts: dict[str, ProductTexts] = Field(
+        default_factory=dict,
+        description='the texts in other languages, by ISO 639-1 code: {"it": {"name": ...}}',
+    )
     components: list[ComponentIn] = Field(default_factory=list)
 
 
@@ -141,6 +155,7 @@ class ProductPatch(Strict):
     description: str | None = None
     repair_notes: str | None = None
     end_of_life_notes: str | None = None
+    texts: dict[str, ProductTexts] | None = None
     components: list[ComponentIn] | None = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -120,6 +121,8 @@ class ProductRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     repair_notes: Mapped[str] = mapped_column(Text, default="")
     end_of_life_notes: Mapped[str] = mapped_column(Text, default="")
+    # {"it": {"name": ..., "description": ...}}: the texts in other languages
+    texts: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict)
     components: Mapped[list[ComponentRow]] = relationship(
         back_populates="product",
         order_by="ComponentRow.position",
