@@ -30,7 +30,7 @@ def test_passport_page_at_phone_width_shows_banner_maker_and_timeline(
     dom = chromium("--window-size=390,844", "--dump-dom", f"{server}{PAGE}?lang=it")
     assert 'class="banner neutral"' in dom
     assert "Non verificato con il tag" in dom
-    assert '<h1 id="product-name">Borsa Aurora leather handbag</h1>' in dom
+    assert '<h1 id="product-name">Borsa Aurora in pelle</h1>' in dom  # the maker's Italian name
     assert "Maison Aurora" in dom
     timeline = dom[dom.index('id="provenance"') : dom.index('id="footprint"')]
     assert "Arzignano" in timeline
