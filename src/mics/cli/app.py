@@ -61,7 +61,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     app_ = create_app()
     stop = threading.Event()
-    worker = threading.Thread(target=run_deliveries, args=(app_.state.db, stop), daemon=True)
+    worker = threading.Thread(
+        target=run_deliveries,
+        args=(app_.state.db, stop, app_.state.webhook_tokens),
+        daemon=True,
+    )
     worker.start()
     try:
         uvicorn.run(app_, host=host, port=port)
@@ -84,9 +88,14 @@ def demo() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema."""
+    from mics.trace import subscriptions
+    from mics.trace.webhook_tokens import load_or_create_token_seal
+
     db = database()
     db.upgrade()
     ensure_instance(db, settings().operator_partner)
+    if subscriptions.clear_tokens(db):  # stored before migration 0005, whose key is not in the db
+        subscriptions.seal_clear_tokens(db, load_or_create_token_seal(settings().home))
     console.print(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
 
 
