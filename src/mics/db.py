@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of -wal file kept after a checkpoint 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
+        create_owner_only(url)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -78,6 +79,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     pool = {} if "poolclass" in kwargs else {"pool_size": size, "max_overflow": 0}
     options = {"pool_pre_ping": True} | pool | kwargs
     return create_engine(url, **options)
+
+
+def create_owner_only(url: str) -> None:
+    """Create a new SQLite database file with mode 0600 before SQLite opens it.
+
+    SQLite creates a missing file 0644 under the usual umask, and the file holds
+    sealed tokens, key hashes and every partner's events; it gives its ``-wal``,
+    ``-shm`` and ``-journal`` files the mode of the database file, so they follow.
+    A file that exists keeps the mode its owner gave it."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:") or "uri" in parsed.query:
+        return  # in memory, or a URI filename whose options SQLite reads itself
+    # It exists, or its folder does not: SQLite opens it, or names the error.
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 POOL_SIZE_VAR = "MICS_DB_POOL_SIZE"

@@ -217,12 +217,16 @@ async def test_named_query_and_subscription_over_rest(client: httpx.AsyncClient)
     found = events.json()["epcisBody"]["queryResults"]
     assert found["queryName"] == "Inspections"
     assert [e["bizStep"] for e in found["resultsBody"]["eventList"]] == ["inspecting"]
+    token = "tok-never-returned-7c1e"
     sub = await client.post(
         "/epcis/queries/Inspections/subscriptions",
-        json={"dest": "https://client.example/cb", "stream": True},
+        json={"dest": "https://client.example/cb", "signatureToken": token, "stream": True},
     )
     assert sub.status_code == 201
     assert sub.headers["Location"].endswith(sub.json()["subscriptionID"])
+    listed = await client.get("/epcis/queries/Inspections/subscriptions")
+    assert [s["subscriptionID"] for s in listed.json()] == [sub.json()["subscriptionID"]]
+    assert token not in sub.text + listed.text
     bad = await client.post("/epcis/queries", json={"name": "X", "query": {"EQ_nope": "1"}})
     assert (bad.status_code, bad.json()["field"]) == (422, "EQ_nope")
     gone = await client.delete("/epcis/queries/Inspections")
@@ -289,3 +293,18 @@ async def test_keys_roles_and_sizes_at_the_edges(
     huge = await client.get("/api/items/99999999999999999999999")
     assert huge.status_code == 422
     assert huge.headers["content-type"] == "application/problem+json"
+
+
+async def test_two_partners_hold_a_query_of_the_same_name(client: httpx.AsyncClient) -> None:
+    operator = {"authorization": "Bearer " + client.headers["x-operator"]}
+    mine = {"name": "Recent", "query": {"EQ_bizStep": ["inspecting"]}}
+    theirs = {"name": "Recent", "query": {"EQ_bizStep": ["shipping"]}}
+    assert (await client.post("/epcis/queries", json=theirs, headers=operator)).status_code == 201
+    assert (await client.post("/epcis/queries", json=mine)).status_code == 201
+    got = await client.get("/epcis/queries/Recent")
+    assert got.json()["query"] == {"EQ_bizStep": ["inspecting"]}
+    got = await client.get("/epcis/queries/Recent", headers=operator)
+    assert got.json()["query"] == {"EQ_bizStep": ["shipping"]}
+    assert [q["query"] for q in (await client.get("/epcis/queries")).json()] == [mine["query"]]
+    assert (await client.delete("/epcis/queries/Recent")).status_code == 204
+    assert (await client.get("/epcis/queries/Recent", headers=operator)).status_code == 200

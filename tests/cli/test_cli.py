@@ -166,3 +166,36 @@ def test_registry_list_shows_ids_in_full_at_80_columns(demo_dir: Path) -> None:
         assert f"│ {partner['id']} " in out.stdout  # whole, on one line, as `mics keys` needs it
     products = run_mics(demo_dir, "registry", "list", "products", COLUMNS="80")
     assert "│ 08012345000258 │" in products.stdout
+
+
+def test_db_upgrade_seals_tokens_an_older_version_stored_in_clear(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from mics.db import Database
+    from mics.trace import subscriptions
+    from mics.trace.webhook_tokens import load_or_create_token_seal
+
+    assert mics(tmp_path, "db", "upgrade").returncode == 0
+    assert not (tmp_path / "var" / "webhooks.key").exists()  # nothing to seal: no key made
+    db = Database.from_url(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        subscriptions.create_query(db, "All", {}, "mics-operator")
+        with db.transaction() as s:  # a row as migration 0006 leaves an older token
+            s.execute(
+                text(
+                    "INSERT INTO epcis_subscription (id, query_name, partner_id, dest, "
+                    "sealed_token, last_event, created_at, failures) VALUES ('s1', 'All', "
+                    "'mics-operator', 'https://c.example/cb', 'clear:old-token', 0, "
+                    "'2026-01-01', 0)"
+                )
+            )
+        result = mics(tmp_path, "db", "upgrade")
+        assert result.returncode == 0, result.stderr
+        assert subscriptions.clear_tokens(db) == 0
+        with db.read() as s:
+            stored = s.scalar(text("SELECT sealed_token FROM epcis_subscription"))
+    finally:
+        db.dispose()
+    seal = load_or_create_token_seal(tmp_path / "var")
+    assert seal.open("s1", str(stored)) == "old-token"
+    assert "old-token" not in str(stored)

@@ -28,6 +28,7 @@ from mics.config import Settings
 from mics.db import Database
 from mics.ledger.keys import load_or_create_signer
 from mics.trace import parallel
+from mics.trace.webhook_tokens import load_or_create_token_seal
 
 __all__ = ["MicsApp", "create_app"]
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
+    app.state.webhook_tokens = load_or_create_token_seal(settings.home)
     problems.install(app)
     docs.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router

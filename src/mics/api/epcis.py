@@ -213,15 +213,12 @@ def event_path(event_id: str) -> str:
 
 
 # --- named queries and subscriptions (REST binding /queries) -----------------------------
-
-
-def _owner(who: Any) -> str | None:
-    return None if who.role == "operator" else who.partner
+# Names are per partner: every key, an operator's too, manages its own partner's queries.
 
 
 @router.get("/queries")
 def queries(db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    return subscriptions.list_queries(db, _owner(who))
+    return subscriptions.list_queries(db, who.partner)
 
 
 @router.post("/queries", status_code=201)
@@ -238,13 +235,13 @@ async def create_query(request: Request, db: DatabaseDep, who: PrincipalDep) -> 
 
 @router.get("/queries/{name}")
 def named_query(name: str, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
-    row = subscriptions.get_query(db, name, _owner(who))
+    row = subscriptions.get_query(db, name, who.partner)
     return {"name": row.name, "query": row.params}
 
 
 @router.delete("/queries/{name}", status_code=204)
 def delete_query(name: str, db: DatabaseDep, who: PrincipalDep) -> Response:
-    subscriptions.delete_query(db, name, _owner(who))
+    subscriptions.delete_query(db, name, who.partner)
     return Response(status_code=204)
 
 
@@ -252,7 +249,7 @@ def delete_query(name: str, db: DatabaseDep, who: PrincipalDep) -> Response:
 def named_query_events(
     name: str, request: Request, db: DatabaseDep, who: PrincipalDep, viewer: ViewerDep
 ) -> Response:
-    row = subscriptions.get_query(db, name, _owner(who))
+    row = subscriptions.get_query(db, name, who.partner)
     params: dict[str, Any] = dict(row.params) | _params(request)
     return _results(request, query.run(db, params, viewer), params, name)
 
@@ -260,19 +257,20 @@ def named_query_events(
 @router.post("/queries/{name}/subscriptions", status_code=201)
 async def subscribe(name: str, request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
     body = await _json_body(request)
-    created = await run_in_threadpool(subscriptions.subscribe, db, name, body, _owner(who))
+    seal = request.app.state.webhook_tokens
+    created = await run_in_threadpool(subscriptions.subscribe, db, name, body, who.partner, seal)
     location = f"/epcis/queries/{name}/subscriptions/{created['subscriptionID']}"
     return JSONResponse(created, status_code=201, headers={"Location": location})
 
 
 @router.get("/queries/{name}/subscriptions")
 def list_subscriptions(name: str, db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
-    return subscriptions.list_subscriptions(db, name, _owner(who))
+    return subscriptions.list_subscriptions(db, name, who.partner)
 
 
 @router.delete("/queries/{name}/subscriptions/{subscription}", status_code=204)
 def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: PrincipalDep) -> Response:
-    subscriptions.unsubscribe(db, name, subscription, _owner(who))
+    subscriptions.unsubscribe(db, name, subscription, who.partner)
     return Response(status_code=204)
 
 

@@ -74,7 +74,11 @@ def serve(
     tags.load_or_create_master_key(config.home, config.instance)
     config.remember_served_at()
     stop = threading.Event()
-    worker = threading.Thread(target=run_deliveries, args=(app_.state.db, stop), daemon=True)
+    worker = threading.Thread(
+        target=run_deliveries,
+        args=(app_.state.db, stop, app_.state.webhook_tokens),
+        daemon=True,
+    )
     worker.start()
     try:
         uvicorn.run(app_, host=host, port=port)
@@ -105,10 +109,15 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema, and this instance's keys under MICS_HOME."""
+    from mics.trace import subscriptions
+    from mics.trace.webhook_tokens import load_or_create_token_seal
+
     db = new_database()
     db.upgrade()
     ensure_instance(db, settings().operator_partner)
     _instance_keys()
+    if subscriptions.clear_tokens(db):  # stored before migration 0006, whose key is not in the db
+        subscriptions.seal_clear_tokens(db, load_or_create_token_seal(settings().home))
     console.print(f"database at head: {db.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -110,24 +111,38 @@ class EventBizTransactionRow(Base):
     value: Mapped[str] = mapped_column(String(300))
 
 
+class NamedQueryRow(Base):
+    """A partner's named query: names are per partner (``partner_id``, ``name``)."""
+
+    __tablename__ = "epcis_query"
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SubscriptionRow(Base):
-    """A named query's subscription: new matching events are POSTed to ``dest``."""
+    """A named query's subscription: new matching events are POSTed to ``dest``.
+
+    ``partner_id`` is the query's owner, so (``partner_id``, ``query_name``) names the
+    query. ``sealed_token`` is the subscriber's ``signatureToken`` sealed with the
+    instance's webhook key (``mics.trace.webhook_tokens``), never the token itself."""
 
     __tablename__ = "epcis_subscription"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["partner_id", "query_name"],
+            ["epcis_query.partner_id", "epcis_query.name"],
+            name="fk_epcis_subscription_query_epcis_query",
+        ),
+        Index("ix_epcis_subscription_query", "partner_id", "query_name"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    query_name: Mapped[str] = mapped_column(ForeignKey("epcis_query.name"), index=True)
+    query_name: Mapped[str] = mapped_column(String(120))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
     dest: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    sealed_token: Mapped[str] = mapped_column(Text)
     last_event: Mapped[int] = mapped_column(BigId, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class NamedQueryRow(Base):
-    __tablename__ = "epcis_query"
-    name: Mapped[str] = mapped_column(String(120), primary_key=True)
-    partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,28 +1,28 @@
 """Named queries and their webhook subscriptions (EPCIS 2.0 REST binding, ``/queries``).
 
+Query names are per partner: each partner (the operator included) creates, reads,
+subscribes to and deletes only its own named queries, so two partners may both
+have a ``Shipping`` query.
 A subscription (``stream: true``) delivers each new matching event once: the
 subscription remembers the capture position it has delivered up to, and starts
 at the repository's current end, so old events are never resent. Each POST to
 ``dest`` carries an EPCISQueryDocument and a ``GS1-Signature`` header,
 ``sha256=<hex HMAC-SHA256 of the body keyed by the subscriber's signatureToken>``.
 Failed deliveries are retried with exponential backoff (1 s, 2 s, 4 s, ... up to
-an hour); the position only moves on after a 2xx answer.
+an hour); the position only moves on after a 2xx answer. Where a delivery may go
+is ``mics.trace.destinations``' business; the token is stored sealed
+(``mics.trace.webhook_tokens``) and never returned or logged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import os
+import math
 import re
-import socket
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,15 +33,23 @@ from sqlalchemy import delete, func, select
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, MicsError, NotFound
+from mics.trace.destinations import http_post
 from mics.trace.query import Viewer, as_event, build, visible
 from mics.trace.store import EventRow, NamedQueryRow, SubscriptionRow
 from mics.trace.visibility import viewer_for
+from mics.trace.webhook_tokens import CLEAR, TokenSeal
 
 logger = logging.getLogger(__name__)
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 MAX_BACKOFF = timedelta(hours=1)
+_MAX_EXPONENT = math.ceil(math.log2(MAX_BACKOFF.total_seconds()))  # 2**12 s passes the hour
 BATCH = 500
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+# HMAC-SHA256 hashes a key longer than its 64-byte block (RFC 2104 §2), so a longer
+# token adds no strength; 256 bytes leaves room for any encoding of a strong one.
+MAX_TOKEN_BYTES = 256
+MAX_DEST = 500  # epcis_subscription.dest's column width
+DEST = re.compile(r"https?://[^\x00-\x20\x7f/]+[^\x00-\x20\x7f]*", re.IGNORECASE)
 
 Post = Callable[[str, bytes, dict[str, str]], int]
 """``post(url, body, headers) -> HTTP status``: how deliveries leave (injectable in tests)."""
@@ -70,7 +78,7 @@ def create_query(db: Database, name: str, query: Any, partner: str) -> dict[str,
         )
     params = _params(query)
     with db.transaction() as s:
-        if s.get(NamedQueryRow, name) is not None:
+        if s.get(NamedQueryRow, (partner, name)) is not None:
             raise Conflict(f"a query named {name!r} already exists", field="name", value=name)
         s.add(
             NamedQueryRow(
@@ -80,33 +88,46 @@ def create_query(db: Database, name: str, query: Any, partner: str) -> dict[str,
     return {"name": name, "query": params}
 
 
-def get_query(db: Database, name: str, partner: str | None) -> NamedQueryRow:
+def get_query(db: Database, name: str, partner: str) -> NamedQueryRow:
+    """``partner``'s query named ``name``."""
     with db.read() as s:
-        row = s.get(NamedQueryRow, name)
-    if row is None or (partner is not None and row.partner_id != partner):
-        raise NotFound(f"no query named {name!r}", field="queryName", value=name)
+        row = s.get(NamedQueryRow, (partner, name))
+    if row is None:
+        raise NotFound(f"you have no query named {name!r}", field="queryName", value=name)
     return row
 
 
-def list_queries(db: Database, partner: str | None) -> list[dict[str, Any]]:
+def list_queries(db: Database, partner: str) -> list[dict[str, Any]]:
     with db.read() as s:
-        query = select(NamedQueryRow).order_by(NamedQueryRow.name)
-        if partner is not None:
-            query = query.where(NamedQueryRow.partner_id == partner)
-        return [{"name": r.name, "query": r.params} for r in s.scalars(query)]
+        query = select(NamedQueryRow).where(NamedQueryRow.partner_id == partner)
+        return [{"name": r.name, "query": r.params} for r in s.scalars(query.order_by("name"))]
 
 
-def delete_query(db: Database, name: str, partner: str | None) -> None:
+def delete_query(db: Database, name: str, partner: str) -> None:
+    """Delete ``partner``'s query ``name`` and its subscriptions."""
     get_query(db, name, partner)
     with db.transaction() as s:
-        s.execute(delete(SubscriptionRow).where(SubscriptionRow.query_name == name))
-        s.execute(delete(NamedQueryRow).where(NamedQueryRow.name == name))
+        s.execute(delete(SubscriptionRow).where(*_of_query(partner, name)))
+        s.execute(
+            delete(NamedQueryRow).where(
+                NamedQueryRow.partner_id == partner, NamedQueryRow.name == name
+            )
+        )
+
+
+def _of_query(partner: str, name: str) -> tuple[Any, Any]:
+    return SubscriptionRow.partner_id == partner, SubscriptionRow.query_name == name
 
 
 def subscribe(
-    db: Database, name: str, body: Any, partner: str | None, now: datetime | None = None
+    db: Database,
+    name: str,
+    body: Any,
+    partner: str,
+    seal: TokenSeal,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """A webhook subscription to new events matching query ``name``."""
+    """A webhook subscription to new events matching ``partner``'s query ``name``."""
     row = get_query(db, name, partner)
     if not isinstance(body, dict):
         raise InvalidInput(
@@ -116,9 +137,9 @@ def subscribe(
             expected='{"dest": "https://...", "signatureToken": "...", "stream": true}',
         )
     dest = body.get("dest")
-    if not isinstance(dest, str) or not re.match(r"^https?://[^\s/]+", dest):
+    if not isinstance(dest, str) or len(dest) > MAX_DEST or not DEST.fullmatch(dest):
         raise InvalidInput(
-            "dest must be an http(s) URL",
+            f"dest must be an http(s) URL of at most {MAX_DEST} characters",
             field="dest",
             value=dest,
             expected="https://client.example.com/queryCallback",
@@ -130,14 +151,7 @@ def subscribe(
             value=body.get("stream"),
             expected="true",
         )
-    token = body.get("signatureToken") or ""
-    if not isinstance(token, str):
-        raise InvalidInput(
-            "signatureToken must be a string",
-            field="signatureToken",
-            value=token,
-            expected="a secret string the client chose",
-        )
+    token = _token(body.get("signatureToken") or "")
     subscription = str(uuid.uuid4())
     with db.transaction() as s:
         position = s.scalar(select(func.max(EventRow.id))) or 0
@@ -147,7 +161,7 @@ def subscribe(
                 query_name=name,
                 partner_id=row.partner_id,
                 dest=dest,
-                secret=token,
+                sealed_token=seal.seal(subscription, token),
                 last_event=position,
                 created_at=now or datetime.now(UTC),
                 failures=0,
@@ -156,11 +170,34 @@ def subscribe(
     return {"subscriptionID": subscription, "dest": dest, "stream": True}
 
 
-def unsubscribe(db: Database, name: str, subscription: str, partner: str | None) -> None:
+def _token(token: Any) -> str:
+    """The subscriber's signatureToken, checked; errors never echo it (it is a secret)."""
+    if not isinstance(token, str):
+        raise InvalidInput(
+            "signatureToken must be a string",
+            field="signatureToken",
+            value=type(token).__name__,
+            expected="a secret string the client chose",
+        )
+    try:
+        size = len(token.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape
+        size = -1
+    if not 0 <= size <= MAX_TOKEN_BYTES:
+        raise InvalidInput(
+            "signatureToken is too long or not Unicode text",
+            field="signatureToken",
+            value=f"{len(token)} characters",
+            expected=f"at most {MAX_TOKEN_BYTES} bytes of UTF-8 text",
+        )
+    return token
+
+
+def unsubscribe(db: Database, name: str, subscription: str, partner: str) -> None:
     get_query(db, name, partner)
     with db.transaction() as s:
         found = s.get(SubscriptionRow, subscription)
-        if found is None or found.query_name != name:
+        if found is None or (found.partner_id, found.query_name) != (partner, name):
             raise NotFound(
                 f"no subscription {subscription!r} on query {name!r}",
                 field="subscriptionID",
@@ -169,10 +206,11 @@ def unsubscribe(db: Database, name: str, subscription: str, partner: str | None)
         s.delete(found)
 
 
-def list_subscriptions(db: Database, name: str, partner: str | None) -> list[dict[str, Any]]:
+def list_subscriptions(db: Database, name: str, partner: str) -> list[dict[str, Any]]:
     get_query(db, name, partner)
     with db.read() as s:
-        rows = s.scalars(select(SubscriptionRow).where(SubscriptionRow.query_name == name))
+        query = select(SubscriptionRow).where(*_of_query(partner, name))
+        rows = s.scalars(query.order_by(SubscriptionRow.created_at))
         return [
             {"subscriptionID": r.id, "dest": r.dest, "stream": True, "failures": r.failures}
             for r in rows
@@ -190,15 +228,35 @@ class Delivery:
     status: int | None
 
 
-def deliver(db: Database, post: Post, now: datetime | None = None) -> list[Delivery]:
+def clear_tokens(db: Database) -> int:
+    """How many tokens are still stored in clear (from before migration 0006)."""
+    with db.read() as s:
+        clear = SubscriptionRow.sealed_token.startswith(CLEAR)
+        return s.scalar(select(func.count()).where(clear)) or 0
+
+
+def seal_clear_tokens(db: Database, seal: TokenSeal) -> int:
+    """Seal the tokens stored in clear before migration 0006; how many there were."""
+    with db.transaction() as s:
+        clear = SubscriptionRow.sealed_token.startswith(CLEAR)
+        rows = list(s.scalars(select(SubscriptionRow).where(clear)))
+        for row in rows:
+            row.sealed_token = seal.seal(row.id, seal.open(row.id, row.sealed_token))
+    return len(rows)
+
+
+def deliver(
+    db: Database, post: Post, seal: TokenSeal, now: datetime | None = None
+) -> list[Delivery]:
     """Send every due subscription its new events once; returns what was attempted."""
     now = now or datetime.now(UTC)
+    seal_clear_tokens(db, seal)
     with db.read() as s:
         due = list(s.scalars(select(SubscriptionRow).order_by(SubscriptionRow.created_at)))
     done = []
     for sub in due:
         try:
-            attempt = _deliver_one(db, post, sub, now)
+            attempt = _deliver_one(db, post, seal, sub, now)
         except MicsError:  # e.g. its partner or query was removed: skip it, serve the others
             logger.exception("subscription %s could not be served", sub.id)
             continue
@@ -207,14 +265,16 @@ def deliver(db: Database, post: Post, now: datetime | None = None) -> list[Deliv
     return done
 
 
-def _deliver_one(db: Database, post: Post, sub: SubscriptionRow, now: datetime) -> Delivery | None:
+def _deliver_one(
+    db: Database, post: Post, seal: TokenSeal, sub: SubscriptionRow, now: datetime
+) -> Delivery | None:
     """One subscription's new events, sent once; None when nothing was due."""
     retry_at = sub.next_attempt_at
     if retry_at is not None:
         retry_at = retry_at if retry_at.tzinfo else retry_at.replace(tzinfo=UTC)
         if retry_at > now:
             return None
-    params = get_query(db, sub.query_name, None).params
+    params = get_query(db, sub.query_name, sub.partner_id).params
     viewer: Viewer = viewer_for(db, sub.partner_id)
     with db.read() as s:
         query = visible(build(params), viewer).where(EventRow.id > sub.last_event)
@@ -237,7 +297,8 @@ def _deliver_one(db: Database, post: Post, sub: SubscriptionRow, now: datetime) 
         },
         separators=(",", ":"),
     ).encode()
-    headers = {"content-type": "application/ld+json", "GS1-Signature": signature(sub.secret, body)}
+    token = seal.open(sub.id, sub.sealed_token)
+    headers = {"content-type": "application/ld+json", "GS1-Signature": signature(token, body)}
     try:
         status: int | None = post(sub.dest, body, headers)
     except OSError:
@@ -250,46 +311,28 @@ def _deliver_one(db: Database, post: Post, sub: SubscriptionRow, now: datetime) 
             row.last_event, row.failures, row.next_attempt_at = rows[-1].id, 0, None
         else:
             row.failures += 1
-            row.next_attempt_at = now + min(timedelta(seconds=2 ** (row.failures - 1)), MAX_BACKOFF)
+            row.next_attempt_at = now + backoff(row.failures)
     return Delivery(sub.id, len(rows), status)
 
 
-def public_destination(url: str) -> bool:
-    """Whether ``url``'s host resolves only to public addresses (no loopback, private,
-    link-local or reserved ones): webhooks must not reach into the operator's network."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return False
-    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    return bool(addresses) and all(a.is_global for a in addresses)
+def backoff(failures: int) -> timedelta:
+    """The wait after ``failures`` failures in a row: 1 s, 2 s, 4 s, ... up to an hour.
 
-
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST with the standard library; a refused or failing call counts as a failure.
-
-    Destinations inside private networks are refused unless
-    ``MICS_WEBHOOKS_ALLOW_PRIVATE=1`` (for a repository and its subscribers on one LAN)."""
-    if os.environ.get("MICS_WEBHOOKS_ALLOW_PRIVATE") != "1" and not public_destination(url):
-        logger.warning("webhook to %s refused: not a public address", url)
-        return 0
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except (urllib.error.URLError, TimeoutError):
-        return 0
+    The exponent stops growing once the hour is reached: ``2 ** failures`` seconds
+    leaves ``timedelta``'s range after ~46 failures, two days of hourly retries."""
+    return min(timedelta(seconds=2 ** min(failures - 1, _MAX_EXPONENT)), MAX_BACKOFF)
 
 
 def run_deliveries(
-    db: Database, stop: threading.Event, post: Post = http_post, interval: float = 1.0
+    db: Database,
+    stop: threading.Event,
+    seal: TokenSeal,
+    post: Post = http_post,
+    interval: float = 1.0,
 ) -> None:
     """Deliver new events every ``interval`` seconds until ``stop`` is set (``mics serve``)."""
     while not stop.wait(interval):
         try:
-            deliver(db, post)
+            deliver(db, post, seal)
         except Exception:  # a bad subscription must not stop the others next round
             logger.exception("webhook delivery round failed")
