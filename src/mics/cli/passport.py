@@ -35,7 +35,9 @@ def export(
     item: Annotated[str, typer.Argument(help="a Digital Link URI or GTIN/serial")],
     tier: Annotated[str, typer.Option(help="public, legitimate_interest or authority")] = "public",
 ) -> None:
-    """Print the item's passport as a signed verifiable credential (canonical JSON)."""
+    """Print the item's passport as a signed verifiable credential (canonical JSON).
+
+    The cited events and their log proofs come with ``--tier authority`` only."""
     gtin, serial, lot = parse_item(item)
     credential = issue_credential(database(), settings(), gtin, serial, lot, tier=tier)
     sys.stdout.buffer.write(jcs(credential) + b"\n")

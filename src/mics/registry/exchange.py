@@ -270,7 +270,7 @@ def to_csv(kind: str, records: Iterable[dict[str, Any]]) -> str:
         writer.writeheader()
         for p in records:
             base = {k: p[k] for k in PRODUCT_FIELDS}
-            for c in p["components"] or [{}]:
+            for c in p.get("components") or [{}]:  # absent below legitimate interest
                 writer.writerow(
                     base
                     | {
