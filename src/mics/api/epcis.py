@@ -78,7 +78,13 @@ async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) 
             raise DocumentInvalid([_empty()])
         try:
             result = await run_in_threadpool(
-                capture.capture_stream, db, spool, binding, who.partner, behaviour=behaviour
+                capture.capture_stream,
+                db,
+                spool,
+                binding,
+                who.partner,
+                behaviour=behaviour,
+                role=who.role,
             )
         except DocumentInvalid as invalid:
             body = invalid.problem()
