@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mics.errors import InvalidInput
@@ -306,6 +306,13 @@ def tier_of(path: str, view: str = "passport") -> str:
     return rule_for(path, view) or "authority"
 
 
+# Every answer of a kind has the same few paths (a tag scan's, on the hot path, ~10):
+# remember each one's rank rather than match the table again (bounded: list indexes vary).
+@lru_cache(maxsize=16384)
+def _leaf_rank(view: str, path: str) -> int:
+    return RANK[tier_of(path, view)]
+
+
 @cache
 def _container_tier(view: str, generic: str) -> str:
     """The lowest tier that may see anything under ``path`` (for empty lists and objects)."""
@@ -362,4 +369,4 @@ def _filter(view: str, value: Any, path: str, rank: int) -> Any:
         if not kept_items and (value or RANK[_container_tier(view, _generic(path))] > rank):
             return _DROP
         return kept_items
-    return value if RANK[tier_of(path, view)] <= rank else _DROP
+    return value if _leaf_rank(view, path) <= rank else _DROP
