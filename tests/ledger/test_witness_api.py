@@ -48,6 +48,10 @@ class Site:
             cosigner = Signer(f"{name}.example", name.encode().ljust(32, b"."), ALG_COSIGNATURE_V1)
             self.witnesses[name] = (cosigner, create_key(db, name, role="witness"))
 
+    def operator_headers(self) -> dict[str, str]:
+        """A signed tree head on demand needs an operator (or witness) key."""
+        return {"Authorization": f"Bearer {self.operator_key}"}
+
     def capture(self, start: int, count: int) -> None:
         capture_events(self.db, events(start, count), CONTEXT, OPERATOR)
 
@@ -63,7 +67,7 @@ async def site(db: Database, tmp_path: Path) -> AsyncIterator[tuple[Site, httpx.
 async def _round(site: Site, client: httpx.AsyncClient, name: str, tmp: Path) -> int:
     cosigner, key = site.witnesses[name]
     done = await witness_once(client, cosigner, tmp / f"{name}.json", key)
-    await client.post("/ledger/checkpoint")
+    await client.post("/ledger/checkpoint", headers=site.operator_headers())
     return done.size
 
 
@@ -84,7 +88,7 @@ async def test_witnesses_cosign_and_the_checkpoint_carries_their_lines(
     assert [w["partner"] for w in listed] == ["witness-a", "witness-b"]
     # the log grows; a witness checks consistency from 6 and cosigns 10
     s.capture(6, 4)
-    await client.post("/ledger/checkpoint")
+    await client.post("/ledger/checkpoint", headers=s.operator_headers())
     cosigner, key = s.witnesses["witness-a"]
     done = await witness_once(client, cosigner, tmp_path / "witness-a.json", key)
     assert (done.old_size, done.size) == (6, 10)
@@ -122,7 +126,7 @@ async def test_witness_refuses_a_log_that_rewrote_history(
     state["sent"] = None
     state_file.write_text(json.dumps(state))
     s.capture(5, 3)
-    await client.post("/ledger/checkpoint")
+    await client.post("/ledger/checkpoint", headers=s.operator_headers())
     cosigner, key = s.witnesses["witness-a"]
     with pytest.raises(MicsError, match="not consistent with size 5"):
         await witness_once(client, cosigner, state_file, key)
@@ -145,7 +149,9 @@ async def test_cosignature_endpoint_checks_role_key_and_signature(
 ) -> None:
     s, client = site
     s.capture(0, 3)
-    size = int((await client.post("/ledger/checkpoint")).text.split("\n")[1])
+    size = int(
+        (await client.post("/ledger/checkpoint", headers=s.operator_headers())).text.split("\n")[1]
+    )
     cosigner, key = s.witnesses["witness-a"]
     auth = {"Authorization": f"Bearer {key}"}
     unregistered = await client.post(
@@ -179,7 +185,7 @@ async def test_audit_endpoint_is_for_operators_and_reports_tampering(
 ) -> None:
     s, client = site
     s.capture(0, 4)
-    await client.post("/ledger/checkpoint")
+    await client.post("/ledger/checkpoint", headers=s.operator_headers())
     _, witness_key = s.witnesses["witness-a"]
     forbidden = await client.get(
         "/ledger/audit", headers={"Authorization": f"Bearer {witness_key}"}

@@ -66,7 +66,7 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database,
     db.upgrade()
     load_demo(db)
     settings = Settings(database_url="", home=home / "var", base_url="https://mics.test:8443")
-    yield db, settings, issue_credential(db, settings, BAG, SERIAL)
+    yield db, settings, issue_credential(db, settings, BAG, SERIAL, tier="authority")
     db.dispose()
 
 
@@ -181,3 +181,20 @@ def test_items_are_named_by_digital_link_or_gtin_and_serial() -> None:
     assert parse_item(f"8012345000012/{SERIAL}") == (BAG, SERIAL, None)
     with pytest.raises(Exception, match="ITEM"):
         parse_item("borsa")
+
+
+def test_the_public_credential_names_no_event_hash_or_capturing_partner(
+    issued: tuple[Database, Settings, Any],
+) -> None:
+    db, settings, authority = issued
+    public = issue_credential(db, settings, BAG, SERIAL)
+    assert verify_credential(public).events == 0
+    text = json.dumps(public)
+    cited = [(e["eventID"], e["eventHash"]) for e in authority["evidence"]]
+    assert len(cited) >= 5
+    for event_id, event_hash in cited:
+        assert event_id not in text
+        assert event_hash.split(";", 1)[1][:64] not in text
+    assert "leaf_data" not in text
+    assert "traceabilityEvent" not in text
+    assert public["credentialSubject"]["product"]["serialNumber"] == SERIAL

@@ -25,7 +25,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo = mics(folder, "demo")
     assert demo.returncode == 0, demo.stderr
     assert "15 packaging_secrets" in demo.stdout
-    out = mics(folder, "passport", "export", f"{BAG}/BA00001")
+    out = mics(folder, "passport", "export", f"{BAG}/BA00001", "--tier", "authority")
     assert out.returncode == 0, out.stderr
     (folder / "bag.json").write_text(out.stdout, "utf-8")
     return folder

@@ -1,17 +1,36 @@
-"""Named dependencies of the API: the database and the settings of this app."""
+"""Named dependencies of the API: the database, the settings, and who is calling.
+
+Who may call what is decided here, once, rather than in each handler
+(``require_role``): a key's role says what it is for (``mics.registry.keys``),
+whatever partner it belongs to. A brand's ``witness`` key cosigns checkpoints;
+it does not edit the brand's products. Ownership (the brand of a product, the
+partner of its own record) is checked by the handler on top, with the role
+already known. What a caller may *read* of a record is ``mics.passport.access``
+(``reader_tier``).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mics.config import Settings
 from mics.db import Database
+from mics.passport import access
 from mics.registry.keys import Principal, authenticate
 from mics.trace.query import Viewer
 from mics.trace.visibility import viewer_for
+
+# Roles by what their keys are for (README, "Security: access model").
+WRITERS = ("partner", "operator")  # registry records, items, tags: their own, or any (operator)
+EVENT_READERS = ("partner", "operator", "authority")  # EPCIS: own events, or every event
+CAPTURERS = ("partner", "operator", "authority")  # an authority captures recalls, inspections
+LOG_SIGNERS = ("operator", "witness")  # a fresh checkpoint on demand (POST /ledger/checkpoint)
+# Market surveillance (Reg. (EU) 2019/1020 Art. 14(4)(a), ESPR Art. 10-11) may require
+# supply-chain information from any economic operator: authority keys read every event.
+READS_EVERY_EVENT = ("operator", "authority")
 
 
 def get_db(request: Request) -> Database:
@@ -49,13 +68,47 @@ def get_principal(
     return authenticate(get_db(request), key.strip() or None)
 
 
+def get_reader(request: Request) -> Principal | None:
+    """The caller of a route the public may read too: None without a key (a bad key is 401)."""
+    if "authorization" not in request.headers:
+        return None
+    return get_principal(request)
+
+
+def require_role(*roles: str) -> Any:
+    """A dependency answering the caller's principal when its key has one of ``roles``.
+
+    No key or a bad one is 401, a key of another role 403 naming the roles needed.
+    """
+
+    def principal_in_role(request: Request) -> Principal:
+        return get_principal(request).require(*roles)
+
+    return Depends(principal_in_role)
+
+
+def reader_tier(reader: Principal | None, owner: str | None = None) -> str:
+    """The access tier ``reader`` reads a record of ``owner`` at (``passport.access``)."""
+    if reader is None:
+        return "public"
+    return access.reader_tier(reader.role, owns=owner is not None and reader.partner == owner)
+
+
 def get_viewer(request: Request) -> Viewer:
-    """What the caller may read: everything for an operator key, else its own events."""
-    principal = get_principal(request)
-    if principal.role in ("operator", "authority"):
+    """What the caller may read of the EPCIS repository: every event for operator and
+    authority keys, its own events (and those naming it) for partner keys, 403 for others."""
+    principal = get_principal(request).require(*EVENT_READERS)
+    if principal.role in READS_EVERY_EVENT:
         return Viewer(partner=None)
     return viewer_for(get_db(request), principal.partner)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ReaderDep = Annotated[Principal | None, Depends(get_reader)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+WriterDep = Annotated[Principal, require_role(*WRITERS)]
+OperatorDep = Annotated[Principal, require_role("operator")]
+WitnessDep = Annotated[Principal, require_role("witness")]
+CapturerDep = Annotated[Principal, require_role(*CAPTURERS)]
+EventReaderDep = Annotated[Principal, require_role(*EVENT_READERS)]
+LogSignerDep = Annotated[Principal, require_role(*LOG_SIGNERS)]

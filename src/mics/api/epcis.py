@@ -5,6 +5,11 @@ Paths follow the binding's OpenAPI (``REST Bindings/openapi.yaml``) under the
 /epcis/capture/{captureID}``; the job resource tells status and errors. Query
 results are EPCISQueryDocuments in JSON-LD, or EPCIS 2.0 XML when asked for
 with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``.
+
+Roles (``api.deps``): capture with a ``partner``, ``operator`` or ``authority`` key
+(an authority records recalls and inspections); read events, named queries and
+subscriptions with the same roles - a partner its own events and those naming
+it, operator and authority keys every event (market surveillance).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from mics.api.deps import DatabaseDep, PrincipalDep, ViewerDep
+from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
 from mics.api.problems import problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
 from mics.trace import capture, documents, query, subscriptions
@@ -52,9 +57,8 @@ def discovery() -> Response:
 
 
 @router.post("/capture", status_code=202)
-async def capture_document(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) -> Response:
     """Capture an EPCIS document (JSON-LD or XML), all or nothing unless told to proceed."""
-    who.require("partner", "operator")
     behaviour = capture.check_behaviour(request.headers.get("GS1-Capture-Error-Behaviour"))
     binding = documents.binding_for(request.headers.get("content-type"))
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
@@ -74,7 +78,13 @@ async def capture_document(request: Request, db: DatabaseDep, who: PrincipalDep)
             raise DocumentInvalid([_empty()])
         try:
             result = await run_in_threadpool(
-                capture.capture_stream, db, spool, binding, who.partner, behaviour=behaviour
+                capture.capture_stream,
+                db,
+                spool,
+                binding,
+                who.partner,
+                behaviour=behaviour,
+                role=who.role,
             )
         except DocumentInvalid as invalid:
             body = invalid.problem()
@@ -102,7 +112,7 @@ def _empty() -> Any:
 
 
 @router.get("/capture/{capture_id}")
-def capture_job(capture_id: str, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
     job = capture.job(db, capture_id)
     if job is None or (job.partner_id != who.partner and who.role != "operator"):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
@@ -217,12 +227,12 @@ def event_path(event_id: str) -> str:
 
 
 @router.get("/queries")
-def queries(db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
+def queries(db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
     return subscriptions.list_queries(db, who.partner)
 
 
 @router.post("/queries", status_code=201)
-async def create_query(request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+async def create_query(request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
     body = await _json_body(request)
     # on a thread: a write on the event loop would wait there for a scan group's lock
     created = await run_in_threadpool(
@@ -234,20 +244,20 @@ async def create_query(request: Request, db: DatabaseDep, who: PrincipalDep) -> 
 
 
 @router.get("/queries/{name}")
-def named_query(name: str, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+def named_query(name: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
     row = subscriptions.get_query(db, name, who.partner)
     return {"name": row.name, "query": row.params}
 
 
 @router.delete("/queries/{name}", status_code=204)
-def delete_query(name: str, db: DatabaseDep, who: PrincipalDep) -> Response:
+def delete_query(name: str, db: DatabaseDep, who: EventReaderDep) -> Response:
     subscriptions.delete_query(db, name, who.partner)
     return Response(status_code=204)
 
 
 @router.get("/queries/{name}/events")
 def named_query_events(
-    name: str, request: Request, db: DatabaseDep, who: PrincipalDep, viewer: ViewerDep
+    name: str, request: Request, db: DatabaseDep, who: EventReaderDep, viewer: ViewerDep
 ) -> Response:
     row = subscriptions.get_query(db, name, who.partner)
     params: dict[str, Any] = dict(row.params) | _params(request)
@@ -255,7 +265,7 @@ def named_query_events(
 
 
 @router.post("/queries/{name}/subscriptions", status_code=201)
-async def subscribe(name: str, request: Request, db: DatabaseDep, who: PrincipalDep) -> Response:
+async def subscribe(name: str, request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
     body = await _json_body(request)
     seal = request.app.state.webhook_tokens
     created = await run_in_threadpool(subscriptions.subscribe, db, name, body, who.partner, seal)
@@ -264,12 +274,12 @@ async def subscribe(name: str, request: Request, db: DatabaseDep, who: Principal
 
 
 @router.get("/queries/{name}/subscriptions")
-def list_subscriptions(name: str, db: DatabaseDep, who: PrincipalDep) -> list[dict[str, Any]]:
+def list_subscriptions(name: str, db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
     return subscriptions.list_subscriptions(db, name, who.partner)
 
 
 @router.delete("/queries/{name}/subscriptions/{subscription}", status_code=204)
-def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: PrincipalDep) -> Response:
+def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: EventReaderDep) -> Response:
     subscriptions.unsubscribe(db, name, subscription, who.partner)
     return Response(status_code=204)
 

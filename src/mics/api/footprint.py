@@ -2,6 +2,8 @@
 
 Bad input (unknown product, iterations out of range, a cut-off outside [0, 1),
 a material without ``lca_process``) comes back as an RFC 9457 problem (4xx).
+What is broken down by component (footprint ``lines``, MCI per component) is
+for legitimate interest, authorities and the brand (``passport.access``).
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from mics.api.deps import DatabaseDep
+from mics import registry
+from mics.api.deps import DatabaseDep, ReaderDep, reader_tier
+from mics.db import Database
 from mics.footprint import service
+from mics.passport import access
+from mics.registry.keys import Principal
 
 router = APIRouter(prefix="/api", tags=["footprint"])
 
@@ -21,6 +27,7 @@ router = APIRouter(prefix="/api", tags=["footprint"])
 async def footprint(
     db: DatabaseDep,
     product_id: str,
+    reader: ReaderDep,
     monte_carlo: Annotated[
         int, Query(ge=0, le=service.MAX_ITERATIONS, description="Monte Carlo iterations, 0: none")
     ] = 0,
@@ -33,14 +40,21 @@ async def footprint(
     result = await run_in_threadpool(
         service.footprint, db, product_id, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed
     )
-    return result.as_json()
+    return access.filter_view("footprint", result.as_json(), _tier(db, product_id, reader))
 
 
 @router.get("/products/{product_id}/circularity")
-async def circularity(db: DatabaseDep, product_id: str) -> dict[str, Any]:
+async def circularity(db: DatabaseDep, product_id: str, reader: ReaderDep) -> dict[str, Any]:
     """EMF Material Circularity Indicator and PEF Circular Footprint Formula per material."""
     result = await run_in_threadpool(service.circularity, db, product_id)
-    return result.as_json()
+    return access.filter_view("circularity", result.as_json(), _tier(db, product_id, reader))
+
+
+def _tier(db: Database, product_id: str, reader: Principal | None) -> str:
+    """The caller's tier for the product: the brand reads its own breakdown whole."""
+    if reader is None:
+        return "public"
+    return reader_tier(reader, registry.get_product(db, product_id).brand)
 
 
 @router.get("/products/{product_id}/alternatives")

@@ -1,10 +1,13 @@
 """``/ledger``: the transparency log over HTTP (C2SP tlog-checkpoint, tlog-tiles, proofs).
 
 Anyone may read: the checkpoint, the verifier key, tiles and proofs carry no
-partner-private data (a leaf is an event hash, a record time and a partner id).
+partner-private data (a leaf is an event hash, a record time and a partner id;
+nothing in it names an item, which is what the passport keeps for authorities).
 Checkpoints are served with every witness cosignature kept for them. Witnesses
 (keys with role ``witness``) register their cosignature/v1 key with
 ``PUT /ledger/witness-key`` and send cosignatures with ``POST /ledger/cosignatures``;
+``POST /ledger/checkpoint`` signs a tree head now (roles ``operator`` and
+``witness``: each one is a stored, signed row, so not for anyone to ask for);
 ``GET /ledger/audit`` (role ``operator``) rebuilds the log from the events.
 """
 
@@ -17,7 +20,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, ViewerDep
+from mics.api.deps import (
+    DatabaseDep,
+    LogSignerDep,
+    OperatorDep,
+    SettingsDep,
+    ViewerDep,
+    WitnessDep,
+)
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
@@ -42,8 +52,10 @@ def checkpoint(request: Request, db: DatabaseDep, settings: SettingsDep) -> Plai
 
 
 @router.post("/ledger/checkpoint", response_class=PlainTextResponse)
-def checkpoint_now(request: Request, db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
-    """Sign the current tree head now (on demand)."""
+def checkpoint_now(
+    request: Request, db: DatabaseDep, settings: SettingsDep, who: LogSignerDep
+) -> PlainTextResponse:
+    """Sign the current tree head now (on demand; an operator or witness key)."""
     row = log.checkpoint(db, signer(request), settings.instance)
     return PlainTextResponse(cosignatures.note_with_cosignatures(db, row))
 
@@ -64,9 +76,8 @@ class CosignatureIn(BaseModel):
 
 
 @router.put("/ledger/witness-key")
-def witness_key(body: WitnessKeyIn, db: DatabaseDep, who: PrincipalDep) -> dict[str, str]:
+def witness_key(body: WitnessKeyIn, db: DatabaseDep, who: WitnessDep) -> dict[str, str]:
     """Register the caller's cosignature/v1 verifier key (role ``witness``; fixed for life)."""
-    who.require("witness")
     found = cosignatures.register_witness(db, who.partner, body.vkey)
     return {"partner": found.partner, "vkey": found.vkey}
 
@@ -79,18 +90,16 @@ def witness_keys(db: DatabaseDep) -> list[dict[str, str]]:
 
 @router.post("/ledger/cosignatures")
 def cosign(
-    body: Annotated[CosignatureIn, Body()], db: DatabaseDep, who: PrincipalDep
+    body: Annotated[CosignatureIn, Body()], db: DatabaseDep, who: WitnessDep
 ) -> dict[str, Any]:
     """A witness's cosignature line on the checkpoint of tree size ``size``, verified and kept."""
-    who.require("witness")
     line = cosignatures.add_cosignature(db, who.partner, body.size, body.cosignature)
     return {"size": body.size, "witness": who.partner, "cosignature": line}
 
 
 @router.get("/ledger/audit")
-async def audit_log(request: Request, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
+async def audit_log(request: Request, db: DatabaseDep, who: OperatorDep) -> dict[str, Any]:
     """Rebuild every leaf and the tree from the events (role ``operator``); 409 on tampering."""
-    who.require("operator")
     report = await run_in_threadpool(audit, db, signer(request).verifier)
     return report.raise_for_tamper().as_json()
 

@@ -2,9 +2,12 @@
 
 - ``GET /api/items/{id}/passport?tier=`` (and ``/api/passport/{gtin}/{serial}``):
   JSON-LD; ``public`` needs no key, ``legitimate_interest`` a partner key with
-  that role (or authority/operator), ``authority`` an authority or operator key.
+  that role (or authority/operator), ``authority`` an authority or operator key,
+  or the brand's own partner key (``passport.access.reader_tier``).
   A missing, unknown or expired key is a 401 problem, a key with too low a role 403.
-- ``GET /api/items/{id}/credential``: the signed UNTP DPP credential (public tier).
+- ``GET /api/items/{id}/credential?tier=``: the signed UNTP DPP credential of that
+  tier, with the same keys; the events it cites, with their log proofs, only
+  from the tier that reads ``provenance.events`` (authority).
 - ``POST /api/items/{id}/claim | transfer | accept | report-lost``: ownership
   on resale; the owner token travels in the JSON body, never in a URL.
 - ``GET /partners/{id}/did.json``: the maker's did:web document.
@@ -20,8 +23,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from mics import registry
-from mics.api.deps import DatabaseDep, SettingsDep, get_principal
-from mics.passport import ownership
+from mics.api.deps import DatabaseDep, SettingsDep, get_principal, reader_tier
+from mics.errors import Forbidden
+from mics.passport import access, ownership
 from mics.passport.access import TIERS
 from mics.passport.data_integrity import did_document, did_web
 from mics.passport.issue import issue_credential
@@ -31,11 +35,6 @@ from mics.passport.view import passport_json
 
 router = APIRouter(tags=["passport"])
 LD_JSON = "application/ld+json"
-READERS = {
-    "public": (),
-    "legitimate_interest": ("legitimate_interest", "authority", "operator"),
-    "authority": ("authority", "operator"),
-}
 Tier = Annotated[
     Literal["public", "legitimate_interest", "authority"],
     Query(description="access tier: " + ", ".join(TIERS)),
@@ -59,16 +58,25 @@ class ReportIn(OwnerIn):
     status: Literal["lost", "stolen"] | None = "lost"
 
 
-def _authorise(request: Request, tier: str) -> None:
-    roles = READERS[tier]
-    if roles:
-        get_principal(request).require(*roles)
+def _authorise(request: Request, db: Any, gtin: str, tier: str) -> None:
+    """401 without a key, 403 when the key's tier (``passport.access``) is below ``tier``."""
+    if tier == "public":
+        return
+    principal = get_principal(request)
+    brand = registry.get_product(db, gtin).brand
+    if not access.may_read(reader_tier(principal, brand), tier):
+        raise Forbidden(
+            f"the {tier} tier needs a key with role "
+            + " or ".join(r for r, t in access.ROLE_TIERS.items() if access.may_read(t, tier))
+            + f" (or the brand's partner key); yours has role {principal.role}",
+            role=principal.role,
+        )
 
 
 def _passport(
     request: Request, db: Any, base_url: str, gtin: str, serial: str | None, tier: str, lang: str
 ) -> JSONResponse:
-    _authorise(request, tier)
+    _authorise(request, db, gtin, tier)
     body = passport_json(db, gtin, serial, None, tier=tier, lang=lang, base_url=base_url)
     return JSONResponse(body, media_type=LD_JSON, headers={"Cache-Control": "no-store"})
 
@@ -100,9 +108,12 @@ def passport_by_gtin(
 
 
 @router.get("/api/items/{item_id}/credential")
-def item_credential(item_id: int, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+def item_credential(
+    item_id: int, request: Request, db: DatabaseDep, settings: SettingsDep, tier: Tier = "public"
+) -> JSONResponse:
     item = registry.get_item(db, item_id)
-    credential = issue_credential(db, settings, item.gtin, item.serial)
+    _authorise(request, db, item.gtin, tier)
+    credential = issue_credential(db, settings, item.gtin, item.serial, tier=tier)
     return JSONResponse(credential, media_type="application/vc+ld+json")
 
 

@@ -1,16 +1,23 @@
-"""``/api/...``: the partnership registry over REST."""
+"""``/api/...``: the partnership registry over REST.
+
+Writes need a key of role ``operator`` (anything) or ``partner`` (its own
+records: its partner record, its brand's products and items); reads are
+public, each record filtered to the caller's tier (``passport.access``:
+suppliers for authorities, bills of materials for legitimate interest).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from mics import registry
-from mics.api.deps import DatabaseDep, PrincipalDep
-from mics.errors import Forbidden, InvalidInput
+from mics.api.deps import DatabaseDep, OperatorDep, ReaderDep, WriterDep, reader_tier
+from mics.errors import Forbidden, InvalidInput, MicsError, Unauthorized
+from mics.passport import access
 from mics.registry.keys import Principal
 from mics.registry.schemas import (
     BomNode,
@@ -19,6 +26,7 @@ from mics.registry.schemas import (
     MaterialIn,
     MaterialOut,
     MaterialPatch,
+    MaterialView,
     Page,
     PartnerIn,
     PartnerOut,
@@ -73,9 +81,8 @@ def partners(
 
 
 @router.post("/partners", status_code=201)
-def create_partner(db: DatabaseDep, body: PartnerIn, who: PrincipalDep) -> PartnerOut:
+def create_partner(db: DatabaseDep, body: PartnerIn, who: OperatorDep) -> PartnerOut:
     """Add a partner (operator key)."""
-    who.require("operator")
     return registry.create_partner(db, body)
 
 
@@ -86,7 +93,7 @@ def partner(db: DatabaseDep, partner_id: str) -> PartnerOut:
 
 @router.patch("/partners/{partner_id}")
 def update_partner(
-    db: DatabaseDep, partner_id: str, body: PartnerPatch, who: PrincipalDep
+    db: DatabaseDep, partner_id: str, body: PartnerPatch, who: WriterDep
 ) -> PartnerOut:
     """Change a partner: the operator, or the partner itself for everything but its GLN."""
     if who.role != "operator":
@@ -115,74 +122,103 @@ def projects(
 
 
 @router.post("/projects", status_code=201)
-def create_project(db: DatabaseDep, body: ProjectIn, who: PrincipalDep) -> ProjectOut:
+def create_project(db: DatabaseDep, body: ProjectIn, who: OperatorDep) -> ProjectOut:
     """Add a project (operator key)."""
-    who.require("operator")
     return registry.create_project(db, body)
 
 
-@router.get("/materials")
+@router.get("/materials", response_model_exclude_unset=True)
 def materials(
     db: DatabaseDep,
+    reader: ReaderDep,
     category: str | None = None,
     country: str | None = None,
     supplier: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[MaterialOut]:
-    return registry.list_materials(
+) -> Page[MaterialView]:
+    """Materials, each with the fields the caller's tier reads (supplier: authorities)."""
+    if supplier is not None and reader_tier(reader, supplier) != "authority":
+        # the filter would tell who supplies what just as the field would
+        raise _needs(reader, "filtering by supplier", "authority or operator, or the supplier's")
+    page = registry.list_materials(
         db, category=category, country=country, supplier=supplier, limit=limit, offset=offset
+    )
+    return Page[MaterialView](
+        items=[_material_view(m, reader) for m in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
+def _material_view(material: MaterialOut, reader: Principal | None) -> MaterialView:
+    tier = reader_tier(reader, material.supplier)
+    return MaterialView.model_validate(access.filter_view("material", material.model_dump(), tier))
+
+
+def _product_view(product: ProductOut, reader: Principal | None) -> ProductOut:
+    tier = reader_tier(reader, product.brand)
+    return ProductOut.model_validate(access.filter_view("product", product.model_dump(), tier))
+
+
+def _needs(reader: Principal | None, what: str, roles: str) -> MicsError:
+    message = f"{what} needs a key with role {roles}"
+    if reader is None:
+        return Unauthorized(message + ": send 'Authorization: Bearer mics_...'")
+    return Forbidden(f"{message}; yours has role {reader.role}", role=reader.role)
+
+
 @router.post("/materials", status_code=201)
-def create_material(db: DatabaseDep, body: MaterialIn, who: PrincipalDep) -> MaterialOut:
+def create_material(db: DatabaseDep, body: MaterialIn, who: OperatorDep) -> MaterialOut:
     """Add a material (operator key)."""
-    who.require("operator")
     return registry.create_material(db, body)
 
 
-@router.get("/materials/{material_id}")
-def material(db: DatabaseDep, material_id: str) -> MaterialOut:
-    return registry.get_material(db, material_id)
+@router.get("/materials/{material_id}", response_model_exclude_unset=True)
+def material(db: DatabaseDep, material_id: str, reader: ReaderDep) -> MaterialView:
+    return _material_view(registry.get_material(db, material_id), reader)
 
 
 @router.patch("/materials/{material_id}")
 def update_material(
-    db: DatabaseDep, material_id: str, body: MaterialPatch, who: PrincipalDep
+    db: DatabaseDep, material_id: str, body: MaterialPatch, who: OperatorDep
 ) -> MaterialOut:
     """Change a material (operator key)."""
-    who.require("operator")
     return registry.update_material(db, material_id, body)
 
 
-@router.get("/products")
+@router.get("/products", response_model_exclude_unset=True)
 def products(
     db: DatabaseDep,
+    reader: ReaderDep,
     sector: str | None = None,
     brand: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProductOut]:
-    return registry.list_products(db, sector=sector, brand=brand, limit=limit, offset=offset)
+    """Products; the bill of materials for legitimate interest, authorities and the brand."""
+    page = registry.list_products(db, sector=sector, brand=brand, limit=limit, offset=offset)
+    page.items = [_product_view(p, reader) for p in page.items]
+    return page
 
 
 @router.post("/products", status_code=201)
-def create_product(db: DatabaseDep, body: ProductIn, who: PrincipalDep) -> ProductOut:
+def create_product(db: DatabaseDep, body: ProductIn, who: WriterDep) -> ProductOut:
     """Add a product: the operator, or a brand partner for its own products."""
     _brand_or_operator(who, body.brand)
     return registry.create_product(db, body)
 
 
-@router.get("/products/{product_id}")
-def product(db: DatabaseDep, product_id: str) -> ProductOut:
-    """A product by id or GTIN."""
-    return registry.get_product(db, product_id)
+@router.get("/products/{product_id}", response_model_exclude_unset=True)
+def product(db: DatabaseDep, product_id: str, reader: ReaderDep) -> ProductOut:
+    """A product by id or GTIN (its bill of materials as for ``/api/products``)."""
+    return _product_view(registry.get_product(db, product_id), reader)
 
 
 @router.patch("/products/{product_id}")
 def update_product(
-    db: DatabaseDep, product_id: str, body: ProductPatch, who: PrincipalDep
+    db: DatabaseDep, product_id: str, body: ProductPatch, who: WriterDep
 ) -> ProductOut:
     """Change a product: the operator, or its brand partner (who cannot give it away)."""
     _brand_or_operator(who, registry.get_product(db, product_id).brand)
@@ -191,10 +227,12 @@ def update_product(
     return registry.update_product(db, product_id, body)
 
 
-@router.get("/products/{product_id}/bom")
-def product_bom(db: DatabaseDep, product_id: str) -> BomNode:
-    """The bill of materials as a tree, sub-products expanded."""
-    return registry.product_tree(db, product_id)
+@router.get("/products/{product_id}/bom", response_model_exclude_unset=True)
+def product_bom(db: DatabaseDep, product_id: str, reader: ReaderDep) -> BomNode:
+    """The bill of materials as a tree, sub-products expanded; the public sees its root."""
+    brand = registry.get_product(db, product_id).brand
+    tree = registry.product_tree(db, product_id).model_dump()
+    return BomNode.model_validate(access.filter_view("bom", tree, reader_tier(reader, brand)))
 
 
 @router.get("/items")
@@ -209,10 +247,21 @@ def items(
 
 
 @router.post("/items", status_code=201)
-def create_item(db: DatabaseDep, body: ItemIn, who: PrincipalDep) -> ItemOut:
+def create_item(db: DatabaseDep, body: ItemIn, who: WriterDep) -> ItemOut:
     """Serialise an item: the operator, or the product's brand partner."""
     _brand_or_operator(who, registry.get_product(db, body.product).brand)
     return registry.create_item(db, body)
+
+
+# The registry's kinds whose records the access model filters, and whose field names the owner.
+EXPORT_VIEWS = {"materials": ("material", "supplier"), "products": ("product", "brand")}
+
+
+def _exported(kind: str, record: dict[str, Any], reader: Principal | None) -> dict[str, Any]:
+    if kind not in EXPORT_VIEWS:
+        return record  # partners and projects: public records
+    view, owner = EXPORT_VIEWS[kind]
+    return access.filter_view(view, record, reader_tier(reader, record.get(owner)))
 
 
 def _brand_or_operator(who: Principal, brand: str) -> None:
@@ -232,12 +281,11 @@ def item(db: DatabaseDep, item_id: ItemId) -> ItemOut:
 
 @router.post("/registry/import")
 async def import_records(
-    db: DatabaseDep, request: Request, who: PrincipalDep, kind: str | None = None
+    db: DatabaseDep, request: Request, who: OperatorDep, kind: str | None = None
 ) -> dict[str, int]:
     """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing.
 
     Operator key only: an import may rewrite any partner, material or product."""
-    who.require("operator")
     raw = await request.body()
     try:
         text = raw.decode("utf-8")
@@ -259,8 +307,9 @@ async def import_records(
 
 
 @router.get("/registry/export/{kind}")
-def export_records(db: DatabaseDep, kind: str, format: str = "json") -> Response:
-    records = registry.export(db, kind)
+def export_records(db: DatabaseDep, kind: str, reader: ReaderDep, format: str = "json") -> Response:
+    """Every record of ``kind`` in the import format, each filtered to the caller's tier."""
+    records = [_exported(kind, r, reader) for r in registry.export(db, kind)]
     if format == "csv":
         return Response(registry.to_csv(kind, records), media_type="text/csv")
     if format != "json":

@@ -29,13 +29,13 @@ from starlette.routing import NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from mics.api import problems
-from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, get_principal
+from mics.api.deps import DatabaseDep, SettingsDep, WriterDep, get_principal
 from mics.api.negotiation import negotiate
 from mics.api.problems import problem_response
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import Forbidden, InvalidInput, MicsError
-from mics.passport import labels, resolver, scans, tags
+from mics.passport import access, labels, resolver, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
@@ -49,8 +49,6 @@ router = APIRouter(tags=["passport"])
 
 HTML, JSON_LD, JSON = "text/html", "application/ld+json", "application/json"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Link"}
-TIERS = {"legitimate_interest": "legitimate_interest", "authority": "authority"}
-TIERS["operator"] = "authority"
 
 
 class TagIn(BaseModel):
@@ -310,7 +308,7 @@ def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Respons
 
 @router.post("/api/items/{item_id}/tag", status_code=201)
 def register_tag(
-    item_id: int, body: TagIn, request: Request, db: DatabaseDep, who: PrincipalDep
+    item_id: int, body: TagIn, request: Request, db: DatabaseDep, who: WriterDep
 ) -> dict[str, object]:
     """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
@@ -319,7 +317,8 @@ def register_tag(
 
 
 @router.get("/api/items/{item_id}/tag")
-def item_tag(item_id: int, db: DatabaseDep, who: PrincipalDep) -> dict[str, object]:
+def item_tag(item_id: int, db: DatabaseDep, who: WriterDep) -> dict[str, object]:
+    """The item's tag record (UID, last counter): the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
     return tags.tag_of_item(db, item_id).as_json()
 
@@ -382,10 +381,12 @@ def _scan(
     # this very scan (what the scan row just recorded), its ownership read now.
     authenticity = authenticity_block(result.verdict, result.scanned_at, result.counter)
     owned = None if result.ownership is None else ownership_of(*result.ownership)
+    tier = _tier(request)
     passport = _passport_cache(request).passport(
-        db, link, _tier(request), language, settings.base_url, authenticity, owned
+        db, link, tier, language, settings.base_url, authenticity, owned
     )
-    body = compact(result.as_json())[:-1] + b',"passport":' + passport + b"}"
+    verdict = access.filter_view("scan", result.as_json(), tier)  # the tag's UID: authorities
+    body = compact(verdict)[:-1] + b',"passport":' + passport + b"}"
     return Response(body, media_type=JSON, headers=headers, background=after)
 
 
@@ -439,9 +440,11 @@ def _is_float(text: str) -> bool:
 
 
 def _tier(request: Request) -> str:
+    """The caller's tier (``passport.access.reader_tier``); the passports it caches are
+    per tier, so a brand's key reads them at its role's tier here."""
     if "authorization" not in request.headers:
         return "public"
-    return TIERS.get(get_principal(request).role, "public")
+    return access.reader_tier(get_principal(request).role)
 
 
 def _serves_credentials(request: Request) -> bool:

@@ -36,7 +36,9 @@ def export(
     item: Annotated[str, typer.Argument(help="a Digital Link URI or GTIN/serial")],
     tier: Annotated[str, typer.Option(help="public, legitimate_interest or authority")] = "public",
 ) -> None:
-    """Print the item's passport as a signed verifiable credential (canonical JSON)."""
+    """Print the item's passport as a signed verifiable credential (canonical JSON).
+
+    The cited events and their log proofs come with ``--tier authority`` only."""
     gtin, serial, lot = parse_item(item)
     config = settings()
     signer = load_signer(config.home, config.instance)

@@ -9,16 +9,25 @@ Commission and national authorities. MICS uses the three tiers, ordered::
     public  <  legitimate_interest  <  authority
 
 Every leaf of a passport has a path such as ``materials[].supplier`` (list
-indexes written ``[]``, ``*`` matches any one key); ``FIELD_TIERS`` gives each
-path the lowest tier that may read it. A path the table does not name is
-``authority`` only (fail closed): a new field stays hidden until someone
-decides who may see it.
+indexes written ``[]``, ``*`` matches any one key, ``**`` anything below);
+``FIELD_TIERS`` gives each path the lowest tier that may read it. A path the
+table does not name is ``authority`` only (fail closed): a new field stays
+hidden until someone decides who may see it.
+
+The same rules decide every other answer that carries the same facts: the
+registry's materials, products and bills of materials, the footprint and
+circularity figures, a tag scan's verdict (``VIEWS``, one table per kind of
+record, each row saying which passport field it mirrors). ``reader_tier``
+says which tier a caller's key reads at; every route filters what it serves
+with ``filter_view`` (``mics.api``), and the tests walk every route as the
+public.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import cache, lru_cache
 from typing import Any
 
 from mics.errors import InvalidInput
@@ -109,6 +118,129 @@ FIELD_TIERS: dict[str, str] = {
 }
 
 
+# --- the same facts in the registry's records and the footprint (snake_case, as the API serves)
+
+MATERIAL_TIERS: dict[str, str] = {
+    "id": "public",
+    "name": "public",
+    "category": "public",
+    "country": "public",  # materials[].originCountry
+    "recycled_share": "public",
+    "bio_based_share": "public",
+    "lca_process": "public",  # the open dataset's process: the footprint is public
+    "density_kg_m3": "legitimate_interest",  # materials[].densityKgM3
+    "supplier": "authority",  # materials[].supplier
+}
+
+PRODUCT_TIERS: dict[str, str] = {
+    "id": "public",
+    "gtin": "public",
+    "name": "public",
+    "sector": "public",
+    "brand": "public",  # manufacturer.id
+    "lifetime_years": "public",
+    "mass_kg": "public",
+    "description": "public",
+    "repair_notes": "public",  # repair.instructions
+    "end_of_life_notes": "public",  # endOfLife.instructions
+    "texts.*.*": "public",  # the same texts in other languages (product.name, ...)
+    # the bill of materials line by line: components[].*
+    "components[].*": "legitimate_interest",
+}
+
+# A bill of materials drawn as a tree: the product itself, then its components.
+BOM_TIERS: dict[str, str] = {
+    "name": "public",
+    "kind": "public",
+    "ref": "public",
+    "mass_kg": "public",
+    "process": "public",
+    "recycled_share": "public",
+    "bio_based_share": "public",
+    "country": "public",
+    "children[].**": "legitimate_interest",  # components[].*
+}
+
+FOOTPRINT_TIERS: dict[str, str] = {
+    "product": "public",
+    "gtin": "public",
+    "name": "public",
+    "dataset": "public",
+    "method": "public",
+    "unit": "public",
+    "gwp100": "public",  # footprint.gwp100KgCO2e
+    "by_stage.*": "public",  # footprint.byStage
+    "by_material.*": "public",  # materials are public, summed over the components
+    "by_process.*": "public",
+    "lifetime_years": "public",
+    "per_year": "public",
+    "mass_kg": "public",
+    "indicators.*.value": "public",
+    "indicators.*.unit": "public",
+    "contributions.**": "public",  # the open dataset's supply chains, no component named
+    "assumptions[]": "public",
+    "gwp100_interval[]": "public",
+    "monte_carlo.*": "public",
+    "lines[].*": "legitimate_interest",  # one line per component: components[].*
+}
+
+CIRCULARITY_TIERS: dict[str, str] = {
+    "product": "public",
+    "mci": "public",  # circularity.mci
+    "linear_flow_index": "public",
+    "utility": "public",
+    "utility_factor": "public",
+    "mass_kg": "public",
+    "recycled_content": "public",  # circularity.recycledContent
+    "reused_content": "public",
+    "bio_based_content": "public",
+    "assumptions[]": "public",
+    "materials[].*": "legitimate_interest",  # one row per component: components[].*
+    "cff.method": "public",
+    "cff.unit": "public",
+    "cff.total": "public",
+    "cff.materials[].material": "public",
+    "cff.materials[].category": "public",
+    "cff.materials[].parameters.*": "public",
+    "cff.materials[].terms.*": "public",
+    "cff.materials[].component": "legitimate_interest",  # components[].name
+    "cff.materials[].mass_kg": "legitimate_interest",  # components[].massKg
+}
+
+# A tag scan's answer (``passport.scans.ScanResult``): the verdict is the point of a scan.
+SCAN_TIERS: dict[str, str] = {
+    "verdict": "public",  # authenticity.verdict
+    "reason": "public",
+    "item.id": "public",
+    "item.gtin": "public",
+    "item.serial": "public",
+    "scanned_at": "public",  # authenticity.checkedAt
+    "distance_km": "public",  # why a verdict is possible_clone
+    "speed_kmh": "public",
+    "counter": "authority",  # authenticity.counter
+    "uid": "authority",  # the tag's serial number: follows the item from scan to scan
+}
+
+VIEWS: dict[str, dict[str, str]] = {
+    "passport": FIELD_TIERS,
+    "material": MATERIAL_TIERS,
+    "product": PRODUCT_TIERS,
+    "bom": BOM_TIERS,
+    "footprint": FOOTPRINT_TIERS,
+    "circularity": CIRCULARITY_TIERS,
+    "scan": SCAN_TIERS,
+}
+
+# The highest tier each key role reads at; a partner reads its own records whole.
+ROLE_TIERS: dict[str, str] = {
+    "partner": "public",
+    "witness": "public",
+    "legitimate_interest": "legitimate_interest",
+    "authority": "authority",
+    "operator": "authority",
+}
+
+
 def check_tier(tier: str) -> str:
     if tier not in RANK:
         raise InvalidInput(
@@ -117,35 +249,81 @@ def check_tier(tier: str) -> str:
     return tier
 
 
+def reader_tier(role: str, *, owns: bool = False) -> str:
+    """The tier a key of ``role`` reads at; ``owns``: the record is the key's partner's own."""
+    if owns and role == "partner":
+        return "authority"  # a brand reads its own products whole: it wrote them
+    return ROLE_TIERS.get(role, "public")
+
+
+def may_read(reader: str, tier: str) -> bool:
+    """Whether a caller reading at tier ``reader`` may ask for tier ``tier``."""
+    return RANK[check_tier(tier)] <= RANK[check_tier(reader)]
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
-    parts = [re.escape(p) if p != "*" else r"[^.\[\]]+" for p in re.split(r"(\*)", pattern)]
+    parts = []
+    for part in re.split(r"(\*\*|\*)", pattern):
+        if part == "**":
+            parts.append(r".*")
+        elif part == "*":
+            parts.append(r"[^.\[\]]+")
+        else:
+            parts.append(re.escape(part))
     return re.compile("".join(parts))
 
 
-_PATTERNS = [(_compile(p), tier) for p, tier in FIELD_TIERS.items()]
+_PATTERNS = {
+    view: [(_compile(p), tier) for p, tier in table.items()] for view, table in VIEWS.items()
+}
 
 
-def rule_for(path: str) -> str | None:
-    """The tier ``FIELD_TIERS`` gives the leaf at ``path``, or None when no rule names it."""
-    generic = re.sub(r"\[\d+\]", "[]", path)
-    for pattern, tier in _PATTERNS:
+def _view(view: str) -> str:
+    if view not in VIEWS:
+        raise InvalidInput(
+            "unknown view", field="view", value=view, expected=" or ".join(sorted(VIEWS))
+        )
+    return view
+
+
+def _generic(path: str) -> str:
+    return re.sub(r"\[\d+\]", "[]", path)
+
+
+@cache
+def _rule(view: str, generic: str) -> str | None:
+    for pattern, tier in _PATTERNS[view]:
         if pattern.fullmatch(generic):
             return tier
     return None
 
 
-def tier_of(path: str) -> str:
+def rule_for(path: str, view: str = "passport") -> str | None:
+    """The tier ``view``'s table gives the leaf at ``path``, or None when no rule names it."""
+    return _rule(_view(view), _generic(path))
+
+
+def tier_of(path: str, view: str = "passport") -> str:
     """The lowest tier that may read the leaf at ``path`` (``authority`` when unlisted)."""
-    return rule_for(path) or "authority"
+    return rule_for(path, view) or "authority"
 
 
-def _container_tier(path: str) -> str:
+# Every answer of a kind has the same few paths (a tag scan's, on the hot path, ~10):
+# remember each one's rank rather than match the table again (bounded: list indexes vary).
+@lru_cache(maxsize=16384)
+def _leaf_rank(view: str, path: str) -> int:
+    return RANK[tier_of(path, view)]
+
+
+@cache
+def _container_tier(view: str, generic: str) -> str:
     """The lowest tier that may see anything under ``path`` (for empty lists and objects)."""
-    generic = re.sub(r"\[\d+\]", "[]", path)
+    below = (f"{generic}.\0", f"{generic}[]", f"{generic}[].\0")  # any key, any index
     tiers = [
         tier
-        for pattern, tier in FIELD_TIERS.items()
-        if pattern.startswith(generic + ".") or pattern.startswith(generic + "[]")
+        for (pattern, tier), (compiled, _) in zip(VIEWS[view].items(), _PATTERNS[view], strict=True)
+        if pattern.startswith((f"{generic}.", f"{generic}[]"))
+        or any(compiled.fullmatch(probe) for probe in below)
     ]
     return min(tiers, key=RANK.__getitem__) if tiers else "authority"
 
@@ -164,28 +342,33 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 def filter_to_tier(passport: dict[str, Any], tier: str) -> dict[str, Any]:
     """A copy of ``passport`` holding only what ``tier`` may read."""
+    return filter_view("passport", passport, tier)
+
+
+def filter_view(view: str, record: Mapping[str, Any], tier: str) -> dict[str, Any]:
+    """A copy of ``record`` (of kind ``view``, e.g. ``material``) with what ``tier`` may read."""
     check_tier(tier)
-    kept = _filter(passport, "", RANK[tier])
+    kept = _filter(_view(view), record, "", RANK[tier])
     return kept if isinstance(kept, dict) else {}
 
 
 _DROP = object()
 
 
-def _filter(value: Any, path: str, rank: int) -> Any:
-    if isinstance(value, dict):
+def _filter(view: str, value: Any, path: str, rank: int) -> Any:
+    if isinstance(value, Mapping):
         out = {}
         for key, child in value.items():
-            kept = _filter(child, f"{path}.{key}" if path else str(key), rank)
+            kept = _filter(view, child, f"{path}.{key}" if path else str(key), rank)
             if kept is not _DROP:
                 out[key] = kept
-        if not out and (value or RANK[_container_tier(path)] > rank) and path:
+        if not out and path and (value or RANK[_container_tier(view, _generic(path))] > rank):
             return _DROP
         return out
     if isinstance(value, list):
-        items = [_filter(child, f"{path}[{i}]", rank) for i, child in enumerate(value)]
+        items = [_filter(view, child, f"{path}[{i}]", rank) for i, child in enumerate(value)]
         kept_items = [x for x in items if x is not _DROP]
-        if not kept_items and (value or RANK[_container_tier(path)] > rank):
+        if not kept_items and (value or RANK[_container_tier(view, _generic(path))] > rank):
             return _DROP
         return kept_items
-    return value if RANK[tier_of(path)] <= rank else _DROP
+    return value if _leaf_rank(view, path) <= rank else _DROP

@@ -3,6 +3,11 @@
 The events are proven against a checkpoint signed now (``mics.ledger.log``), so
 the credential carries everything an offline verifier needs: the leaf of each
 event, its inclusion path, the signed checkpoint note and the log's vkey.
+
+It cites the events its tier's passport lists (``provenance.events``, which
+``passport.access`` keeps for authorities): an event id, its hash and the log
+leaf naming the partner that captured it tie the item to its supply chain, so
+the public credential carries none of them.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def issue_credential(
     base = settings.base_url.rstrip("/")
     passport = passport_json(db, gtin, serial, lot, tier=tier, base_url=base)
     subject = find_subject(db, gtin, serial, lot)
-    events = cited_events(db, subject)
+    listed = {e["eventID"] for e in (passport.get("provenance") or {}).get("events", [])}
+    events = [e for e in cited_events(db, subject) if e.event_id in listed]
     signer = log_signer or load_or_create_signer(settings.home, settings.instance)
     proofs: list[EventProof] = []
     if events:

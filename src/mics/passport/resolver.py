@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
-from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
+from mics.passport.chain import OBJECT_ROLES, Subject, custody, find_subject
+from mics.passport.digital_link import GS1_RESOLVER, DigitalLink, parse_digital_link
 from mics.passport.store import NfcTagRow
 from mics.registry.store import ItemRow, ProductRow
-from mics.trace.store import EventEpcRow, EventRow
+from mics.trace.store import CaptureJobRow, EventEpcRow, EventRow
 
 GS1_VOC = "https://gs1.org/voc/"
 LINKSET = "linkset"
@@ -120,20 +122,54 @@ def resolve(db: Database, link: DigitalLink) -> Target:
 
 
 def is_recalled(db: Database, target: Target) -> bool:
-    """True when an EPCIS event with disposition ``recalled`` names this item or product."""
+    """True when an EPCIS event with disposition ``recalled`` names this item or product
+    and speaks for it: an authority's (``capture_job.role``), or one captured by the chain
+    of custody of what it names (``passport.chain``, the rule the passport cites by).
+
+    A recall names an item (SGTIN), a lot (LGTIN) or the whole product (its GTIN as a
+    class); whoever is outside that chain - any other partner with a key - recalls
+    nothing. Recalls are rare, so the chain is walked only when one names the target.
+    """
     prefix = f"{GS1_RESOLVER}/01/{target.link.gtin}"
     with db.read() as s:
         query = (
-            select(EventRow.id)
+            select(EventEpcRow.epc, EventRow.partner_id, CaptureJobRow.role)
             .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-            .where(EventRow.disposition == "recalled")
+            .join(CaptureJobRow, CaptureJobRow.id == EventRow.capture_id)
+            .where(EventRow.disposition == "recalled", EventEpcRow.role.in_(OBJECT_ROLES))
         )
         if target.item_id is not None:
-            epc = DigitalLink(gtin=target.link.gtin, serial=target.link.serial).uri(GS1_RESOLVER)
-            query = query.where(EventEpcRow.epc.in_((epc, prefix)))
+            item = DigitalLink(gtin=target.link.gtin, serial=target.link.serial)
+            named = {item.uri(GS1_RESOLVER), prefix}
+            lot = target.link.lot or _lot_of(s, target.item_id)
+            if lot:
+                named.add(f"{prefix}/10/{lot}")
+            query = query.where(EventEpcRow.epc.in_(sorted(named)))
         else:
             query = query.where(EventEpcRow.epc.startswith(prefix))
-        return s.scalar(query.limit(1)) is not None
+        recalls = s.execute(query.distinct()).all()
+    chains: dict[str, frozenset[str]] = {}
+    for epc, partner, role in recalls:
+        if role == "authority":
+            return True
+        if epc not in chains:
+            chains[epc] = custody(db, _subject_of(db, target.link.gtin, epc)).chain
+        if partner in chains[epc]:
+            return True
+    return False
+
+
+def _lot_of(s: Session, item_id: int) -> str | None:
+    return s.scalar(select(ItemRow.lot).where(ItemRow.id == item_id))
+
+
+def _subject_of(db: Database, gtin: str, epc: str) -> Subject:
+    """The item, lot or model a canonical identifier of product ``gtin`` names."""
+    link = parse_digital_link(epc)
+    try:
+        return find_subject(db, gtin, link.serial, link.lot)
+    except NotFound:  # an item or lot never registered here: only its brand's chain
+        return Subject(gtin, None, None, None)
 
 
 def links(target: Target, base_url: str, *, credentials: bool = False) -> list[Link]:

@@ -12,9 +12,7 @@ repair and end-of-life guidance, the last authenticity verdict (when
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import import_module, resources
@@ -23,58 +21,41 @@ from typing import Any
 from sqlalchemy import select
 
 from mics.db import Database
-from mics.errors import InvalidInput, MicsError, NotFound
+from mics.errors import InvalidInput, MicsError
 from mics.passport import access
+from mics.passport.chain import (
+    GS1,
+    VERDICT_FIELD,
+    CitedEvent,
+    Subject,
+    cited_events,
+    custody,
+    custody_chain,
+    find_subject,
+)
 from mics.passport.data_integrity import did_web
 from mics.passport.ownership import item_status
 from mics.registry import domain, get_partner, get_product, product_tree
-from mics.registry.products import find_product
-from mics.registry.schemas import BomNode, ItemOut, ProductOut
-from mics.registry.store import ItemRow, MaterialRow, PartnerRow, SectorRow
-from mics.trace.canonical_uri import canonical_uri
+from mics.registry.schemas import BomNode, ProductOut
+from mics.registry.store import MaterialRow, PartnerRow, SectorRow
 from mics.trace.epcs import identifiers
-from mics.trace.genealogy import trace
-from mics.trace.query import Viewer
-from mics.trace.store import EventEpcRow, EventRow
+from mics.trace.store import EventRow
+
+__all__ = [  # the chain of custody is mics.passport.chain's; named here as before
+    "GS1",
+    "VERDICT_FIELD",
+    "CitedEvent",
+    "Subject",
+    "cited_events",
+    "custody_chain",
+    "find_subject",
+    "full_passport",
+    "passport_json",
+    "product_part",
+]
 
 CONTEXT = {"@vocab": "https://mics.example/ns/passport#", "schema": "https://schema.org/"}
 LANGUAGES = ("en", "it")
-GS1 = "https://id.gs1.org"
-VERDICT_FIELD = "mics:verdict"  # the extension field of a tag-scan verdict event
-
-
-@dataclass(frozen=True)
-class CitedEvent:
-    """An EPCIS event the passport cites: its store key, id and CBV 2.0 hash."""
-
-    pk: int
-    event_id: str
-    event_hash: str
-    event_time: str
-    biz_step: str | None
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What a passport describes: a model (GTIN), a lot, or one serialised item."""
-
-    gtin: str
-    serial: str | None
-    lot: str | None
-    item: ItemOut | None
-
-    @property
-    def granularity(self) -> str:
-        return "item" if self.serial else "batch" if self.lot else "model"
-
-    @property
-    def digital_link(self) -> str:
-        uri = f"{GS1}/01/{self.gtin}"
-        if self.lot and not self.serial:
-            uri += f"/10/{self.lot}"
-        if self.serial:
-            uri += f"/21/{self.serial}"
-        return uri
 
 
 @cache
@@ -104,197 +85,6 @@ def country_of_gln(gln: str) -> str | None:
     return None
 
 
-def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -> Subject:
-    """The item, lot or model a Digital Link names, or ``NotFound``."""
-    gtin = domain.normalise_gtin(gtin)
-    with db.read() as s:
-        product = find_product(s, gtin)
-        if serial is None:
-            if (
-                lot is not None
-                and s.scalar(
-                    select(ItemRow.id).where(ItemRow.product_id == product.id, ItemRow.lot == lot)
-                )
-                is None
-            ):
-                raise NotFound(f"no lot {lot!r} of GTIN {gtin}", field="lot", value=lot)
-            return Subject(gtin, None, lot, None)
-        row = s.scalar(
-            select(ItemRow).where(ItemRow.product_id == product.id, ItemRow.serial == serial)
-        )
-        if row is None or (lot is not None and row.lot != lot):
-            raise NotFound(
-                f"no item {serial!r}" + (f" in lot {lot!r}" if lot else "") + f" of GTIN {gtin}",
-                field="serial",
-                value=serial,
-            )
-        item = ItemOut(
-            id=row.id,
-            product=row.product_id,
-            gtin=gtin,
-            serial=row.serial,
-            lot=row.lot,
-            created_at=row.created_at,
-        )
-        return Subject(gtin, serial, row.lot, item)
-
-
-def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) -> list[CitedEvent]:
-    """Every supply-chain event upstream of the subject (and of its lot), in time order.
-
-    Tag-scan verdicts (``passport.scans`` records each as an ObjectEvent carrying
-    ``mics:verdict``) are not provenance: the passport's ``authenticity`` shows
-    the last one, and listing every tap would grow the passport with each scan
-    and publish when each owner's item was checked.
-
-    Only events of the product's chain of custody are cited (``custody_chain``):
-    any partner with a key can capture an event naming any EPC, and a passport
-    must not let one write itself into another brand's provenance. The
-    passport lists the others for authorities (``provenance.unvouched``).
-    """
-    return _cited(db, subject, trail)[0]
-
-
-def _cited(
-    db: Database, subject: Subject, trail: set[str] | None
-) -> tuple[list[CitedEvent], list[dict[str, Any]]]:
-    extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
-    found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
-    bodies = {eid: body for eid, body in found.events.items() if VERDICT_FIELD not in body}
-    names = {
-        eid: {epc for epc, role in identifiers(body) if role in OBJECT_ROLES}
-        for eid, body in bodies.items()
-    }
-    if trail is not None:  # a new event naming any of these may change the passport
-        trail.update(found.nodes)
-        trail.update(*names.values())
-    if not bodies:
-        return [], []
-    roots = {node for node, about in found.nodes.items() if about.get("depth") == 0}
-    with db.read() as s:
-        brand = find_product(s, subject.gtin).brand_id
-        # This instance's own operator (not a partnership member) runs the registry
-        # and captures for partners without keys of their own (`mics epcis capture`).
-        operators = set(s.scalars(select(PartnerRow.id).where(PartnerRow.member.is_(False))))
-        rows = s.execute(
-            select(
-                EventRow.id,
-                EventRow.event_id,
-                EventRow.event_hash,
-                EventRow.event_time,
-                EventRow.biz_step,
-                EventRow.partner_id,
-            ).where(EventRow.event_id.in_(list(bodies)))
-        ).all()
-        glns = {
-            str(gln): str(partner)
-            for partner, gln in s.execute(
-                select(PartnerRow.id, PartnerRow.gln).where(PartnerRow.gln.is_not(None))
-            )
-        }
-        partner_of = {str(row[1]): str(row[5]) for row in rows}
-        # Grow the chain and what it vouches for together, from the chain's own events
-        # only: an outsider's event links nothing (no item, no case) into the chain.
-        chain = {brand} | operators
-        while True:
-            reached = _reachable(roots, names, partner_of, chain)
-            custody = [
-                (str(partner), json.loads(body))
-                for partner, body in s.execute(
-                    select(EventRow.partner_id, EventRow.body)
-                    .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-                    .where(
-                        EventEpcRow.epc.in_(sorted(reached)),
-                        EventRow.partner_id.in_(sorted(chain)),
-                    )
-                    .distinct()
-                )
-                if '"sourceList"' in body or '"destinationList"' in body
-            ]
-            grown = custody_chain(chain, custody, glns)
-            if grown == chain:
-                break
-            chain = grown
-    ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
-    vouched = {eid for eid in bodies if partner_of.get(eid) in chain and names[eid] & reached}
-    cited = [
-        CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
-        for pk, eid, digest, moment, step, _ in ordered
-        if eid in vouched
-    ]
-    unvouched = [
-        {"eventID": eid, "eventTime": found.events[eid].get("eventTime"), "partner": partner}
-        for _, eid, _, _, _, partner in ordered
-        if eid not in vouched
-    ]
-    return cited, unvouched
-
-
-# Roles of the objects an event is about (not the places or parties it names).
-OBJECT_ROLES = frozenset(
-    ("epc", "parent", "input", "output", "quantity", "input_quantity", "output_quantity")
-)
-
-
-def _reachable(
-    roots: set[str], names: dict[str, set[str]], partner_of: dict[str, str], chain: set[str]
-) -> set[str]:
-    """The objects linked to ``roots`` by events of ``chain`` partners (items, lots, cases)."""
-    reached = set(roots)
-    grew = True
-    while grew:
-        grew = False
-        for eid, named in names.items():
-            if partner_of.get(eid) in chain and named & reached and not named <= reached:
-                reached |= named
-                grew = True
-    return reached
-
-
-_PARTY = re.compile(r"^https://id\.gs1\.org/41[47]/(\d{13})")
-
-
-def custody_chain(
-    seeds: set[str], events: list[tuple[str, dict[str, Any]]], partner_by_gln: dict[str, str]
-) -> set[str]:
-    """The partners whose events a product's passport cites: its chain of custody.
-
-    The ``seeds`` (the brand, the instance operator), then - transitively - every
-    partner that an event captured by a partner already in the chain names in its
-    ``sourceList`` or
-    ``destinationList`` (owning or possessing party, or location, by GLN): the
-    brand names the workshop it received from and the shop it shipped to, the
-    workshop names its tannery, and so on up and down. A partner nobody in the
-    chain names stays out, whatever its events claim.
-    """
-    chain = set(seeds)
-    grew = True
-    while grew:
-        grew = False
-        for partner, body in events:
-            if partner not in chain:
-                continue
-            for named in _parties(body):
-                member = partner_by_gln.get(named)
-                if member is not None and member not in chain:
-                    chain.add(member)
-                    grew = True
-    return chain
-
-
-def _parties(event: dict[str, Any]) -> list[str]:
-    """GLNs of the parties and places an event's source and destination lists name."""
-    found = []
-    for key, field in (("sourceList", "source"), ("destinationList", "destination")):
-        for entry in event.get(key) or []:
-            value = entry.get(field) if isinstance(entry, dict) else None
-            canonical = canonical_uri(value) if isinstance(value, str) else None
-            match = _PARTY.match(canonical or "")
-            if match:
-                found.append(match.group(1))
-    return found
-
-
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -312,7 +102,8 @@ def provenance(
     db: Database, subject: Subject, lang: str, trail: set[str] | None = None
 ) -> dict[str, Any]:
     """The public timeline (date, step, place, country), the full event list, the unvouched."""
-    events, unvouched = _cited(db, subject, trail)
+    found = custody(db, subject, trail)
+    events, unvouched = found.cited, found.unvouched
     labels = strings(lang)["steps"]
     with db.read() as s:
         places = {
@@ -405,6 +196,27 @@ def _materials(tree: BomNode) -> list[dict[str, Any]]:
     ]
 
 
+def material_mix(db: Database, product_id: str) -> list[dict[str, Any]]:
+    """The passport's ``materials``: each material of the whole BOM, its mass and share
+    of the product, origin, recycled and bio-based shares (unfiltered: ``access``)."""
+    with db.read() as s:
+        materials = {m.id: m for m in s.scalars(select(MaterialRow))}
+    return [
+        {
+            "name": materials[m["ref"]].name,
+            "category": materials[m["ref"]].category,
+            "originCountry": materials[m["ref"]].country,
+            "massKg": m["massKg"],
+            "massShare": m["massShare"],
+            "recycledShare": materials[m["ref"]].recycled_share,
+            "bioBasedShare": materials[m["ref"]].bio_based_share,
+            "densityKgM3": materials[m["ref"]].density_kg_m3,
+            "supplier": materials[m["ref"]].supplier_id,
+        }
+        for m in _materials(product_tree(db, product_id))
+    ]
+
+
 def _footprint(db: Database, product_id: str) -> tuple[dict[str, Any], float | None]:
     """GWP100 by stage and the MCI from ``mics.footprint.service`` when it is installed."""
     try:
@@ -476,11 +288,10 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
     brand = get_partner(db, product.brand)
     with db.read() as s:
         sector = s.get(SectorRow, product.sector)
-        materials = {m.id: m for m in s.scalars(select(MaterialRow))}
     footprint, mci = _footprint(db, product.id)
-    mix = _materials(product_tree(db, product.id))
-    recycled = sum(m["massShare"] * materials[m["ref"]].recycled_share for m in mix)
-    bio = sum(m["massShare"] * materials[m["ref"]].bio_based_share for m in mix)
+    mix = material_mix(db, product.id)
+    recycled = sum(m["massShare"] * m["recycledShare"] for m in mix)
+    bio = sum(m["massShare"] * m["bioBasedShare"] for m in mix)
     text, untranslated = product_texts(product, lang)
     return {
         "product": {
@@ -499,20 +310,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
             "website": brand.website,
             "gln": brand.gln,
         },
-        "materials": [
-            {
-                "name": materials[m["ref"]].name,
-                "category": materials[m["ref"]].category,
-                "originCountry": materials[m["ref"]].country,
-                "massKg": m["massKg"],
-                "massShare": m["massShare"],
-                "recycledShare": materials[m["ref"]].recycled_share,
-                "bioBasedShare": materials[m["ref"]].bio_based_share,
-                "densityKgM3": materials[m["ref"]].density_kg_m3,
-                "supplier": materials[m["ref"]].supplier_id,
-            }
-            for m in mix
-        ],
+        "materials": mix,
         "components": [
             {
                 "name": c.name,

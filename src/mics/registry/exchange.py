@@ -284,9 +284,10 @@ def to_csv(kind: str, records: Iterable[dict[str, Any]]) -> str:
         writer = csv.DictWriter(buffer, PRODUCT_FIELDS + COMPONENT_FIELDS, lineterminator="\n")
         writer.writeheader()
         for p in records:
-            base = {k: p[k] for k in PRODUCT_FIELDS}
-            base["texts"] = json.dumps(p["texts"], ensure_ascii=False) if p["texts"] else ""
-            for c in p["components"] or [{}]:
+            base = {k: p.get(k, "") for k in PRODUCT_FIELDS}
+            if "texts" in p:
+                base["texts"] = json.dumps(p["texts"], ensure_ascii=False) if p["texts"] else ""
+            for c in p.get("components") or [{}]:  # absent below legitimate interest
                 writer.writerow(
                     base
                     | {

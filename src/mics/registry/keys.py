@@ -2,8 +2,11 @@
 
 A key looks like ``mics_<prefix>_<secret>``; the prefix finds the row, the
 SHA-256 of the whole key must match (compared in constant time). Keys have a
-role: ``partner`` (capture events and read one's own), ``operator`` (everything,
-audit), ``legitimate_interest`` (repairers, recyclers), ``authority``, ``witness``.
+role, which says what the key may do whatever partner holds it (``mics.api.deps``):
+``partner`` (write its own records, capture events and read its own),
+``operator`` (everything, audit), ``legitimate_interest`` (repairers, recyclers:
+the passport's legitimate-interest tier), ``authority`` (market surveillance:
+the authority tier, every event, recalls), ``witness`` (cosign checkpoints).
 """
 
 from __future__ import annotations

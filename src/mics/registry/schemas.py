@@ -92,6 +92,20 @@ class MaterialOut(MaterialIn):
     pass
 
 
+class MaterialView(BaseModel):
+    """A material as a caller reads it: fields above its tier are absent (``passport.access``)."""
+
+    id: str
+    name: str
+    category: str
+    country: str
+    recycled_share: float
+    bio_based_share: float
+    lca_process: str | None = None
+    density_kg_m3: float | None = Field(default=None, description="legitimate interest and up")
+    supplier: str | None = Field(default=None, description="authorities and the supplier itself")
+
+
 class MaterialPatch(Strict):
     name: str | None = None
     category: str | None = None
@@ -143,7 +157,10 @@ class ProductIn(Strict):
 
 
 class ProductOut(ProductIn):
-    components: list[ComponentOut] = Field(default_factory=list)  # type: ignore[assignment]
+    components: list[ComponentOut] = Field(  # type: ignore[assignment]
+        default_factory=list,
+        description="the bill of materials: absent below legitimate interest, but for its brand",
+    )
     mass_kg: float
 
 

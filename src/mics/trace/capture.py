@@ -84,8 +84,10 @@ def capture_stream(
     behaviour: str = "rollback",
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    role: str | None = None,
 ) -> CaptureResult:
-    """Capture the document in ``stream`` (``json`` or ``xml`` binding) as ``partner``."""
+    """Capture the document in ``stream`` (``json`` or ``xml`` binding) as ``partner``;
+    ``role``: that of the API key it came with (kept with the capture job)."""
     with documents.opened(stream, binding) as (header, events):
         header_problems = _header_problems(header, now)
         if header_problems:
@@ -99,6 +101,7 @@ def capture_stream(
             now=now,
             progress=progress,
             base=QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS,
+            role=role,
         )
 
 
@@ -158,6 +161,7 @@ def capture_events(
     wait: bool = True,
     built: bool = False,
     then: Callable[[Connection], None] | None = None,
+    role: str | None = None,
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
@@ -179,7 +183,7 @@ def capture_events(
     try:
         with write_gate(db)(wait=wait), db.transaction() as s:
             connection = s.connection()
-            connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context))
+            connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context, role))
             log.lock(s)
             writer = _Writer(s, result, partner, record_time, context)
             past = _Past()
@@ -221,17 +225,23 @@ def capture_events(
                 },
             )
     except DocumentInvalid:
-        _record_failure(db, result, partner, now, behaviour, context)
+        _record_failure(db, result, partner, now, behaviour, context, role)
         raise
     result.success = True
     return result
 
 
 def _record_failure(
-    db: Database, result: CaptureResult, partner: str, now: datetime, behaviour: str, context: Any
+    db: Database,
+    result: CaptureResult,
+    partner: str,
+    now: datetime,
+    behaviour: str,
+    context: Any,
+    role: str | None,
 ) -> None:
     with db.transaction() as s:
-        row = _job_row(result, partner, now, behaviour, context, finished_at=datetime.now(UTC))
+        row = _job_row(result, partner, now, behaviour, context, role, datetime.now(UTC))
         s.connection().execute(_NEW_JOB, row)
 
 
@@ -250,12 +260,14 @@ def _job_row(
     created_at: datetime,
     behaviour: str,
     context: Any,
+    role: str | None = None,
     finished_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A ``capture_job`` row: running until ``finished_at``, then failed with its problems."""
     return {
         "id": result.capture_id,
         "partner_id": partner,
+        "role": role,
         "created_at": created_at,
         "finished_at": finished_at,
         "running": finished_at is None,

@@ -60,6 +60,9 @@ class CaptureJobRow(Base):
     __tablename__ = "capture_job"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
+    # the role of the API key it came with (an authority's recall counts everywhere);
+    # None without a key: the CLI, MICS's own tag-scan verdicts
+    role: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     running: Mapped[bool] = mapped_column(default=True)

@@ -2,7 +2,8 @@
 
 No JavaScript and nothing fetched: the stacked bar by life-cycle stage, the MCI
 gauge and the variant comparison are inline ``<svg>`` elements that scale to
-the screen (``viewBox`` with ``width: 100%``).
+the screen (``viewBox`` with ``width: 100%``). A page is public: it shows what
+``passport.access`` gives the public tier, as ``/api/products/{id}/footprint`` does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mics import registry
 from mics.api.deps import DatabaseDep
 from mics.footprint import service
 from mics.footprint.assessment import Alternative
+from mics.passport import access
 from mics.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -54,14 +56,14 @@ async def footprint_page(
     )
     circ = await run_in_threadpool(service.circularity, db, product.id)
     alts = await run_in_threadpool(service.alternatives, db, product.id, (), iterations=200)
-    body = result.as_json()
+    body = access.filter_view("footprint", result.as_json(), "public")
     return templates.TemplateResponse(
         request,
         "footprint.html",
         {
             "product": product,
             "fp": body,
-            "circ": circ.as_json(),
+            "circ": access.filter_view("circularity", circ.as_json(), "public"),
             "alternatives": [a.as_json() for a in alts],
             "stage_bar": stage_bar(body["by_stage"], body["unit"]),
             "gauge": mci_gauge(circ.mci.mci),

@@ -1,4 +1,8 @@
-"""HTML pages: dashboard, partners, products with their bill-of-materials tree."""
+"""HTML pages: dashboard, partners, products and what they are made of.
+
+Pages have no key: they show the public tier of ``passport.access``, as the API
+does without one (a product's materials, not its bill of materials line by line).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from fastapi.templating import Jinja2Templates
 
 from mics import registry
 from mics.api.deps import DatabaseDep
+from mics.passport import access
+from mics.passport.view import material_mix
+from mics.registry.schemas import BomNode
 from mics.web import templates_dir
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +89,12 @@ def product_page(request: Request, db: DatabaseDep, product_id: str) -> HTMLResp
         request,
         "product.html",
         product=product,
-        tree=registry.product_tree(db, product_id),
+        tree=BomNode.model_validate(
+            access.filter_view("bom", registry.product_tree(db, product_id).model_dump(), "public")
+        ),
+        materials=access.filter_to_tier({"materials": material_mix(db, product.id)}, "public").get(
+            "materials", []
+        ),
         brand=registry.get_partner(db, product.brand),
         items=registry.list_items(db, product=product.id, limit=50),
     )
