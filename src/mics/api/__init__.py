@@ -15,11 +15,11 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
+from mics.api import compute, problems
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import passport as passport_api
-from mics.api import problems
 from mics.api import registry as registry_api
 from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
@@ -64,6 +64,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if checkpointer is not None:
             checkpointer.stop()
+        app.state.compute.shutdown()  # Monte Carlo runs still waiting are dropped
         parallel.shutdown()  # capture worker processes, if a capture started any
 
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
+    app.state.compute = compute.ComputePool(settings.compute_workers)
     problems.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router
     # ahead of it costs a scan its route matching (~0.1 ms for the six of them).

@@ -36,6 +36,13 @@ def get_principal(request: Request) -> Principal:
     return authenticate(get_db(request), key.strip() or None)
 
 
+def get_caller(request: Request) -> Principal | None:
+    """The partner behind the key, None without ``Authorization``; 401 for a bad key."""
+    if "authorization" not in request.headers:
+        return None
+    return get_principal(request)
+
+
 def get_viewer(request: Request) -> Viewer:
     """What the caller may read: everything for an operator key, else its own events."""
     principal = get_principal(request)
@@ -45,4 +52,5 @@ def get_viewer(request: Request) -> Viewer:
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+CallerDep = Annotated[Principal | None, Depends(get_caller)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]

@@ -21,8 +21,10 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
 def mics_error_response(request: Request, error: MicsError) -> JSONResponse:
     body = error.problem()
     body["instance"] = request.url.path
-    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
-    return problem_response(body, headers)
+    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return problem_response(body, headers or None)
 
 
 def overflow_response(request: Request, error: OverflowError) -> JSONResponse:
