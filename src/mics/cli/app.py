@@ -63,8 +63,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     stop = threading.Event()
     worker = threading.Thread(target=run_deliveries, args=(app_.state.db, stop), daemon=True)
     worker.start()
+    # Whom X-Forwarded-For may name the client for (scan rate limits): uvicorn's own
+    # middleware reads it, only on connections from these addresses (none: off).
+    proxies = app_.state.settings.trusted_proxies
     try:
-        uvicorn.run(app_, host=host, port=port)
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
     finally:
         stop.set()
 
