@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from mics.errors import InvalidInput
 
 DEFAULT_DATABASE_URL = "sqlite:///./mics.db"
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +39,11 @@ class Settings:
       ``mics serve`` serves at (from ``--host``/``--port``, remembered in
       ``$MICS_HOME/served-at`` for the CLI), else ``http://127.0.0.1:8000``.
     - ``instance``: ``MICS_INSTANCE``; this installation's name.
+    - ``compute_workers``: ``MICS_COMPUTE_WORKERS``; threads of the API's own pool for
+      Monte Carlo runs (``mics.api.compute``), 1 by default.
+    - ``trusted_proxies``: ``MICS_TRUSTED_PROXIES``; the addresses (comma-separated,
+      ``*`` for any) whose ``X-Forwarded-For`` names the client in ``mics serve``,
+      ``127.0.0.1,::1`` by default; empty: trust no one, the connection is the client.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -43,6 +51,12 @@ class Settings:
     base_url: str = local_base_url()
     instance: str = "mics.example/demo"
     operator_partner: str = "mics-operator"
+    # One: Monte Carlo is CPU-bound and holds the GIL between numpy calls, so each more
+    # thread takes CPU from passports and scans (bench/hostile_footprint.py); raise it
+    # on a machine with cores to spare.
+    compute_workers: int = 1
+    # uvicorn's own default: a proxy on the same machine (nginx, Caddy) names the client
+    trusted_proxies: str = "127.0.0.1,::1"
 
     @classmethod
     def from_env(cls, served_at: str | None = None) -> Settings:
@@ -57,6 +71,8 @@ class Settings:
             base_url=(base_url or local_base_url()).rstrip("/"),
             instance=env.get("MICS_INSTANCE", "mics.example/demo"),
             operator_partner=env.get("MICS_OPERATOR_PARTNER", "mics-operator"),
+            compute_workers=_whole(env, "MICS_COMPUTE_WORKERS", 1, 1, 64),
+            trusted_proxies=env.get("MICS_TRUSTED_PROXIES", "127.0.0.1,::1").strip(),
         )
 
     def remember_served_at(self) -> None:
@@ -73,3 +89,19 @@ def _last_served_at(home: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return text if text.startswith(("http://", "https://")) else None
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """The whole number in ``env[name]`` (``default`` when unset), or InvalidInput naming it."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise InvalidInput(
+            f"{name}={raw!r} is not valid", field=name, value=raw, expected=f"{low} to {high}"
+        )
+    return value

@@ -8,6 +8,8 @@
      +-- NotFound            an id or key that does not exist
      +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...)
      +-- Unauthorized        missing or wrong credentials
+     +-- TooManyRequests     a client or a tag over its rate (HTTP 429, with Retry-After)
+     +-- Unavailable         busy or failed for now, nothing kept (HTTP 503, maybe Retry-After)
      +-- TamperDetected      stored data disagrees with what was signed or logged
      +-- VerificationError   a proof, signature or MAC that does not check
 
@@ -27,10 +29,13 @@ class MicsError(Exception):
     status: int = 500
     title: str = "MICS error"
 
-    def __init__(self, message: str, **context: Any) -> None:
+    def __init__(self, message: str, *, retry_after: int | None = None, **context: Any) -> None:
         super().__init__(message)
         self.message = message
         self.context: dict[str, Any] = context
+        # whole seconds after which the same request may succeed: the API sends it as
+        # the Retry-After header (RFC 9110 §10.2.3)
+        self.retry_after = retry_after
 
     def problem(self) -> dict[str, Any]:
         """This error as an RFC 9457 problem details object (without ``instance``)."""
@@ -105,6 +110,13 @@ class Forbidden(MicsError):
 class TamperDetected(MicsError):
     status = 409
     title = "Tamper detected"
+
+
+class TooManyRequests(MicsError):
+    """A client (or what it asks about) went over its rate: wait ``retry_after`` seconds."""
+
+    status = 429
+    title = "Too many requests"
 
 
 class Unavailable(MicsError):

@@ -199,3 +199,35 @@ def test_db_upgrade_seals_tokens_an_older_version_stored_in_clear(tmp_path: Path
     seal = load_or_create_token_seal(tmp_path / "var")
     assert seal.open("s1", str(stored)) == "old-token"
     assert "old-token" not in str(stored)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "proxy_headers", "allowed"),
+    [(None, True, "127.0.0.1,::1"), ("10.0.0.5", True, "10.0.0.5"), ("", False, None)],
+)
+def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    trusted: str | None,
+    proxy_headers: bool,
+    allowed: str | None,
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from mics.cli import app
+    from mics.trace import subscriptions
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))
+    monkeypatch.setattr(subscriptions, "run_deliveries", lambda db, stop: None)
+    monkeypatch.setenv("MICS_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    monkeypatch.setenv("MICS_HOME", str(tmp_path / "home"))
+    if trusted is None:
+        monkeypatch.delenv("MICS_TRUSTED_PROXIES", raising=False)
+    else:
+        monkeypatch.setenv("MICS_TRUSTED_PROXIES", trusted)
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 8123
+    assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == (proxy_headers, allowed)

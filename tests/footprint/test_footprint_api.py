@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from mics.api import create_app
 from mics.config import Settings
@@ -129,3 +133,132 @@ async def test_footprint_page_draws_svg_charts(client: httpx.AsyncClient) -> Non
         ET.fromstring("<svg" + svg.split("</svg>")[0] + "</svg>")  # well-formed
     product = await client.get("/products/pinza-robotica")
     assert 'href="/products/pinza-robotica/footprint"' in product.text
+
+
+# --- what anonymous callers may ask, and where Monte Carlo runs (issue 13, item 5) -------------
+
+FOOTPRINT = "/api/products/borsa-aurora/footprint"
+
+
+@pytest.fixture
+def operator_key(demo: Database) -> str:
+    from mics.registry.keys import create_key
+
+    return create_key(demo, "mics-operator", "operator")
+
+
+def _app(demo: Database, tmp_path: Path, **settings: Any) -> FastAPI:
+    return create_app(Settings(database_url="sqlite://", home=tmp_path / "home", **settings), demo)
+
+
+async def test_anonymous_callers_may_not_ask_for_more_than_the_public_monte_carlo(
+    client: httpx.AsyncClient, operator_key: str
+) -> None:
+    from mics.api import compute
+
+    over = compute.PUBLIC_WORK + 1
+    response = await client.get(FOOTPRINT, params={"monte_carlo": over})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    problem = response.json()
+    assert (problem["field"], problem["value"]) == ("monte_carlo", over)
+    assert str(compute.PUBLIC_WORK) in problem["expected"].replace(",", "")
+    keyed = await client.get(
+        FOOTPRINT,
+        params={"monte_carlo": over},
+        headers={"Authorization": f"Bearer {operator_key}"},
+    )
+    assert keyed.status_code == 200
+    assert keyed.json()["monte_carlo"]["iterations"] == over
+    public = await client.get(FOOTPRINT, params={"monte_carlo": compute.PUBLIC_WORK})
+    assert public.status_code == 200
+
+
+async def test_alternatives_count_iterations_times_variants(
+    client: httpx.AsyncClient, operator_key: str
+) -> None:
+    from mics.api import compute
+
+    url = "/api/products/pinza-robotica/alternatives"  # two demo variants
+    per_variant = compute.PUBLIC_WORK // 2 + 1
+    anonymous = await client.get(url, params={"iterations": per_variant})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["field"] == "iterations"
+    assert anonymous.json()["value"] == per_variant
+    keyed = {"Authorization": f"Bearer {operator_key}"}
+    too_much = await client.get(url, params={"iterations": 20_000}, headers=keyed)
+    assert too_much.status_code == 422
+    assert too_much.json()["field"] == "iterations"
+    assert "40000" in too_much.json()["detail"].replace(",", "")
+    many = [("variant", f"lifetime={n}") for n in range(1, compute.MAX_VARIANTS + 2)]
+    refused = await client.get(url, params=[*many, ("iterations", 0)], headers=keyed)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "variant"
+
+
+async def test_monte_carlo_runs_on_workers_of_their_own_and_a_full_pool_answers_503(
+    demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: str
+) -> None:
+    from mics.api import compute
+    from mics.footprint import assessment
+
+    started, release = threading.Event(), threading.Event()
+    threads: list[str] = []
+    real = assessment.footprint
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("monte_carlo_iterations"):
+            threads.append(threading.current_thread().name)
+            started.set()
+            release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assessment, "footprint", held)
+    monkeypatch.setenv("MICS_HOME", str(tmp_path / "home"))
+    app = _app(demo, tmp_path, compute_workers=1)
+    keyed = {"Authorization": f"Bearer {operator_key}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as client:
+
+        def get(seed: int, headers: dict[str, str] | None = None) -> Any:
+            params = {"monte_carlo": 100, "seed": seed}
+            return asyncio.create_task(client.get(FOOTPRINT, params=params, headers=headers))
+
+        try:
+            running = [get(1, keyed)]
+            while not started.is_set():
+                await asyncio.sleep(0.01)
+            busy = await client.get(FOOTPRINT, params={"monte_carlo": 100, "seed": 2})
+            assert busy.status_code == 503  # anonymous runs never wait in the queue
+            assert busy.headers["retry-after"] == str(compute.RETRY_AFTER_S)
+            assert busy.headers["content-type"] == "application/problem+json"
+            running += [get(3 + n, keyed) for n in range(compute.QUEUE)]
+            pool: compute.ComputePool = app.state.compute
+            while pool.taken < 1 + compute.QUEUE:
+                await asyncio.sleep(0.01)
+            full = await client.get(
+                FOOTPRINT, params={"monte_carlo": 100, "seed": 9}, headers=keyed
+            )
+            assert full.status_code == 503
+            # meanwhile what needs no Monte Carlo, and every other route, answers
+            assert (await client.get(FOOTPRINT)).status_code == 200
+            assert (await client.get("/health")).status_code == 200
+        finally:
+            release.set()
+        answers = await asyncio.gather(*running)
+    assert [a.status_code for a in answers] == [200] * (1 + compute.QUEUE)
+    assert threads
+    assert all(name.startswith("mics-compute") for name in threads), threads
+    assert pool.taken == 0
+
+
+async def test_the_page_asks_no_more_than_an_anonymous_caller_may(
+    client: httpx.AsyncClient,
+) -> None:
+    from mics.api import compute
+
+    page = "/products/pinza-robotica/footprint"
+    refused = await client.get(page, params={"monte_carlo": compute.PUBLIC_WORK + 1})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "monte_carlo"

@@ -58,3 +58,13 @@ def test_table_output_and_one_line_errors(demo_dir: Path) -> None:
     bad = mics(demo_dir, "footprint", "nope")
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["error: no product with id or GTIN 'nope'"]
+
+
+def test_the_cli_runs_more_than_an_anonymous_api_caller_may(demo_dir: Path) -> None:
+    """The CLI runs on its user's own machine: the API's caps do not apply to it."""
+    from mics.api.compute import PUBLIC_WORK
+
+    out = mics(demo_dir, "footprint", "borsa-aurora", "--json", "--monte-carlo", "1500")
+    assert PUBLIC_WORK < 1500
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["monte_carlo"]["iterations"] == 1500

@@ -252,3 +252,20 @@ def test_profile_defaults_are_documented_not_silent() -> None:
 
 def test_the_compiled_system_is_cached() -> None:
     assert service.system_for() is service.system_for()
+
+
+def test_a_result_is_kept_while_the_product_and_the_settings_are_the_same(
+    demo_db: Database,
+) -> None:
+    """Repeated requests (the public's default page) cost one run, until the registry changes."""
+    first = service.footprint(demo_db, "borsa-aurora", monte_carlo=100)
+    assert service.footprint(demo_db, "borsa-aurora", monte_carlo=100) is first
+    assert service.footprint(demo_db, "borsa-aurora", monte_carlo=100, seed=1) is not first
+    assert service.footprint(demo_db, "08012345000012", monte_carlo=100) is first  # by GTIN
+    variants = service.alternatives(demo_db, "borsa-aurora", iterations=50)
+    assert service.alternatives(demo_db, "borsa-aurora", iterations=50) is variants
+    registry.update_material(demo_db, "brass-hardware", MaterialPatch(country="CN"))
+    moved = service.footprint(demo_db, "borsa-aurora", monte_carlo=100)
+    assert moved is not first
+    assert moved.total > first.total  # shipped from farther away
+    assert service.alternatives(demo_db, "borsa-aurora", iterations=50) is not variants

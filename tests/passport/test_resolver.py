@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mics.api import create_app
 from mics.config import Settings
@@ -360,3 +361,30 @@ async def test_fast_path_scan_problems_match_the_routed_ones(client: httpx.Async
     )
     assert bad.status_code == 400
     assert bad.json()["field"] == "e"
+
+
+async def test_a_client_sending_failed_scans_is_answered_429_with_retry_after(
+    app: FastAPI,
+) -> None:
+    from mics.passport.scan_limits import CLIENT_BURST, CLIENT_REFILL_S
+
+    def client_at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://mics.test")
+
+    forged = {"e": "0" * 32, "c": "0" * 16}
+    items = [f"/01/{BAG}/21/BA0000{n}" for n in range(1, 6)]
+    async with client_at("203.0.113.7") as hostile, client_at("2001:db8:7::1") as other:
+        for n in range(CLIENT_BURST):
+            answer = await hostile.get(items[n % len(items)], params=forged)
+            assert answer.json()["verdict"] == "not_authentic"
+        for path, params in ((ITEM, forged), ("/api/scan", {"gtin": BAG, "serial": "BA00001"})):
+            refused = await hostile.get(path, params=params | forged)
+            assert refused.status_code == 429
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["retry-after"] == str(math.ceil(CLIENT_REFILL_S))
+            assert "failed scans" in refused.json()["detail"]
+        assert (await other.get(ITEM, params=forged)).status_code == 200  # another client
+    await app.state.verdict_publisher.idle()
+    with app.state.db.read() as s:  # none of it reached the log
+        assert s.scalar(select(func.count()).select_from(TagScanRow)) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,11 +14,19 @@ from sqlalchemy import func, select
 from tests.support import tag_demo
 
 from mics.db import Database
-from mics.errors import InvalidInput, NotFound
+from mics.errors import InvalidInput, NotFound, TooManyRequests
 from mics.ledger.store import HeadRow as LedgerHeadRow
-from mics.passport import scans, tags
+from mics.passport import rejected, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
+from mics.passport.rejected import rejected_scans
+from mics.passport.scan_limits import (
+    CLIENT_BURST,
+    CLIENT_REFILL_S,
+    TAG_BURST,
+    TAG_REFILL_S,
+    ScanLimiter,
+)
 from mics.passport.store import ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, simulate_sun
 from mics.registry import find_item
@@ -312,3 +322,92 @@ def test_verdict_events_pass_the_gs1_json_schema(shared: object) -> None:
         "epcisBody": {"eventList": _every_verdict_event()},
     }
     assert [error.message for error in schema.iter_errors(document)] == []
+
+
+# --- forged scans: out of the log, in a bounded stream, rate-limited (issue 13, item 15) -------
+
+
+def test_not_authentic_scans_stay_out_of_the_log_in_a_bounded_stream(
+    any_demo_db: Database, master: SunMasterKey
+) -> None:
+    item, other = _item(any_demo_db), _item(any_demo_db, serial="BA00002")
+    link = DigitalLink(gtin=BAG, serial="BA00001")
+    forged = scans.verify_scan(any_demo_db, master, link, "0" * 32, "0" * 16, now=T0, place=MILAN)
+    _, e, c = _scan_params(tags.simulate_scan_url(any_demo_db, master, other, BASE, counter=3))
+    moved = scans.verify_scan(any_demo_db, master, link, e, c, now=T0 + timedelta(minutes=1))
+    assert (forged.verdict, moved.verdict) == ("not_authentic", "not_authentic")
+    with any_demo_db.read() as s:
+        size_before = s.scalar(select(LedgerHeadRow.size))
+    assert scans.publish_all(any_demo_db, "mics-operator") == 0  # nothing for the log
+    with any_demo_db.read() as s:
+        assert s.scalar(select(LedgerHeadRow.size)) == size_before
+        assert s.scalar(select(func.count()).select_from(TagScanRow)) == 0
+    kept = rejected_scans(any_demo_db, item)
+    assert [r.reason for r in kept] == [moved.reason, forged.reason]  # newest first
+    assert (kept[0].uid, kept[0].counter) == (tags.tag_of_item(any_demo_db, other).uid, 3)
+    assert (kept[1].uid, kept[1].latitude, kept[1].scanned_at) == (None, MILAN.latitude, T0)
+    # genuine scans and replays are evidence, and enter the log as before
+    url = tags.simulate_scan_url(any_demo_db, master, item, BASE, counter=4)
+    assert _scan(any_demo_db, master, url).verdict == "authentic"
+    assert _scan(any_demo_db, master, url).verdict == "replay"
+    assert scans.publish_all(any_demo_db, "mics-operator") == 2
+
+
+def test_an_item_keeps_only_its_newest_rejected_scans(
+    demo_db: Database, master: SunMasterKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rejected, "REJECTED_KEPT", 5)
+    bag, chair = DigitalLink(gtin=BAG, serial="BA00001"), DigitalLink(gtin=CHAIR, serial="SQ00001")
+    for minute in range(8):
+        at = T0 + timedelta(minutes=minute)
+        scans.verify_scan(demo_db, master, bag, "0" * 32, "0" * 16, now=at)
+    scans.verify_scan(demo_db, master, chair, "0" * 32, "0" * 16, now=T0)
+    kept = rejected_scans(demo_db, _item(demo_db))
+    assert [r.scanned_at for r in kept] == [T0 + timedelta(minutes=m) for m in range(7, 2, -1)]
+    assert len(rejected_scans(demo_db, _item(demo_db, CHAIR, "SQ00001"))) == 1
+
+
+def test_failed_scans_are_limited_per_client_and_per_tag_and_genuine_ones_are_not(
+    demo_db: Database, master: SunMasterKey
+) -> None:
+    clock = [0.0]
+    limits = ScanLimiter(clock=lambda: clock[0])
+    bag = DigitalLink(gtin=BAG, serial="BA00001")
+
+    def forge(client: str, link: DigitalLink = bag) -> str:
+        return scans.verify_scan(
+            demo_db, master, link, "0" * 32, "0" * 16, now=T0, limits=limits, client=client
+        ).verdict
+
+    # one tag: TAG_BURST failed scans, whoever sends them, then 429 until a token is back
+    assert [forge(f"198.51.100.{n}") for n in range(TAG_BURST)] == ["not_authentic"] * TAG_BURST
+    with pytest.raises(TooManyRequests) as refused:
+        forge("198.51.100.200")
+    assert refused.value.retry_after == math.ceil(TAG_REFILL_S)
+    assert len(rejected_scans(demo_db, _item(demo_db))) == TAG_BURST  # nothing kept of it
+    # a genuine tap of that tag is never refused for it; its replay is
+    url = tags.simulate_scan_url(demo_db, master, _item(demo_db), BASE, counter=5)
+    link, e, c = _scan_params(url)
+    genuine = scans.verify_scan(demo_db, master, link, e, c, limits=limits, client="192.0.2.1")
+    assert genuine.verdict == "authentic"
+    with pytest.raises(TooManyRequests):
+        scans.verify_scan(demo_db, master, link, e, c, limits=limits, client="192.0.2.1")
+    clock[0] += TAG_REFILL_S
+    assert forge("198.51.100.201") == "not_authentic"
+    # one client: CLIENT_BURST failed scans over many items, then 429 for all it sends
+    others = [(BAG, f"BA0000{n}") for n in range(2, 6)] + [
+        (CHAIR, f"SQ0000{n}") for n in range(1, 6)
+    ]
+    links = (DigitalLink(gtin=gtin, serial=serial) for gtin, serial in itertools.cycle(others))
+    answers = [forge("203.0.113.7", next(links)) for _ in range(CLIENT_BURST)]
+    assert answers == ["not_authentic"] * CLIENT_BURST
+    with pytest.raises(TooManyRequests) as refused:
+        forge("203.0.113.7", next(links))
+    assert refused.value.retry_after == math.ceil(CLIENT_REFILL_S)
+    url = tags.simulate_scan_url(demo_db, master, _item(demo_db, serial="BA00002"), BASE)
+    link, e, c = _scan_params(url)
+    with pytest.raises(TooManyRequests):  # its genuine scans too, until it has waited
+        scans.verify_scan(demo_db, master, link, e, c, limits=limits, client="203.0.113.7")
+    clock[0] += CLIENT_REFILL_S
+    again = scans.verify_scan(demo_db, master, link, e, c, limits=limits, client="203.0.113.7")
+    assert again.verdict == "authentic"

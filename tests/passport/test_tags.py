@@ -128,3 +128,28 @@ def test_cli_register_simulate_verify_and_labels(tmp_path: Path) -> None:
     labels = _mics(tmp_path, "passport", "labels", "borsa-aurora", "--out", str(out))
     assert labels.returncode == 0, labels.stderr
     assert out.read_text().count("<desc>https://mics.test/01/08012345000012/21/BA") == 5
+
+
+def test_cli_rejected_prints_the_items_not_authentic_scans(
+    demo_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from mics.cli import app
+    from mics.passport import scans
+    from mics.passport.digital_link import DigitalLink
+
+    tags.load_tag_demo(demo_db)
+    master = tags.load_or_create_master_key(tmp_path / "home", "mics.test/cli")
+    link = DigitalLink(gtin="08012345000012", serial="BA00001")
+    at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    scans.verify_scan(demo_db, master, link, "0" * 32, "0" * 16, now=at)
+    monkeypatch.setenv("MICS_DATABASE_URL", str(demo_db.engine.url))
+    out = CliRunner().invoke(app, ["tag", "rejected", "08012345000012/BA00001"])
+    assert out.exit_code == 0, out.output
+    [row] = json.loads(out.output)
+    assert row["scanned_at"] == at.isoformat()
+    assert "did not verify" in row["reason"]
+    assert row["uid"] is None

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
-from mics.api import docs, problems
+from mics.api import compute, docs, problems
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
@@ -65,6 +65,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if checkpointer is not None:
             checkpointer.stop()
+        app.state.compute.shutdown()  # Monte Carlo runs still waiting are dropped
         parallel.shutdown()  # capture worker processes, if a capture started any
 
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
     app.state.webhook_tokens = load_or_create_token_seal(settings.home)
+    app.state.compute = compute.ComputePool(settings.compute_workers)
     problems.install(app)
     docs.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router

@@ -33,8 +33,10 @@ def answer(
 def mics_error_response(request: Request, error: MicsError) -> Response:
     body = error.problem()
     body["instance"] = request.url.path
-    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else None
-    return answer(request, body, headers)
+    headers = {"WWW-Authenticate": 'Bearer realm="mics"'} if error.status == 401 else {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return answer(request, body, headers or None)
 
 
 def overflow_response(request: Request, error: OverflowError) -> Response:

@@ -6,7 +6,11 @@
   ``Accept: application/linkset+json``) answers the RFC 9264 linkset; every
   answer carries ``Link: <..?linkType=linkset>; rel="linkset"`` and CORS
   (GS1-Conformant Resolver Standard 1.2). With ``?e=..&c=..`` the URL is a tag
-  scan: verified, judged and recorded (``passport.scans``), the verdict shown.
+  scan: verified, judged and recorded (``passport.scans``), the verdict shown;
+  failed scans are rationed per client and per tag (``passport.scan_limits``:
+  429 with ``Retry-After``). The client is the connection's address, which
+  ``mics serve`` takes from ``X-Forwarded-For`` only when the connection comes
+  from one of ``Settings.trusted_proxies``.
 - ``/passport/01/...``: the passport page itself (the ``gs1:pip`` target).
 - ``/.well-known/gs1resolver``: the resolver description file.
 - ``/api/scan``: the ``gs1:verificationService`` (JSON verdict only).
@@ -40,6 +44,7 @@ from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
 from mics.passport.scan_group import ScanGroup, scan_group
+from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
 from mics.registry import get_item, get_product
@@ -363,6 +368,8 @@ def _scan(
             place=place,
             read_point=params.get("rp"),
             group=group,
+            limits=scan_limits(request),
+            client=client_key(request.client.host if request.client else None),
         )
     except InvalidInput as error:
         return _bad_request(request, error)
@@ -388,6 +395,14 @@ def _scan(
     verdict = access.filter_view("scan", result.as_json(), tier)  # the tag's UID: authorities
     body = compact(verdict)[:-1] + b',"passport":' + passport + b"}"
     return Response(body, media_type=JSON, headers=headers, background=after)
+
+
+def scan_limits(request: Request) -> ScanLimiter:
+    """The failed-scan budgets of this app (one per server process)."""
+    found: ScanLimiter | None = getattr(request.app.state, "scan_limits", None)
+    if found is None:
+        found = request.app.state.scan_limits = ScanLimiter()
+    return found
 
 
 def _passport_cache(request: Request) -> PassportCache:

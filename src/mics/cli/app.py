@@ -80,8 +80,17 @@ def serve(
         daemon=True,
     )
     worker.start()
+    # Whom X-Forwarded-For may name the client for (scan rate limits): uvicorn's own
+    # middleware reads it, only on connections from these addresses (none: off).
+    proxies = app_.state.settings.trusted_proxies
     try:
-        uvicorn.run(app_, host=host, port=port)
+        uvicorn.run(
+            app_,
+            host=host,
+            port=port,
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
     finally:
         stop.set()
 

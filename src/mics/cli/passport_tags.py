@@ -1,4 +1,4 @@
-"""``mics tag register|simulate|verify-sun|read-point|publish`` and ``mics passport labels``.
+"""``mics tag register|simulate|verify-sun|read-point|publish|rejected``, ``mics passport labels``.
 
 ``labels`` joins the ``passport`` group of ``mics.cli.passport`` (wired in ``cli.app``).
 
@@ -19,7 +19,7 @@ from mics.cli.common import console, database, settings
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
 from mics.passport import labels as labels_mod
-from mics.passport import scans, tags
+from mics.passport import rejected, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import parse_sun_params, verify_sun
@@ -145,6 +145,26 @@ def publish() -> None:
     """Capture every unrecorded scan verdict as an EPCIS event (normally automatic)."""
     count = scans.publish_all(database(), settings().operator_partner)
     console.print(f"{count} verdicts captured")
+
+
+@tag_app.command("rejected")
+def rejected_command(item: ItemArg) -> None:
+    """Print the item's newest scans judged not authentic (kept apart from the log), as JSON."""
+    db = database()
+    found = rejected.rejected_scans(db, item_id_of(db, item))
+    rows = [
+        {
+            "scanned_at": r.scanned_at.isoformat(),
+            "reason": r.reason,
+            "uid": r.uid,
+            "counter": r.counter,
+            "latitude": r.latitude,
+            "longitude": r.longitude,
+            "read_point": r.read_point_id,
+        }
+        for r in found
+    ]
+    typer.echo(json.dumps(rows, indent=2))
 
 
 def labels(

@@ -10,13 +10,23 @@ once per process, an imported one for as long as its ``Dataset`` object lives.
     footprint(db, "borsa-aurora", monte_carlo=1000)     # -> Footprint
     circularity(db, "08012345000012")                    # GTIN or product id
     alternatives(db, "pinza-robotica", ["recycled-aluminium", "lifetime=10"])
+
+A Monte Carlo run then costs ~0.28 ms an iteration (bench machine). The read
+and the run are two steps, so that the API can weigh a run before it starts
+(``FootprintRun.work``) and run it away from the request threads: ``footprint_run``
+reads, ``.compute()`` runs. On the shipped dataset the last ``RESULTS_KEPT``
+results are kept by their inputs (the product's facts as read and the settings),
+so the same request costs one run until the registry changes what it reads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from mics import registry
 from mics.db import Database
@@ -39,8 +49,14 @@ from mics.footprint.variants import Variant, resolve, variants_for
 from mics.registry.schemas import BomNode
 
 MAX_ITERATIONS = 20_000
+# Results kept per process. The public's requests repeat a few settings (the page's
+# and the API's defaults) over a few dozen products; the largest result allowed
+# (20,000 iterations: its samples, ~0.5 MB with a comparison's) bounds the memory
+# at ~16 MB.
+RESULTS_KEPT = 32
 _lock = threading.Lock()
 _compiled: dict[int, tuple[Dataset, LcaSystem]] = {}
+_kept: OrderedDict[Hashable, Any] = OrderedDict()
 
 
 @cache
@@ -94,6 +110,60 @@ def product_facts(db: Database, ref: str) -> ProductFacts:
     )
 
 
+@dataclass(frozen=True)
+class FootprintRun:
+    """A footprint to compute: the product as read and the settings (hashable: its key)."""
+
+    facts: ProductFacts
+    monte_carlo: int = 0
+    cutoff: float = 0.01
+    seed: int = 0
+    method: str = METHOD
+
+    @property
+    def work(self) -> int:
+        """Monte Carlo iterations in all: what the run costs."""
+        return self.monte_carlo
+
+    def cached(self) -> Footprint | None:
+        """The result kept from an earlier run with the same inputs, if any."""
+        found: Footprint | None = _recall(self)
+        return found
+
+    def compute(self, dataset: Dataset | None = None) -> Footprint:
+        """The footprint: kept from an earlier run, or computed (and kept) now."""
+        if dataset is None and (found := self.cached()) is not None:
+            return found
+        facts = self.facts
+        result = assessment.footprint(
+            facts,
+            system_for(dataset),
+            shipped_parameters(),
+            _profile(facts),
+            monte_carlo_iterations=self.monte_carlo,
+            cutoff=self.cutoff,
+            seed=self.seed,
+            method=self.method,
+        )
+        if dataset is None:
+            _keep(self, result)
+        return result
+
+
+def footprint_run(
+    db: Database,
+    ref: str,
+    *,
+    monte_carlo: int = 0,
+    cutoff: float = 0.01,
+    seed: int = 0,
+    method: str = METHOD,
+) -> FootprintRun:
+    """Read the product (by id or GTIN) for a footprint with these settings; nothing run yet."""
+    _check_iterations(monte_carlo, "monte_carlo")
+    return FootprintRun(product_facts(db, ref), monte_carlo, cutoff, seed, method)
+
+
 def footprint(
     db: Database,
     ref: str,
@@ -105,23 +175,79 @@ def footprint(
     dataset: Dataset | None = None,
 ) -> Footprint:
     """The product's life-cycle footprint; a seeded Monte Carlo when ``monte_carlo`` > 0."""
-    _check_iterations(monte_carlo, "monte_carlo")
-    facts = product_facts(db, ref)
-    return assessment.footprint(
-        facts,
-        system_for(dataset),
-        shipped_parameters(),
-        _profile(facts),
-        monte_carlo_iterations=monte_carlo,
-        cutoff=cutoff,
-        seed=seed,
-        method=method,
-    )
+    run = footprint_run(db, ref, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed, method=method)
+    return run.compute(dataset)
 
 
 def circularity(db: Database, ref: str, *, dataset: Dataset | None = None) -> Circularity:
     facts = product_facts(db, ref)
     return assessment.circularity(facts, system_for(dataset), shipped_parameters(), _profile(facts))
+
+
+@dataclass(frozen=True)
+class AlternativesRun:
+    """Variants of a product to compare, as read, and the settings (hashable: its key).
+
+    ``variants`` are the references asked for (none: the product's demo variants);
+    ``materials`` the registry's materials they bring in, as read (a variant's
+    result depends on them); ``resolved`` what the run works on.
+    """
+
+    facts: ProductFacts
+    variants: tuple[str, ...]
+    materials: tuple[Part, ...]
+    iterations: int = 200
+    seed: int = 0
+    resolved: tuple[tuple[Variant, dict[str, Part]], ...] = field(
+        default=(), compare=False, repr=False
+    )
+
+    @property
+    def work(self) -> int:
+        """Monte Carlo iterations in all: ``iterations`` for each variant compared."""
+        return self.iterations * len(self.resolved)
+
+    def cached(self) -> tuple[Alternative, ...] | None:
+        """The result kept from an earlier run with the same inputs, if any."""
+        found: tuple[Alternative, ...] | None = _recall(self)
+        return found
+
+    def compute(self, dataset: Dataset | None = None) -> tuple[Alternative, ...]:
+        """The comparisons: kept from an earlier run, or computed (and kept) now."""
+        if dataset is None and (found := self.cached()) is not None:
+            return found
+        facts = self.facts
+        result = assessment.alternatives(
+            facts,
+            list(self.resolved),
+            system_for(dataset),
+            shipped_parameters(),
+            _profile(facts),
+            iterations=self.iterations,
+            seed=self.seed,
+        )
+        if dataset is None:
+            _keep(self, result)
+        return result
+
+
+def alternatives_run(
+    db: Database,
+    ref: str,
+    variants: Sequence[str] = (),
+    *,
+    iterations: int = 200,
+    seed: int = 0,
+) -> AlternativesRun:
+    """Read the product and the variants' materials for a comparison; nothing run yet."""
+    _check_iterations(iterations, "iterations")
+    facts = product_facts(db, ref)
+    chosen: Sequence[Variant] = (
+        [resolve(v, facts.id) for v in variants] if variants else variants_for(facts.id)
+    )
+    resolved = tuple((v, _replacements(db, v)) for v in chosen)
+    materials = tuple(part for _, found in resolved for part in found.values())
+    return AlternativesRun(facts, tuple(variants), materials, iterations, seed, resolved)
 
 
 def alternatives(
@@ -134,21 +260,24 @@ def alternatives(
     dataset: Dataset | None = None,
 ) -> tuple[Alternative, ...]:
     """The product against each variant (demo ids or inline specs; none: its demo variants)."""
-    _check_iterations(iterations, "iterations")
-    facts = product_facts(db, ref)
-    chosen: Sequence[Variant] = (
-        [resolve(v, facts.id) for v in variants] if variants else variants_for(facts.id)
-    )
-    resolved = [(v, _replacements(db, v)) for v in chosen]
-    return assessment.alternatives(
-        facts,
-        resolved,
-        system_for(dataset),
-        shipped_parameters(),
-        _profile(facts),
-        iterations=iterations,
-        seed=seed,
-    )
+    run = alternatives_run(db, ref, variants, iterations=iterations, seed=seed)
+    return run.compute(dataset)
+
+
+def _recall(key: Hashable) -> Any:
+    with _lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+        return found
+
+
+def _keep(key: Hashable, result: object) -> None:
+    with _lock:
+        _kept[key] = result
+        _kept.move_to_end(key)
+        while len(_kept) > RESULTS_KEPT:
+            _kept.popitem(last=False)
 
 
 def _profile(facts: ProductFacts) -> Profile:

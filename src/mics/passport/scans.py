@@ -19,7 +19,12 @@ counter; ``publish_pending`` later captures each verdict as an EPCIS 2.0
 ObjectEvent (action OBSERVE, bizStep ``inspecting``) through
 ``trace.capture.capture_events`` as the instance's operator, so it enters the
 transparency log, and marks the scan rows in that same transaction; many
-verdicts share one capture transaction under load.
+verdicts share one capture transaction under load. A ``not_authentic`` scan
+proves nothing about the item (anyone can make one up) and stays out of the
+log: it is recorded in ``passport.rejected``, bounded per item. With ``limits``
+(the API's), failed scans are rationed per client and per tag
+(``passport.scan_limits``): a scan over either budget is refused (429) before
+anything is written.
 Dispositions (CBV 2.0 §7.2, checked against ``trace.cbv.DISPOSITION``):
 
 - ``authentic`` → ``conformant``: CBV 2.0's outcome of an inspection that found
@@ -58,10 +63,12 @@ from sqlalchemy.engine import Dialect
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, Unavailable, VerificationError
+from mics.passport import rejected
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.scan_group import ScanGroup, scan_group
+from mics.passport.scan_limits import ScanLimiter
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
 from mics.registry.store import ItemRow, ProductRow
@@ -94,6 +101,9 @@ _EVENT_NAMESPACE = uuid.UUID("6f1d3a52-2c0e-4a7b-9a51-3c2f5b0e8d11")
 # it: 2,000 held the gate ~400 ms and set the scans' p99 (bench/scan.py: 326 ms
 # with one worker, stalls with two); 50 hold it ~10 ms at ~1.3x the CPU per event.
 PUBLISH_BATCH = 50
+# What anyone can produce without the tag in hand: a made-up or another tag's SUN
+# message (not_authentic), a URL read before (replay). Rationed by ``limits``.
+FAILED = frozenset({Verdict.NOT_AUTHENTIC.value, Verdict.REPLAY.value})
 _log = logging.getLogger(__name__)
 
 
@@ -148,6 +158,8 @@ def verify_scan(
     now: datetime | None = None,
     wait: bool = True,
     group: ScanGroup | None = None,
+    limits: ScanLimiter | None = None,
+    client: str | None = None,
 ) -> ScanResult:
     """Verify, judge and record one scan of the item ``link`` names.
 
@@ -157,7 +169,11 @@ def verify_scan(
     anything is written (the caller retries where waiting is harmless). With a
     ``group`` (on the event loop) the scan reads and writes in the group's
     transaction and the caller waits for the group's commit before answering.
+    With ``limits``, ``client`` (``scan_limits.client_key``) or the item's tag over
+    its failed-scan budget raises ``TooManyRequests`` before anything is written.
     """
+    if limits is not None:
+        limits.admit(client)
     e, c = parse_sun_params(e_hex, c_hex)
     if link.serial is None:
         raise InvalidInput(
@@ -214,6 +230,8 @@ def verify_scan(
             # which item the tag belongs to is not the scanner's business
             reason = f"this item has no tag, but tag {read_tag.uid} was read"
         status = report if verdict == Verdict.AUTHENTIC.value and report in (STOLEN, LOST) else None
+        if limits is not None and verdict in FAILED:
+            limits.charge(client, f"item:{item_id}")  # before the write: refused, nothing kept
         # Then one short write: the compare-and-set first (it takes the write lock on
         # SQLite, the row lock on PostgreSQL), then the scan row, committed together.
         # (PostgreSQL reads committed rows per statement: the read's transaction
@@ -245,22 +263,22 @@ def verify_scan(
             if status in (STOLEN, LOST):
                 verdict = status
                 reason = f"the tag is genuine, but this item was reported {status} by its owner"
-            _RECORD.execute(
-                conn,
-                dialect,
-                {
-                    "item_id": item_id,
-                    "tag_id": None if read_tag is None else read_tag.id,
-                    "uid": None if reading is None else reading.uid.hex().upper(),
-                    "counter": None if reading is None else reading.counter,
-                    "verdict": verdict,
-                    "reason": reason,
-                    "scanned_at": now,
-                    "latitude": None if place is None else place.latitude,
-                    "longitude": None if place is None else place.longitude,
-                    "read_point_id": read_point,
-                },
-            )
+            row = {
+                "item_id": item_id,
+                "uid": None if reading is None else reading.uid.hex().upper(),
+                "counter": None if reading is None else reading.counter,
+                "reason": reason,
+                "scanned_at": now,
+                "latitude": None if place is None else place.latitude,
+                "longitude": None if place is None else place.longitude,
+                "read_point_id": read_point,
+            }
+            if verdict == Verdict.NOT_AUTHENTIC.value:
+                rejected.record(conn, dialect, row)  # proves nothing: not for the log
+            else:
+                row["tag_id"] = None if read_tag is None else read_tag.id
+                row["verdict"] = verdict
+                _RECORD.execute(conn, dialect, row)
         except BaseException as error:
             if group is not None:
                 group.spoil()  # its first statements may stand: the group must not commit

@@ -6,15 +6,19 @@
   accepted SDMReadCtr, when and where it was read.
 - ``read_point``: a registered place where tags are read (a shop, a customs
   post), with WGS 84 coordinates for the impossible-travel check.
-- ``tag_scan``: every verified scan and its verdict (an outbox: ``event_id`` is
-  set once the verdict is captured as an EPCIS ObjectEvent).
+- ``tag_scan``: every scan that speaks for the item (authentic, replay, possible
+  clone, stolen, lost) and its verdict (an outbox: ``event_id`` is set once the
+  verdict is captured as an EPCIS ObjectEvent in the transparency log).
+- ``rejected_scan``: scans judged ``not_authentic`` (a MAC that did not verify, a
+  tag not the item's), kept apart from the log, the newest few per item
+  (``passport.rejected``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mics.db import Base
@@ -59,3 +63,17 @@ class TagScanRow(Base):
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
     event_id: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+
+
+class RejectedScanRow(Base):
+    __tablename__ = "rejected_scan"
+    __table_args__ = (Index("ix_rejected_scan_item_id_id", "item_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    uid: Mapped[str | None] = mapped_column(String(14), nullable=True)  # a tag that did verify
+    counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)

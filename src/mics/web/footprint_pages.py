@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from mics import registry
+from mics.api import compute
 from mics.api.deps import DatabaseDep
 from mics.footprint import service
 from mics.footprint.assessment import Alternative
@@ -47,15 +48,18 @@ async def footprint_page(
     request: Request,
     db: DatabaseDep,
     product_id: str,
-    monte_carlo: Annotated[int, Query(ge=0, le=5000)] = 500,
+    monte_carlo: Annotated[int, Query(ge=0, le=compute.PUBLIC_WORK)] = 500,
     cutoff: Annotated[float, Query(ge=0.0, lt=1.0)] = 0.02,
 ) -> HTMLResponse:
+    # A public page: what it runs is weighed, kept and pooled as an anonymous API call.
     product = registry.get_product(db, product_id)
-    result = await run_in_threadpool(
-        service.footprint, db, product.id, monte_carlo=monte_carlo, cutoff=cutoff
+    run = await run_in_threadpool(
+        service.footprint_run, db, product.id, monte_carlo=monte_carlo, cutoff=cutoff
     )
+    result = await compute.run(request, run, None, field="monte_carlo", value=monte_carlo)
     circ = await run_in_threadpool(service.circularity, db, product.id)
-    alts = await run_in_threadpool(service.alternatives, db, product.id, (), iterations=200)
+    compare = await run_in_threadpool(service.alternatives_run, db, product.id, (), iterations=200)
+    alts = await compute.run(request, compare, None, field="iterations", value=200)
     body = access.filter_view("footprint", result.as_json(), "public")
     return templates.TemplateResponse(
         request,
