@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mics.api.negotiation import HTML, JSON, negotiate, prefers_html
 
 JSON_LD = "application/ld+json"
@@ -24,3 +26,30 @@ def test_only_a_browser_that_ranks_html_first_prefers_html() -> None:
     assert not prefers_html("*/*")
     assert not prefers_html("application/json, text/html;q=0.5")
     assert not prefers_html("application/problem+json")
+
+
+def test_the_openapi_document_declares_the_bearer_scheme_on_keyed_routes(
+    tmp_path: Path,
+) -> None:
+    from mics.api import create_app
+    from mics.config import Settings
+    from mics.db import Database
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'docs.db'}")
+    db.upgrade()
+    spec = create_app(Settings(home=tmp_path / "var"), db).openapi()
+    db.dispose()
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["apiKey"]["description"],
+    }
+    secured = {
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if {"apiKey": []} in operation.get("security", [])
+    }
+    assert ("post", "/epcis/capture") in secured  # /docs shows the lock and Authorize
+    assert ("post", "/api/products") in secured
+    assert ("get", "/api/sectors") not in secured

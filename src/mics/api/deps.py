@@ -68,7 +68,10 @@ def get_principal(
     return authenticate(get_db(request), key.strip() or None)
 
 
-def get_reader(request: Request) -> Principal | None:
+def get_reader(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Principal | None:
     """The caller of a route the public may read too: None without a key (a bad key is 401)."""
     if "authorization" not in request.headers:
         return None
@@ -81,7 +84,10 @@ def require_role(*roles: str) -> Any:
     No key or a bad one is 401, a key of another role 403 naming the roles needed.
     """
 
-    def principal_in_role(request: Request) -> Principal:
+    def principal_in_role(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+    ) -> Principal:
         return get_principal(request).require(*roles)
 
     return Depends(principal_in_role)
