@@ -216,12 +216,16 @@ def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(
     from typer.testing import CliRunner
 
     from mics.cli import app
+    from mics.db import Database
     from mics.trace import subscriptions
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda _app, **options: seen.update(options))
-    monkeypatch.setattr(subscriptions, "run_deliveries", lambda db, stop: None)
+    monkeypatch.setattr(subscriptions, "run_deliveries", lambda db, stop, seal: None)
     monkeypatch.setenv("MICS_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    migrated = Database.from_url(f"sqlite:///{tmp_path / 'serve.db'}")
+    migrated.upgrade()  # `mics serve` refuses a folder without a migrated database
+    migrated.dispose()
     monkeypatch.setenv("MICS_HOME", str(tmp_path / "home"))
     if trusted is None:
         monkeypatch.delenv("MICS_TRUSTED_PROXIES", raising=False)
