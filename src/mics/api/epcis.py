@@ -9,7 +9,6 @@ with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,7 @@ from fastapi.responses import JSONResponse
 from mics.api.deps import DatabaseDep, PrincipalDep, ViewerDep
 from mics.api.problems import problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
-from mics.trace import capture, documents, query, subscriptions
+from mics.trace import capture, documents, json_text, query, subscriptions
 from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -278,15 +277,8 @@ def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: PrincipalDep
 
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(
-            "the body is not valid JSON",
-            field="body",
-            value=raw[:80].decode("utf-8", "replace"),
-            expected="a JSON object",
-        ) from error
+    # checked as a capture is (mics.trace.json_text): nesting, repeated keys, UTF-8
+    body = json_text.load(raw)
     if not isinstance(body, dict):
         raise InvalidInput(
             "the body must be a JSON object",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from mics.db import Database
 from mics.errors import InvalidInput
+from mics.trace import json_text
 from mics.trace.cbv import bare_term
 from mics.trace.epcs import canonical
 from mics.trace.store import EventBizTransactionRow, EventEpcRow, EventRow
@@ -254,7 +255,7 @@ def _encode(params: Mapping[str, Any], position: list[Any]) -> str:
 
 def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        data = json_text.load(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         params, after = dict(data["q"]), list(data["after"])
         if not all(
             isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))

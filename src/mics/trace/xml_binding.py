@@ -24,8 +24,9 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from mics.errors import InvalidInput
+from mics.errors import InvalidInput, TooLarge
 from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES, web_uri
+from mics.trace.json_text import MAX_DEPTH
 
 __all__ = ["EPCIS_CONTEXT", "iter_xml_events", "parse_xml", "to_xml"]
 
@@ -120,6 +121,8 @@ class _EventReader:
         self.declared.setdefault(uri, prefix)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if len(self.stack) >= MAX_DEPTH:  # before it is built: the reading recurses per level
+            raise _TooDeep(len(self.stack) + 1)
         element = _Element(tag, attrib)
         local = _local(tag)
         if self.event_depth < 0:
@@ -325,6 +328,14 @@ def _typed(name: str, text: str) -> Any:
     return text
 
 
+class _TooDeep(Exception):
+    """An element nested deeper than ``MAX_DEPTH``: raised in the parser, named by ``_read``."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(depth)
+        self.depth = depth
+
+
 def _read(source: IO[bytes], reader: _EventReader) -> Iterator[dict[str, Any]]:
     parser = _SafeParser(reader)
     try:
@@ -333,6 +344,15 @@ def _read(source: IO[bytes], reader: _EventReader) -> Iterator[dict[str, Any]]:
             yield from reader.ready
             reader.ready.clear()
         parser.close()
+    except _TooDeep as deep:
+        line, column = parser.parser.CurrentLineNumber, parser.parser.CurrentColumnNumber
+        raise TooLarge(
+            f"the document nests elements {deep.depth} deep at line {line}, column {column}",
+            field="xml",
+            value=f"line {line}, column {column}",
+            expected=f"at most {MAX_DEPTH} levels of elements, the document element being "
+            "the first",
+        ) from None
     except ParseError as error:
         line, column = error.position
         raise InvalidInput(
