@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import httpx
 import pytest
@@ -22,8 +23,11 @@ from mics.config import Settings
 from mics.db import Database
 from mics.ledger import log
 from mics.registry.keys import create_key
+from mics.trace import capture
+from mics.trace.event_hash import event_hash
 from mics.trace.json_text import MAX_DEPTH
 from mics.trace.store import EventRow
+from mics.trace.xml_binding import parse_xml
 
 pytestmark = pytest.mark.anyio
 EXAMPLE = {"example": "https://ns.example.com/epcis/"}
@@ -181,3 +185,82 @@ async def test_a_page_token_nested_deep_is_a_422(client: httpx.AsyncClient) -> N
     token = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()  # RecursionError before
     response = await client.get("/epcis/events", params={"nextPageToken": token})
     assert problem(response, 422)["field"] == "nextPageToken"
+
+
+# --- item 8: one partner's extension must not break another's XML answers -------------------
+
+
+def well_formed(xml: bytes) -> None:
+    """Parse with namespaces: an undeclared prefix or a bad name is an error here."""
+    parser = expat.ParserCreate(namespace_separator="\x01")  # a character no XML text holds
+    parser.Parse(xml, True)
+
+
+async def test_an_undeclared_prefix_is_refused_at_capture_naming_the_key(
+    client: httpx.AsyncClient, demo_db: Database
+) -> None:
+    before = stored(demo_db)
+    event = EVENT | {"ilmd": {"example:lot": "L1", "foo:bar": "x"}}
+    response = await client.post("/epcis/capture", content=text('"L1"', event), headers=JSON)
+    body = problem(response, 400)
+    assert body["field"] == "/epcisBody/eventList/0/ilmd/foo:bar"
+    assert body["value"] == "foo:bar"
+    assert stored(demo_db) == before
+
+
+async def test_xml_answers_carry_the_prefixes_the_capture_declared(
+    client: httpx.AsyncClient,
+) -> None:
+    """A prefix declared in the capture document's @context (not in the event) was lost."""
+    response = await client.post("/epcis/capture", content=text('"L7"'), headers=JSON)
+    assert response.status_code == 202, response.text
+    xml = await client.get(
+        "/epcis/events",
+        params={"EQ_bizStep": "commissioning"},
+        headers={"accept": "application/xml"},
+    )
+    assert xml.status_code == 200, xml.text
+    well_formed(xml.content)
+    parsed = parse_xml(xml.content)
+    events = parsed["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    mine = [e for e in events if "urn:epc:id:sgtin:8012345.000001.BA00777" in e.get("epcList", [])]
+    sent = EVENT | {"ilmd": {"example:lot": "L7"}}
+    assert [event_hash(e, parsed["@context"]) for e in mine] == [
+        event_hash(sent, [*EPCIS_CONTEXT, EXAMPLE])
+    ]
+    as_json = await client.get("/epcis/events", params={"EQ_bizStep": "commissioning"})
+    found = as_json.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [e.get("@context") for e in found if e.get("epcList") == EVENT["epcList"]] == [[EXAMPLE]]
+
+
+async def test_an_event_stored_with_an_undeclared_prefix_never_fails_an_xml_reader(
+    client: httpx.AsyncClient, demo_db: Database
+) -> None:
+    """Stored before capture refused it (here: unvalidated), for whoever may see it."""
+    quercia = "https://id.gs1.org/417/8012345900077"  # design-quercia's GLN
+    legacy = {
+        "type": "ObjectEvent",
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "eventTime": "2026-06-02T10:00:00.000+02:00",
+        "eventTimeZoneOffset": "+02:00",
+        "epcList": ["urn:epc:id:sgtin:8012345.000001.BA00778"],
+        "destinationList": [{"type": "owning_party", "destination": quercia, "foo:d": "x"}],
+        "foo:bar": {"a b": "<&>", "@id": "\x01", "1st": [1, {"xmlns": "y"}]},
+        "https://ns.example.com/epcis/x": 1,
+        "sensorElementList": [{"sensorReport": [{"type": "Length", "foo:r": 2, "p:r": 3}]}],
+    }
+    capture.capture_events(
+        demo_db, [legacy], [*EPCIS_CONTEXT, {"p": "foo:"}], "conceria-del-brenta", built=True
+    )
+    partner = {"authorization": "Bearer " + create_key(demo_db, "design-quercia")}
+    for headers in ({}, partner):
+        xml = await client.get(
+            "/epcis/events",
+            params={"EQ_bizStep": "shipping", "perPage": 1000},
+            headers={"accept": "application/xml"} | headers,
+        )
+        assert xml.status_code == 200, xml.text
+        well_formed(xml.content)
+        assert b"<foo:bar" in xml.content
+        assert b"BA00778" in xml.content

@@ -178,10 +178,11 @@ def event(event_id: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -
     row = query.get_event(db, event_id, viewer)
     if row is None:
         raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
-    body = query.as_event(row)
+    body = query.answer(db, row)
     if _wants_xml(request):
         return _results(request, query.Page([body], None), {})
-    return JSONResponse(body | {"@context": [CONTEXT]}, media_type="application/ld+json")
+    own = body.pop("@context", [])  # what its capture declared (query.as_event)
+    return JSONResponse({"@context": [CONTEXT, *own], **body}, media_type="application/ld+json")
 
 
 @router.get("/eventTypes")
