@@ -57,13 +57,12 @@ def check(stream: IO[bytes]) -> None:
     _check_characters(stream)
     stream.seek(0)
     try:
-        breach = _first_breach(ijson.basic_parse(stream, use_float=True))
+        breached = _breached(ijson.basic_parse(stream, use_float=True))
     except ijson.JSONError as error:
         raise malformed(error) from error
-    if breach is not None:
-        kind, index, detail = breach
-        stream.seek(0)
-        where = _pointer_at(ijson.basic_parse(stream, use_float=True), index)
+    stream.seek(0)
+    if breached:  # read again, slowly, to say where
+        kind, where, detail = _breach(ijson.basic_parse(stream, use_float=True))
         stream.seek(0)
         if kind == "depth":
             raise _too_deep(where, int(detail))
@@ -74,7 +73,6 @@ def check(stream: IO[bytes]) -> None:
             expected="each key at most once in an object (RFC 7493 §2.3): "
             "a JSON reader keeps only one of them",
         )
-    stream.seek(0)
 
 
 def load(data: bytes) -> Any:
@@ -128,46 +126,61 @@ def _too_deep(where: str, depth: int) -> TooLarge:
     )
 
 
-def _first_breach(events: Iterator[tuple[str, Any]]) -> tuple[str, int, Any] | None:
-    """``("depth", index, depth)`` or ``("duplicate", index, key)`` of the first breach.
+def _breached(events: Iterator[tuple[str, Any]]) -> bool:
+    """Whether some object holds a key twice, or containers nest deeper than ``MAX_DEPTH``.
 
-    ``index`` counts the parser's events before it: ``_pointer_at`` replays them. Keeps
-    this loop (every event of the document passes through it) to set look-ups.
+    Every event of the document passes through this loop: it keeps to set look-ups and
+    the first letter of the event's name (20,000 bench events, 14.6 MB: ~170 ms, of which
+    ~120 ms is ijson's; ``enumerate`` and ``_breach``'s bookkeeping cost ~25% more).
     """
     holders: list[set[str]] = []  # the key sets of the containers above
     keys = _ARRAY
-    for index, (event, value) in enumerate(events):
+    push, pop = holders.append, holders.pop
+    for event, value in events:
         if event == "map_key":
             if value in keys:
-                return "duplicate", index, value
+                return True
             keys.add(value)
-        elif event == "start_map" or event == "start_array":
-            if len(holders) >= MAX_DEPTH:
-                return "depth", index, len(holders) + 1
-            holders.append(keys)
-            keys = set() if event == "start_map" else _ARRAY
-        elif event == "end_map" or event == "end_array":
-            keys = holders.pop()
-    return None
+        elif event[0] == "s":  # start_map, start_array or string
+            if event == "start_map":
+                push(keys)
+                keys = set()
+            elif event == "start_array":
+                push(keys)
+                keys = _ARRAY
+            else:
+                continue
+            if len(holders) > MAX_DEPTH:
+                return True
+        elif event[0] == "e":  # end_map, end_array
+            keys = pop()
+    return False
 
 
-def _pointer_at(events: Iterator[tuple[str, Any]], index: int) -> str:
-    """The JSON pointer of the value (or key) of the parser's event number ``index``."""
-    steps: list[str | int] = []
-    for number, (event, value) in enumerate(events):
+def _breach(events: Iterator[tuple[str, Any]]) -> tuple[str, str, Any]:
+    """``("depth", pointer, depth)`` or ``("duplicate", pointer, key)`` of the first breach."""
+    steps: list[str | int] = []  # the pointer's tokens; an int: the index in an array
+    holders: list[set[str]] = []
+    keys = _ARRAY
+    for event, value in events:
         if event == "map_key":
             steps[-1] = value
+            if value in keys:
+                return "duplicate", pointer(steps), value
+            keys.add(value)
         elif event == "end_map" or event == "end_array":
             steps.pop()
+            keys = holders.pop()
+            continue
         elif steps and isinstance(steps[-1], int):
             steps[-1] += 1  # the next value of an array
-        if number == index:
-            break
-        if event == "start_map":
-            steps.append("")
-        elif event == "start_array":
-            steps.append(-1)
-    return pointer(steps)
+        if event == "start_map" or event == "start_array":
+            if len(holders) >= MAX_DEPTH:
+                return "depth", pointer(steps), len(holders) + 1
+            holders.append(keys)
+            keys = set() if event == "start_map" else _ARRAY
+            steps.append("" if event == "start_map" else -1)
+    raise AssertionError("_breached found a breach that _breach did not")
 
 
 def _check_characters(stream: IO[bytes]) -> None:
