@@ -28,8 +28,8 @@ from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow,
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
 
 MAX_PER_PAGE = 1000
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # in every answer
 DEFAULT_PER_PAGE = 30
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # in every answer
 ORDER_FIELDS = {"eventTime": EventRow.event_time, "recordTime": EventRow.record_time}
 MATCHES = {
     "MATCH_epc": ("epc", "parent"),
