@@ -370,7 +370,7 @@ def validate_figure(count: int) -> float:
     events = list(Chains(seed=9).stream(count))
     start = time.perf_counter()
     for index, event in enumerate(events):
-        assert not validate_event(event, index, now=NOW)
+        assert not validate_event(event, index, now=NOW, context=CONTEXT)
     return count / (time.perf_counter() - start)
 
 

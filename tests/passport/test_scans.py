@@ -305,7 +305,8 @@ def test_every_kind_of_verdict_event_is_a_valid_epcis_event() -> None:
     events = _every_verdict_event()
     assert len(events) == len(scans.VERDICTS) * 6
     for index, event in enumerate(events):
-        assert validate_event(event, index, now=T0 + timedelta(days=1)) == [], event
+        found = validate_event(event, index, now=T0 + timedelta(days=1), context=scans.CONTEXT)
+        assert found == [], event
     kinds = {(e["disposition"], "readPoint" in e, "mics:tagCounter" in e) for e in events}
     assert len(kinds) == len(set(scans.DISPOSITIONS.values())) * 4
 

@@ -15,6 +15,8 @@ from mics.trace.validate import validate_event
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 EVENTS = "/epcisBody/eventList"
+EXAMPLE = [{"example": "https://ns.example.com/epcis/"}]  # a document's @context
+PLACE = {"id": "urn:epc:id:sgln:4012345.00001.0"}
 Event = dict[str, Any]
 
 
@@ -158,7 +160,7 @@ def test_user_vocabulary_uris_are_accepted_as_identifiers() -> None:
         ],
         readPoint={"id": "https://local.example.com/loc/3114257", "example:note": "dock"},
     )
-    assert validate_event(event, 0, now=NOW) == []
+    assert validate_event(event, 0, now=NOW, context=EXAMPLE) == []
 
 
 # --- CBV vocabularies ---------------------------------------------------------------
@@ -257,12 +259,48 @@ def test_counts_measures_and_bare_classes_are_accepted(element: dict[str, Any]) 
 
 
 def test_extension_fields_need_a_namespace_prefix() -> None:
-    assert validate_event(edited(object_event, **{"example:myField": {"x": 1}}), 0, now=NOW) == []
+    extended = edited(object_event, **{"example:myField": {"x": 1}})
+    assert validate_event(extended, 0, now=NOW, context=EXAMPLE) == []
     found = validate_event(edited(object_event, myField=1, parentID="urn:x:1"), 4, now=NOW)
     assert [(p.event_index, p.pointer) for p in found] == [
         (4, f"{EVENTS}/4/myField"),
         (4, f"{EVENTS}/4/parentID"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "pointer"),
+    [
+        # "foo" is in no @context: every XML answer holding the event failed (issue 13)
+        ({"foo:bar": 1}, "foo:bar"),
+        ({"ilmd": {"foo:bar": 1}}, "ilmd/foo:bar"),
+        ({"example:x": {"foo:bar": 1}}, "example:x/foo:bar"),
+        ({"example:x": [{"a": [{"foo:bar": 1}]}]}, "example:x/0/a/0/foo:bar"),
+        ({"readPoint": PLACE | {"foo:bar": 1}}, "readPoint/foo:bar"),
+        ({"sensorElementList": [{"sensorReport": [{"type": "Length", "foo:bar": 1}]}]},
+         "sensorElementList/0/sensorReport/0/foo:bar"),
+        ({"https://ns.example.com/epcis/x": 1}, "https:~1~1ns.example.com~1epcis~1x"),
+        # no names at all: XML has no element for them, JSON-LD no term
+        ({"example:x": {"a b": 1}}, "example:x/a b"),
+        ({"example:x": {"@id": "urn:x:1"}}, "example:x/@id"),
+        ({"example:x": {"1st": 1}}, "example:x/1st"),
+        ({"example:1st": 1}, "example:1st"),
+    ],
+)  # fmt: skip
+def test_extension_keys_need_a_declared_prefix_and_a_name(
+    changes: dict[str, Any], pointer: str
+) -> None:
+    event = edited(object_event, action="ADD", **changes)
+    found = validate_event(event, 2, now=NOW, context=EXAMPLE)
+    key = pointer.rsplit("/", 1)[-1].replace("~1", "/")
+    assert [(p.pointer, p.value) for p in found] == [(f"{EVENTS}/2/{pointer}", key)]
+
+
+def test_an_events_own_context_declares_prefixes_too() -> None:
+    event = edited(object_event, **{"@context": [{"own": "https://own.example/"}], "own:x": 1})
+    assert validate_event(event, 0, now=NOW) == []
+    assert validate_event(edited(object_event, **{"own:x": 1}), 0, now=NOW) != []
+    assert validate_event(edited(object_event, **{"cbvmda:lotNumber": "7"}), 0, now=NOW) == []
     slash = validate_event(edited(object_event, **{"a/b": 1}), 0, now=NOW)
     assert [p.pointer for p in slash] == [f"{EVENTS}/0/a~1b"]
     assert [
@@ -322,7 +360,8 @@ def test_a_full_sensor_element_is_accepted() -> None:
         ],
         "example:batch": "7",
     }
-    assert validate_event(edited(object_event, sensorElementList=[element]), 0, now=NOW) == []
+    sensed = edited(object_event, sensorElementList=[element])
+    assert validate_event(sensed, 0, now=NOW, context=EXAMPLE) == []
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from tests.support import EPCIS_CONTEXT
+from tests.support import EPCIS_CONTEXT as STANDARD
 
 from mics import registry
 from mics.db import Database
@@ -28,6 +28,7 @@ from mics.trace import capture, parallel
 from mics.trace.prepare import prepare
 from mics.trace.validate import DOCUMENT_EVENTS, DocumentInvalid
 
+CONTEXT = [*STANDARD, {"example": "https://ns.example.com/epcis/"}]
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 DL = "https://id.gs1.org"
 TABLES = {
@@ -113,7 +114,7 @@ def document(events: list[dict[str, Any]]) -> bytes:
 
     return json.dumps(
         {
-            "@context": EPCIS_CONTEXT,
+            "@context": CONTEXT,
             "type": "EPCISDocument",
             "schemaVersion": "2.0",
             "creationDate": "2026-03-01T10:00:00Z",
@@ -246,7 +247,7 @@ def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
 ) -> None:
     monkeypatch.setenv(parallel.WORKERS_ENV, "1")
     good = [(0, chain_events(1)[0])]
-    args = (EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)
+    args = (CONTEXT, NOW, DOCUMENT_EVENTS, False)
     # the first item is prepared here, the second in the worker: a non-pair cannot unpack
     with pytest.raises(TypeError, match="cannot unpack"):
         list(parallel.in_order([good, [7]], *args))  # type: ignore[list-item]
@@ -298,7 +299,7 @@ def slow_capture(tmp_path: Path, seconds: float, kills: int) -> tuple[Any, int, 
     started = time.monotonic()
     outcome: Any
     try:
-        outcome = capture.capture_events(db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW)
+        outcome = capture.capture_events(db, iter(events), CONTEXT, "tannery", now=NOW)
     except Exception as error:
         outcome = error
     finally:
@@ -333,7 +334,7 @@ def test_a_batch_that_kills_two_workers_fails_its_capture_whole(
     assert seconds < 15  # it did not wait for a sleeping worker
     assert len(killed) >= 2
     db = fresh(tmp_path, "after.db")  # and the pool is sound again
-    again = capture.capture_events(db, iter(chain_events(100)), EPCIS_CONTEXT, "tannery")
+    again = capture.capture_events(db, iter(chain_events(100)), CONTEXT, "tannery")
     assert again.captured == 100
 
 
@@ -351,7 +352,7 @@ def test_a_batch_too_deep_to_pickle_is_prepared_here_with_the_same_outcome(
         monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
         db = fresh(tmp_path, f"deep-{workers}.db")
         result = capture.capture_events(
-            db, iter(events), EPCIS_CONTEXT, "tannery", now=NOW, behaviour="proceed"
+            db, iter(events), CONTEXT, "tannery", now=NOW, behaviour="proceed"
         )
         outcomes.append(
             (result.captured, [p.pointer for p in result.problems], stored(db)["epcis_event"])
@@ -374,9 +375,7 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
             if index == 120:  # another capture, under a new count, runs to its end
                 monkeypatch.setenv(parallel.WORKERS_ENV, "2")
                 other.extend(
-                    parallel.in_order(
-                        [batch, batch, batch], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False
-                    )
+                    parallel.in_order([batch, batch, batch], CONTEXT, NOW, DOCUMENT_EVENTS, False)
                 )
             yield event
 
@@ -384,7 +383,7 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
     first = parallel._borrow()
     assert first is not None
     parallel._give_back(first)
-    result = capture.capture_events(db, switching(), EPCIS_CONTEXT, "tannery", now=NOW)
+    result = capture.capture_events(db, switching(), CONTEXT, "tannery", now=NOW)
     assert result.captured == 200
     assert len(other) == 3
     assert first.retired
@@ -415,9 +414,9 @@ def test_too_many_problems_is_reported_before_too_many_events(
         monkeypatch.setenv(parallel.WORKERS_ENV, str(workers))
         db = fresh(tmp_path, f"limit-{workers}.db")
         with pytest.raises(DocumentInvalid):
-            capture.capture_events(db, iter(bad), EPCIS_CONTEXT, "tannery", now=NOW)
+            capture.capture_events(db, iter(bad), CONTEXT, "tannery", now=NOW)
         with pytest.raises(TooLarge, match="more than 100 events") as caught:
-            capture.capture_events(db, iter(chain_events(150)), EPCIS_CONTEXT, "tannery", now=NOW)
+            capture.capture_events(db, iter(chain_events(150)), CONTEXT, "tannery", now=NOW)
         assert caught.value.context["value"] == 101
         assert stored(db)["epcis_event"] == []
 
@@ -435,7 +434,7 @@ def test_then_and_progress_see_every_batch_with_workers(
         seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar())
 
     result = capture.capture_events(
-        db, iter(chain_events(110)), EPCIS_CONTEXT, "tannery", now=NOW, then=then,
+        db, iter(chain_events(110)), CONTEXT, "tannery", now=NOW, then=then,
         progress=steps.append, built=True,
     )  # fmt: skip
     assert result.captured == 110
@@ -451,7 +450,7 @@ def one_warm_worker(
     monkeypatch.setenv(parallel.WORKERS_ENV, "1")
     db = fresh(tmp_path, "warm.db")
     events = chain_events(100)
-    assert capture.capture_events(db, iter(events[:50]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert capture.capture_events(db, iter(events[:50]), CONTEXT, "tannery").captured == 50
     assert parallel._pool is not None
     return db, events, parallel._pool
 
@@ -466,7 +465,7 @@ def test_a_worker_ignores_ctrl_c_and_keeps_serving(
     os.kill(pid, signal.SIGTERM)
     time.sleep(0.2)
     calls = count_worker_calls(monkeypatch)
-    assert capture.capture_events(db, iter(events[50:]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert capture.capture_events(db, iter(events[50:]), CONTEXT, "tannery").captured == 50
     assert set(calls) == {pid}
 
 
@@ -479,7 +478,7 @@ def test_a_worker_that_does_not_greet_turns_the_workers_off(
     monkeypatch.setattr(parallel, "_HELLO", wrong)
     db = fresh(tmp_path, "nohello.db")
     with caplog.at_level("WARNING", logger="mics.trace.parallel"):
-        result = capture.capture_events(db, iter(chain_events(100)), EPCIS_CONTEXT, "tannery")
+        result = capture.capture_events(db, iter(chain_events(100)), CONTEXT, "tannery")
     assert result.captured == 100
     assert parallel._failed
     assert "capture worker processes are off" in caplog.text
@@ -494,7 +493,7 @@ def test_a_worker_found_dead_between_tasks_is_replaced(
     (worker,) = pool.workers
     worker.process.kill()
     worker.process.wait()
-    assert capture.capture_events(db, iter(events[50:]), EPCIS_CONTEXT, "tannery").captured == 50
+    assert capture.capture_events(db, iter(events[50:]), CONTEXT, "tannery").captured == 50
     assert pool.workers
     assert worker not in pool.workers
 
@@ -532,9 +531,9 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     tasks = b"".join(
         parallel._FRAME.pack(len(p)) + p
         for p in (
-            pickle.dumps((batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False)),
-            pickle.dumps(([(0, {"type": "ObjectEvent"})], EPCIS_CONTEXT, NOW, "/x", False)),
-            pickle.dumps(([7], EPCIS_CONTEXT, NOW, "/x", False)),
+            pickle.dumps((batch, CONTEXT, NOW, DOCUMENT_EVENTS, False)),
+            pickle.dumps(([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False)),
+            pickle.dumps(([7], CONTEXT, NOW, "/x", False)),
             b"\x80\x05not a pickle",
         )
     )
@@ -544,7 +543,7 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     answers = []
     while head := out.read(parallel._FRAME.size):
         answers.append(pickle.loads(out.read(parallel._FRAME.unpack(head)[0])))
-    assert answers[0] == ("ok", prepare(batch, EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False), "")
+    assert answers[0] == ("ok", prepare(batch, CONTEXT, NOW, DOCUMENT_EVENTS, False), "")
     kind, (problems, prepared), _ = answers[1]
     assert kind == "ok"
     assert prepared == []
@@ -613,7 +612,7 @@ def test_once_workers_are_off_a_running_capture_starts_no_more_of_them(
 
     monkeypatch.setattr(parallel._Worker, "__init__", counted)
     db = fresh(tmp_path, "off.db")
-    result = capture.capture_events(db, iter(chain_events(300)), EPCIS_CONTEXT, "tannery")
+    result = capture.capture_events(db, iter(chain_events(300)), CONTEXT, "tannery")
     assert result.captured == 300  # 12 batches, prepared here
     assert 1 <= len(starts) <= 3  # at most one try per feeding thread, not one per batch
 
@@ -627,7 +626,7 @@ def test_closing_a_pool_ends_a_busy_worker_and_starts_no_other(tmp_path: Path) -
     event = event | {"example:mark": Marker(str(mark)), "example:slow": sleeper}
     others = worker_pids()  # of pools other tests left behind
     pool = parallel._Pool(1)
-    future = pool.submit(([(0, event)], EPCIS_CONTEXT, NOW, DOCUMENT_EVENTS, False))
+    future = pool.submit(([(0, event)], CONTEXT, NOW, DOCUMENT_EVENTS, False))
     deadline = time.monotonic() + 30
     while not mark.exists() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -14,7 +14,6 @@ it, operator and authority keys every event (market surveillance).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,7 @@ from fastapi.responses import JSONResponse
 from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
 from mics.api.problems import problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
-from mics.trace import capture, documents, query, subscriptions
+from mics.trace import capture, documents, json_text, query, subscriptions
 from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -189,10 +188,11 @@ def event(event_id: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -
     row = query.get_event(db, event_id, viewer)
     if row is None:
         raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
-    body = query.as_event(row)
+    body = query.answer(db, row)
     if _wants_xml(request):
         return _results(request, query.Page([body], None), {})
-    return JSONResponse(body | {"@context": [CONTEXT]}, media_type="application/ld+json")
+    own = body.pop("@context", [])  # what its capture declared (query.as_event)
+    return JSONResponse({"@context": [CONTEXT, *own], **body}, media_type="application/ld+json")
 
 
 @router.get("/eventTypes")
@@ -286,15 +286,8 @@ def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: EventReaderD
 
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidInput(
-            "the body is not valid JSON",
-            field="body",
-            value=raw[:80].decode("utf-8", "replace"),
-            expected="a JSON object",
-        ) from error
+    # checked as a capture is (mics.trace.json_text): nesting, repeated keys, UTF-8
+    body = json_text.load(raw)
     if not isinstance(body, dict):
         raise InvalidInput(
             "the body must be a JSON object",

@@ -26,7 +26,7 @@ from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
 from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
-from mics.trace import documents
+from mics.trace import documents, json_text
 from mics.trace.cbv import bare_term
 from mics.trace.parallel import in_order
 from mics.trace.prepare import Batch, Prepared
@@ -114,6 +114,7 @@ def capture_document(
     now: datetime | None = None,
 ) -> CaptureResult:
     """Capture an EPCIS document already parsed into a dict."""
+    json_text.check_depth(document)  # what a JSON or XML text could not carry either
     if behaviour == "rollback":
         events = validate_document(document, now=now)
     else:

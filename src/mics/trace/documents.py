@@ -7,7 +7,9 @@ its events are then handed out and released one at a time. A larger one (a
 with ``ijson`` (the yajl2 C backend), once for the header and once for the
 events. Both paths give the same header, events and errors: a document the
 one-pass parser would read differently from ``ijson`` (malformed, integers of
-19 digits or more, repeated body keys) takes the streaming path. The XML
+19 digits or more, keys holding dots) takes the streaming path. Before either,
+``mics.trace.json_text`` refuses what neither may build: text that is not UTF-8,
+nesting deeper than its ``MAX_DEPTH``, a key twice in one object. The XML
 binding is read with ``iterparse`` (``mics.trace.xml_binding``).
 """
 
@@ -28,6 +30,7 @@ import orjson
 
 from mics import heap
 from mics.errors import InvalidInput
+from mics.trace import json_text
 
 DOCUMENT_EVENTS = "epcisBody.eventList.item"
 QUERY_EVENTS = "epcisBody.queryResults.resultsBody.eventList.item"
@@ -97,7 +100,12 @@ def opened(stream: IO[bytes], binding: str) -> Iterator[tuple[Header, Iterator[d
     A JSON document held whole keeps the cyclic garbage collector off it meanwhile: its
     ~300,000 dicts and lists (20,000 events) would otherwise be scanned by every full
     collection, three of them a capture (~0.1 s each, ~10% of the capture).
+
+    A JSON document is checked first (``mics.trace.json_text``): its encoding, nesting
+    and keys, before either parser builds anything of it.
     """
+    if binding == "json":
+        json_text.check(stream)
     whole = _read_whole(stream) if binding == "json" else None
     if whole is None:
         header = read_header(stream, binding)
@@ -276,8 +284,8 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
                 query_name = value
         if builder is not None and key is not None:
             fields[key] = builder.value
-    except ijson.JSONError as error:
-        raise _malformed(error) from error
+    except (ijson.JSONError, UnicodeDecodeError) as error:
+        raise json_text.malformed(error) from error
     if query_name:
         fields["_queryName"] = query_name
     stream.seek(0)
@@ -295,17 +303,8 @@ def iter_events(stream: IO[bytes], header: Header) -> Iterator[dict[str, Any]]:
     prefix = QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS
     try:
         yield from ijson.items(stream, prefix, use_float=True)
-    except ijson.JSONError as error:
-        raise _malformed(error) from error
-
-
-def _malformed(error: Exception) -> InvalidInput:
-    return InvalidInput(
-        f"the document is not well-formed JSON: {error}",
-        field="body",
-        value=None,
-        expected="a well-formed EPCIS 2.0 JSON-LD document",
-    )
+    except (ijson.JSONError, UnicodeDecodeError) as error:
+        raise json_text.malformed(error) from error
 
 
 def dumps(event: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ from mics.trace.canonical_uri import (
     FIELD_TERMS,
     STANDARD_PREFIXES,
 )
+from mics.trace.json_text import check_depth
 from mics.trace.prehash_fields import bare_terms as _bare_terms
 from mics.trace.prehash_fields import canonical_text as _canonical
 from mics.trace.prehash_fields import fast_prehash
@@ -112,6 +113,19 @@ def prehash(
             "AssociationEvent",
         )
     prefixes = _prefixes(context)
+    try:
+        return _prehash(event, event_type, prefixes, ignore)
+    except RecursionError:
+        # The walk recurses per level: a value nested too deep for Python is named here.
+        # Capture refuses such documents before (mics.trace.json_text); a library caller
+        # may pass anything.
+        check_depth(event)
+        raise
+
+
+def _prehash(
+    event: dict[str, Any], event_type: str, prefixes: dict[str, str], ignore: Collection[str]
+) -> str:
     if "@context" in event:
         prefixes = {**prefixes, **_prefixes(event["@context"])}
     elif not ignore:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from mics.errors import InvalidInput
-from mics.trace import cbv
+from mics.trace import cbv, names
 from mics.trace.identifiers import Identifier, is_absolute_uri, parse_identifier
 
 __all__ = [
@@ -148,15 +148,31 @@ def _offset_delta(sign: str, hours: str, minutes: str) -> timedelta:
 
 
 class Findings:
-    """The problems found so far in one event (``index``) or in the document header (None)."""
+    """The problems found so far in one event (``index``) or in the document header (None).
 
-    def __init__(self, index: int | None, now: datetime) -> None:
+    ``contexts`` are the JSON-LD ``@context`` values in force (the document's, the
+    event's): the prefixes they declare are those extension keys may use.
+    """
+
+    def __init__(self, index: int | None, now: datetime, contexts: tuple[Any, ...] = ()) -> None:
         self.index = index
         self.now = now
         self.problems: list[Problem] = []
+        self.contexts = contexts
+        self._declared: dict[str, str] | None = None  # worked out at the first extension
 
     def add(self, pointer: str, value: Any, expected: str) -> None:
         self.problems.append(Problem(self.index, pointer, value, expected))
+
+    def also_in_force(self, context: Any) -> None:
+        """An event's own ``@context``, in force with the document's."""
+        self.contexts = (*self.contexts, context)
+        self._declared = None
+
+    def declared(self) -> dict[str, str]:
+        if self._declared is None:
+            self._declared = names.declared_prefixes(*self.contexts)
+        return self._declared
 
 
 Check = Callable[[Findings, str, Any], None]
@@ -228,14 +244,39 @@ def check_object(
         if check is not None:
             if not (isinstance(check, Known | ListOf) and check.quick(item)):
                 check(report, pointer_to(pointer, key), item)
-        elif others == "none" or (others == "uri" and not is_absolute_uri(key)):
+        elif others == "none" or (others == "uri" and ":" not in key):
             extension = " or a namespaced extension like 'example:myField'"
             report.add(
                 pointer_to(pointer, key),
                 item,
                 f"one of the fields {sorted(fields)}{extension if others == 'uri' else ''}",
             )
+        else:
+            extension_field(report, pointer, key, item, qualified=others == "uri")
     return True
+
+
+def extension_field(
+    report: Findings, pointer: str, key: str, value: Any, *, qualified: bool
+) -> None:
+    """An extension ``key`` and every key inside its ``value``: names the XML binding can
+    write as the capturer meant (``mics.trace.names``), with prefixes the @context declares.
+    """
+    declared = report.declared()
+    expected = names.problem(key, declared, qualified=qualified)
+    if expected is not None:
+        report.add(pointer_to(pointer, key), key, expected)
+    stack: list[tuple[str, Any]] = [(pointer_to(pointer, key), value)]
+    while stack:  # a list, not recursion: nesting is bounded before (mics.trace.json_text)
+        where, item = stack.pop()
+        if isinstance(item, dict):
+            for inner, inner_value in item.items():
+                expected = names.problem(inner, declared, qualified=False)
+                if expected is not None:
+                    report.add(pointer_to(where, inner), inner, expected)
+                stack.append((pointer_to(where, inner), inner_value))
+        elif isinstance(item, list):
+            stack.extend((pointer_to(where, n), inner_value) for n, inner_value in enumerate(item))
 
 
 def list_of(check: Check, *, min_items: int = 0, unique: bool = False) -> Check:

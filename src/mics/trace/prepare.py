@@ -40,7 +40,7 @@ def prepare(batch: Batch, context: Any, now: datetime, base: str, built: bool) -
         # 3,426-3,532 against 3,477-4,198 events a CPU second, three alternating runs).
         good = []
         for index, event in batch:
-            found = validate_event(event, index, now=now, base=base)
+            found = validate_event(event, index, now=now, base=base, context=context)
             if found:
                 problems.extend(found)
             else:

@@ -17,17 +17,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from mics.db import Database
 from mics.errors import InvalidInput
+from mics.trace import json_text
 from mics.trace.cbv import bare_term
 from mics.trace.epcs import canonical
-from mics.trace.store import EventBizTransactionRow, EventEpcRow, EventRow
+from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 30
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # in every answer
 ORDER_FIELDS = {"eventTime": EventRow.event_time, "recordTime": EventRow.record_time}
 MATCHES = {
     "MATCH_epc": ("epc", "parent"),
@@ -194,8 +196,9 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
     query = query.order_by(*[k.desc() if direction == "DESC" else k.asc() for k in keys])
     with db.read() as s:
         rows = list(s.scalars(query.limit(per_page + 1)))
-    more = len(rows) > per_page
-    rows = rows[:per_page]
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        contexts = _contexts(s, rows)
     token = None
     if more:
         last = rows[-1]
@@ -205,7 +208,7 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             key_values = [moment.astimezone(UTC).isoformat(), last.id]
         token = _encode(params, key_values)
-    return Page([as_event(r) for r in rows], token)
+    return Page([as_event(r, contexts.get(r.capture_id)) for r in rows], token)
 
 
 def _after(keys: list[Any], position: list[Any], direction: str) -> Any:
@@ -254,7 +257,7 @@ def _encode(params: Mapping[str, Any], position: list[Any]) -> str:
 
 def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        data = json_text.load(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         params, after = dict(data["q"]), list(data["after"])
         if not all(
             isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
@@ -276,13 +279,45 @@ def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
         ) from error
 
 
-def as_event(row: EventRow) -> dict[str, Any]:
-    """The stored event as EPCIS 2.0 JSON-LD, with its recordTime."""
+def as_event(row: EventRow, context: Any = None) -> dict[str, Any]:
+    """The stored event as EPCIS 2.0 JSON-LD, with its recordTime.
+
+    ``context`` is the ``@context`` of the document the event came in
+    (``capture_job.context``): what it adds to the EPCIS context (the prefixes of
+    ``example:myField``) goes with the event as its own ``@context``, so that a reader
+    of the answer, in JSON-LD or XML, reads the event's names as its capturer meant.
+    """
     event: dict[str, Any] = json.loads(row.body)
     moment = row.record_time
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     event["recordTime"] = stamp
+    added = [c for c in (context if isinstance(context, list) else [context]) if _adds(c)]
+    if added:
+        own = event.pop("@context", [])
+        event = {"@context": added + (own if isinstance(own, list) else [own]), **event}
     return event
+
+
+def _adds(entry: Any) -> bool:
+    """Whether a document's @context entry adds to what answers declare anyway."""
+    return entry not in (None, EPCIS_CONTEXT) and not (isinstance(entry, dict) and not entry)
+
+
+def answer(db: Database, row: EventRow) -> dict[str, Any]:
+    """``as_event`` of one row, with the context of its capture."""
+    with db.read() as s:
+        return as_event(row, _contexts(s, [row]).get(row.capture_id))
+
+
+def _contexts(s: Session, rows: list[EventRow]) -> dict[str, Any]:
+    """Capture id -> the @context of its document, for the captures of ``rows``."""
+    ids = {row.capture_id for row in rows}
+    if not ids:
+        return {}
+    found = s.execute(
+        select(CaptureJobRow.id, CaptureJobRow.context).where(CaptureJobRow.id.in_(ids))
+    )
+    return {str(job): context for job, context in found}
 
 
 def get_event(db: Database, event_id: str, viewer: Viewer) -> EventRow | None:

@@ -63,7 +63,19 @@ def _params(query: Any) -> dict[str, Any]:
             value=query,
             expected='{"eventType": ["ObjectEvent"], "EQ_bizStep": ["shipping"]}',
         )
-    params = {k: v if isinstance(v, (str, list)) else str(v) for k, v in query.items()}
+    params: dict[str, str | list[str]] = {}
+    for key, value in query.items():
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            params[key] = value
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            params[key] = str(value)
+        else:  # what a query string cannot carry either: refused, not a 500 in build
+            raise InvalidInput(
+                "a query parameter's value is a string, a number or a list of strings",
+                field=f"query.{key}",
+                value=value,
+                expected='e.g. "shipping" or ["shipping", "receiving"]',
+            )
     build(params)  # raises InvalidInput naming any unknown parameter
     return params
 

@@ -82,24 +82,33 @@ class DocumentInvalid(InvalidInput):
 def validate_document(doc: object, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The events of an EPCIS(Query)Document, in order, or raise ``DocumentInvalid``."""
     now = _aware(now)
-    report = check.Findings(None, now)
+    context = _get(doc, "@context")
+    report = check.Findings(None, now, (context,))
     events = _document(report, doc)
     problems = list(report.problems)
     base = QUERY_EVENTS if _get(doc, "type") == "EPCISQueryDocument" else DOCUMENT_EVENTS
     for index, event in enumerate(events):
         if len(problems) >= MAX_PROBLEMS:
             break
-        problems += validate_event(event, index, now=now, base=base)
+        problems += validate_event(event, index, now=now, base=base, context=context)
     if problems:
         raise DocumentInvalid(problems[:MAX_PROBLEMS])
     return events
 
 
 def validate_event(
-    event: object, index: int, *, now: datetime | None = None, base: str = DOCUMENT_EVENTS
+    event: object,
+    index: int,
+    *,
+    now: datetime | None = None,
+    base: str = DOCUMENT_EVENTS,
+    context: Any = None,
 ) -> list[Problem]:
-    """Every problem with one event; ``base`` is the pointer of the list that holds it."""
-    report = check.Findings(index, _aware(now))
+    """Every problem with one event; ``base`` is the pointer of the list that holds it.
+
+    ``context`` is the document's ``@context``: the prefixes its extension keys may use.
+    """
+    report = check.Findings(index, _aware(now), (context,))
     _event(report, f"{base}/{index}", event)
     if isinstance(event, dict):
         report.problems.extend(_too_long(event, index, f"{base}/{index}"))
@@ -232,6 +241,8 @@ def _event(report: check.Findings, pointer: str, event: Any) -> None:
         report.add(pointer, event, "an event object")
         return
     required = ["eventTime", "eventTimeZoneOffset"]
+    if "@context" in event:
+        report.also_in_force(event["@context"])
     if kind in _FIELDS:
         fields = _FIELDS[kind]
         if kind == "TransformationEvent" and "action" in event:

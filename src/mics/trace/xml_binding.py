@@ -19,13 +19,13 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 from xml.etree.ElementTree import ParseError
-from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from mics.errors import InvalidInput
-from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES, web_uri
+from mics.errors import InvalidInput, TooLarge
+from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES
+from mics.trace.json_text import MAX_DEPTH
 
 __all__ = ["EPCIS_CONTEXT", "iter_xml_events", "parse_xml", "to_xml"]
 
@@ -51,19 +51,19 @@ EVENT_TYPES = frozenset(
     }
 )
 _WRAPPERS = frozenset({"extension", "baseExtension"})  # EPCIS 1.2 extension points
-_EPC_LISTS = {"epcList": "epc", "childEPCs": "epc", "inputEPCList": "epc", "outputEPCList": "epc"}
-_QUANTITY_LISTS = frozenset(
+EPC_LISTS = {"epcList": "epc", "childEPCs": "epc", "inputEPCList": "epc", "outputEPCList": "epc"}
+QUANTITY_LISTS = frozenset(
     {"quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"}
 )
-_TYPED_LISTS = {"bizTransactionList": "bizTransaction", "sourceList": "source"}
-_TYPED_LISTS["destinationList"] = "destination"
+TYPED_LISTS = {"bizTransactionList": "bizTransaction", "sourceList": "source"}
+TYPED_LISTS["destinationList"] = "destination"
 _NUMBER_FIELDS = frozenset({"quantity", "value", "minValue", "maxValue", "meanValue", "sDev"})
 _NUMBER_FIELDS |= {"percRank", "percValue"}
 _HEADER_TEXT = frozenset({"queryName", "subscriptionID"})
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 # Element order of the EPCIS 2.0 XSD event types (fields an event lacks are skipped).
-_FIELD_ORDER = (
+FIELD_ORDER = (
     "eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration",
     "certificationInfo", "parentID", "epcList", "childEPCs", "inputEPCList",
     "inputQuantityList", "outputEPCList", "outputQuantityList", "transformationID", "action",
@@ -120,6 +120,8 @@ class _EventReader:
         self.declared.setdefault(uri, prefix)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if len(self.stack) >= MAX_DEPTH:  # before it is built: the reading recurses per level
+            raise _TooDeep(len(self.stack) + 1)
         element = _Element(tag, attrib)
         local = _local(tag)
         if self.event_depth < 0:
@@ -231,12 +233,12 @@ class _EventReader:
 
     def _value(self, element: _Element, name: str, scope: str) -> Any:
         children = list(_unwrapped(element.children))
-        if name in _EPC_LISTS or (scope == "errorDeclaration" and name == "correctiveEventIDs"):
+        if name in EPC_LISTS or (scope == "errorDeclaration" and name == "correctiveEventIDs"):
             return [_text(child) for child in children]
-        if name in _QUANTITY_LISTS or name == "sensorElementList":
+        if name in QUANTITY_LISTS or name == "sensorElementList":
             inner = FIELD_SCOPES.get((scope, name), scope)
             return [self._fields(child, inner) for child in children]
-        if name in _TYPED_LISTS:
+        if name in TYPED_LISTS:
             return [self._typed_entry(child) for child in children]
         if scope == "persistentDisposition" or (name in ("set", "unset") and not children):
             return _text(element)
@@ -325,6 +327,14 @@ def _typed(name: str, text: str) -> Any:
     return text
 
 
+class _TooDeep(Exception):
+    """An element nested deeper than ``MAX_DEPTH``: raised in the parser, named by ``_read``."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(depth)
+        self.depth = depth
+
+
 def _read(source: IO[bytes], reader: _EventReader) -> Iterator[dict[str, Any]]:
     parser = _SafeParser(reader)
     try:
@@ -333,6 +343,15 @@ def _read(source: IO[bytes], reader: _EventReader) -> Iterator[dict[str, Any]]:
             yield from reader.ready
             reader.ready.clear()
         parser.close()
+    except _TooDeep as deep:
+        line, column = parser.parser.CurrentLineNumber, parser.parser.CurrentColumnNumber
+        raise TooLarge(
+            f"the document nests elements {deep.depth} deep at line {line}, column {column}",
+            field="xml",
+            value=f"line {line}, column {column}",
+            expected=f"at most {MAX_DEPTH} levels of elements, the document element being "
+            "the first",
+        ) from None
     except ParseError as error:
         line, column = error.position
         raise InvalidInput(
@@ -397,149 +416,12 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
 def to_xml(doc: dict[str, Any]) -> bytes:
     """An EPCIS 2.0 JSON-LD document (capture or query results) as EPCIS 2.0 XML.
 
-    Bare CBV terms are written as web URIs and values ``p:x`` with a declared prefix as full
-    URIs, so the events keep their event hashes when read back with :func:`parse_xml`.
+    Written by :mod:`mics.trace.xml_writer`, for any stored event (imported here, when
+    called: it reads this module's tables of the XML binding).
     """
-    prefixes = _declared(doc.get("@context"))
-    body = doc.get("epcisBody")
-    if not isinstance(body, dict):
-        raise InvalidInput("no epcisBody object", field="epcisBody", expected="an EPCIS document")
-    query = body.get("queryResults")
-    results = (query or {}).get("resultsBody") or {} if isinstance(query, dict) else body
-    events = results.get("eventList") or ([results["event"]] if "event" in results else [])
-    root = "epcisq:EPCISQueryDocument" if query is not None else "epcis:EPCISDocument"
-    namespace = QUERY_NS if query is not None else EPCIS_NS
-    attributes = {f"xmlns:{root.split(':')[0]}": namespace}
-    prefixes = {**CONTEXT_PREFIXES, **prefixes}
-    attributes |= {f"xmlns:{p}": uri for p, uri in prefixes.items()}
-    attributes |= {"schemaVersion": str(doc.get("schemaVersion", "2.0"))}
-    if "creationDate" in doc:
-        attributes["creationDate"] = str(doc["creationDate"])
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', _open(root, attributes)]
-    for holder in (doc, body, query or {}):
-        for key, names in holder.items():
-            if key.endswith(":ignoreFields") and isinstance(names, list):
-                out.extend([f"<{key}>", *(f"<{name}/>" for name in names), f"</{key}>"])
-    out.append("<EPCISBody>")
-    if query is not None:
-        out.append("<epcisq:QueryResults>")
-        for field in ("subscriptionID", "queryName"):
-            if field in query:
-                out.append(f"<{field}>{escape(str(query[field]))}</{field}>")
-        out.append("<resultsBody>")
-    out.append("<EventList>")
-    for event in events:
-        _write_event(event, prefixes, out)
-    out.append("</EventList>")
-    out.append("</resultsBody></epcisq:QueryResults>" if query is not None else "")
-    out.append(f"</EPCISBody></{root}>\n")
-    return "".join(out).encode("utf-8")
+    from mics.trace import xml_writer
 
-
-def _declared(context: Any) -> dict[str, str]:
-    prefixes: dict[str, str] = {}
-    for entry in context if isinstance(context, list) else [context]:
-        if isinstance(entry, dict):
-            prefixes |= {k: v for k, v in entry.items() if isinstance(v, str) and k[:1] != "@"}
-    return prefixes
-
-
-def _open(tag: str, attributes: dict[str, str], close: bool = False) -> str:
-    attrs = "".join(f" {name}={quoteattr(value)}" for name, value in attributes.items())
-    return f"<{tag}{attrs}{'/' if close else ''}>"
-
-
-def _write_event(event: dict[str, Any], prefixes: dict[str, str], out: list[str]) -> None:
-    event_type = event.get("type")
-    if event_type not in EVENT_TYPES:
-        raise InvalidInput(
-            "unknown event type", field="type", value=event_type, expected=", ".join(EVENT_TYPES)
-        )
-    own = _declared(event.get("@context"))
-    prefixes = {**prefixes, **own}
-    out.append(_open(event_type, {f"xmlns:{p}": uri for p, uri in own.items()}))
-    order = [k for k in _FIELD_ORDER if k in event]
-    order += [k for k in event if k not in _FIELD_ORDER and k not in ("type", "@context")]
-    for key in order:
-        _write_field(key, event[key], "event", prefixes, out)
-    out.append(f"</{event_type}>")
-
-
-def _scalar(key: str, value: Any, scope: str, prefixes: dict[str, str]) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    if isinstance(value, str):
-        text = web_uri(scope, key, text)
-        prefix, colon, local = text.partition(":")
-        if colon and prefix in prefixes and prefix not in ("gs1", "cbv"):
-            text = prefixes[prefix] + local
-    return text
-
-
-def _write_field(
-    key: str, value: Any, scope: str, prefixes: dict[str, str], out: list[str]
-) -> None:
-    if value is None:
-        return
-    if ":" in key and key.split(":", 1)[0] not in prefixes:
-        raise InvalidInput(
-            "extension field with an undeclared prefix",
-            field=key,
-            value=key.split(":", 1)[0],
-            expected="a prefix declared in @context, e.g. {'example': 'https://ns.example.com/'}",
-        )
-    inner = FIELD_SCOPES.get((scope, key), scope)
-    items = value if isinstance(value, list) else [value]
-    if scope == "event" and key in _EPC_LISTS:
-        out.append(f"<{key}>")
-        out.extend(f"<epc>{escape(str(epc))}</epc>" for epc in items)
-        out.append(f"</{key}>")
-    elif scope == "errorDeclaration" and key == "correctiveEventIDs":
-        out.append(f"<{key}>")
-        out.extend(f"<correctiveEventID>{escape(str(i))}</correctiveEventID>" for i in items)
-        out.append(f"</{key}>")
-    elif scope == "event" and key in _QUANTITY_LISTS:
-        out.append(f"<{key}>")
-        for item in items:
-            _write_field("quantityElement", item, "quantityElement", prefixes, out)
-        out.append(f"</{key}>")
-    elif scope == "event" and key in _TYPED_LISTS:
-        out.append(f"<{key}>")
-        member = _TYPED_LISTS[key]
-        for item in items:
-            attrs = {k: _scalar(k, v, inner, prefixes) for k, v in item.items() if k != member}
-            out.append(_open(member, attrs) + escape(str(item.get(member, ""))) + f"</{member}>")
-        out.append(f"</{key}>")
-    elif scope == "event" and key == "sensorElementList":
-        out.append(f"<{key}>")
-        for item in items:
-            _write_field("sensorElement", item, inner, prefixes, out)
-        out.append(f"</{key}>")
-    elif key in ("sensorMetadata", "sensorReport") and scope == "sensorElement":
-        for item in items:
-            scoped = FIELD_SCOPES.get((scope, key), scope)
-            attrs = {k: _scalar(k, v, scoped, prefixes) for k, v in item.items() if v is not None}
-            out.append(_open(key, attrs, close=True))
-    else:
-        for item in items:
-            _write_element(key, item, inner, prefixes, out)
-
-
-def _write_element(
-    key: str, value: Any, scope: str, prefixes: dict[str, str], out: list[str]
-) -> None:
-    if not isinstance(value, dict):
-        out.append(f"<{key}>{escape(_scalar(key, value, scope, prefixes))}</{key}>")
-        return
-    attributes = {k: str(v) for k, v in value.items() if k.startswith("xsi:")}
-    out.append(_open(key, attributes))
-    if "#text" in value:
-        out.append(escape(str(value["#text"])))
-    for child, item in value.items():
-        if child != "#text" and not child.startswith("xsi:"):
-            _write_field(child, item, scope, prefixes, out)
-    out.append(f"</{key}>")
+    return xml_writer.to_xml(doc)
 
 
 def read_xml_header(stream: IO[bytes]) -> dict[str, Any]:
