@@ -208,3 +208,27 @@ def test_overlapping_captures_freeze_once_so_garbage_between_them_stays_collecta
         del garbage
         assert sum(1 for _ in first) == 50
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "reason"),
+    [
+        (
+            b'{"type": "EPCISDocument",\n "epcisBody": {"eventList": [{"a": 1,, }]}}',
+            2,
+            38,  # the second comma
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b'{"a": [1, 2', 1, 12, "Expecting ',' delimiter"),
+    ],
+)
+def test_a_malformed_document_is_named_by_line_and_column_not_by_parser_internals(
+    text: bytes, line: int, column: int, reason: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        json_text.check(io.BytesIO(text))
+    message = str(refused.value)
+    assert f"at line {line}, column {column}: {reason}" in message
+    assert "right here" not in message  # the streaming parser's snippet and arrow
+    assert refused.value.context["line"] == line
+    assert refused.value.context["column"] == column

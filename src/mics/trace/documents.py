@@ -285,7 +285,7 @@ def read_header(stream: IO[bytes], binding: str) -> Header:
         if builder is not None and key is not None:
             fields[key] = builder.value
     except (ijson.JSONError, UnicodeDecodeError) as error:
-        raise json_text.malformed(error) from error
+        raise json_text.malformed(error, stream) from error
     if query_name:
         fields["_queryName"] = query_name
     stream.seek(0)
@@ -304,7 +304,7 @@ def iter_events(stream: IO[bytes], header: Header) -> Iterator[dict[str, Any]]:
     try:
         yield from ijson.items(stream, prefix, use_float=True)
     except (ijson.JSONError, UnicodeDecodeError) as error:
-        raise json_text.malformed(error) from error
+        raise json_text.malformed(error, stream) from error
 
 
 def dumps(event: dict[str, Any]) -> str:

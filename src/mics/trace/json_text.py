@@ -59,7 +59,7 @@ def check(stream: IO[bytes]) -> None:
     try:
         breached = _breached(ijson.basic_parse(stream, use_float=True))
     except ijson.JSONError as error:
-        raise malformed(error) from error
+        raise malformed(error, stream) from error
     stream.seek(0)
     if breached:  # read again, slowly, to say where
         kind, where, detail = _breach(ijson.basic_parse(stream, use_float=True))
@@ -81,14 +81,52 @@ def load(data: bytes) -> Any:
     return json.loads(data)
 
 
-def malformed(error: Exception) -> InvalidInput:
-    """The problem for a JSON text that is not well-formed, with the parser's own words."""
+# A document that does not parse is read once more, whole, to say at which line and
+# column (the streaming parser's error names no position); larger ones get its words only.
+LOCATE_LIMIT = 64 << 20
+
+
+def malformed(error: Exception, stream: IO[bytes] | None = None) -> InvalidInput:
+    """The problem for a JSON text that is not well-formed: the line and column where it
+    breaks and what was expected there (Python's ``json`` finds them), else the first line
+    of the streaming parser's own words."""
+    found = _locate(stream) if stream is not None else None
+    if found is not None:
+        line, column, reason = found
+        return InvalidInput(
+            f"the document is not well-formed JSON at line {line}, column {column}: {reason}",
+            field="body",
+            value=f"line {line}, column {column}",
+            expected="well-formed JSON (RFC 8259)",
+            line=line,
+            column=column,
+        )
+    words = str(error).strip().splitlines()
     return InvalidInput(
-        f"the document is not well-formed JSON: {error}",
+        "the document is not well-formed JSON" + (f": {words[0]}" if words else ""),
         field="body",
         value=None,
         expected="well-formed JSON (RFC 8259)",
     )
+
+
+def _locate(stream: IO[bytes]) -> tuple[int, int, str] | None:
+    """(line, column, reason) of the first place ``stream`` stops being JSON, if it is small."""
+    try:
+        stream.seek(0)
+        data = stream.read(LOCATE_LIMIT + 1)
+        stream.seek(0)
+    except (OSError, ValueError):
+        return None
+    if len(data) > LOCATE_LIMIT:
+        return None
+    try:
+        json.loads(data.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as error:
+        return error.lineno, error.colno, error.msg
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 def check_depth(value: Any, base: str = "", above: int = 0) -> None:
