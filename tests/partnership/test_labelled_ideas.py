@@ -25,7 +25,7 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[float, f
     load_demo(db)
     built = index.current(db)
     vectors = encoder.embed([idea["text"] for idea in IDEAS])
-    out = {}
+    out: dict[str, tuple[float, float]] = {}
     for method in ranking.METHODS:
         p5, n10 = [], []
         for idea, vector in zip(IDEAS, vectors, strict=True):
