@@ -338,6 +338,8 @@ ROUTES: list[Call] = [
         views=(("products[]", "product"),),
     ),
     Call("GET", "/api/registry/export/{kind}", "/api/registry/export/products?format=csv", PUBLIC),
+    # --- match-making
+    Call("GET", "/api/match", "/api/match?q=borse+in+pelle+riciclata&sector=fashion", PUBLIC),
     # --- the transparency log
     Call("GET", "/ledger/checkpoint", "/ledger/checkpoint", PUBLIC),
     Call("POST", "/ledger/checkpoint", "/ledger/checkpoint", LOG_SIGNER),

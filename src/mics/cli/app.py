@@ -16,6 +16,7 @@ from rich.table import Table
 from mics import registry
 from mics.cli import footprint as footprint_cli
 from mics.cli import ledger as ledger_cli
+from mics.cli import match as match_cli
 from mics.cli import passport as passport_cli
 from mics.cli import passport_tags as passport_tags_cli
 from mics.cli import trace as trace_cli
@@ -42,6 +43,7 @@ app.command("footprint")(footprint_cli.footprint)
 app.add_typer(ledger_cli.ledger_app, name="ledger")
 app.add_typer(passport_tags_cli.tag_app, name="tag")
 app.add_typer(passport_cli.passport_app, name="passport")
+app.add_typer(match_cli.match_app, name="match")
 passport_cli.passport_app.command("labels")(passport_tags_cli.labels)
 
 

@@ -31,21 +31,22 @@ def check_query(db_index: index.MatchIndex, query: Query) -> Query:
     evidence = db_index.evidence
     if query.sector is not None and query.sector not in evidence.sectors:
         raise InvalidInput(
-            f"unknown sector {query.sector!r}",
+            f"unknown sector {query.sector!r}: the sectors are " + ", ".join(evidence.sectors),
             field="sector",
             value=query.sector,
             expected="one of " + ", ".join(evidence.sectors),
         )
     if query.spoke is not None and query.spoke not in evidence.spokes:
         raise InvalidInput(
-            f"unknown spoke {query.spoke!r}",
+            f"unknown spoke {query.spoke!r}: the spokes are "
+            + ", ".join(str(s) for s in evidence.spokes),
             field="spoke",
             value=query.spoke,
             expected="one of " + ", ".join(str(s) for s in evidence.spokes),
         )
     if query.kind is not None and query.kind not in PARTNER_KINDS:
         raise InvalidInput(
-            f"unknown partner kind {query.kind!r}",
+            f"unknown partner kind {query.kind!r}: the kinds are " + ", ".join(PARTNER_KINDS),
             field="kind",
             value=query.kind,
             expected="one of " + ", ".join(PARTNER_KINDS),
