@@ -340,6 +340,13 @@ ROUTES: list[Call] = [
     Call("GET", "/api/registry/export/{kind}", "/api/registry/export/products?format=csv", PUBLIC),
     # --- match-making
     Call("GET", "/api/match", "/api/match?q=borse+in+pelle+riciclata&sector=fashion", PUBLIC),
+    Call(
+        "POST",
+        "/api/match/consortium",
+        "/api/match/consortium",
+        PUBLIC,
+        body=lambda site, role: {"idea": "borse in pelle e robot collaborativi"},
+    ),
     # --- the transparency log
     Call("GET", "/ledger/checkpoint", "/ledger/checkpoint", PUBLIC),
     Call("POST", "/ledger/checkpoint", "/ledger/checkpoint", LOG_SIGNER),

@@ -73,3 +73,38 @@ async def test_bad_input_is_a_422_naming_the_field(
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field
+
+
+async def test_consortium_names_members_what_they_bring_and_what_is_missing(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/match/consortium",
+        json={"idea": "Recycled gold jewellery with NFC tags against counterfeits"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert 3 <= len(body["members"]) <= 7
+    assert body["missing"] == []
+    assert body["sectors"] == ["fashion"]
+    kinds = {m["kind"] for m in body["members"]}
+    assert "enterprise" in kinds
+    assert kinds & {"university", "research_centre"}
+    assert all(m["brings"] or m["role"].endswith("'the idea as a whole'") for m in body["members"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"idea": ""}, "q"),
+        ({"idea": "leather", "sectors": ["space"]}, "sector"),
+        ({"idea": "leather", "needs": []}, "needs"),
+        ({"idea": "leather", "colour": "red"}, "colour"),
+    ],
+)
+async def test_consortium_bad_input_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, body: dict[str, object], field: str
+) -> None:
+    response = await client.post("/api/match/consortium", json=body)
+    assert response.status_code == 422
+    assert response.json()["field"] == field

@@ -61,3 +61,12 @@ def test_an_unknown_spoke_is_refused_naming_it(env: dict[str, str]) -> None:
     assert result.exit_code != 0
     assert result.exception is not None
     assert "spoke" in str(result.exception)
+
+
+def test_consortium_prints_members_and_what_is_missing(env: dict[str, str]) -> None:
+    code, out = _run(env, "consortium", "leather bags", "--need", "quantum cryptography")
+    assert code == 0, out
+    assert "missing: nobody covers 'quantum cryptography'" in out
+    code, out = _run(env, "consortium", "Recycled gold jewellery with NFC tags", "--json")
+    assert code == 0, out
+    assert 3 <= len(json.loads(out)["members"]) <= 7

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query
 
 from mics import partnership
 from mics.api.deps import DatabaseDep
-from mics.partnership.schemas import MatchOut
-from mics.partnership.service import MAX_RESULTS
+from mics.partnership.schemas import ConsortiumIn, ConsortiumOut, MatchOut
+from mics.partnership.service import MAX_RESULTS, consortium
 
 router = APIRouter(prefix="/api", tags=["match-making"])
 
@@ -34,3 +34,11 @@ def match(
     phrases of its evidence that matched (and the words they share) and its sector/spoke fit."""
     found = partnership.match(db, partnership.Query(q, sector, spoke, kind), limit=limit)
     return [MatchOut.of(m) for m in found]
+
+
+@router.post("/match/consortium")
+def build_consortium(db: DatabaseDep, body: ConsortiumIn) -> ConsortiumOut:
+    """A consortium of 3-7 partners for the idea: the competences it needs covered, at
+    least one university or research centre and one enterprise, the sectors it names
+    spanned, no two members in one role; what each brings and what is still missing."""
+    return ConsortiumOut.of(consortium(db, body.idea, sectors=body.sectors, needs=body.needs))

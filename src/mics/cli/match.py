@@ -91,3 +91,38 @@ def idea(
                 lines.append(("[green]" if r.fit else "[yellow]") + escape(r.text) + "[/]")
         table.add_row(str(n), m.partner, f"{m.score:.4f}", "\n".join(lines))
     console.print(table)
+
+
+@match_app.command("consortium")
+def consortium(
+    text: Annotated[str, typer.Argument(help="the idea, in Italian or English")],
+    sector: Annotated[
+        list[str] | None, typer.Option(help="a sector it must span (repeatable)")
+    ] = None,
+    need: Annotated[
+        list[str] | None, typer.Option(help="a competence it needs (repeatable)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """A consortium of 3-7 partners for the idea: what each brings, what is missing."""
+    from mics.partnership.schemas import ConsortiumOut
+    from mics.partnership.service import consortium as build
+
+    found = ConsortiumOut.of(build(database(), text, sectors=sector, needs=need))
+    if as_json:
+        sys.stdout.write(json.dumps(found.model_dump(), ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table(title=f"consortium for: {text}", show_lines=True)
+    table.add_column("partner", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("brings", overflow="fold")
+    for m in found.members:
+        brings = [f"{escape(b.need)}: {escape(b.phrase)} [dim]({b.source})[/dim]" for b in m.brings]
+        table.add_row(m.partner, m.kind, "\n".join(brings) or "[dim](completes the mix)[/dim]")
+    console.print(table)
+    console.print("needs: " + "; ".join(found.needs), highlight=False)
+    console.print("sectors: " + (", ".join(found.sectors) or "(none named)"), highlight=False)
+    for line in found.missing or ["nothing: every need, the research/industry mix, every sector"]:
+        console.print(
+            f"[yellow]missing:[/] {escape(line)}" if found.missing else f"missing: {line}"
+        )

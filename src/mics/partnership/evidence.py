@@ -56,6 +56,7 @@ class Evidence:
     sectors: tuple[str, ...]
     spokes: tuple[int, ...]
     digest: str
+    sector_scopes: tuple[str, ...] = ()  # per sector: "name, scope" as the registry says
 
 
 def _all(fetch: Callable[[int], Page[T]]) -> Iterator[T]:
@@ -121,9 +122,11 @@ def gather(db: Database) -> Evidence:
         )
         for p in sorted(partners, key=lambda p: p.id)
     )
-    sectors = tuple(s.id for s in registry.list_sectors(db))
+    listed = registry.list_sectors(db)
+    sectors = tuple(s.id for s in listed)
+    scopes = tuple(f"{s.name}, {s.scope}" for s in listed)
     spokes = tuple(s.id for s in registry.list_spokes(db))
-    return Evidence(found, sectors, spokes, _digest(found, sectors, spokes))
+    return Evidence(found, sectors, spokes, _digest(found, sectors + scopes, spokes), scopes)
 
 
 def _digest(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from mics.partnership.consortium import Consortium
 from mics.partnership.ranking import Match, Reason
 
 
@@ -46,4 +47,65 @@ class MatchOut(BaseModel):
             partner=found.partner,
             score=found.score,
             reasons=[ReasonOut.of(r) for r in found.reasons],
+        )
+
+
+class ConsortiumIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    idea: str = Field(description="the project idea, in Italian or English")
+    sectors: list[str] | None = Field(
+        default=None, description="sectors the consortium must span (default: those the idea names)"
+    )
+    needs: list[str] | None = Field(
+        default=None, description="competences the idea needs (default: the parts of the idea)"
+    )
+
+
+class ContributionOut(BaseModel):
+    need: str
+    phrase: str = Field(description="the member's evidence that covers the need")
+    source: str
+    similarity: float
+
+
+class MemberOut(BaseModel):
+    partner: str
+    name: str
+    kind: str
+    role: str = Field(description="its kind and the need it covers best: one member per role")
+    sectors: list[str]
+    brings: list[ContributionOut]
+
+
+class ConsortiumOut(BaseModel):
+    idea: str
+    needs: list[str]
+    sectors: list[str]
+    members: list[MemberOut]
+    missing: list[str] = Field(description="needs nobody covers, sides of the mix, sectors")
+
+    @classmethod
+    def of(cls, c: Consortium) -> ConsortiumOut:
+        return cls(
+            idea=c.idea,
+            needs=list(c.needs),
+            sectors=list(c.sectors),
+            members=[
+                MemberOut(
+                    partner=m.partner,
+                    name=m.name,
+                    kind=m.kind,
+                    role=m.role,
+                    sectors=list(m.sectors),
+                    brings=[
+                        ContributionOut(
+                            need=b.need, phrase=b.phrase, source=b.source, similarity=b.similarity
+                        )
+                        for b in m.brings
+                    ],
+                )
+                for m in c.members
+            ],
+            missing=list(c.missing),
         )

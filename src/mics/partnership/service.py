@@ -5,6 +5,7 @@ from __future__ import annotations
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.partnership import encoder, index
+from mics.partnership.consortium import Consortium, named_sectors, propose, split_needs
 from mics.partnership.ranking import Match, Method, Query, rank
 from mics.registry.domain import PARTNER_KINDS
 
@@ -64,3 +65,57 @@ def match(db: Database, query: Query, *, limit: int = 10, method: Method = "hybr
     checked = check_query(current, query)
     vector = encoder.embed([checked.text])[0]
     return rank(current, checked, vector, method=method, limit=limit)
+
+
+# Needs a caller may list, and their length: a consortium of at most 7 covers a handful.
+MAX_NEEDS, MAX_NEED_CHARS = 12, 300
+CANDIDATES = 15  # partners ranked for the whole idea that the builder may draw from
+PER_NEED = 3  # and, for each need, its best partners (a need the whole idea buries)
+
+
+def consortium(
+    db: Database,
+    idea: str,
+    *,
+    sectors: list[str] | None = None,
+    needs: list[str] | None = None,
+) -> Consortium:
+    """A consortium of 3-7 partners for ``idea`` (``consortium.propose``): each member with
+    what it brings, and what is still missing. ``needs`` and ``sectors`` default to the
+    parts of the idea and the sectors it names."""
+    current = index.current(db)
+    checked = check_query(current, Query(idea))
+    for sector in sectors or []:
+        check_query(current, Query(checked.text, sector=sector))  # unknown: InvalidInput
+    if needs is not None:
+        if not 1 <= len(needs) <= MAX_NEEDS:
+            raise InvalidInput(
+                f"{len(needs)} needs",
+                field="needs",
+                value=len(needs),
+                expected=f"1..{MAX_NEEDS} needs",
+            )
+        for i, need in enumerate(needs):
+            if not need.strip() or len(need) > MAX_NEED_CHARS:
+                raise InvalidInput(
+                    "a need is a few words",
+                    field=f"needs[{i}]",
+                    value=need[:80],
+                    expected=f"1..{MAX_NEED_CHARS} characters",
+                )
+    wanted = [n.strip() for n in needs] if needs else split_needs(checked.text)
+    named = (
+        list(dict.fromkeys(sectors))
+        if sectors
+        else named_sectors(
+            checked.text,
+            dict(zip(current.evidence.sectors, current.evidence.sector_scopes, strict=True)),
+        )
+    )
+    vectors = encoder.embed([checked.text, *wanted])
+    candidates = rank(current, checked, vectors[0], limit=CANDIDATES)
+    for n, need in enumerate(wanted, 1):
+        for found in rank(current, Query(need), vectors[n], limit=PER_NEED):
+            if all(found.partner != c.partner for c in candidates):
+                candidates.append(found)
+    return propose(current, checked.text, wanted, vectors[1:], candidates, named)
