@@ -70,3 +70,31 @@ def test_consortium_prints_members_and_what_is_missing(env: dict[str, str]) -> N
     code, out = _run(env, "consortium", "Recycled gold jewellery with NFC tags", "--json")
     assert code == 0, out
     assert 3 <= len(json.loads(out)["members"]) <= 7
+
+
+def test_kickoff_schedule_writes_an_agenda_per_partner(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("agendas")
+    result = CliRunner().invoke(
+        app, ["kickoff", "schedule", "demo", "--out", str(out), "--json"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert len(body["meetings"]) == 24
+    people = {p for m in body["meetings"] for p in (m["partner"], m["presenter"])}
+    assert {f.stem for f in out.glob("*.ics")} == people
+    agenda = (out / "agenzia-spazio.ics").read_text("utf-8")
+    assert agenda.count("BEGIN:VEVENT") == sum(
+        "agenzia-spazio" in (m["partner"], m["presenter"]) for m in body["meetings"]
+    )
+
+
+def test_kickoff_refuses_a_file_that_is_not_json(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    bad = tmp_path_factory.mktemp("bad") / "kickoff.json"
+    bad.write_text("not json", encoding="utf-8")
+    result = CliRunner().invoke(app, ["kickoff", "schedule", str(bad)], env=env)
+    assert result.exit_code != 0
+    assert "FILE" in str(result.exception)

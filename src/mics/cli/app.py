@@ -15,6 +15,7 @@ from rich.table import Table
 
 from mics import registry
 from mics.cli import footprint as footprint_cli
+from mics.cli import kickoff as kickoff_cli
 from mics.cli import ledger as ledger_cli
 from mics.cli import match as match_cli
 from mics.cli import passport as passport_cli
@@ -44,6 +45,7 @@ app.add_typer(ledger_cli.ledger_app, name="ledger")
 app.add_typer(passport_tags_cli.tag_app, name="tag")
 app.add_typer(passport_cli.passport_app, name="passport")
 app.add_typer(match_cli.match_app, name="match")
+app.add_typer(kickoff_cli.kickoff_app, name="kickoff")
 passport_cli.passport_app.command("labels")(passport_tags_cli.labels)
 
 

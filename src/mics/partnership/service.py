@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+from typing import Any
+
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.partnership import encoder, index
+from mics.partnership import kickoff as kickoff_plan
 from mics.partnership.consortium import Consortium, named_sectors, propose, split_needs
+from mics.partnership.evidence import gather
 from mics.partnership.ranking import Match, Method, Query, rank
 from mics.registry.domain import PARTNER_KINDS
 
@@ -119,3 +125,17 @@ def consortium(
             if all(found.partner != c.partner for c in candidates):
                 candidates.append(found)
     return propose(current, checked.text, wanted, vectors[1:], candidates, named)
+
+
+def kickoff(db: Database, raw: dict[str, Any]) -> kickoff_plan.Schedule:
+    """The 1:1 meetings of the kick-off file ``raw``, its partners checked against the
+    registry (``kickoff.parse_plan``), placed by ``kickoff.schedule``."""
+    partners = {p.partner for p in gather(db).partners}
+    return kickoff_plan.schedule(kickoff_plan.parse_plan(raw, partners))
+
+
+def demo_kickoff() -> dict[str, Any]:
+    """The demo's kick-off file (fictional presenters and interests, like the demo registry)."""
+    raw = resources.files("mics.partnership").joinpath("data", "kickoff_demo.json")
+    data: dict[str, Any] = json.loads(raw.read_text("utf-8"))
+    return data
