@@ -169,6 +169,7 @@ ROUTES: list[Call] = [
     Call("GET", "/", "/", PUBLIC),
     Call("GET", "/partners", "/partners", PUBLIC),
     Call("GET", "/products", "/products", PUBLIC),
+    Call("GET", "/match", "/match?q=gioielli+in+oro+riciclato&team=1", PUBLIC),
     Call("GET", "/products/{product_id}", "/products/borsa-aurora", PUBLIC),
     Call("GET", "/products/{product_id}/footprint", "/products/borsa-aurora/footprint", PUBLIC),
     Call("GET", "/static", "/static/mics.css", PUBLIC),
