@@ -11,6 +11,7 @@ import pytest
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
+from mics.registry.demo import load_demo_registry
 
 pytestmark = pytest.mark.anyio
 
@@ -23,6 +24,16 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def registry_client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The demo registry alone on SQLite: enough for the input checks."""
+    load_demo_registry(sqlite_db)
+    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), sqlite_db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
         yield c
@@ -67,9 +78,9 @@ async def test_spoke_fit_is_reported(client: httpx.AsyncClient) -> None:
     ],
 )
 async def test_bad_input_is_a_422_naming_the_field(
-    client: httpx.AsyncClient, params: dict[str, str | int], field: str
+    registry_client: httpx.AsyncClient, params: dict[str, str | int], field: str
 ) -> None:
-    response = await client.get("/api/match", params=params)
+    response = await registry_client.get("/api/match", params=params)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field
@@ -103,8 +114,8 @@ async def test_consortium_names_members_what_they_bring_and_what_is_missing(
     ],
 )
 async def test_consortium_bad_input_is_a_422_naming_the_field(
-    client: httpx.AsyncClient, body: dict[str, object], field: str
+    registry_client: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
-    response = await client.post("/api/match/consortium", json=body)
+    response = await registry_client.post("/api/match/consortium", json=body)
     assert response.status_code == 422
     assert response.json()["field"] == field

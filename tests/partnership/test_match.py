@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,18 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.partnership import Query, index, match
 from mics.registry import create_partner
+from mics.registry.demo import load_demo_registry
 from mics.registry.schemas import PartnerIn
+
+
+@pytest.fixture(scope="module")
+def registry_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """The demo registry alone, on SQLite, once for the module (input checks need no more)."""
+    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('registry') / 'demo.db'}")
+    db.upgrade()
+    load_demo_registry(db)
+    yield db
+    db.dispose()
 
 
 def _ids(db: Database, text: str, **filters: Any) -> list[str]:
@@ -66,9 +78,9 @@ def test_kind_keeps_only_partners_of_that_kind(demo_db: Database) -> None:
         (Query("leather", kind="startup"), "kind"),
     ],
 )
-def test_bad_input_names_the_field(demo_db: Database, query: Query, field: str) -> None:
+def test_bad_input_names_the_field(registry_db: Database, query: Query, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        match(demo_db, query)
+        match(registry_db, query)
     assert caught.value.field == field
 
 
