@@ -133,3 +133,16 @@ def test_the_model_loads_from_the_wheel_with_the_network_cut(
     vectors = model.encode(["gioielli in oro riciclato", "recycled gold jewellery", "oak chairs"])
     same, other = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
     assert same > other + 0.2, "Italian and English of one idea are nearer than another idea"
+
+
+def test_an_empty_registry_answers_no_partners_and_a_consortium_of_none(
+    sqlite_db: Database,
+) -> None:
+    from mics.partnership.service import consortium
+    from mics.registry.demo import load_structure
+
+    load_structure(sqlite_db)
+    assert match(sqlite_db, Query("leather bags")) == []
+    empty = consortium(sqlite_db, "leather bags and robots")
+    assert empty.members == ()
+    assert "no enterprise" in empty.missing

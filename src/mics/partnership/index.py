@@ -39,7 +39,7 @@ class MatchIndex:
     """
 
     evidence: Evidence
-    bm25: bm25s.BM25
+    bm25: bm25s.BM25 | None  # None: no partner has a word to index (an empty registry)
     vocabulary: frozenset[str]
     phrase_owner: NDArray[np.int64]
     phrase_vectors: encoder.Vectors
@@ -49,7 +49,7 @@ class MatchIndex:
     def bm25_scores(self, stems: list[str]) -> NDArray[np.float64]:
         """BM25 score of each partner's evidence for the query ``stems`` (0 when none match)."""
         known = [s for s in stems if s in self.vocabulary]
-        if not known:
+        if not known or self.bm25 is None:
             return np.zeros(len(self.evidence.partners))
         return np.asarray(self.bm25.get_scores(known), dtype=np.float64)
 
@@ -60,9 +60,10 @@ def build(evidence: Evidence) -> MatchIndex:
         [stem for phrase in p.phrases for stem in text.tokens(phrase.text)]
         for p in evidence.partners
     ]
-    bm25 = bm25s.BM25()
-    # bm25s cannot index an empty corpus: one empty document stands in and scores 0.
-    bm25.index(documents or [[]], show_progress=False)
+    bm25 = None
+    if any(documents):  # bm25s cannot index a corpus without a single word
+        bm25 = bm25s.BM25()
+        bm25.index(documents, show_progress=False)
     owner = [i for i, p in enumerate(evidence.partners) for _ in p.phrases]
     phrases = [phrase.text for p in evidence.partners for phrase in p.phrases]
     return MatchIndex(
