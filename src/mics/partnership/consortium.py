@@ -8,7 +8,8 @@ same need are one too many, a goldsmith and a university for it are the mix aske
 
 Greedy set cover (Chvátal 1979: within ln n of the smallest cover): at each step the
 candidate adding the most - needs newly covered, then a missing side of the
-research/industry mix, then a sector not yet spanned, then its match score - joins,
+research/industry mix, then a sector not yet spanned, then depth; on a tie, the one
+whose evidence fits its needs best, then the better match - joins,
 until nothing is missing and there are at least ``MIN_MEMBERS``, or there are
 ``MAX_MEMBERS``. What no candidate covers is reported as missing. Pure: the index,
 the needs' vectors and the ranked candidates come in.
@@ -35,13 +36,13 @@ INDUSTRY = ("enterprise",)
 # on the demo, phrases on the need's topic score 0.45-0.8, while unrelated ones reach
 # 0.39 ("leather" and "cobots").
 COVERS = 0.45
-# A phrase also covers a need when they share a word that few partners use: USE gives
-# "a footprint calculation" and "Footprint feedback while designing: LCA" 0.19, while a
-# common word ("recycled", in the evidence of 5 demo partners) says little.
-RARE_WORD_PARTNERS = 3
+# A phrase also covers a need when it shares half the need's words, one of them a word
+# at most a fifth of the partners use: USE gives "a footprint calculation" and
+# "Footprint feedback while designing: LCA" 0.19, and "tag NFC" and "...and NFC tags"
+# 0.38, while a common word ("recycled", "leather": 6 of the 25 demo partners) says little.
+RARE_WORD_SHARE, SHARED_WORDS = 0.2, 0.5
 # Step gains: a need covered outweighs the mix, which outweighs a sector, which
-# outweighs depth (a need covered twice) and any match score (below 1 once divided by
-# the best).
+# outweighs depth (a need covered twice).
 NEED_GAIN, MIX_GAIN, SECTOR_GAIN, DEPTH_GAIN = 4.0, 2.0, 1.5, 0.5
 # Where an idea splits into needs: punctuation and the joining words of both languages.
 _SPLIT = re.compile(r"[,;:.!?\n]+|\s(?:and|with|plus|e|ed|con)\s", re.I)
@@ -116,7 +117,6 @@ def propose(
     partners = {p.partner: (i, p) for i, p in enumerate(index.evidence.partners)}
     # cover[c][n]: best similarity of candidate c's phrases to need n, and which phrase
     sims = index.phrase_vectors @ need_vectors.T if len(index.phrase_vectors) else None
-    best_score = max((m.score for m in candidates), default=1.0) or 1.0
     contributions: dict[str, list[Contribution]] = {}
     for m in candidates:
         position, evidence = partners[m.partner]
@@ -125,16 +125,21 @@ def propose(
         for n, need in enumerate(needs):
             if sims is None or not len(rows):
                 continue
+            need_words = [w.stems for w in text.words(need)]
             rare = {
                 s
-                for w in text.words(need)
-                for s in w.stems
-                if sum(s in stems for stems in index.partner_stems) <= RARE_WORD_PARTNERS
+                for stems in need_words
+                for s in stems
+                if sum(s in have for have in index.partner_stems)
+                <= RARE_WORD_SHARE * len(index.partner_stems)
             }
             best: tuple[float, int] | None = None
             for row in rows.tolist():
                 similarity = float(sims[row, n])
-                shares = any(rare.intersection(w.stems) for w in index.phrase_words[row])
+                said = {s for w in index.phrase_words[row] for s in w.stems}
+                shares = bool(rare & said) and sum(
+                    bool(said.intersection(stems)) for stems in need_words
+                ) >= SHARED_WORDS * len(need_words)
                 rank_key = similarity + (1.0 if shares else 0.0)
                 if (similarity >= COVERS or shares) and (best is None or rank_key > best[0]):
                     best = (rank_key, row)
@@ -171,6 +176,10 @@ def propose(
             + DEPTH_GAIN * len(needs_met & covered)
         )
 
+    def strength(m: Match) -> float:
+        """How closely its evidence fits the needs it covers: breaks ties of gain."""
+        return sum(c.similarity for c in contributions[m.partner])
+
     def complete() -> bool:
         kinds = {c.kind for c in chosen}
         return (
@@ -184,7 +193,7 @@ def propose(
         pool = [m for m in candidates if m not in chosen and role(m) not in roles]
         if not pool:
             break
-        pick = max(pool, key=lambda m: (gain(m) + m.score / best_score, -candidates.index(m)))
+        pick = max(pool, key=lambda m: (gain(m), strength(m), m.score, -candidates.index(m)))
         if gain(pick) == 0 and len(chosen) >= MIN_MEMBERS:
             break  # nobody left adds a need, a side of the mix or a sector
         chosen.append(pick)
