@@ -169,6 +169,7 @@ ROUTES: list[Call] = [
     Call("GET", "/", "/", PUBLIC),
     Call("GET", "/partners", "/partners", PUBLIC),
     Call("GET", "/products", "/products", PUBLIC),
+    Call("GET", "/match", "/match?q=gioielli+in+oro+riciclato&team=1", PUBLIC),
     Call("GET", "/products/{product_id}", "/products/borsa-aurora", PUBLIC),
     Call("GET", "/products/{product_id}/footprint", "/products/borsa-aurora/footprint", PUBLIC),
     Call("GET", "/static", "/static/mics.css", PUBLIC),
@@ -338,6 +339,15 @@ ROUTES: list[Call] = [
         views=(("products[]", "product"),),
     ),
     Call("GET", "/api/registry/export/{kind}", "/api/registry/export/products?format=csv", PUBLIC),
+    # --- match-making
+    Call("GET", "/api/match", "/api/match?q=borse+in+pelle+riciclata&sector=fashion", PUBLIC),
+    Call(
+        "POST",
+        "/api/match/consortium",
+        "/api/match/consortium",
+        PUBLIC,
+        body=lambda site, role: {"idea": "borse in pelle e robot collaborativi"},
+    ),
     # --- the transparency log
     Call("GET", "/ledger/checkpoint", "/ledger/checkpoint", PUBLIC),
     Call("POST", "/ledger/checkpoint", "/ledger/checkpoint", LOG_SIGNER),

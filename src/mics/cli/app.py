@@ -15,7 +15,9 @@ from rich.table import Table
 
 from mics import registry
 from mics.cli import footprint as footprint_cli
+from mics.cli import kickoff as kickoff_cli
 from mics.cli import ledger as ledger_cli
+from mics.cli import match as match_cli
 from mics.cli import passport as passport_cli
 from mics.cli import passport_tags as passport_tags_cli
 from mics.cli import trace as trace_cli
@@ -42,6 +44,8 @@ app.command("footprint")(footprint_cli.footprint)
 app.add_typer(ledger_cli.ledger_app, name="ledger")
 app.add_typer(passport_tags_cli.tag_app, name="tag")
 app.add_typer(passport_cli.passport_app, name="passport")
+app.add_typer(match_cli.match_app, name="match")
+app.add_typer(kickoff_cli.kickoff_app, name="kickoff")
 passport_cli.passport_app.command("labels")(passport_tags_cli.labels)
 
 

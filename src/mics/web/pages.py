@@ -58,17 +58,24 @@ def partners_page(
     kind: str | None = None,
     sector: str | None = None,
     q: str | None = None,
+    spoke: str | None = None,
 ) -> HTMLResponse:
+    number = int(spoke) if spoke and spoke.isdigit() and len(spoke) < 4 else None
+    spokes = {s.id: s for s in registry.list_spokes(db)}
     return _render(
         request,
         "partners.html",
         partners=registry.list_partners(
-            db, kind=kind or None, sector=sector or None, q=q, limit=500
+            db, kind=kind or None, sector=sector or None, spoke=number, q=q, limit=500
         ),
         sectors=registry.list_sectors(db),
         kind=kind or "",
         sector=sector or "",
         q=q or "",
+        spoke=spokes.get(number) if number is not None else None,
+        projects=registry.list_projects(db, spoke=number, limit=500).items
+        if number in spokes
+        else [],
     )
 
 
