@@ -1,0 +1,409 @@
+"""The closed-loop factory as a SimPy discrete-event model: ``simulate(scenario, seed)``.
+
+Parts are demanded, queued, nested into builds, printed, post-processed (supports
+and scrap removed), put in service, fail, come back and are recycled with their
+supports and scrap. Every kilogram is held as cohorts, ``{loop count: kg}``, in
+one of a few places per material (feedstock, a build on a machine, parts in
+service, the recycler's queue or batch, losses by stage), so the quality of every
+printed part is known and ``mass_balance_error()`` can be checked after any event.
+
+Quality: a cohort recycled past its material's ``max_loops`` is retired (loss
+``quality``); where a refresh is allowed, every build also blends that share of
+virgin feedstock in, which dilutes the blend to a mean of ``(1 - r) / r`` loops.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from mics.factory.result import Result, Sample, summarise
+from mics.factory.scenario import Machine, Material, Part, Recycler, Scenario
+
+__all__ = ["Factory", "Result", "simulate"]
+
+Cohorts = dict[int, float]
+# Plate share usable by the simple area nesting of the simulation: shelf packing of
+# rectangles typically fills 50-70% of a plate; buildplan measures the real figure.
+PLATE_FILL = 0.6
+# Without a quality limit, loop counts could grow without bound (supports come back
+# within hours); past 50 loops a unit's history no longer changes any answer (y^50 of
+# it is left), so older cohorts share the 50 bucket and the cohort maps stay small.
+MAX_TRACKED_LOOPS = 50
+STAGES = ("sieving", "atomisation", "re_extrusion", "supports", "scrap", "quality", "in_service")
+
+
+@dataclass
+class Order:
+    part: Part
+    demanded: float
+    replacement: bool = False
+
+
+@dataclass
+class Lot:
+    """Material of one material in one place, by loop count."""
+
+    cohorts: Cohorts = field(default_factory=dict)
+
+    def add(self, cohorts: Cohorts, scale: float = 1.0) -> None:
+        for loop, kg in cohorts.items():
+            self.cohorts[loop] = self.cohorts.get(loop, 0.0) + kg * scale
+
+    def total(self) -> float:
+        return sum(self.cohorts.values())
+
+    def take(self, kg: float, refresh: float = 0.0) -> Cohorts:
+        """Take ``kg``: a ``refresh`` share from virgin (loop 0) where there is
+        some, the rest in proportion from the recycled cohorts (virgin if short)."""
+        taken: Cohorts = {}
+        virgin_first = min(kg * refresh, self.cohorts.get(0, 0.0)) if refresh else 0.0
+        if virgin_first:
+            self._move(taken, 0, virgin_first)
+        rest = kg - virgin_first
+        pool = {n: m for n, m in self.cohorts.items() if n > 0 or not refresh}
+        pool_kg = sum(pool.values())
+        if refresh and pool_kg < rest:  # not enough recycled: virgin makes up the rest
+            pool = dict(self.cohorts)
+            pool_kg = sum(pool.values())
+        share = min(1.0, rest / pool_kg) if pool_kg > 0 else 0.0
+        for loop, mass in pool.items():
+            self._move(taken, loop, mass if share == 1.0 else mass * share)
+        return taken
+
+    def _move(self, into: Cohorts, loop: int, kg: float) -> None:
+        left = self.cohorts[loop] - kg
+        if left <= 0.0:
+            kg = self.cohorts.pop(loop)
+        else:
+            self.cohorts[loop] = left
+        into[loop] = into.get(loop, 0.0) + kg
+
+
+@dataclass
+class MaterialState:
+    """Running state of one material."""
+
+    spec: Material
+    feed: Lot = field(default_factory=Lot)
+    returned: dict[str, Lot] = field(default_factory=dict)  # origin -> lot, awaiting recycling
+    recycling: dict[str, Lot] = field(default_factory=dict)  # in the recycler now
+    printing: dict[int, Cohorts] = field(default_factory=dict)  # build id -> cohorts
+    in_service: dict[int, Cohorts] = field(default_factory=dict)  # part id -> cohorts
+    losses: dict[str, float] = field(default_factory=dict)
+    inflow: float = 0.0
+    queue: deque[Order] = field(default_factory=deque)
+    recycler: Recycler | None = None
+    drawn: float = 0.0
+    drawn_recycled: float = 0.0
+    resupply_pending: bool = False
+
+    def lose(self, stage: str, kg: float) -> None:
+        self.losses[stage] = self.losses.get(stage, 0.0) + kg
+
+    def held(self) -> float:
+        """Every kilogram of this material, wherever it is (losses included)."""
+        return (
+            self.feed.total()
+            + sum(lot.total() for lot in self.returned.values())
+            + sum(lot.total() for lot in self.recycling.values())
+            + sum(sum(c.values()) for c in self.printing.values())
+            + sum(sum(c.values()) for c in self.in_service.values())
+            + sum(self.losses.values())
+        )
+
+
+class Factory:
+    """The model's state and processes; ``run()`` steps it to the horizon."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        self.seed = seed
+        self.random = random.Random(seed)
+        self.materials = {m.id: MaterialState(m) for m in scenario.materials}
+        for recycler in scenario.recyclers:
+            self.materials[recycler.material].recycler = recycler
+        self.energy: dict[str, float] = {"printing": 0.0}
+        self.busy: dict[str, float] = {m.id: 0.0 for m in scenario.machines}
+        self.lead_times: list[float] = []
+        self.delivered_kg = 0.0
+        self.delivered_parts = 0
+        self.delivered_loops: dict[str, list[float]] = {m.id: [] for m in scenario.materials}
+        self.shortage_day: float | None = None
+        self.stopped: str | None = None
+        self.samples: list[Sample] = []
+        self._ids = iter(range(1, 1 << 62))
+        self._wake = self.env.event()
+        self.events = 0
+        for material in self.materials.values():
+            material.feed.add({0: material.spec.initial_kg})
+            material.inflow = material.spec.initial_kg
+        self._start()
+
+    # ---------------------------------------------------------------- processes
+
+    def _start(self) -> None:
+        env, s = self.env, self.scenario
+        for part in s.parts:
+            if part.demand.kind == "replacement":
+                state = self.materials[part.material]
+                for _ in range(part.demand.in_service):
+                    state.inflow += part.mass_kg  # the fleet comes aboard with the factory
+                    self._serve(part, {0: part.mass_kg}, replacement=True, first=True)
+            else:
+                env.process(self._demand(part))
+        for machine in s.machines:
+            env.process(self._machine(machine))
+        for state in self.materials.values():
+            if state.recycler is not None:
+                env.process(self._recycler(state, state.recycler))
+        if s.resupply == "scheduled":
+            env.process(self._scheduled_resupply())
+        env.process(self._sampler())
+
+    def _interval(self, mean: float) -> float:
+        return self.random.expovariate(1.0 / mean) if self.scenario.stochastic else mean
+
+    def _demand(self, part: Part) -> Generator[simpy.Event, Any, None]:
+        every = 1.0 / part.demand.per_day if part.demand.kind == "poisson" else 0.0
+        while True:
+            if part.demand.kind == "poisson":
+                yield self.env.timeout(self._interval(every))
+            else:
+                yield self.env.timeout(part.demand.every_days)
+            self._order(Order(part, self.env.now))
+
+    def _order(self, order: Order) -> None:
+        self.materials[order.part.material].queue.append(order)
+        self._notify()
+
+    def _notify(self) -> None:
+        if not self._wake.triggered:
+            self._wake.succeed()
+
+    def _waiting(self) -> simpy.Event:
+        if self._wake.triggered:
+            self._wake = self.env.event()
+        return self._wake
+
+    def _serve(
+        self, part: Part, cohorts: Cohorts, *, replacement: bool, first: bool = False
+    ) -> None:
+        state = self.materials[part.material]
+        key = next(self._ids)
+        state.in_service[key] = cohorts
+        if first:  # a fleet starts with mixed ages: first lives spread over one life
+            delay = part.life_days * (self.random.random() if self.scenario.stochastic else 1.0)
+        else:
+            delay = self._interval(part.life_days)
+        self.env.process(self._service(part, key, delay, replacement))
+
+    def _service(
+        self, part: Part, key: int, delay: float, replacement: bool
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay)
+        state = self.materials[part.material]
+        cohorts = state.in_service.pop(key)
+        kept = sum(cohorts.values()) * (1.0 - part.return_fraction)
+        if kept:
+            state.lose("in_service", kept)
+        self._return(state, "parts", cohorts, part.return_fraction)
+        if replacement:
+            self._order(Order(part, self.env.now, replacement=True))
+
+    def _return(
+        self, state: MaterialState, origin: str, cohorts: Cohorts, scale: float = 1.0
+    ) -> None:
+        if scale <= 0.0:
+            return
+        if state.recycler is None:  # nothing recycles it: it leaves the loop
+            state.lose("unrecycled", sum(cohorts.values()) * scale)
+            return
+        state.returned.setdefault(origin, Lot()).add(cohorts, scale)
+        self._notify()
+
+    def _machine(self, machine: Machine) -> Generator[simpy.Event, Any, None]:
+        plate = machine.build_volume_mm[0] * machine.build_volume_mm[1] * PLATE_FILL
+        while True:
+            build = self._nest(machine, plate)
+            if build is None:
+                yield self._waiting()
+                continue
+            state, orders, need, height = build
+            printed = sum(o.part.mass_kg * (1.0 + o.part.support_fraction) for o in orders)
+            scrap = sum(o.part.mass_kg for o in orders) * machine.scrap_fraction
+            sieve = state.spec.sieve_loss_fraction * (printed + scrap)
+            key = next(self._ids)
+            cohorts = state.feed.take(need, state.spec.refresh_fraction)
+            state.printing[key] = cohorts
+            state.drawn += need
+            state.drawn_recycled += sum(kg for loop, kg in cohorts.items() if loop > 0)
+            volume_mm3 = (printed + scrap) / state.spec.density_kg_m3 * 1e9
+            seconds = (
+                volume_mm3 / machine.scan_mm3_per_s + height / machine.layer_mm * machine.recoat_s
+            )
+            days = seconds / 86_400.0 / machine.availability
+            yield self.env.timeout(days)
+            self.busy[machine.id] += days
+            self.energy["printing"] += machine.power_kw * seconds / 3600.0
+            del state.printing[key]
+            share = {loop: kg / need for loop, kg in cohorts.items()}
+            if sieve:
+                state.lose("sieving", sieve)
+            self._return(state, "scrap", share, scrap)
+            mean_loops = sum(loop * s for loop, s in share.items())
+            for order in orders:
+                part = order.part
+                self._return(state, "supports", share, part.mass_kg * part.support_fraction)
+                self._serve(
+                    part,
+                    {loop: s * part.mass_kg for loop, s in share.items()},
+                    replacement=order.replacement,
+                )
+                self.lead_times.append(self.env.now - order.demanded)
+                self.delivered_kg += part.mass_kg
+                self.delivered_parts += 1
+                self.delivered_loops[state.spec.id].append(mean_loops)
+
+    def _nest(
+        self, machine: Machine, plate: float
+    ) -> tuple[MaterialState, list[Order], float, float] | None:
+        """The next build: the oldest waiting orders of one material that fill the plate."""
+        waiting = [self.materials[m] for m in machine.materials if self.materials[m].queue]
+        if not waiting:
+            return None
+        state = min(waiting, key=lambda s: s.queue[0].demanded)
+        orders: list[Order] = []
+        area = need = height = 0.0
+        for order in state.queue:
+            part = order.part
+            x, y, z = part.bbox_mm
+            if z > machine.build_volume_mm[2]:
+                continue  # another machine prints it
+            more = part.mass_kg * (1.0 + part.support_fraction + machine.scrap_fraction)
+            more *= 1.0 + state.spec.sieve_loss_fraction
+            if orders and (area + x * y > plate or need + more > self._usable(state)):
+                break
+            orders.append(order)
+            area, need, height = area + x * y, need + more, max(height, z)
+        if not orders:
+            return None
+        if need > self._usable(state) + 1e-12:
+            self._short(state, need)
+            return None
+        for order in orders:
+            state.queue.remove(order)
+        return state, orders, need, height
+
+    def _usable(self, state: MaterialState) -> float:
+        return state.feed.total()
+
+    def _short(self, state: MaterialState, need: float) -> None:
+        """The build cannot start: wait for the recycler if it will cover the need, else
+        this is the first demand not met (and, without resupply, the end of the run)."""
+        pipeline = sum(lot.total() for lot in (*state.returned.values(), *state.recycling.values()))
+        coming = pipeline * (state.recycler.yield_ if state.recycler else 0.0)
+        if state.feed.total() + coming >= need:
+            return
+        if self.shortage_day is None:
+            self.shortage_day = self.env.now
+        if self.scenario.resupply == "none":
+            self.stopped = f"{state.spec.id}: demand can no longer be met"
+        elif self.scenario.resupply == "on_shortage" and not state.resupply_pending:
+            state.resupply_pending = True
+            self.env.process(self._resupply_after_lead(state))
+
+    def _recycler(
+        self, state: MaterialState, recycler: Recycler
+    ) -> Generator[simpy.Event, Any, None]:
+        limit = state.spec.max_loops()
+        while True:
+            if not any(lot.cohorts for lot in state.returned.values()):
+                yield self._waiting()
+                continue
+            state.recycling, state.returned = state.returned, {}
+            kg = sum(lot.total() for lot in state.recycling.values())
+            yield self.env.timeout(kg / recycler.kg_per_hour / 24.0)
+            self.energy[recycler.loss_stage] = (
+                self.energy.get(recycler.loss_stage, 0.0) + recycler.kwh_per_kg * kg
+            )
+            batch, state.recycling = state.recycling, {}
+            for origin, lot in batch.items():
+                stage = recycler.loss_stage if origin == "parts" else origin
+                for loop, mass in lot.cohorts.items():
+                    state.lose(stage, mass * (1.0 - recycler.yield_))
+                    kept = mass * recycler.yield_
+                    if limit is not None and loop + 1 > limit:
+                        state.lose("quality", kept)
+                    else:
+                        state.feed.add({min(loop + 1, MAX_TRACKED_LOOPS): kept})
+            self._notify()
+
+    def _scheduled_resupply(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.env.timeout(self.scenario.resupply_every_days)
+            for state in self.materials.values():
+                self._deliver(state)
+
+    def _resupply_after_lead(self, state: MaterialState) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self.scenario.resupply_lead_days)
+        state.resupply_pending = False
+        self._deliver(state)
+
+    def _deliver(self, state: MaterialState) -> None:
+        kg = state.spec.resupply_kg or state.spec.initial_kg
+        state.feed.add({0: kg})
+        state.inflow += kg
+        self._notify()
+
+    def _sampler(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            self.samples.append(self.sample())
+            yield self.env.timeout(self.scenario.sample_days)
+
+    # ---------------------------------------------------------------- reading the state
+
+    def sample(self) -> Sample:
+        stock: dict[str, dict[str, float]] = {}
+        for material_id, state in self.materials.items():
+            limit = state.spec.max_loops()
+            bands = {"virgin": 0.0, "recycled": 0.0, "near_limit": 0.0}
+            for loop, kg in state.feed.cohorts.items():
+                band = "virgin" if loop == 0 else "recycled"
+                if loop and limit is not None and loop * 2 > limit:
+                    band = "near_limit"
+                bands[band] += kg
+            stock[material_id] = bands
+        backlog = sum(len(s.queue) for s in self.materials.values())
+        return Sample(day=self.env.now, backlog=backlog, stock_kg=stock)
+
+    def mass_balance_error(self) -> float:
+        """Largest |inflow - everything held| over the materials, in kg."""
+        return max(abs(s.inflow - s.held()) for s in self.materials.values())
+
+    def run(self, observe: Callable[[Factory], None] | None = None) -> Result:
+        """Step to the horizon or to the first demand that can no longer be met."""
+        env, horizon = self.env, self.scenario.horizon_days
+        while self.stopped is None and env.peek() <= horizon:
+            env.step()
+            self.events += 1
+            if observe is not None:
+                observe(self)
+        end = min(env.now, horizon) if self.stopped else horizon
+        return summarise(self, end)
+
+    def states(self) -> Iterator[MaterialState]:
+        return iter(self.materials.values())
+
+
+def simulate(
+    scenario: Scenario, seed: int | None = None, *, observe: Callable[[Factory], None] | None = None
+) -> Result:
+    """Run ``scenario`` (seed: the scenario's own unless given) and summarise it."""
+    return Factory(scenario, scenario.seed if seed is None else seed).run(observe)
