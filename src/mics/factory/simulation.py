@@ -38,6 +38,26 @@ MAX_TRACKED_LOOPS = 50
 STAGES = ("sieving", "atomisation", "re_extrusion", "supports", "scrap", "quality", "in_service")
 
 
+class Signal:
+    """A wake-up call for one waiting process: an event exists only while it waits,
+    so changes nobody waits for cost no event (they would dilute events/s)."""
+
+    __slots__ = ("env", "event")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.event: simpy.Event | None = None
+
+    def wait(self) -> simpy.Event:
+        self.event = self.env.event()
+        return self.event
+
+    def fire(self) -> None:
+        if self.event is not None:
+            self.event.succeed()
+            self.event = None
+
+
 @dataclass
 class Order:
     part: Part
@@ -139,7 +159,12 @@ class Factory:
         self.stopped: str | None = None
         self.samples: list[Sample] = []
         self._ids = iter(range(1, 1 << 62))
-        self._wake = self.env.event()
+        self._machine_signals = {m.id: Signal(self.env) for m in scenario.machines}
+        self._printers: dict[str, list[Signal]] = {m.id: [] for m in scenario.materials}
+        for machine in scenario.machines:
+            for material_id in machine.materials:
+                self._printers[material_id].append(self._machine_signals[machine.id])
+        self._recycler_signals = {m.id: Signal(self.env) for m in scenario.materials}
         self.events = 0
         for material in self.materials.values():
             material.feed.add({0: material.spec.initial_kg})
@@ -181,16 +206,11 @@ class Factory:
 
     def _order(self, order: Order) -> None:
         self.materials[order.part.material].queue.append(order)
-        self._notify()
+        self._feed_changed(order.part.material)
 
-    def _notify(self) -> None:
-        if not self._wake.triggered:
-            self._wake.succeed()
-
-    def _waiting(self) -> simpy.Event:
-        if self._wake.triggered:
-            self._wake = self.env.event()
-        return self._wake
+    def _feed_changed(self, material_id: str) -> None:
+        for signal in self._printers[material_id]:
+            signal.fire()
 
     def _serve(
         self, part: Part, cohorts: Cohorts, *, replacement: bool, first: bool = False
@@ -202,12 +222,11 @@ class Factory:
             delay = part.life_days * (self.random.random() if self.scenario.stochastic else 1.0)
         else:
             delay = self._interval(part.life_days)
-        self.env.process(self._service(part, key, delay, replacement))
+        # A plain timeout with a callback: one event per service life, no generator.
+        end_of_life = self.env.timeout(delay)
+        end_of_life.callbacks.append(lambda _: self._fail(part, key, replacement))
 
-    def _service(
-        self, part: Part, key: int, delay: float, replacement: bool
-    ) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(delay)
+    def _fail(self, part: Part, key: int, replacement: bool) -> None:
         state = self.materials[part.material]
         cohorts = state.in_service.pop(key)
         kept = sum(cohorts.values()) * (1.0 - part.return_fraction)
@@ -226,14 +245,15 @@ class Factory:
             state.lose("unrecycled", sum(cohorts.values()) * scale)
             return
         state.returned.setdefault(origin, Lot()).add(cohorts, scale)
-        self._notify()
+        self._recycler_signals[state.spec.id].fire()
 
     def _machine(self, machine: Machine) -> Generator[simpy.Event, Any, None]:
         plate = machine.build_volume_mm[0] * machine.build_volume_mm[1] * PLATE_FILL
+        signal = self._machine_signals[machine.id]
         while True:
             build = self._nest(machine, plate)
             if build is None:
-                yield self._waiting()
+                yield signal.wait()
                 continue
             state, orders, need, height = build
             printed = sum(o.part.mass_kg * (1.0 + o.part.support_fraction) for o in orders)
@@ -323,9 +343,13 @@ class Factory:
         self, state: MaterialState, recycler: Recycler
     ) -> Generator[simpy.Event, Any, None]:
         limit = state.spec.max_loops()
+        retire_from = MAX_TRACKED_LOOPS + 1 if limit is None else limit
+        signal = self._recycler_signals[state.spec.id]
+        y = recycler.yield_
+        feed = state.feed.cohorts
         while True:
-            if not any(lot.cohorts for lot in state.returned.values()):
-                yield self._waiting()
+            if not state.returned:
+                yield signal.wait()
                 continue
             state.recycling, state.returned = state.returned, {}
             kg = sum(lot.total() for lot in state.recycling.values())
@@ -334,16 +358,19 @@ class Factory:
                 self.energy.get(recycler.loss_stage, 0.0) + recycler.kwh_per_kg * kg
             )
             batch, state.recycling = state.recycling, {}
+            retired = 0.0
             for origin, lot in batch.items():
                 stage = recycler.loss_stage if origin == "parts" else origin
+                state.lose(stage, lot.total() * (1.0 - y))
                 for loop, mass in lot.cohorts.items():
-                    state.lose(stage, mass * (1.0 - recycler.yield_))
-                    kept = mass * recycler.yield_
-                    if limit is not None and loop + 1 > limit:
-                        state.lose("quality", kept)
+                    if loop >= retire_from:  # one more loop would pass the quality limit
+                        retired += mass * y
                     else:
-                        state.feed.add({min(loop + 1, MAX_TRACKED_LOOPS): kept})
-            self._notify()
+                        after = min(loop + 1, MAX_TRACKED_LOOPS)
+                        feed[after] = feed.get(after, 0.0) + mass * y
+            if retired:
+                state.lose("quality", retired)
+            self._feed_changed(state.spec.id)
 
     def _scheduled_resupply(self) -> Generator[simpy.Event, Any, None]:
         while True:
@@ -360,7 +387,7 @@ class Factory:
         kg = state.spec.resupply_kg or state.spec.initial_kg
         state.feed.add({0: kg})
         state.inflow += kg
-        self._notify()
+        self._feed_changed(state.spec.id)
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
         while True:

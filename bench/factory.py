@@ -1,0 +1,77 @@
+"""Bench: the closed-loop factory simulation against a bare SimPy model (issue 15).
+
+- events/s of ``simulate(space-station)`` against a bare SimPy model that schedules
+  the same number of events (processes that only wait on timeouts: the ceiling of
+  any SimPy model in this interpreter, measured in the same run). Target >= 0.5.
+- wall time of one simulated year of ``space-station``. Target < 10 s.
+
+    .venv/bin/python bench/factory.py [--years 10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from mics.factory import load
+from mics.factory.result import grid_gwp_per_kwh
+from mics.factory.simulation import simulate
+
+
+def bare_simpy(events: int, processes: int = 50, seed: int = 0) -> float:
+    """Seconds for a SimPy model of ``processes`` timeout loops to step ``events`` events."""
+    env = simpy.Environment()
+    rng = random.Random(seed)
+
+    def loop() -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield env.timeout(rng.expovariate(1.0))
+
+    for _ in range(processes):
+        env.process(loop())
+    start = time.perf_counter()
+    for _ in range(events):
+        env.step()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--years", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    scenario = load("space-station")
+    grid_gwp_per_kwh(scenario.grid)  # compile the footprint inventory once, outside the timing
+
+    year = scenario.with_horizon(365.0)
+    year_times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        simulate(year)
+        year_times.append(time.perf_counter() - start)
+    print(f"one simulated year of space-station: {min(year_times):.3f} s (target < 10 s)")
+
+    long = scenario.with_horizon(365.0 * args.years)
+    runs = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = simulate(long)
+        seconds = time.perf_counter() - start
+        bare = bare_simpy(result.events)
+        runs.append((seconds, bare, result.events))
+    seconds, bare, events = min(runs)
+    bare = min(r[1] for r in runs)
+    ours, ceiling = events / seconds, events / bare
+    print(f"space-station {args.years:g} y (stops at day {result.end_day:.0f}): {events} events")
+    print(f"  mics.factory  {ours:>10,.0f} events/s")
+    print(f"  bare SimPy    {ceiling:>10,.0f} events/s (same number of events)")
+    print(f"  ratio         {ours / ceiling:.2f} (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
