@@ -141,8 +141,11 @@ class MaterialState:
 class Factory:
     """The model's state and processes; ``run()`` steps it to the horizon."""
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int, progress: Callable[[float], None] | None = None
+    ) -> None:
         self.scenario = scenario
+        self.progress = progress  # called with the day at every sample (a progress bar)
         self.env = simpy.Environment()
         self.seed = seed
         self.random = random.Random(seed)
@@ -392,6 +395,8 @@ class Factory:
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
         while True:
             self.samples.append(self.sample())
+            if self.progress is not None:
+                self.progress(self.env.now)
             yield self.env.timeout(self.scenario.sample_days)
 
     # ---------------------------------------------------------------- reading the state
@@ -430,7 +435,15 @@ class Factory:
 
 
 def simulate(
-    scenario: Scenario, seed: int | None = None, *, observe: Callable[[Factory], None] | None = None
+    scenario: Scenario,
+    seed: int | None = None,
+    *,
+    observe: Callable[[Factory], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Result:
-    """Run ``scenario`` (seed: the scenario's own unless given) and summarise it."""
-    return Factory(scenario, scenario.seed if seed is None else seed).run(observe)
+    """Run ``scenario`` (seed: the scenario's own unless given) and summarise it.
+
+    ``observe`` is called after every event (the mass-balance test), ``progress``
+    with the simulated day at every sample (a progress bar)."""
+    factory = Factory(scenario, scenario.seed if seed is None else seed, progress)
+    return factory.run(observe)

@@ -1,0 +1,137 @@
+"""``mics factory simulate|scenarios|plan``: the closed-loop factory from the command line.
+
+mics factory scenarios
+mics factory simulate space-station                 # a shipped scenario
+mics factory simulate my-plant.toml --seed 3 --horizon 365 --json
+mics factory plan space-station
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mics.cli.common import console, err_console
+
+factory_app = typer.Typer(
+    help="Simulate and plan a closed-loop additive-manufacturing factory.", no_args_is_help=True
+)
+Scenario = Annotated[str, typer.Argument(help="a TOML path or a shipped scenario's name")]
+
+
+@factory_app.command("scenarios")
+def scenarios() -> None:
+    """List the shipped scenarios."""
+    from mics.factory import load, shipped
+
+    table = Table(title="shipped scenarios")
+    for column in ("name", "horizon (days)", "resupply", "materials", "machines", "parts"):
+        table.add_column(column)
+    for name in shipped():
+        s = load(name)
+        table.add_row(
+            name,
+            f"{s.horizon_days:g}",
+            s.resupply,
+            ", ".join(m.id for m in s.materials),
+            ", ".join(m.id for m in s.machines),
+            ", ".join(p.id for p in s.parts),
+        )
+    console.print(table)
+
+
+@factory_app.command("simulate")
+def simulate(
+    scenario: Scenario,
+    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    horizon: Annotated[
+        float | None, typer.Option(help="simulated days (default: the scenario's)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Run the scenario: days without resupply, losses, quality, energy and CO2e."""
+    from mics.factory import load
+    from mics.factory.result import grid_gwp_per_kwh
+    from mics.factory.simulation import simulate as run
+
+    chosen = load(scenario)
+    if horizon is not None:
+        chosen = chosen.with_horizon(horizon)
+    grid_gwp_per_kwh(chosen.grid)  # a bad grid id fails before the run
+    if seed is not None and not 0 <= seed < 2**32:
+        from mics.errors import InvalidInput
+
+        raise InvalidInput("bad seed", field="--seed", value=seed, expected="0 <= seed < 2**32")
+    with Progress(
+        TextColumn("simulating {task.description}"),
+        BarColumn(),
+        TextColumn("day {task.completed:.0f} of {task.total:.0f}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=as_json,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task(chosen.name, total=chosen.horizon_days)
+        result = run(chosen, seed, progress=lambda day: bar.update(task, completed=day))
+        bar.update(task, completed=result.end_day)
+    body = result.as_json()
+    if as_json:
+        sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
+        return
+    _print(body)
+
+
+def _print(body: dict[str, Any]) -> None:
+    days = body["self_sufficiency_days"]
+    answer = (
+        f"[bold]{days:.0f} days[/bold] until the first demand could not be met"
+        if days is not None
+        else f"[bold]every demand met[/bold] for the {body['horizon_days']:g} days simulated"
+    )
+    console.print(f"[bold]{body['scenario']}[/bold] (seed {body['seed']}): {answer}")
+    if body["stopped"]:
+        console.print(f"stopped at day {body['end_day']:.0f}: {body['stopped']}")
+    summary = Table(title="summary")
+    summary.add_column("figure")
+    summary.add_column("value", justify="right")
+    rows = [
+        ("initial stock (kg)", f"{body['initial_stock_kg']:.3f}"),
+        ("delivered parts", f"{body['delivered_parts']}"),
+        ("delivered (kg)", f"{body['delivered_kg']:.3f}"),
+        ("backlog (parts)", f"{body['backlog_parts']}"),
+        ("closure rate", f"{body['closure_rate']:.1%}"),
+        ("lead time p50 / p95 (days)", "{p50:.2f} / {p95:.2f}".format(**body["lead_time_days"])),
+        ("energy (kWh)", f"{sum(body['energy_kwh'].values()):.1f}"),
+        ("GWP100 (kg CO2e)", f"{body['gwp_kg_co2e']:.1f}"),
+        ("mass balance error (kg)", f"{body['mass_balance_error_kg']:.1e}"),
+    ]
+    for row in rows:
+        summary.add_row(*row)
+    console.print(summary)
+    for title, values, unit in (
+        ("losses by stage", body["losses_kg"], "kg"),
+        ("energy by stage", body["energy_kwh"], "kWh"),
+        ("utilisation by machine", body["utilisation"], "share"),
+    ):
+        table = Table(title=title)
+        table.add_column("")
+        table.add_column(unit, justify="right")
+        for key, value in values.items():
+            table.add_row(key, f"{value:.1%}" if unit == "share" else f"{value:.3f}")
+        console.print(table)
+    quality = Table(title="feedstock loops of delivered parts, stock left")
+    for column in ("material", "mean loops", "max loops", "stock left (kg)"):
+        quality.add_column(column, justify="left" if column == "material" else "right")
+    for material, q in body["quality"].items():
+        quality.add_row(
+            material,
+            f"{q['mean_loops']:.2f}",
+            f"{q['max_loops']:.2f}",
+            f"{body['stock_kg'][material]:.3f}",
+        )
+    console.print(quality)
