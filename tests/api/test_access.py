@@ -524,6 +524,20 @@ ROUTES: list[Call] = [
         "/api/products/borsa-aurora/alternatives?iterations=20",
         PUBLIC,
     ),
+    # --- factory simulations: keyed writers start runs, read their own (operator: any)
+    Call(
+        "POST",
+        "/api/factory/simulations",
+        "/api/factory/simulations",
+        BRAND_WRITER | {"partner_other": "2xx"},
+        body=lambda site, role: {"scenario": "jewellery-workshop", "horizon_days": 2},
+    ),
+    Call(
+        "GET",
+        "/api/factory/simulations/{run_id}",
+        lambda site, role: f"/api/factory/simulations/{site.ids['factory_run']}",
+        BRAND_WRITER | {"partner_other": "404"},
+    ),
     # --- passports, credentials, ownership
     Call(
         "GET",
@@ -662,6 +676,12 @@ async def _prepare_online(site: Site, client: httpx.AsyncClient, tmp: Path) -> N
         "/epcis/capture", json=epcis_document([_event("partner_own", "receiving")]), headers=own
     )
     ids["capture"] = captured.json()["captureID"]
+    ran = await client.post(
+        "/api/factory/simulations",
+        json={"scenario": "jewellery-workshop", "horizon_days": 2},
+        headers=own,
+    )
+    ids["factory_run"] = ran.json()["id"]
     with site.db.read() as s:
         ids["event"] = s.scalar(
             select(EventRow.event_id).where(EventRow.capture_id == ids["capture"])

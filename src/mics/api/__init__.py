@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from mics import __version__, checkpoints, heap
 from mics.api import docs, problems
 from mics.api import epcis as epcis_api
+from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import passport as passport_api
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(epcis_api.router)
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
+    app.include_router(factory_api.router)
     app.include_router(passport_api.router)
 
     @app.get("/health", tags=["meta"])

@@ -209,8 +209,13 @@ def load(name_or_path: str | Path) -> Scenario:
     return parse(path.read_text(encoding="utf-8"), source=str(path), base=path.parent)
 
 
-def parse(text: str, *, source: str = "scenario", base: Path | None = None) -> Scenario:
-    """Read and check a scenario document; raise InvalidInput naming the first bad key."""
+def parse(
+    text: str, *, source: str = "scenario", base: Path | None = None, meshes: bool = True
+) -> Scenario:
+    """Read and check a scenario document; raise InvalidInput naming the first bad key.
+
+    ``meshes=False`` refuses ``mesh`` paths: a scenario sent over the API must not
+    make the server open files of its choosing."""
     if len(text.encode("utf-8")) > MAX_SCENARIO_BYTES:
         raise InvalidInput(
             "scenario too large",
@@ -226,7 +231,7 @@ def parse(text: str, *, source: str = "scenario", base: Path | None = None) -> S
         ) from error
     from mics.factory.scenario_check import check_document
 
-    return check_document(doc, base)
+    return check_document(doc, base, meshes=meshes)
 
 
 # ---------------------------------------------------------------- checks shared with the reader

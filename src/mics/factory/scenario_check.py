@@ -89,7 +89,7 @@ DEMAND_KEYS = {
 }
 
 
-def check_document(doc: Mapping[str, Any], base: Path | None) -> Scenario:
+def check_document(doc: Mapping[str, Any], base: Path | None, *, meshes: bool = True) -> Scenario:
     known_keys("", doc, TOP)
     head = _table("scenario", doc.get("scenario"))
     materials = tuple(_material(f"material[{i}]", t) for i, t in _array(doc, "material"))
@@ -99,7 +99,7 @@ def check_document(doc: Mapping[str, Any], base: Path | None) -> Scenario:
     _unique("machine", [m.id for m in machines])
     recyclers = tuple(_recycler(f"recycler[{i}]", t, ids) for i, t in _array(doc, "recycler"))
     _unique("recycler", [r.id for r in recyclers])
-    parts = tuple(_part(f"part[{i}]", t, ids, base) for i, t in _array(doc, "part"))
+    parts = tuple(_part(f"part[{i}]", t, ids, base, meshes) for i, t in _array(doc, "part"))
     _unique("part", [p.id for p in parts])
     for i, part in enumerate(parts):
         _printable(f"part[{i}]", part, machines)
@@ -258,9 +258,18 @@ def _recycler(path: str, t: Mapping[str, Any], materials: set[str]) -> Recycler:
     )
 
 
-def _part(path: str, t: Mapping[str, Any], materials: set[str], base: Path | None) -> Part:
+def _part(
+    path: str, t: Mapping[str, Any], materials: set[str], base: Path | None, meshes: bool
+) -> Part:
     known_keys(path, t, PART_KEYS)
     mesh = t.get("mesh")
+    if mesh is not None and not meshes:
+        raise InvalidInput(
+            "mesh files are read from the command line only, not from a submitted scenario",
+            field=f"{path}.mesh",
+            value=mesh,
+            expected="bbox_mm = [x, y, z] instead",
+        )
     if mesh is not None:
         if not isinstance(mesh, str):
             raise InvalidInput(

@@ -419,14 +419,20 @@ class Factory:
         """Largest |inflow - everything held| over the materials, in kg."""
         return max(abs(s.inflow - s.held()) for s in self.materials.values())
 
-    def run(self, observe: Callable[[Factory], None] | None = None) -> Result:
-        """Step to the horizon or to the first demand that can no longer be met."""
+    def run(
+        self, observe: Callable[[Factory], None] | None = None, max_events: int | None = None
+    ) -> Result:
+        """Step to the horizon, to the first demand that can no longer be met, or to
+        ``max_events`` events (a bound on the work of one run)."""
         env, horizon = self.env, self.scenario.horizon_days
+        budget = max_events if max_events is not None else -1
         while self.stopped is None and env.peek() <= horizon:
             env.step()
             self.events += 1
             if observe is not None:
                 observe(self)
+            if self.events == budget:
+                self.stopped = f"the budget of {budget} events was reached"
         end = min(env.now, horizon) if self.stopped else horizon
         return summarise(self, end)
 
@@ -440,10 +446,11 @@ def simulate(
     *,
     observe: Callable[[Factory], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    max_events: int | None = None,
 ) -> Result:
     """Run ``scenario`` (seed: the scenario's own unless given) and summarise it.
 
     ``observe`` is called after every event (the mass-balance test), ``progress``
     with the simulated day at every sample (a progress bar)."""
     factory = Factory(scenario, scenario.seed if seed is None else seed, progress)
-    return factory.run(observe)
+    return factory.run(observe, max_events)
