@@ -4,6 +4,8 @@
   the same number of events (processes that only wait on timeouts: the ceiling of
   any SimPy model in this interpreter, measured in the same run). Target >= 0.5.
 - wall time of one simulated year of ``space-station``. Target < 10 s.
+- plate use of the build planner's rectpack nesting against a shelf packer, on 2,000
+  seeded random part footprints (10-120 mm sides) over a 250 x 250 mm plate.
 
     .venv/bin/python bench/factory.py [--years 10] [--repeat 3]
 """
@@ -19,6 +21,8 @@ from typing import Any
 import simpy
 
 from mics.factory import load
+from mics.factory.buildplan import PART_GAP_MM, nest, shelf_plates
+from mics.factory.scenario import Demand, Part
 from mics.factory.result import grid_gwp_per_kwh
 from mics.factory.simulation import simulate
 
@@ -38,6 +42,30 @@ def bare_simpy(events: int, processes: int = 50, seed: int = 0) -> float:
     for _ in range(events):
         env.step()
     return time.perf_counter() - start
+
+
+def packing(parts: int = 2000, plate: float = 250.0, seed: int = 0) -> None:
+    """Plates and plate use: rectpack nesting against the shelf packer, same parts."""
+    rng = random.Random(seed)
+    demand = Demand("poisson", per_day=1.0)
+    made = [
+        Part(
+            f"p{i}", "m", 0.1, (rng.uniform(10, 120), rng.uniform(10, 120), 10.0), 0.0, 1.0, demand
+        )
+        for i in range(parts)
+    ]
+    area = sum(p.bbox_mm[0] * p.bbox_mm[1] for p in made)
+    start = time.perf_counter()
+    nested = len(nest(made, plate, plate, 100.0))
+    seconds = time.perf_counter() - start
+    shelves = shelf_plates([(p.bbox_mm[0], p.bbox_mm[1]) for p in made], plate, plate)
+    print(f"packing {parts} random parts on {plate:g} mm plates (gap {PART_GAP_MM:g} mm):")
+    print(
+        f"  rectpack MaxRects  {nested:>4} plates, plate use {area / nested / plate**2:.1%}"
+        f" ({seconds:.2f} s)"
+    )
+    print(f"  shelf packer       {shelves:>4} plates, plate use {area / shelves / plate**2:.1%}")
+    print(f"  ratio              {shelves / nested:.2f} x fewer plates")
 
 
 def main() -> None:
@@ -71,6 +99,7 @@ def main() -> None:
     print(f"  mics.factory  {ours:>10,.0f} events/s")
     print(f"  bare SimPy    {ceiling:>10,.0f} events/s (same number of events)")
     print(f"  ratio         {ours / ceiling:.2f} (target >= 0.5)")
+    packing()
 
 
 if __name__ == "__main__":

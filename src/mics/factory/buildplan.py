@@ -22,7 +22,16 @@ import rectpack
 
 from mics.factory.scenario import Machine, Part, Scenario
 
-__all__ = ["Build", "Placement", "Plan", "build_seconds", "period_demand", "plan", "shelf_plates"]
+__all__ = [
+    "Build",
+    "Placement",
+    "Plan",
+    "build_seconds",
+    "nest",
+    "period_demand",
+    "plan",
+    "shelf_plates",
+]
 
 # Clearance between parts on the plate: LPBF parts need room for the recoater and for
 # powder removal; 2 mm is a common minimum (assumption; machine makers advise 1-5 mm).
@@ -124,7 +133,7 @@ def plan(scenario: Scenario, days: float = DEFAULT_PERIOD_DAYS) -> Plan:
         if machine is None or not parts:
             continue
         x, y = machine.build_volume_mm[0], machine.build_volume_mm[1]
-        plates = _nest(parts, x, y, machine.build_volume_mm[2])
+        plates = nest(parts, x, y, machine.build_volume_mm[2])
         for plate in plates:
             placed = [p for p, _ in plate]
             scan, recoat = build_seconds(machine, placed, material.density_kg_m3)
@@ -172,9 +181,7 @@ def _machine_for(scenario: Scenario, material: str, parts: Sequence[Part]) -> Ma
     return None
 
 
-def _nest(
-    parts: Sequence[Part], x: float, y: float, z: float
-) -> list[list[tuple[Part, Placement]]]:
+def nest(parts: Sequence[Part], x: float, y: float, z: float) -> list[list[tuple[Part, Placement]]]:
     """Plates of placed parts: rectpack MaxRects (BSSF), tallest parts first."""
     gap = PART_GAP_MM
     order = sorted(range(len(parts)), key=lambda i: (-parts[i].bbox_mm[2], -_area(parts[i])))

@@ -373,7 +373,8 @@ class Factory:
                         feed[after] = feed.get(after, 0.0) + mass * y
             if retired:
                 state.lose("quality", retired)
-            self._feed_changed(state.spec.id)
+            if state.queue:  # printers idle for want of feedstock, if any, may start now
+                self._feed_changed(state.spec.id)
 
     def _scheduled_resupply(self) -> Generator[simpy.Event, Any, None]:
         while True:
