@@ -22,8 +22,8 @@ import simpy
 
 from mics.factory import load
 from mics.factory.buildplan import PART_GAP_MM, nest, shelf_plates
-from mics.factory.scenario import Demand, Part
 from mics.factory.result import grid_gwp_per_kwh
+from mics.factory.scenario import Demand, Part
 from mics.factory.simulation import simulate
 
 

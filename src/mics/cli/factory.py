@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -53,6 +54,9 @@ def simulate(
         float | None, typer.Option(help="simulated days (default: the scenario's)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="write an SVG of stock by quality band and material flows")
+    ] = None,
 ) -> None:
     """Run the scenario: days without resupply, losses, quality, energy and CO2e."""
     from mics.factory import load
@@ -80,6 +84,14 @@ def simulate(
         result = run(chosen, seed, progress=lambda day: bar.update(task, completed=day))
         bar.update(task, completed=result.end_day)
     body = result.as_json()
+    if plot is not None:
+        from mics.factory import charts
+
+        plot.write_text(
+            "<!-- MICS factory run -->\n"
+            + charts.stack([charts.stock_chart(body), charts.material_flows(body)]),
+            encoding="utf-8",
+        )
     if as_json:
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
         return
@@ -178,3 +190,72 @@ def plan(
         f"(a shelf packer: {made.shelf_plates} plates, {made.shelf_density:.0%}); "
         f"{made.hours:.1f} h of printing, {made.hours_saved:.1f} h saved against one part per build"
     )
+
+
+@factory_app.command("sweep")
+def sweep(
+    scenario: Scenario,
+    vary: Annotated[
+        list[str],
+        typer.Option(help="KEY=LO:HI:N, e.g. recycler[0].yield=0.8:0.99:5 (repeatable)"),
+    ],
+    lhs: Annotated[
+        int | None, typer.Option(help="N Latin-hypercube points over the ranges (not a grid)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the Latin hypercube")] = 0,
+    out: Annotated[Path | None, typer.Option(help="write the rows: .csv or .parquet")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="write an SVG: days without resupply by variant")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="run on a Dask distributed scheduler at this address")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="local worker processes")] = None,
+) -> None:
+    """Run a scenario over a grid or a Latin hypercube of key values, in parallel."""
+    from mics.factory import sweep as sweeps
+
+    doc = sweeps.document(scenario)
+    axes = [sweeps.axis(spec) for spec in vary]
+    if dask is not None:
+        try:
+            from distributed import Client
+        except ImportError as error:
+            from mics.errors import InvalidInput
+
+            raise InvalidInput(
+                "Dask is not installed",
+                field="--dask",
+                value=dask,
+                expected="pip install 'mics[cluster]'",
+            ) from error
+        with Client(dask) as client:  # type: ignore[no-untyped-call]  # untyped library
+            rows = sweeps.sweep(doc, axes, lhs=lhs, seed=seed, executor=client.get_executor())
+    elif workers is not None:
+        with sweeps.default_executor(workers) as pool:
+            rows = sweeps.sweep(doc, axes, lhs=lhs, seed=seed, executor=pool)
+    else:
+        rows = sweeps.sweep(doc, axes, lhs=lhs, seed=seed)
+    if out is not None:
+        if out.suffix == ".parquet":
+            sweeps.write_parquet(rows, out)
+        else:
+            sweeps.write_csv(rows, out)
+    if plot is not None:
+        from mics.factory import charts
+
+        plot.write_text(charts.sweep_chart(rows, [a.key for a in axes]), encoding="utf-8")
+    table = Table(title=f"{len(rows)} variants")
+    keys = [a.key for a in axes]
+    for column in (*keys, "days without resupply", "delivered kg", "closure", "losses kg"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        days = row["self_sufficiency_days"]
+        table.add_row(
+            *(f"{row[k]:.4g}" for k in keys),
+            "never short" if days is None else f"{days:.0f}",
+            f"{row['delivered_kg']:.2f}",
+            f"{row['closure_rate']:.1%}",
+            f"{row['losses_kg']:.2f}",
+        )
+    console.print(table)

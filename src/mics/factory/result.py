@@ -16,7 +16,7 @@ import numpy as np
 from mics.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from mics.factory.simulation import Factory
+    from mics.factory.simulation import Factory, MaterialState
 
 GWP_METHOD = "gwp100"
 
@@ -50,6 +50,7 @@ class Result:
     quality: dict[str, dict[str, float]]  # material -> mean and max loops of delivered parts
     stock_kg: dict[str, float]  # material -> feedstock at the end
     events: int
+    flows_kg: tuple[tuple[str, str, float], ...]  # (from, to, kg): the Sankey of the run
     series: tuple[Sample, ...]
 
     def as_json(self) -> dict[str, Any]:
@@ -113,8 +114,34 @@ def summarise(factory: Factory, end: float) -> Result:
         quality=quality,
         stock_kg={st.spec.id: st.feed.total() for st in states},
         events=factory.events,
+        flows_kg=_flows(states, losses, factory.delivered_kg),
         series=tuple(factory.samples),
     )
+
+
+def _flows(
+    states: list[MaterialState], losses: dict[str, float], delivered: float
+) -> tuple[tuple[str, str, float], ...]:
+    """Where the material went, all materials together (kg over the run)."""
+    drawn = sum(st.drawn for st in states)
+    recycled = sum(st.drawn_recycled for st in states)
+    back = {
+        k: sum(st.returned_kg.get(k, 0.0) for st in states) for k in ("parts", "supports", "scrap")
+    }
+    flows = [
+        ("virgin feedstock", "printing", drawn - recycled),
+        ("recycled feedstock", "printing", recycled),
+        ("printing", "parts", delivered),
+        ("printing", "supports and scrap", back["supports"] + back["scrap"]),
+        ("printing", "lost: sieving", losses.get("sieving", 0.0)),
+        ("parts", "lost: in service", losses.get("in_service", 0.0)),
+        ("parts", "recycler", back["parts"]),
+        ("supports and scrap", "recycler", back["supports"] + back["scrap"]),
+        ("recycler", "recycled feedstock", sum(st.recycled_kg for st in states)),
+    ]
+    for stage in ("atomisation", "re_extrusion", "supports", "scrap", "quality", "unrecycled"):
+        flows.append(("recycler", f"lost: {stage}", losses.get(stage, 0.0)))
+    return tuple((a, b, kg) for a, b, kg in flows if kg > 0)
 
 
 def _stages() -> tuple[str, ...]:

@@ -122,6 +122,9 @@ class MaterialState:
     drawn: float = 0.0
     drawn_recycled: float = 0.0
     resupply_pending: bool = False
+    returned_kg: dict[str, float] = field(default_factory=dict)  # origin -> kg sent back
+    recycled_kg: float = 0.0  # recycler output put back into the feed
+    resupplied_kg: float = 0.0
 
     def lose(self, stage: str, kg: float) -> None:
         self.losses[stage] = self.losses.get(stage, 0.0) + kg
@@ -248,6 +251,9 @@ class Factory:
             state.lose("unrecycled", sum(cohorts.values()) * scale)
             return
         state.returned.setdefault(origin, Lot()).add(cohorts, scale)
+        state.returned_kg[origin] = (
+            state.returned_kg.get(origin, 0.0) + sum(cohorts.values()) * scale
+        )
         self._recycler_signals[state.spec.id].fire()
 
     def _machine(self, machine: Machine) -> Generator[simpy.Event, Any, None]:
@@ -371,6 +377,7 @@ class Factory:
                     else:
                         after = min(loop + 1, MAX_TRACKED_LOOPS)
                         feed[after] = feed.get(after, 0.0) + mass * y
+                        state.recycled_kg += mass * y
             if retired:
                 state.lose("quality", retired)
             if state.queue:  # printers idle for want of feedstock, if any, may start now
@@ -391,6 +398,7 @@ class Factory:
         kg = state.spec.resupply_kg or state.spec.initial_kg
         state.feed.add({0: kg})
         state.inflow += kg
+        state.resupplied_kg += kg
         self._feed_changed(state.spec.id)
 
     def _sampler(self) -> Generator[simpy.Event, Any, None]:
