@@ -37,6 +37,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.demo import load_demo
+from mics.factory.service import scenario_text
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
 from mics.ledger.witness_client import witness_once
 from mics.passport import access, ownership, tags
@@ -158,6 +159,9 @@ def _item_url(suffix: str, kind: str | None = None) -> Url:
 
 
 ITEM = f"/01/{BAG}/21/BA00001"
+JEWELLERY_2_DAYS = scenario_text("jewellery-workshop").replace(
+    "horizon_days = 365", "horizon_days = 2"
+)
 ROUTES: list[Call] = [
     # --- meta, docs, pages, static
     Call("GET", "/openapi.json", "/openapi.json", PUBLIC),
@@ -171,6 +175,15 @@ ROUTES: list[Call] = [
     Call("GET", "/products", "/products", PUBLIC),
     Call("GET", "/products/{product_id}", "/products/borsa-aurora", PUBLIC),
     Call("GET", "/products/{product_id}/footprint", "/products/borsa-aurora/footprint", PUBLIC),
+    Call("GET", "/factory", "/factory", PUBLIC),
+    Call("GET", "/factory/run", "/factory/run?scenario=jewellery-workshop&horizon=2", PUBLIC),
+    Call(
+        "POST",
+        "/factory/run",
+        "/factory/run",
+        PUBLIC,
+        body=lambda site, role: {"toml": JEWELLERY_2_DAYS},
+    ),
     Call("GET", "/static", "/static/mics.css", PUBLIC),
     Call("GET", "/docs-assets", "/docs-assets/swagger-ui.css", PUBLIC),
     # --- the resolver, scans, data carriers, tags
