@@ -57,6 +57,13 @@ def simulate(
     plot: Annotated[
         Path | None, typer.Option(help="write an SVG of stock by quality band and material flows")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(help="capture the recycling as EPCIS TransformationEvents (needs --partner)"),
+    ] = False,
+    partner: Annotated[
+        str | None, typer.Option(help="the partner the events are captured for")
+    ] = None,
 ) -> None:
     """Run the scenario: days without resupply, losses, quality, energy and CO2e."""
     from mics.factory import load
@@ -67,6 +74,21 @@ def simulate(
     if horizon is not None:
         chosen = chosen.with_horizon(horizon)
     grid_gwp_per_kwh(chosen.grid)  # a bad grid id fails before the run
+    db = None
+    if record:
+        from mics import registry
+        from mics.cli.common import database
+        from mics.errors import InvalidInput
+
+        if partner is None:
+            raise InvalidInput(
+                "--record needs the partner to capture for",
+                field="--partner",
+                value=None,
+                expected="a partner id of the registry",
+            )
+        db = database()
+        registry.get_partner(db, partner)  # an unknown partner fails before the run
     if seed is not None and not 0 <= seed < 2**32:
         from mics.errors import InvalidInput
 
@@ -81,9 +103,16 @@ def simulate(
         disable=as_json,
     ) as bar:
         task = bar.add_task(chosen.name, total=chosen.horizon_days)
-        result = run(chosen, seed, progress=lambda day: bar.update(task, completed=day))
+        log: list[Any] | None = [] if record else None
+        result = run(chosen, seed, progress=lambda day: bar.update(task, completed=day), record=log)
         bar.update(task, completed=result.end_day)
     body = result.as_json()
+    if db is not None and partner is not None and log is not None:
+        from mics.factory.service import record_genealogy
+
+        capture_id, count = record_genealogy(db, chosen, log, partner, end_day=result.end_day)
+        body["genealogy"] = {"capture_id": capture_id, "events": count}
+        err_console.print(f"recorded {count} TransformationEvents (capture {capture_id})")
     if plot is not None:
         from mics.factory import charts
 

@@ -14,6 +14,7 @@ the database, so it holds across API processes.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from mics.db import Database
 from mics.errors import Conflict, InvalidInput, MicsError, NotFound
 from mics.factory.result import grid_gwp_per_kwh
 from mics.factory.scenario import Scenario, parse, shipped
-from mics.factory.simulation import simulate
+from mics.factory.simulation import Recycling, simulate
 from mics.factory.store import FactoryRunRow
 
 # Two runs in flight per partner: a simulation holds a CPU for seconds, and a
@@ -154,6 +155,33 @@ def get(db: Database, run_id: str, partner: str | None) -> Run:
         if row is None or (partner is not None and row.partner_id != partner):
             raise NotFound(f"no simulation {run_id!r}", field="id", value=run_id)
         return _run(row)
+
+
+def record_genealogy(
+    db: Database,
+    scenario: Scenario,
+    log: list[Recycling],
+    partner: str,
+    *,
+    start: datetime | None = None,
+    end_day: float = 0.0,
+) -> tuple[str | None, int]:
+    """Capture a run's recycling as EPCIS TransformationEvents (and so in the log).
+
+    ``start``: the run's day 0 (default: ``end_day`` days ago, so no event is in the
+    future). Returns the capture id (None if nothing was recycled) and the count."""
+    from datetime import timedelta
+
+    from mics.factory import genealogy
+    from mics.trace import capture
+
+    now = datetime.now(UTC)
+    first = start or now - timedelta(days=math.ceil(end_day) + 1)
+    found = genealogy.events(scenario, log, first)
+    if not found:
+        return None, 0
+    result = capture.capture_document(db, genealogy.document(found, now), partner)
+    return result.capture_id, result.captured
 
 
 def _checked(text: str, seed: int | None, horizon_days: float | None) -> Scenario:

@@ -38,6 +38,18 @@ MAX_TRACKED_LOOPS = 50
 STAGES = ("sieving", "atomisation", "re_extrusion", "supports", "scrap", "quality", "in_service")
 
 
+@dataclass(frozen=True)
+class Recycling:
+    """One recycler batch, for the powder genealogy (``mics.factory.genealogy``)."""
+
+    day: float
+    material: str
+    inputs: dict[str, Lot]  # origin -> cohorts that went in
+    yield_: float
+    retire_from: int  # cohorts at this loop or later were retired, not returned
+    retired_kg: float
+
+
 class Signal:
     """A wake-up call for one waiting process: an event exists only while it waits,
     so changes nobody waits for cost no event (they would dilute events/s)."""
@@ -149,6 +161,7 @@ class Factory:
     ) -> None:
         self.scenario = scenario
         self.progress = progress  # called with the day at every sample (a progress bar)
+        self.recycling_log: list[Recycling] | None = None  # set to a list to record batches
         self.env = simpy.Environment()
         self.seed = seed
         self.random = random.Random(seed)
@@ -380,6 +393,10 @@ class Factory:
                         state.recycled_kg += mass * y
             if retired:
                 state.lose("quality", retired)
+            if self.recycling_log is not None:
+                self.recycling_log.append(
+                    Recycling(self.env.now, state.spec.id, batch, y, retire_from, retired)
+                )
             if state.queue:  # printers idle for want of feedstock, if any, may start now
                 self._feed_changed(state.spec.id)
 
@@ -456,10 +473,13 @@ def simulate(
     observe: Callable[[Factory], None] | None = None,
     progress: Callable[[float], None] | None = None,
     max_events: int | None = None,
+    record: list[Recycling] | None = None,
 ) -> Result:
     """Run ``scenario`` (seed: the scenario's own unless given) and summarise it.
 
     ``observe`` is called after every event (the mass-balance test), ``progress``
-    with the simulated day at every sample (a progress bar)."""
+    with the simulated day at every sample (a progress bar); ``record`` collects the
+    recycler batches (``mics.factory.genealogy``)."""
     factory = Factory(scenario, scenario.seed if seed is None else seed, progress)
+    factory.recycling_log = record
     return factory.run(observe, max_events)
