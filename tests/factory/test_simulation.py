@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import pytest
 from tests.factory.support import loop_scenario
@@ -117,3 +118,15 @@ def test_result_fields_of_the_issue() -> None:
     assert result.gwp_kg_co2e == pytest.approx(sum(result.energy_kwh.values()) * 0.331, rel=1e-3)
     assert set(result.series[0].stock_kg["ss316l"]) == {"virgin", "recycled", "near_limit"}
     assert result.series[0].stock_kg["ss316l"]["virgin"] == 60.0
+
+
+def test_a_part_goes_only_to_a_machine_it_fits() -> None:
+    base = loop_scenario(horizon_days=20.0)
+    printer = base.machines[0]
+    small = replace(printer, id="small", build_volume_mm=(50.0, 50.0, 100.0))
+    wide = replace(printer, id="wide", build_volume_mm=(200.0, 200.0, 100.0))
+    result = simulate(replace(base, machines=(small, wide)))  # a 90 x 90 mm part
+    # orders on days 1 to 20; the one of day 20 is still printing at the horizon
+    assert result.delivered_parts == 19
+    assert result.utilisation["small"] == 0.0
+    assert result.utilisation["wide"] > 0.0

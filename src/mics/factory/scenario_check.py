@@ -328,7 +328,7 @@ def _printable(path: str, part: Part, machines: tuple[Machine, ...]) -> None:
             value=part.material,
             expected="a material listed in some machine's materials",
         )
-    if not any(_fits(part.bbox_mm, m.build_volume_mm) for m in able):
+    if not any(fits(part.bbox_mm, m.build_volume_mm) for m in able):
         raise InvalidInput(
             "the part is larger than every build volume that prints its material",
             field=f"{path}.bbox_mm",
@@ -337,7 +337,7 @@ def _printable(path: str, part: Part, machines: tuple[Machine, ...]) -> None:
         )
 
 
-def _fits(bbox: tuple[float, float, float], volume: tuple[float, float, float]) -> bool:
+def fits(bbox: tuple[float, float, float], volume: tuple[float, float, float]) -> bool:
     # On the plate a part may turn 90 degrees; its height stays z (supports, orientation).
     x, y, z = bbox
     vx, vy, vz = volume

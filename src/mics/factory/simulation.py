@@ -22,6 +22,7 @@ import simpy
 
 from mics.factory.result import Result, Sample, summarise
 from mics.factory.scenario import Machine, Part, Recycler, Scenario
+from mics.factory.scenario_check import fits
 from mics.factory.stock import Cohorts, Lot, MaterialState, Order, Recycling, Signal
 
 __all__ = ["Factory", "MaterialState", "Recycling", "Result", "simulate"]
@@ -208,8 +209,8 @@ class Factory:
         for order in state.queue:
             part = order.part
             x, y, z = part.bbox_mm
-            if z > machine.build_volume_mm[2]:
-                continue  # another machine prints it
+            if not fits(part.bbox_mm, machine.build_volume_mm):
+                continue  # another machine prints it (the scenario check saw to that)
             more = part.mass_kg * (1.0 + part.support_fraction + machine.scrap_fraction)
             more *= 1.0 + state.spec.sieve_loss_fraction
             if orders and (area + x * y > plate or need + more > self._usable(state)):
