@@ -134,3 +134,18 @@ def test_event_budget_stops_a_run(db: Database) -> None:
     result = simulate(load("space-station"), max_events=500)
     assert result.events == 500
     assert result.stopped == "the budget of 500 events was reached"
+
+
+def test_runs_lost_an_hour_ago_no_longer_count(db: Database) -> None:
+    from datetime import timedelta
+
+    from mics.factory.store import FactoryRunRow
+
+    create_partner(db, PartnerIn(id="officina", name="o", kind="enterprise", is_public=False))
+    for _ in range(service.MAX_ACTIVE_RUNS):
+        service.submit(db, "officina", toml=MINIMAL)
+    with db.transaction() as session:
+        for row in session.query(FactoryRunRow):
+            row.status = "running"
+            row.created_at = row.created_at - service.STALE_AFTER - timedelta(minutes=1)
+    assert service.submit(db, "officina", toml=MINIMAL).status == "queued"

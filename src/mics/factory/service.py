@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -36,6 +36,9 @@ MAX_ACTIVE_RUNS = 2
 # ~20 s of one core at the measured 100k events/s (bench/factory.py): ten years of
 # the space station take ~50k events, so real scenarios finish well inside it.
 MAX_RUN_EVENTS = 2_000_000
+# A run ends within seconds (the event budget); one still "running" an hour later lost
+# its process (a restart) and no longer counts against its partner's bound.
+STALE_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ def submit(
             .select_from(FactoryRunRow)
             .where(FactoryRunRow.partner_id == partner)
             .where(FactoryRunRow.status.in_(("queued", "running")))
+            .where(FactoryRunRow.created_at > row.created_at - STALE_AFTER)
         )
         if (active or 0) >= MAX_ACTIVE_RUNS:
             raise Conflict(
@@ -170,8 +174,6 @@ def record_genealogy(
 
     ``start``: the run's day 0 (default: ``end_day`` days ago, so no event is in the
     future). Returns the capture id (None if nothing was recycled) and the count."""
-    from datetime import timedelta
-
     from mics.factory import genealogy
     from mics.trace import capture
 
