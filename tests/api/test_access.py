@@ -37,6 +37,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.demo import load_demo
+from mics.factory.service import scenario_text
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
 from mics.ledger.witness_client import witness_once
 from mics.passport import access, ownership, tags
@@ -158,6 +159,9 @@ def _item_url(suffix: str, kind: str | None = None) -> Url:
 
 
 ITEM = f"/01/{BAG}/21/BA00001"
+JEWELLERY_2_DAYS = scenario_text("jewellery-workshop").replace(
+    "horizon_days = 365", "horizon_days = 2"
+)
 ROUTES: list[Call] = [
     # --- meta, docs, pages, static
     Call("GET", "/openapi.json", "/openapi.json", PUBLIC),
@@ -172,6 +176,15 @@ ROUTES: list[Call] = [
     Call("GET", "/match", "/match?q=gioielli+in+oro+riciclato&team=1", PUBLIC),
     Call("GET", "/products/{product_id}", "/products/borsa-aurora", PUBLIC),
     Call("GET", "/products/{product_id}/footprint", "/products/borsa-aurora/footprint", PUBLIC),
+    Call("GET", "/factory", "/factory", PUBLIC),
+    Call("GET", "/factory/run", "/factory/run?scenario=jewellery-workshop&horizon=2", PUBLIC),
+    Call(
+        "POST",
+        "/factory/run",
+        "/factory/run",
+        PUBLIC,
+        body=lambda site, role: {"toml": JEWELLERY_2_DAYS},
+    ),
     Call("GET", "/static", "/static/mics.css", PUBLIC),
     Call("GET", "/docs-assets", "/docs-assets/swagger-ui.css", PUBLIC),
     # --- the resolver, scans, data carriers, tags
@@ -534,6 +547,20 @@ ROUTES: list[Call] = [
         "/api/products/borsa-aurora/alternatives?iterations=20",
         PUBLIC,
     ),
+    # --- factory simulations: keyed writers start runs, read their own (operator: any)
+    Call(
+        "POST",
+        "/api/factory/simulations",
+        "/api/factory/simulations",
+        BRAND_WRITER | {"partner_other": "2xx"},
+        body=lambda site, role: {"scenario": "jewellery-workshop", "horizon_days": 2},
+    ),
+    Call(
+        "GET",
+        "/api/factory/simulations/{run_id}",
+        lambda site, role: f"/api/factory/simulations/{site.ids['factory_run']}",
+        BRAND_WRITER | {"partner_other": "404"},
+    ),
     # --- passports, credentials, ownership
     Call(
         "GET",
@@ -672,6 +699,12 @@ async def _prepare_online(site: Site, client: httpx.AsyncClient, tmp: Path) -> N
         "/epcis/capture", json=epcis_document([_event("partner_own", "receiving")]), headers=own
     )
     ids["capture"] = captured.json()["captureID"]
+    ran = await client.post(
+        "/api/factory/simulations",
+        json={"scenario": "jewellery-workshop", "horizon_days": 2},
+        headers=own,
+    )
+    ids["factory_run"] = ran.json()["id"]
     with site.db.read() as s:
         ids["event"] = s.scalar(
             select(EventRow.event_id).where(EventRow.capture_id == ids["capture"])

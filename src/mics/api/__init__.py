@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from mics import __version__, checkpoints, heap
 from mics.api import compute, docs, problems
 from mics.api import epcis as epcis_api
+from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import match as match_api
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(epcis_api.router)
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
+    app.include_router(factory_api.router)
     app.include_router(passport_api.router)
     app.include_router(match_api.router)
 
@@ -106,10 +108,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
-    from mics.web import footprint_pages, match_pages, pages, static_dir
+    from mics.web import factory_pages, footprint_pages, match_pages, pages, static_dir
 
     app.include_router(footprint_pages.router)
     app.include_router(match_pages.router)
+    app.include_router(factory_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app
