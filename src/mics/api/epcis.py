@@ -120,7 +120,6 @@ def capture_job(capture_id: str, db: DatabaseDep, who: PrincipalDep) -> dict[str
 
 
 def _stamp(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -326,8 +326,6 @@ def _rebuild(s: Session, row: Any, contexts: dict[str, Any]) -> bytes | None:
             select(CaptureJobRow.context).where(CaptureJobRow.id == row.capture_id)
         )
     record_time: datetime = row.record_time
-    if record_time.tzinfo is None:  # SQLite keeps no offset: the column is UTC
-        record_time = record_time.replace(tzinfo=UTC)
     try:
         digest = event_hash(json.loads(row.body), contexts[row.capture_id])
         return leaf_data(digest, record_time, row.partner_id)
@@ -371,7 +369,7 @@ def _index_disagreement(
     Queries, genealogy, visibility and passports read these, not the body: a
     change behind the log's back there must be caught like one in the body."""
     event = json.loads(row.body)
-    moment = row.event_time if row.event_time.tzinfo else row.event_time.replace(tzinfo=UTC)
+    moment = row.event_time
     expected: dict[str, Any] = {
         "event_id": event.get("eventID"),
         "event_type": event.get("type"),

@@ -215,7 +215,7 @@ def _cited(
             if grown == chain:
                 break
             chain = grown
-    ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
+    ordered = sorted(rows, key=lambda r: (r[3], r[0]))
     vouched = {eid for eid in bodies if partner_of.get(eid) in chain and names[eid] & reached}
     cited = [
         CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
@@ -293,10 +293,6 @@ def _parties(event: dict[str, Any]) -> list[str]:
             if match:
                 found.append(match.group(1))
     return found
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
@@ -425,7 +421,7 @@ def authenticity_block(verdict: str, scanned_at: datetime, counter: int | None) 
     """The passport's ``authenticity``: a scan's verdict, when, and the tag counter."""
     return {
         "verdict": verdict,
-        "checkedAt": _utc(scanned_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "checkedAt": scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counter": counter,
     }
 

@@ -202,8 +202,7 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
         key_values: list[Any] = [last.id]
         if order_name:
             moment = getattr(last, "event_time" if order_name == "eventTime" else "record_time")
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            key_values = [moment.astimezone(UTC).isoformat(), last.id]
+            key_values = [moment.isoformat(), last.id]
         token = _encode(params, key_values)
     return Page([as_event(r) for r in rows], token)
 

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -35,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -59,8 +58,8 @@ class CaptureJobRow(Base):
     __tablename__ = "capture_job"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     running: Mapped[bool] = mapped_column(default=True)
     success: Mapped[bool] = mapped_column(default=False)
     error_behaviour: Mapped[str] = mapped_column(String(20), default="rollback")
@@ -80,8 +79,8 @@ class EventRow(Base):
     event_id: Mapped[str] = mapped_column(String(300), unique=True)
     event_hash: Mapped[str] = mapped_column(String(120))
     event_type: Mapped[str] = mapped_column(String(30))
-    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    record_time: Mapped[datetime] = mapped_column(UtcDateTime())
     action: Mapped[str | None] = mapped_column(String(10), nullable=True)
     biz_step: Mapped[str | None] = mapped_column(String(200), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
@@ -120,9 +119,9 @@ class SubscriptionRow(Base):
     dest: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(String(200))
     last_event: Mapped[int] = mapped_column(BigId, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class NamedQueryRow(Base):
@@ -130,4 +129,4 @@ class NamedQueryRow(Base):
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
