@@ -15,11 +15,11 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
+from mics.api import edge, problems
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
 from mics.api import passport as passport_api
-from mics.api import problems
 from mics.api import registry as registry_api
 from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
@@ -35,6 +35,9 @@ __all__ = ["MicsApp", "create_app"]
 class MicsApp(FastAPI):
     """The FastAPI app, with tag scans answered ahead of its routing and middleware.
 
+    Every request first passes the edge (``mics.api.edge``): text no database
+    column can hold (NUL, unpaired surrogates) is refused there, once for all routes.
+
     A scan (``GET /01/...?e=..&c=..``) is the one request a busy deployment
     serves by the thousand per second; ``resolver.fast_scan`` answers it with
     the route's own handler and problem responses. Everything else, and every
@@ -44,8 +47,11 @@ class MicsApp(FastAPI):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        await edge.guard(self._dispatch, scope, receive, send)  # text no column can hold: 422
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if resolver_api.takes_scan(scope):
-            scope["app"] = self
             await resolver_api.fast_scan(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

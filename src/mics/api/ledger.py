@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, ViewerDep
+from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
@@ -25,6 +26,7 @@ from mics.ledger.note import Signer
 from mics.trace import query
 
 router = APIRouter(tags=["ledger"])
+TreeSize = Annotated[BigInt, Field(ge=0, description="a tree size (leaves)")]
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -49,7 +51,7 @@ def checkpoint_now(request: Request, db: DatabaseDep, settings: SettingsDep) -> 
 
 
 @router.get("/ledger/checkpoints/{size}", response_class=PlainTextResponse)
-def checkpoint_at(size: int, db: DatabaseDep) -> PlainTextResponse:
+def checkpoint_at(size: TreeSize, db: DatabaseDep) -> PlainTextResponse:
     """The checkpoint signed at tree size ``size``, with its cosignatures."""
     return PlainTextResponse(cosignatures.note_with_cosignatures(db, log.checkpoint_at(db, size)))
 
@@ -59,7 +61,7 @@ class WitnessKeyIn(BaseModel):
 
 
 class CosignatureIn(BaseModel):
-    size: int
+    size: TreeSize
     cosignature: str
 
 
@@ -126,14 +128,16 @@ def _hex(value: str, field: str) -> bytes:
 
 @router.get("/ledger/proof/inclusion")
 def inclusion(
-    db: DatabaseDep, leaf_hash: str, tree_size: Annotated[int, Query(ge=1)]
+    db: DatabaseDep, leaf_hash: str, tree_size: Annotated[TreeSize, Query(ge=1)]
 ) -> dict[str, Any]:
     return log.inclusion_by_hash(db, _hex(leaf_hash, "leaf_hash"), tree_size).as_json()
 
 
 @router.get("/ledger/proof/consistency")
 def consistency(
-    db: DatabaseDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    db: DatabaseDep,
+    first: Annotated[TreeSize, Query(ge=1)],
+    second: Annotated[TreeSize, Query(ge=1)],
 ) -> dict[str, Any]:
     hashes = log.consistency(db, first, second)
     return {"first": first, "second": second, "hashes": [h.hex() for h in hashes]}

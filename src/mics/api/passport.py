@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from mics import registry
 from mics.api.deps import DatabaseDep, SettingsDep, get_principal
+from mics.column_ranges import RowId
 from mics.passport import ownership
 from mics.passport.access import TIERS
 from mics.passport.data_integrity import did_document, did_web
@@ -75,7 +76,7 @@ def _passport(
 
 @router.get("/api/items/{item_id}/passport")
 def item_passport(
-    item_id: int,
+    item_id: RowId,
     request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
@@ -100,37 +101,37 @@ def passport_by_gtin(
 
 
 @router.get("/api/items/{item_id}/credential")
-def item_credential(item_id: int, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+def item_credential(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
     item = registry.get_item(db, item_id)
     credential = issue_credential(db, settings, item.gtin, item.serial)
     return JSONResponse(credential, media_type="application/vc+ld+json")
 
 
 @router.get("/api/items/{item_id}/ownership")
-def item_ownership(item_id: int, db: DatabaseDep) -> dict[str, Any]:
+def item_ownership(item_id: RowId, db: DatabaseDep) -> dict[str, Any]:
     return ownership.item_status(db, item_id)
 
 
 @router.post("/api/items/{item_id}/claim", status_code=201)
-def claim(item_id: int, body: ClaimIn, db: DatabaseDep) -> dict[str, Any]:
+def claim(item_id: RowId, body: ClaimIn, db: DatabaseDep) -> dict[str, Any]:
     token = ownership.claim(db, item_id, body.secret)
     return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
 
 
 @router.post("/api/items/{item_id}/transfer", status_code=201)
-def transfer(item_id: int, body: OwnerIn, db: DatabaseDep) -> dict[str, Any]:
+def transfer(item_id: RowId, body: OwnerIn, db: DatabaseDep) -> dict[str, Any]:
     code, expires = ownership.start_transfer(db, item_id, body.owner_token)
     return {"code": code, "expires_at": expires.isoformat()}
 
 
 @router.post("/api/items/{item_id}/accept", status_code=201)
-def accept(item_id: int, body: AcceptIn, db: DatabaseDep) -> dict[str, Any]:
+def accept(item_id: RowId, body: AcceptIn, db: DatabaseDep) -> dict[str, Any]:
     token = ownership.accept_transfer(db, item_id, body.code)
     return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
 
 
 @router.post("/api/items/{item_id}/report-lost")
-def report_lost(item_id: int, body: ReportIn, db: DatabaseDep) -> dict[str, Any]:
+def report_lost(item_id: RowId, body: ReportIn, db: DatabaseDep) -> dict[str, Any]:
     return ownership.report_lost(db, item_id, body.owner_token, status=body.status)
 
 

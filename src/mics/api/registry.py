@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from mics import registry
 from mics.api.deps import DatabaseDep, PrincipalDep
+from mics.column_ranges import Int32, RowId
 from mics.errors import Forbidden, InvalidInput
 from mics.registry.keys import Principal
 from mics.registry.schemas import (
@@ -34,7 +35,7 @@ from mics.registry.schemas import (
 
 router = APIRouter(prefix="/api", tags=["registry"])
 MAX_OFFSET = 2**31 - 1
-ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="item id")]
+ItemId = Annotated[RowId, Path(description="item id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="records to skip")]
 
@@ -54,7 +55,7 @@ def partners(
     db: DatabaseDep,
     kind: str | None = None,
     sector: str | None = None,
-    spoke: int | None = None,
+    spoke: Int32 | None = None,
     is_public: bool | None = None,
     q: str | None = None,
     limit: Limit = 50,
@@ -103,7 +104,7 @@ def update_partner(
 @router.get("/projects")
 def projects(
     db: DatabaseDep,
-    spoke: int | None = None,
+    spoke: Int32 | None = None,
     status: str | None = None,
     partner: str | None = None,
     limit: Limit = 50,

@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 from mics.api import problems
 from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, get_principal
 from mics.api.problems import problem_response
+from mics.column_ranges import RowId
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import Forbidden, InvalidInput, MicsError
@@ -292,7 +293,7 @@ async def scan(
 
 
 @router.get("/api/items/{item_id}/qr.svg", response_class=Response)
-def item_qr_svg(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+def item_qr_svg(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as SVG."""
     return Response(
         labels.qr_svg(_item_uri(db, item_id, settings.base_url)), media_type="image/svg+xml"
@@ -300,7 +301,7 @@ def item_qr_svg(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Respons
 
 
 @router.get("/api/items/{item_id}/qr.png", response_class=Response)
-def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+def item_qr_png(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as PNG."""
     return Response(
         labels.qr_png(_item_uri(db, item_id, settings.base_url)), media_type="image/png"
@@ -309,7 +310,7 @@ def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Respons
 
 @router.post("/api/items/{item_id}/tag", status_code=201)
 def register_tag(
-    item_id: int, body: TagIn, request: Request, db: DatabaseDep, who: PrincipalDep
+    item_id: RowId, body: TagIn, request: Request, db: DatabaseDep, who: PrincipalDep
 ) -> dict[str, object]:
     """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
@@ -318,7 +319,7 @@ def register_tag(
 
 
 @router.get("/api/items/{item_id}/tag")
-def item_tag(item_id: int, db: DatabaseDep, who: PrincipalDep) -> dict[str, object]:
+def item_tag(item_id: RowId, db: DatabaseDep, who: PrincipalDep) -> dict[str, object]:
     _check_brand(db, item_id, who.partner, who.role)
     return tags.tag_of_item(db, item_id).as_json()
 

@@ -7,6 +7,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mics.column_ranges import Int32
+
 T = TypeVar("T")
 
 PartnerKind = Literal["university", "research_centre", "public_body", "enterprise"]
@@ -35,7 +37,7 @@ class PartnerIn(Strict):
     kind: PartnerKind
     is_public: bool = Field(description="public-sector partner (true) or industrial (false)")
     sectors: list[str] = Field(default_factory=list)
-    spokes: list[int] = Field(default_factory=list)
+    spokes: list[Int32] = Field(default_factory=list)
     competences: str = ""
     city: str = ""
     website: str = ""
@@ -54,7 +56,7 @@ class PartnerPatch(Strict):
     kind: PartnerKind | None = None
     is_public: bool | None = None
     sectors: list[str] | None = None
-    spokes: list[int] | None = None
+    spokes: list[Int32] | None = None
     competences: str | None = None
     city: str | None = None
     website: str | None = None
@@ -64,7 +66,7 @@ class PartnerPatch(Strict):
 class ProjectIn(Strict):
     id: str
     title: str = Field(min_length=1, max_length=300)
-    spoke: int
+    spoke: Int32
     partners: list[str] = Field(default_factory=list)
     summary: str = ""
     status: ProjectStatus = "proposed"

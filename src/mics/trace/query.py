@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
+from mics.column_ranges import INT64_MAX
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.trace.cbv import bare_term
@@ -263,6 +264,8 @@ def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
         ordered = "orderBy" in params
         if len(after) != (2 if ordered else 1) or not isinstance(after[-1], int):
             raise TypeError("position does not fit the query")
+        if not 0 <= after[-1] <= INT64_MAX:  # an event id: PostgreSQL refuses a larger one
+            raise ValueError("position beyond any event id")
         if ordered:
             parse_timestamp(str(after[0]))
         return params, after
