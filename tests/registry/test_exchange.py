@@ -11,6 +11,7 @@ import pytest
 
 from mics import registry
 from mics.db import Database
+from mics.errors import InvalidInput
 from mics.registry.schemas import MaterialIn, PartnerIn, ProductIn
 
 HOSTILE = {
@@ -119,3 +120,14 @@ async def test_api_csv_export_is_neutralised(demo_db: Database, tmp_path: Path) 
     row = next(r for r in _cells(exported.text) if r["id"] == "evil-srl")
     assert row["name"] == "'" + HOSTILE["name"]
     assert row["website"] == "'" + HOSTILE["website"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{}\n", "id,colour\nx,red\n", "name,kind\nX,enterprise\n"],
+    ids=["json", "extra", "no-id"],
+)
+def test_a_csv_whose_header_is_not_the_kinds_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        registry.parse_csv(text, "partners")
+    assert caught.value.field == "header"

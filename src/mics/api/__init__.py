@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
-from mics.api import edge, problems
+from mics.api import edge, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
@@ -49,6 +50,10 @@ class MicsApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         await edge.guard(self._dispatch, scope, receive, send)  # text no column can hold: 422
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document with the problems every route answers (``mics.api.openapi``)."""
+        return openapi.declare_problems(super().openapi())
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if resolver_api.takes_scan(scope):

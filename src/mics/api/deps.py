@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mics.config import Settings
 from mics.db import Database
@@ -27,6 +28,17 @@ DatabaseDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+# How /openapi.json names the key: routes that depend on it declare this security scheme,
+# and ``mics.api.openapi`` documents their 401 and 403 problems.
+KEY_SCHEME = "partnerKey"
+bearer = HTTPBearer(
+    scheme_name=KEY_SCHEME,
+    bearerFormat="mics_<prefix>_<secret>",
+    description="a partner API key (`mics keys create`); its role decides what it may do",
+    auto_error=False,
+)
+
+
 def get_principal(request: Request) -> Principal:
     """The partner behind ``Authorization: Bearer <key>``, or 401."""
     header = request.headers.get("authorization", "")
@@ -36,13 +48,24 @@ def get_principal(request: Request) -> Principal:
     return authenticate(get_db(request), key.strip() or None)
 
 
-def get_viewer(request: Request) -> Viewer:
+def _keyed(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    """``get_principal`` as a dependency, so that the route declares the key scheme."""
+    return get_principal(request)
+
+
+PrincipalDep = Annotated[Principal, Depends(_keyed)]
+
+
+def get_viewer(request: Request, principal: PrincipalDep) -> Viewer:
     """What the caller may read: everything for an operator key, else its own events."""
-    principal = get_principal(request)
     if principal.role in ("operator", "authority"):
         return Viewer(partner=None)
     return viewer_for(get_db(request), principal.partner)
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+# For routes that read a key only when one is sent (passport tiers): the scheme, optional.
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}, {KEY_SCHEME: []}]}

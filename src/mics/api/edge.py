@@ -21,14 +21,11 @@ Integer inputs are bounded by their types (:mod:`mics.column_ranges`).
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi.routing import iter_route_contexts
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mics.api.problems import problem_response
+from mics.api.problems import matching_routes, problem_response
 from mics.errors import InvalidInput
 
 __all__ = ["guard"]
@@ -130,15 +127,11 @@ def _path_parameter(scope: Scope) -> tuple[str, str]:
     """Which route parameter of the path holds the NUL (``path`` when no route matches).
 
     Only on this refusal's path: the routes are walked the way the router would."""
-    path: str = scope["path"]
-    router: Any = getattr(scope.get("app"), "router", None)
-    for route in iter_route_contexts(getattr(router, "routes", ())):
-        match, child = route.matches(scope)
-        if match is not Match.NONE:
-            for name, value in child.get("path_params", {}).items():
-                if isinstance(value, str) and NUL in value:
-                    return name, value
-    return "path", path
+    for _, child in matching_routes(scope):
+        for name, value in child.get("path_params", {}).items():
+            if isinstance(value, str) and NUL in value:
+                return name, value
+    return "path", scope["path"]
 
 
 class _Scanner:

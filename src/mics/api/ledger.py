@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, ViewerDep
+from mics.api.openapi import media, problems
 from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import cosignatures, log
@@ -27,6 +28,14 @@ from mics.trace import query
 
 router = APIRouter(tags=["ledger"])
 TreeSize = Annotated[BigInt, Field(ge=0, description="a tree size (leaves)")]
+# c2sp.org/tlog-tiles: <L>/<N>[.p/<W>] or entries/<N>[.p/<W>], N in x-prefixed 3-digit groups
+TilePath = Annotated[
+    str,
+    Path(
+        pattern=r"^(entries|0|[1-9][0-9]?)/(x[0-9]{3}/)*[0-9]{3}(\.p/[1-9][0-9]{0,2})?$",
+        description="a tile's path after tile/",
+    ),
+]
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -79,7 +88,7 @@ def witness_keys(db: DatabaseDep) -> list[dict[str, str]]:
     return [{"partner": w.partner, "vkey": w.vkey} for w in cosignatures.witnesses(db)]
 
 
-@router.post("/ledger/cosignatures")
+@router.post("/ledger/cosignatures", responses=problems(404))
 def cosign(
     body: Annotated[CosignatureIn, Body()], db: DatabaseDep, who: PrincipalDep
 ) -> dict[str, Any]:
@@ -89,7 +98,7 @@ def cosign(
     return {"size": body.size, "witness": who.partner, "cosignature": line}
 
 
-@router.get("/ledger/audit")
+@router.get("/ledger/audit", responses=problems(409))
 async def audit_log(request: Request, db: DatabaseDep, who: PrincipalDep) -> dict[str, Any]:
     """Rebuild every leaf and the tree from the events (role ``operator``); 409 on tampering."""
     who.require("operator")
@@ -103,8 +112,8 @@ def key(request: Request) -> PlainTextResponse:
     return PlainTextResponse(signer(request).verifier.vkey + "\n")
 
 
-@router.get("/ledger/tile/{path:path}")
-def tile(path: str, db: DatabaseDep) -> Response:
+@router.get("/ledger/tile/{path:path}", responses=media("application/octet-stream"))
+def tile(path: TilePath, db: DatabaseDep) -> Response:
     """C2SP tlog-tiles: hash tiles and entry bundles; full ones are immutable."""
     data, full = log.tile(db, "tile/" + path)
     cache = IMMUTABLE if full else "no-cache"
@@ -126,14 +135,16 @@ def _hex(value: str, field: str) -> bytes:
     return raw
 
 
-@router.get("/ledger/proof/inclusion")
+@router.get("/ledger/proof/inclusion", responses=problems(404))
 def inclusion(
-    db: DatabaseDep, leaf_hash: str, tree_size: Annotated[TreeSize, Query(ge=1)]
+    db: DatabaseDep,
+    leaf_hash: Annotated[str, Query(pattern="^[0-9a-fA-F]{64}$", description="a leaf hash")],
+    tree_size: Annotated[TreeSize, Query(ge=1)],
 ) -> dict[str, Any]:
     return log.inclusion_by_hash(db, _hex(leaf_hash, "leaf_hash"), tree_size).as_json()
 
 
-@router.get("/ledger/proof/consistency")
+@router.get("/ledger/proof/consistency", responses=problems(404))
 def consistency(
     db: DatabaseDep,
     first: Annotated[TreeSize, Query(ge=1)],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from mics import registry
 from mics.api.deps import DatabaseDep, PrincipalDep
+from mics.api.openapi import media, problems
 from mics.column_ranges import Int32, RowId
 from mics.errors import Forbidden, InvalidInput
+from mics.registry.exchange import KINDS
 from mics.registry.keys import Principal
 from mics.registry.schemas import (
     BomNode,
@@ -22,6 +24,7 @@ from mics.registry.schemas import (
     MaterialPatch,
     Page,
     PartnerIn,
+    PartnerKind,
     PartnerOut,
     PartnerPatch,
     ProductIn,
@@ -29,6 +32,7 @@ from mics.registry.schemas import (
     ProductPatch,
     ProjectIn,
     ProjectOut,
+    ProjectStatus,
     SectorOut,
     SpokeOut,
 )
@@ -38,6 +42,7 @@ MAX_OFFSET = 2**31 - 1
 ItemId = Annotated[RowId, Path(description="item id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="records to skip")]
+RecordKind = Literal["partners", "projects", "materials", "products"]  # registry.KINDS
 
 
 @router.get("/sectors")
@@ -50,10 +55,10 @@ def spokes(db: DatabaseDep) -> list[SpokeOut]:
     return registry.list_spokes(db)
 
 
-@router.get("/partners")
+@router.get("/partners", responses=problems(404))
 def partners(
     db: DatabaseDep,
-    kind: str | None = None,
+    kind: PartnerKind | None = None,
     sector: str | None = None,
     spoke: Int32 | None = None,
     is_public: bool | None = None,
@@ -101,11 +106,11 @@ def update_partner(
     return registry.update_partner(db, partner_id, body)
 
 
-@router.get("/projects")
+@router.get("/projects", responses=problems(404))
 def projects(
     db: DatabaseDep,
     spoke: Int32 | None = None,
-    status: str | None = None,
+    status: ProjectStatus | None = None,
     partner: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -122,7 +127,7 @@ def create_project(db: DatabaseDep, body: ProjectIn, who: PrincipalDep) -> Proje
     return registry.create_project(db, body)
 
 
-@router.get("/materials")
+@router.get("/materials", responses=problems(404))
 def materials(
     db: DatabaseDep,
     category: str | None = None,
@@ -157,7 +162,7 @@ def update_material(
     return registry.update_material(db, material_id, body)
 
 
-@router.get("/products")
+@router.get("/products", responses=problems(404))
 def products(
     db: DatabaseDep,
     sector: str | None = None,
@@ -168,7 +173,7 @@ def products(
     return registry.list_products(db, sector=sector, brand=brand, limit=limit, offset=offset)
 
 
-@router.post("/products", status_code=201)
+@router.post("/products", status_code=201, responses=problems(404))
 def create_product(db: DatabaseDep, body: ProductIn, who: PrincipalDep) -> ProductOut:
     """Add a product: the operator, or a brand partner for its own products."""
     _brand_or_operator(who, body.brand)
@@ -198,7 +203,7 @@ def product_bom(db: DatabaseDep, product_id: str) -> BomNode:
     return registry.product_tree(db, product_id)
 
 
-@router.get("/items")
+@router.get("/items", responses=problems(404))
 def items(
     db: DatabaseDep,
     product: str | None = None,
@@ -209,7 +214,7 @@ def items(
     return registry.list_items(db, product=product, lot=lot, limit=limit, offset=offset)
 
 
-@router.post("/items", status_code=201)
+@router.post("/items", status_code=201, responses=problems(404))
 def create_item(db: DatabaseDep, body: ItemIn, who: PrincipalDep) -> ItemOut:
     """Serialise an item: the operator, or the product's brand partner."""
     _brand_or_operator(who, registry.get_product(db, body.product).brand)
@@ -231,9 +236,28 @@ def item(db: DatabaseDep, item_id: ItemId) -> ItemOut:
     return registry.get_item(db, item_id)
 
 
-@router.post("/registry/import")
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "array", "items": {"type": "object"}} for k in KINDS
+                    },
+                    "additionalProperties": False,
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/registry/import", openapi_extra=IMPORT_BODY)
 async def import_records(
-    db: DatabaseDep, request: Request, who: PrincipalDep, kind: str | None = None
+    db: DatabaseDep, request: Request, who: PrincipalDep, kind: RecordKind | None = None
 ) -> dict[str, int]:
     """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing.
 
@@ -259,8 +283,10 @@ async def import_records(
         raise InvalidInput(str(error), field="body") from error
 
 
-@router.get("/registry/export/{kind}")
-def export_records(db: DatabaseDep, kind: str, format: str = "json") -> Response:
+@router.get("/registry/export/{kind}", responses=media("application/json", "text/csv"))
+def export_records(
+    db: DatabaseDep, kind: RecordKind, format: Literal["json", "csv"] = "json"
+) -> Response:
     records = registry.export(db, kind)
     if format == "csv":
         return Response(registry.to_csv(kind, records), media_type="text/csv")

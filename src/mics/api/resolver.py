@@ -23,13 +23,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.routing import NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from mics.api import problems
-from mics.api.deps import DatabaseDep, PrincipalDep, SettingsDep, get_principal
+from mics.api import openapi, problems
+from mics.api.deps import OPTIONAL_KEY, DatabaseDep, PrincipalDep, SettingsDep, get_principal
 from mics.api.problems import problem_response
 from mics.column_ranges import RowId
 from mics.config import Settings
@@ -54,7 +54,10 @@ TIERS["operator"] = "authority"
 
 
 class TagIn(BaseModel):
-    uid: str
+    uid: str = Field(
+        description="the tag's 7-byte UID in hex (spaces and colons allowed)",
+        json_schema_extra={"pattern": r"^[\s:]*([0-9A-Fa-f][\s:]*){14}$"},
+    )
 
 
 def master_key(request: Request) -> SunMasterKey:
@@ -81,21 +84,27 @@ def publisher(request: Request) -> scans.VerdictPublisher:
 
 
 RESOLVER_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": description,
-    }
-    for name, description in (
-        ("linkType", "a GS1 link type (gs1:pip, gs1:sustainabilityInfo, ...) or linkset"),
-        ("lang", "it or en (default: Accept-Language, then en)"),
-        ("e", "NTAG 424 DNA SUN: encrypted PICC data, 32 hex digits"),
-        ("c", "NTAG 424 DNA SUN: CMAC, 16 hex digits"),
-        ("lat", "latitude of the scan, decimal degrees (optional)"),
-        ("lon", "longitude of the scan, decimal degrees (optional)"),
-        ("rp", "a registered read point id (optional)"),
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    for name, schema, description in (
+        (
+            "linkType",
+            {"type": "string"},
+            "a GS1 link type (gs1:pip, gs1:sustainabilityInfo, ...) or linkset",
+        ),
+        ("lang", {"enum": ["it", "en"]}, "it or en (default: Accept-Language, then en)"),
+        (
+            "e",
+            {"type": "string", "pattern": "^[0-9A-Fa-f]{32}$"},
+            "NTAG 424 DNA SUN: encrypted PICC data, 32 hex digits",
+        ),
+        (
+            "c",
+            {"type": "string", "pattern": "^[0-9A-Fa-f]{16}$"},
+            "NTAG 424 DNA SUN: CMAC, 16 hex digits",
+        ),
+        ("lat", {"type": "number"}, "latitude of the scan, decimal degrees (optional)"),
+        ("lon", {"type": "number"}, "longitude of the scan, decimal degrees (optional)"),
+        ("rp", {"type": "string"}, "a registered read point id (optional)"),
     )
 ]
 
@@ -113,7 +122,10 @@ def preflight(rest: str) -> Response:
 @router.get(
     "/01/{rest:path}",
     summary="Resolve a Digital Link",
-    openapi_extra={"parameters": RESOLVER_PARAMETERS},
+    responses=openapi.media(HTML, JSON_LD, JSON, resolver.LINKSET_TYPE)
+    | {307: {"description": "Redirect to the link of the linkType asked for"}}
+    | openapi.problems(400, 501, 503),
+    openapi_extra={"parameters": RESOLVER_PARAMETERS} | OPTIONAL_KEY,
 )
 async def resolve(rest: str, request: Request) -> Response:
     """Resolve a GS1 Digital Link: page, JSON-LD, one link (307) or the linkset."""
@@ -259,7 +271,7 @@ def resolver_description(settings: SettingsDep) -> JSONResponse:
     return JSONResponse(resolver.description(settings.base_url, settings.instance), headers=CORS)
 
 
-@router.get("/api/recall-status/01/{rest:path}")
+@router.get("/api/recall-status/01/{rest:path}", responses=openapi.problems(400))
 def recall_status(rest: str, request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     """``gs1:recallStatus``: whether an EPCIS event marked this item or product recalled."""
     link = _parse(request, prefix="/api/recall-status")
@@ -270,7 +282,7 @@ def recall_status(rest: str, request: Request, db: DatabaseDep, settings: Settin
     return JSONResponse(body, headers=CORS)
 
 
-@router.get("/api/scan")
+@router.get("/api/scan", responses=openapi.problems(400, 503))
 async def scan(
     request: Request,
     db: DatabaseDep,
@@ -292,7 +304,7 @@ async def scan(
 # --- data carriers -----------------------------------------------------------------------------
 
 
-@router.get("/api/items/{item_id}/qr.svg", response_class=Response)
+@router.get("/api/items/{item_id}/qr.svg", responses=openapi.media("image/svg+xml"))
 def item_qr_svg(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as SVG."""
     return Response(
@@ -300,7 +312,7 @@ def item_qr_svg(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Respo
     )
 
 
-@router.get("/api/items/{item_id}/qr.png", response_class=Response)
+@router.get("/api/items/{item_id}/qr.png", responses=openapi.media("image/png"))
 def item_qr_png(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as PNG."""
     return Response(

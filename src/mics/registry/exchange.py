@@ -132,6 +132,19 @@ def parse_csv(text: str, kind: str | None = None) -> dict[str, list[dict[str, An
     if not header:
         raise InvalidInput("the CSV is empty", field="header", value="", expected="a header line")
     kind = check_kind(kind) if kind else guess_csv_kind(list(header))
+    known = (
+        PRODUCT_FIELDS + COMPONENT_FIELDS
+        if kind == "products"
+        else list(SCHEMAS[kind].model_fields)
+    )
+    unknown = [column for column in header if column not in known]
+    if unknown or "id" not in header:
+        raise InvalidInput(
+            f"the header does not name the columns of {kind}",
+            field="header",
+            value=",".join(header)[:200],
+            expected="columns among " + ",".join(known) + ", id among them",
+        )
     rows: list[dict[str, Any]] = []
     for line, row in enumerate(reader, start=2):
         if None in row or any(v is None for v in row.values()):

@@ -72,8 +72,15 @@ class Page:
     next_token: str | None
 
 
-def _list(value: str | list[str]) -> list[str]:
+def _list(name: str, value: str | list[str]) -> list[str]:
     values = value if isinstance(value, list) else [value]
+    if not all(isinstance(part, str) for part in values):  # a stored named query's JSON
+        raise InvalidInput(
+            "query values are text",
+            field=name,
+            value=value,
+            expected="a string, or a list of strings (values separated by |)",
+        )
     return [v.strip() for part in values for v in part.split("|") if v.strip()]
 
 
@@ -81,7 +88,7 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
     """The SQL for the filters in ``params``; unknown parameters are an error."""
     query = select(EventRow)
     for name, raw in params.items():
-        values = _list(raw)
+        values = _list(name, raw)
         if name in PAGING:
             continue
         if name in EQUALS:
@@ -127,7 +134,7 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
                 "EQ_bizStep, MATCH_epc, MATCH_anyEPC, EQ_bizTransaction_po, perPage",
             )
     if "eventType" in params:
-        types = _list(params["eventType"])
+        types = _list("eventType", params["eventType"])
         for t in types:
             if t not in EVENT_TYPES:
                 raise InvalidInput(

@@ -232,7 +232,7 @@ def _event(report: check.Findings, pointer: str, event: Any) -> None:
         report.add(pointer, event, "an event object")
         return
     required = ["eventTime", "eventTimeZoneOffset"]
-    if kind in _FIELDS:
+    if isinstance(kind, str) and kind in _FIELDS:
         fields = _FIELDS[kind]
         if kind == "TransformationEvent" and "action" in event:
             report.add(
@@ -410,7 +410,7 @@ def _version(report: check.Findings, pointer: str, value: Any) -> None:
 def _document(report: check.Findings, doc: Any) -> list[Any]:
     """Check the document around the events; return the event list found (maybe empty)."""
     kind = _get(doc, "type")
-    if kind not in _DOCUMENTS:
+    if not isinstance(kind, str) or kind not in _DOCUMENTS:
         report.add("/type", kind, "'EPCISDocument' or 'EPCISQueryDocument'")
         return []
     fields, required = _DOCUMENTS[kind]
