@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tests.support import epcis_document
 
@@ -186,3 +188,42 @@ def test_every_integer_a_route_takes_is_bounded_to_a_column_range(tmp_path: Path
         if not (-(2**63) <= schema.get("minimum", -(2**64)) <= schema.get("maximum", 2**64) < 2**63)
     ]
     assert unbounded == []
+
+
+def _holds_bad_text(node: Any) -> bool:
+    """The reference: a NUL or an unpaired surrogate in any string or key of parsed JSON."""
+    if isinstance(node, str):
+        return "\x00" in node or any(0xD800 <= ord(c) <= 0xDFFF for c in node)
+    if isinstance(node, list):
+        return any(_holds_bad_text(v) for v in node)
+    if isinstance(node, dict):
+        return any(_holds_bad_text(k) or _holds_bad_text(v) for k, v in node.items())
+    return False
+
+
+# Pieces that make escapes, almost-escapes and escaped backslashes next to each other.
+_PIECES = ["a", "\\", "\\\\", "u0000", "ud800", "udc00", "\x00", "\ud800", "\udc00", "🌲", '"']
+_TRICKY = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
+
+
+@given(
+    value=st.recursive(
+        _TRICKY,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3),
+        max_leaves=6,
+    )
+)
+@example(value="\\" * 20 + "u0000")  # long runs of escaped backslashes before "u0000" text
+@example(value="\\" * 20 + "\x00")  # ... and before a real \u0000 escape
+@example(value=["\\" * 13 + "\ud800", "x\\" * 9 + "ud800\udc00"])
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_the_body_scanner_agrees_with_a_json_parser_wherever_the_chunks_split(value: Any) -> None:
+    from mics.api.edge import _Scanner
+
+    body = json.dumps(value).encode()  # ASCII: lone surrogates and NUL as \\u escapes
+    expected = _holds_bad_text(json.loads(body))
+    for cut in range(len(body) + 1):
+        scanner = _Scanner(json=True)
+        found = scanner.feed(body[:cut], cut == len(body))
+        found = found or (cut < len(body) and scanner.feed(body[cut:], True))
+        assert (found is not None and found is not False) == expected, (cut, body)

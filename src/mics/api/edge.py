@@ -151,6 +151,14 @@ class _Scanner:
             return problem
         buffer = self.carry + chunk
         safe = len(buffer) if last else max(len(buffer) - (_LONGEST - 1), 0)
+        if b"\\u" not in buffer and b"\x00" not in buffer:
+            # the common case, at memchr speed: no escape to look at. The carry must not
+            # start inside an escaped backslash: an odd run of them before ``safe`` opens one.
+            head = buffer[:safe]
+            resume = safe - (len(head) - len(head.rstrip(b"\\"))) % 2
+            self.carry = buffer[resume:]
+            self.offset += resume
+            return None
         resume = safe
         for match in _JSON_TOKENS.finditer(buffer):
             if match.start() >= safe:
