@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from mics.errors import Conflict, InvalidInput, NotFound, Unavailable
 
@@ -36,6 +39,40 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back as an aware UTC ``datetime``.
+
+    The column is ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and SQLAlchemy's
+    text format on SQLite, which keeps no offset: values are converted to UTC
+    on the way in (so SQLite's text is UTC and compares in order) and get
+    ``tzinfo=UTC`` on the way out, whatever the session's time zone. A naive
+    datetime names no instant and is refused rather than guessed at. Every
+    ``DateTime`` column of MICS is one of these: API fields declared
+    ``format: date-time`` (RFC 3339 §5.6) need the offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value!r} for a UTC column: pass an aware time, "
+                "e.g. datetime.now(UTC)"
+            )
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite: the stored text is UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes of -wal file kept after a checkpoint resets it

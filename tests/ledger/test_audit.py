@@ -313,3 +313,111 @@ def test_query_columns_changed_behind_the_log_are_caught(
     assert found is not None
     assert (found.kind, found.leaf_index) == ("modified", 2)
     assert says in found.detail
+
+
+# --- corrupted rows: every wrong type, length or value is a finding, never a traceback ------
+# (statement, kind, leaf index, what the detail names). SQLite keeps any value in any column,
+# PostgreSQL casts or refuses: each case runs where the database lets the corruption in.
+
+SQLITE_ONLY = "sqlite"
+CORRUPTIONS = [
+    pytest.param(
+        "UPDATE ledger_leaf SET data = 'not bytes' WHERE idx = 3",
+        ("leaf", 3, "ledger_leaf row 3: column data holds TEXT 'not bytes'"),
+        SQLITE_ONLY,
+        id="leaf-as-text",
+    ),
+    pytest.param(
+        "UPDATE ledger_leaf SET data = :short WHERE idx = 3",
+        ("leaf", 3, "ledger_leaf row 3: column data holds 5 bytes that are not a mics-leaf/v1"),
+        None,
+        id="leaf-wrong-length",
+    ),
+    pytest.param(
+        "UPDATE ledger_node SET hash = :short WHERE level = 1 AND idx = 2",
+        ("node", 5, "ledger_node row (1, 2): column hash holds 5 bytes, expected 32 bytes"),
+        None,
+        id="node-wrong-length",
+    ),
+    pytest.param(
+        "UPDATE ledger_node SET hash = 42 WHERE level = 0 AND idx = 6",
+        ("node", 6, "ledger_node row (0, 6): column hash holds INTEGER 42"),
+        SQLITE_ONLY,
+        id="node-as-integer",
+    ),
+    pytest.param(
+        "UPDATE ledger_checkpoint SET root = :short WHERE size = 12",
+        ("checkpoint", None, "ledger_checkpoint row 12: column root holds 5 bytes"),
+        None,
+        id="checkpoint-root-wrong-length",
+    ),
+    pytest.param(
+        "UPDATE ledger_checkpoint SET root = 'abc' WHERE size = 5",
+        ("checkpoint", None, "ledger_checkpoint row 5: column root holds TEXT 'abc'"),
+        SQLITE_ONLY,
+        id="checkpoint-root-as-text",
+    ),
+    pytest.param(
+        "UPDATE ledger_head SET size = 'sixteen'",
+        ("head", None, "ledger_head row 1: column size holds TEXT 'sixteen'"),
+        SQLITE_ONLY,
+        id="head-as-text",
+    ),
+    pytest.param(
+        "UPDATE epcis_event SET record_time = 'yesterday' WHERE id = :event",
+        ("modified", 4, "column record_time holds TEXT 'yesterday'"),
+        SQLITE_ONLY,
+        id="record-time-as-text",
+    ),
+    pytest.param(
+        "UPDATE epcis_event SET event_time = 12345 WHERE id = :event",
+        ("modified", 4, "column event_time holds INTEGER 12345"),
+        SQLITE_ONLY,
+        id="event-time-as-integer",
+    ),
+    pytest.param(
+        "UPDATE epcis_event SET body = '[1, 2]' WHERE id = :event",
+        ("modified", 4, "column body holds '[1, 2]', expected a JSON object"),
+        None,
+        id="body-not-an-object",
+    ),
+    pytest.param(
+        "UPDATE epcis_event SET body = :deep WHERE id = :event",
+        ("modified", 4, "column body holds"),
+        None,
+        id="body-nested-too-deep",
+    ),
+    pytest.param(
+        "UPDATE epcis_event SET biz_step = NULL WHERE id = :event",
+        ("modified", 4, "column biz_step of event row"),
+        None,
+        id="biz-step-null",
+    ),
+    pytest.param(
+        "UPDATE capture_job SET context = '{not json' "
+        "WHERE id = (SELECT capture_id FROM epcis_event WHERE id = :event)",
+        ("modified", 0, "column context holds TEXT '{not json'"),
+        SQLITE_ONLY,  # PostgreSQL's json type refuses it
+        id="context-not-json",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "expected", "only"), CORRUPTIONS)
+def test_corrupted_row_is_named_not_a_traceback(
+    logged: Logged, statement: str, expected: tuple[str, int | None, str], only: str | None
+) -> None:
+    dialect = logged.db.engine.dialect.name
+    if only is not None and dialect != only:
+        pytest.skip(f"{dialect} does not let this corruption in")
+    pk, _, _ = _event(logged.db, 4)
+    params = {"short": b"\x01\x02\x03\x04\x05", "event": pk, "deep": "[" * 100_000}
+    used = {name: value for name, value in params.items() if f":{name}" in statement}
+    _sql(logged.db, statement, **used)
+    found = audit(logged.db, logged.signer.verifier).finding
+    assert found is not None
+    kind, index, says = expected
+    assert (found.kind, found.leaf_index) == (kind, index), found.detail
+    assert says in found.detail
+    with pytest.raises(TamperDetected, match=re.escape(kind)):
+        audit(logged.db, logged.signer.verifier).raise_for_tamper()

@@ -76,3 +76,22 @@ def test_witness_key_then_add_witness(
     again = runner.invoke(app, ["ledger", "add-witness", "witness-c", other])
     assert again.exit_code != 0
     assert "keeps its key for life" in str(again.exception)
+
+
+def test_audit_command_names_a_leaf_stored_as_text_without_a_traceback(tmp_path: Path) -> None:
+    from tests.support import run_mics
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'cli.db'}")
+    db.upgrade()
+    ensure_instance(db, OPERATOR)
+    capture_events(db, events(0, 3), CONTEXT, OPERATOR)
+    with db.transaction() as s:
+        s.execute(text("UPDATE ledger_leaf SET data = 'forged' WHERE idx = 2"))
+    db.dispose()
+    done = run_mics(tmp_path, "ledger", "audit")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: leaf: the log (leaf 2): ledger_leaf row 2: column data holds TEXT 'forged', "
+        "expected bytes"
+    ]

@@ -199,3 +199,20 @@ async def test_audit_endpoint_is_for_operators_and_reports_tampering(
     tampered = await client.get("/ledger/audit", headers=operator)
     assert tampered.status_code == 409
     assert (tampered.json()["kind"], tampered.json()["leaf_index"]) == ("modified", 2)
+
+
+async def test_audit_endpoint_names_a_leaf_stored_as_text(
+    site: tuple[Site, httpx.AsyncClient],
+) -> None:
+    s, client = site
+    if s.db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's bytea cannot hold TEXT")
+    s.capture(0, 4)
+    with s.db.transaction() as session:
+        session.execute(text("UPDATE ledger_leaf SET data = 'forged' WHERE idx = 1"))
+    operator = {"Authorization": f"Bearer {s.operator_key}"}
+    tampered = await client.get("/ledger/audit", headers=operator)
+    assert tampered.status_code == 409
+    body = tampered.json()
+    assert (body["kind"], body["leaf_index"]) == ("leaf", 1)
+    assert "ledger_leaf row 1: column data holds TEXT 'forged', expected bytes" in body["detail"]

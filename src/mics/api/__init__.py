@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
-from mics.api import compute, docs, problems
+from mics.api import compute, docs, edge, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
@@ -38,6 +39,9 @@ __all__ = ["MicsApp", "create_app"]
 class MicsApp(FastAPI):
     """The FastAPI app, with tag scans answered ahead of its routing and middleware.
 
+    Every request first passes the edge (``mics.api.edge``): text no database
+    column can hold (NUL, unpaired surrogates) is refused there, once for all routes.
+
     A scan (``GET /01/...?e=..&c=..``) is the one request a busy deployment
     serves by the thousand per second; ``resolver.fast_scan`` answers it with
     the route's own handler and problem responses. Everything else, and every
@@ -47,8 +51,15 @@ class MicsApp(FastAPI):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        await edge.guard(self._dispatch, scope, receive, send)  # text no column can hold: 422
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document with the problems every route answers (``mics.api.openapi``)."""
+        return openapi.declare_problems(super().openapi())
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if resolver_api.takes_scan(scope):
-            scope["app"] = self
             await resolver_api.fast_scan(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

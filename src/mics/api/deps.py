@@ -48,11 +48,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 # Declares the bearer scheme in the OpenAPI document (the Authorize button of /docs);
-# get_principal reads the header itself, so it can also be called without injection.
+# routes that depend on a key declare it, and ``mics.api.openapi`` documents their 401 and
+# 403 problems. get_principal reads the header itself, so it can also be called directly.
+KEY_SCHEME = "partnerKey"
 bearer = HTTPBearer(
+    scheme_name=KEY_SCHEME,
+    bearerFormat="mics_<prefix>_<secret>",
+    description="a partner API key (`mics keys create PARTNER --role R`); its role decides "
+    "what it may do",
     auto_error=False,
-    scheme_name="apiKey",
-    description="A partner API key, mics_<prefix>_<secret>: `mics keys create PARTNER --role R`",
 )
 
 
@@ -118,3 +122,5 @@ WitnessDep = Annotated[Principal, require_role("witness")]
 CapturerDep = Annotated[Principal, require_role(*CAPTURERS)]
 EventReaderDep = Annotated[Principal, require_role(*EVENT_READERS)]
 LogSignerDep = Annotated[Principal, require_role(*LOG_SIGNERS)]
+# For routes that read a key only when one is sent (passport tiers): the scheme, optional.
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}, {KEY_SCHEME: []}]}

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import tempfile
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
+from mics.api.openapi import media, problems
 from mics.api.problems import problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
 from mics.trace import capture, documents, json_text, query, subscriptions
@@ -31,8 +32,73 @@ from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+LD_JSON = "application/ld+json"
 MAX_BYTES = 512 * 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+NO_CONTENT: dict[int | str, Any] = {204: {"description": "Discovery headers, no body"}}
+EPCIS_DOCUMENT = {
+    "type": "object",
+    "required": ["@context", "type", "schemaVersion", "creationDate", "epcisBody"],
+    "properties": {
+        "@context": {},
+        "type": {"const": "EPCISDocument"},
+        "schemaVersion": {"const": "2.0"},
+        "creationDate": {"type": "string", "format": "date-time"},
+        "epcisBody": {
+            "type": "object",
+            "required": ["eventList"],
+            "properties": {"eventList": {"type": "array", "items": {"type": "object"}}},
+        },
+    },
+}
+EVENTS = media(LD_JSON, "application/xml", description="An EPCISQueryDocument")
+# The binding's capture body: an EPCISDocument (the GS1 JSON Schema and the CBV decide the
+# rest: see /epcis/capture's 400 problems) in JSON-LD or XML.
+CAPTURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            LD_JSON: {"schema": EPCIS_DOCUMENT},
+            "application/json": {"schema": EPCIS_DOCUMENT},
+            "application/xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+QUERY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["name", "query"],
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,120}$"},
+                        "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                }
+            }
+        },
+    }
+}
+SUBSCRIPTION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["dest", "stream"],
+                    "properties": {
+                        "dest": {"type": "string", "pattern": "^https?://[^\\s/]+"},
+                        "signatureToken": {"type": "string"},
+                        "stream": {"const": True},
+                    },
+                }
+            }
+        },
+    }
+}
 DISCOVERY = {
     "GS1-EPCIS-Version": "2.0.0",
     "GS1-EPCIS-Min": "2.0.0",
@@ -46,16 +112,19 @@ DISCOVERY = {
 }
 
 
-@router.options("")
-@router.options("/")
+@router.options("", status_code=204, responses=NO_CONTENT)
+@router.options("/", status_code=204, responses=NO_CONTENT)
 def discovery() -> Response:
     """EPCIS discovery: versions, vocabularies and limits in the response headers."""
-    return Response(
-        status_code=204, headers=DISCOVERY | {"Allow": "OPTIONS, GET, POST", "GS1-Extensions": ""}
-    )
+    return Response(status_code=204, headers=DISCOVERY | {"Allow": "OPTIONS", "GS1-Extensions": ""})
 
 
-@router.post("/capture", status_code=202)
+@router.post(
+    "/capture",
+    status_code=202,
+    responses=problems(413, 503),
+    openapi_extra=CAPTURE_BODY,
+)
 async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) -> Response:
     """Capture an EPCIS document (JSON-LD or XML), all or nothing unless told to proceed."""
     behaviour = capture.check_behaviour(request.headers.get("GS1-Capture-Error-Behaviour"))
@@ -129,7 +198,6 @@ def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[s
 
 
 def _stamp(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -174,14 +242,14 @@ def _params(request: Request) -> dict[str, Any]:
     return {k: v[0] if len(v) == 1 else v for k, v in params.items()}
 
 
-@router.get("/events")
+@router.get("/events", responses=EVENTS)
 def events(request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
     """SimpleEventQuery over every event the caller may see."""
     params = _params(request)
     return _results(request, query.run(db, params, viewer), params)
 
 
-@router.get("/events/{event_id:path}")
+@router.get("/events/{event_id:path}", responses=media(LD_JSON, "application/xml"))
 def event(event_id: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
     if request.url.query:
         event_id = f"{event_id}?{request.url.query}"  # ni:///...?ver=CBV2.0 ids carry a query
@@ -208,14 +276,26 @@ def _scoped(filter_name: str) -> Any:
     return handler
 
 
-router.add_api_route("/eventTypes/{value}/events", _scoped("eventType"), methods=["GET"])
-router.add_api_route("/epcs/{value:path}/events", _scoped("MATCH_anyEPC"), methods=["GET"])
-router.add_api_route("/bizSteps/{value}/events", _scoped("EQ_bizStep"), methods=["GET"])
-router.add_api_route(
-    "/bizLocations/{value:path}/events", _scoped("EQ_bizLocation"), methods=["GET"]
-)
-router.add_api_route("/readPoints/{value:path}/events", _scoped("EQ_readPoint"), methods=["GET"])
-router.add_api_route("/dispositions/{value}/events", _scoped("EQ_disposition"), methods=["GET"])
+EventTypeValue = Annotated[str, Path(json_schema_extra={"enum": list(EVENT_TYPES)})]
+
+
+@router.get("/eventTypes/{value}/events", responses=EVENTS)
+def events_of_type(
+    value: EventTypeValue, request: Request, db: DatabaseDep, viewer: ViewerDep
+) -> Response:
+    """The events of one type (the binding's ``/eventTypes/{eventType}/events``)."""
+    params = _params(request) | {"eventType": value}
+    return _results(request, query.run(db, params, viewer), params)
+
+
+for path, name in (
+    ("/epcs/{value:path}/events", "MATCH_anyEPC"),
+    ("/bizSteps/{value}/events", "EQ_bizStep"),
+    ("/bizLocations/{value:path}/events", "EQ_bizLocation"),
+    ("/readPoints/{value:path}/events", "EQ_readPoint"),
+    ("/dispositions/{value}/events", "EQ_disposition"),
+):
+    router.add_api_route(path, _scoped(name), methods=["GET"], responses=EVENTS)
 
 
 def event_path(event_id: str) -> str:
@@ -231,7 +311,7 @@ def queries(db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
     return subscriptions.list_queries(db, who.partner)
 
 
-@router.post("/queries", status_code=201)
+@router.post("/queries", status_code=201, openapi_extra=QUERY_BODY)
 async def create_query(request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
     body = await _json_body(request)
     # on a thread: a write on the event loop would wait there for a scan group's lock
@@ -255,7 +335,7 @@ def delete_query(name: str, db: DatabaseDep, who: EventReaderDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/queries/{name}/events")
+@router.get("/queries/{name}/events", responses=EVENTS)
 def named_query_events(
     name: str, request: Request, db: DatabaseDep, who: EventReaderDep, viewer: ViewerDep
 ) -> Response:
@@ -264,7 +344,7 @@ def named_query_events(
     return _results(request, query.run(db, params, viewer), params, name)
 
 
-@router.post("/queries/{name}/subscriptions", status_code=201)
+@router.post("/queries/{name}/subscriptions", status_code=201, openapi_extra=SUBSCRIPTION_BODY)
 async def subscribe(name: str, request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
     body = await _json_body(request)
     seal = request.app.state.webhook_tokens

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mics.api.deps import (
     DatabaseDep,
@@ -28,6 +28,8 @@ from mics.api.deps import (
     ViewerDep,
     WitnessDep,
 )
+from mics.api.openapi import media, problems
+from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
@@ -35,6 +37,15 @@ from mics.ledger.note import Signer
 from mics.trace import query
 
 router = APIRouter(tags=["ledger"])
+TreeSize = Annotated[BigInt, Field(ge=0, description="a tree size (leaves)")]
+# c2sp.org/tlog-tiles: <L>/<N>[.p/<W>] or entries/<N>[.p/<W>], N in x-prefixed 3-digit groups
+TilePath = Annotated[
+    str,
+    Path(
+        pattern=r"^(entries|0|[1-9][0-9]?)/(x[0-9]{3}/)*[0-9]{3}(\.p/[1-9][0-9]{0,2})?$",
+        description="a tile's path after tile/",
+    ),
+]
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -61,7 +72,7 @@ def checkpoint_now(
 
 
 @router.get("/ledger/checkpoints/{size}", response_class=PlainTextResponse)
-def checkpoint_at(size: int, db: DatabaseDep) -> PlainTextResponse:
+def checkpoint_at(size: TreeSize, db: DatabaseDep) -> PlainTextResponse:
     """The checkpoint signed at tree size ``size``, with its cosignatures."""
     return PlainTextResponse(cosignatures.note_with_cosignatures(db, log.checkpoint_at(db, size)))
 
@@ -71,7 +82,7 @@ class WitnessKeyIn(BaseModel):
 
 
 class CosignatureIn(BaseModel):
-    size: int
+    size: TreeSize
     cosignature: str
 
 
@@ -88,7 +99,7 @@ def witness_keys(db: DatabaseDep) -> list[dict[str, str]]:
     return [{"partner": w.partner, "vkey": w.vkey} for w in cosignatures.witnesses(db)]
 
 
-@router.post("/ledger/cosignatures")
+@router.post("/ledger/cosignatures", responses=problems(404))
 def cosign(
     body: Annotated[CosignatureIn, Body()], db: DatabaseDep, who: WitnessDep
 ) -> dict[str, Any]:
@@ -97,7 +108,7 @@ def cosign(
     return {"size": body.size, "witness": who.partner, "cosignature": line}
 
 
-@router.get("/ledger/audit")
+@router.get("/ledger/audit", responses=problems(409))
 async def audit_log(request: Request, db: DatabaseDep, who: OperatorDep) -> dict[str, Any]:
     """Rebuild every leaf and the tree from the events (role ``operator``); 409 on tampering."""
     report = await run_in_threadpool(audit, db, signer(request).verifier)
@@ -110,8 +121,8 @@ def key(request: Request) -> PlainTextResponse:
     return PlainTextResponse(signer(request).verifier.vkey + "\n")
 
 
-@router.get("/ledger/tile/{path:path}")
-def tile(path: str, db: DatabaseDep) -> Response:
+@router.get("/ledger/tile/{path:path}", responses=media("application/octet-stream"))
+def tile(path: TilePath, db: DatabaseDep) -> Response:
     """C2SP tlog-tiles: hash tiles and entry bundles; full ones are immutable."""
     data, full = log.tile(db, "tile/" + path)
     cache = IMMUTABLE if full else "no-cache"
@@ -133,16 +144,20 @@ def _hex(value: str, field: str) -> bytes:
     return raw
 
 
-@router.get("/ledger/proof/inclusion")
+@router.get("/ledger/proof/inclusion", responses=problems(404))
 def inclusion(
-    db: DatabaseDep, leaf_hash: str, tree_size: Annotated[int, Query(ge=1)]
+    db: DatabaseDep,
+    leaf_hash: Annotated[str, Query(pattern="^[0-9a-fA-F]{64}$", description="a leaf hash")],
+    tree_size: Annotated[TreeSize, Query(ge=1)],
 ) -> dict[str, Any]:
     return log.inclusion_by_hash(db, _hex(leaf_hash, "leaf_hash"), tree_size).as_json()
 
 
-@router.get("/ledger/proof/consistency")
+@router.get("/ledger/proof/consistency", responses=problems(404))
 def consistency(
-    db: DatabaseDep, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    db: DatabaseDep,
+    first: Annotated[TreeSize, Query(ge=1)],
+    second: Annotated[TreeSize, Query(ge=1)],
 ) -> dict[str, Any]:
     hashes = log.consistency(db, first, second)
     return {"first": first, "second": second, "hashes": [h.hex() for h in hashes]}

@@ -21,9 +21,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from mics import registry
-from mics.api.deps import DatabaseDep, SettingsDep, get_principal, reader_tier
+from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, get_principal, reader_tier
+from mics.api.openapi import media, problems
+from mics.column_ranges import RowId
 from mics.errors import Forbidden
 from mics.passport import access, ownership
 from mics.passport.access import TIERS
@@ -35,6 +38,7 @@ from mics.passport.view import passport_json
 
 router = APIRouter(tags=["passport"])
 LD_JSON = "application/ld+json"
+PASSPORT = media(LD_JSON, description="The passport at the tier asked for (JSON-LD)")
 Tier = Annotated[
     Literal["public", "legitimate_interest", "authority"],
     Query(description="access tier: " + ", ".join(TIERS)),
@@ -42,8 +46,18 @@ Tier = Annotated[
 Lang = Annotated[Literal["en", "it"], Query(description="language of labels")]
 
 
+def _code_rule(groups: int) -> JsonDict:
+    """``ownership.normalise_code``'s rule as a pattern: 4 x ``groups`` Crockford base32
+    characters (O, I and L read as 0 and 1, any case), spaces and hyphens between."""
+    return {"pattern": f"^[\\s-]*([0-9A-Za-z][\\s-]*){{{4 * groups}}}$"}
+
+
 class ClaimIn(BaseModel):
-    secret: str = Field(description="the code printed inside the packaging", max_length=60)
+    secret: str = Field(
+        description="the code printed inside the packaging",
+        max_length=60,
+        json_schema_extra=_code_rule(ownership.SECRET_GROUPS),
+    )
 
 
 class OwnerIn(BaseModel):
@@ -51,7 +65,11 @@ class OwnerIn(BaseModel):
 
 
 class AcceptIn(BaseModel):
-    code: str = Field(description="the one-time transfer code from the owner", max_length=60)
+    code: str = Field(
+        description="the one-time transfer code from the owner",
+        max_length=60,
+        json_schema_extra=_code_rule(ownership.CODE_GROUPS),
+    )
 
 
 class ReportIn(OwnerIn):
@@ -81,9 +99,9 @@ def _passport(
     return JSONResponse(body, media_type=LD_JSON, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/items/{item_id}/passport")
+@router.get("/api/items/{item_id}/passport", responses=PASSPORT, openapi_extra=OPTIONAL_KEY)
 def item_passport(
-    item_id: int,
+    item_id: RowId,
     request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
@@ -94,7 +112,7 @@ def item_passport(
     return _passport(request, db, settings.base_url, item.gtin, item.serial, tier, lang)
 
 
-@router.get("/api/passport/{gtin}/{serial}")
+@router.get("/api/passport/{gtin}/{serial}", responses=PASSPORT, openapi_extra=OPTIONAL_KEY)
 def passport_by_gtin(
     gtin: str,
     serial: str,
@@ -107,9 +125,13 @@ def passport_by_gtin(
     return _passport(request, db, settings.base_url, gtin, serial, tier, lang)
 
 
-@router.get("/api/items/{item_id}/credential")
+@router.get(
+    "/api/items/{item_id}/credential",
+    responses=media("application/vc+ld+json"),
+    openapi_extra=OPTIONAL_KEY,
+)
 def item_credential(
-    item_id: int, request: Request, db: DatabaseDep, settings: SettingsDep, tier: Tier = "public"
+    item_id: RowId, request: Request, db: DatabaseDep, settings: SettingsDep, tier: Tier = "public"
 ) -> JSONResponse:
     item = registry.get_item(db, item_id)
     _authorise(request, db, item.gtin, tier)
@@ -118,34 +140,34 @@ def item_credential(
 
 
 @router.get("/api/items/{item_id}/ownership")
-def item_ownership(item_id: int, db: DatabaseDep) -> dict[str, Any]:
+def item_ownership(item_id: RowId, db: DatabaseDep) -> dict[str, Any]:
     return ownership.item_status(db, item_id)
 
 
-@router.post("/api/items/{item_id}/claim", status_code=201)
-def claim(item_id: int, body: ClaimIn, db: DatabaseDep) -> dict[str, Any]:
+@router.post("/api/items/{item_id}/claim", status_code=201, responses=problems(401))
+def claim(item_id: RowId, body: ClaimIn, db: DatabaseDep) -> dict[str, Any]:
     token = ownership.claim(db, item_id, body.secret)
     return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
 
 
-@router.post("/api/items/{item_id}/transfer", status_code=201)
-def transfer(item_id: int, body: OwnerIn, db: DatabaseDep) -> dict[str, Any]:
+@router.post("/api/items/{item_id}/transfer", status_code=201, responses=problems(401))
+def transfer(item_id: RowId, body: OwnerIn, db: DatabaseDep) -> dict[str, Any]:
     code, expires = ownership.start_transfer(db, item_id, body.owner_token)
     return {"code": code, "expires_at": expires.isoformat()}
 
 
-@router.post("/api/items/{item_id}/accept", status_code=201)
-def accept(item_id: int, body: AcceptIn, db: DatabaseDep) -> dict[str, Any]:
+@router.post("/api/items/{item_id}/accept", status_code=201, responses=problems(401))
+def accept(item_id: RowId, body: AcceptIn, db: DatabaseDep) -> dict[str, Any]:
     token = ownership.accept_transfer(db, item_id, body.code)
     return {"owner_token": token, "ownership": ownership.item_status(db, item_id)}
 
 
-@router.post("/api/items/{item_id}/report-lost")
-def report_lost(item_id: int, body: ReportIn, db: DatabaseDep) -> dict[str, Any]:
+@router.post("/api/items/{item_id}/report-lost", responses=problems(401))
+def report_lost(item_id: RowId, body: ReportIn, db: DatabaseDep) -> dict[str, Any]:
     return ownership.report_lost(db, item_id, body.owner_token, status=body.status)
 
 
-@router.get("/partners/{partner_id}/did.json")
+@router.get("/partners/{partner_id}/did.json", responses=media("application/did+json"))
 def did_json(partner_id: str, db: DatabaseDep, settings: SettingsDep) -> JSONResponse:
     registry.get_partner(db, partner_id)
     key = load_partner_key(settings.home, partner_id)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from mics.errors import MicsError
 
@@ -95,6 +99,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:
+            # RFC 9110 §15.5.6: Allow lists what the resource supports, every route of the
+            # path (the router names only the first route it tried)
+            headers = {"Allow": ", ".join(allowed_methods(request.scope))}
+            if request.method == "OPTIONS":  # RFC 9110 §9.3.7: what the resource supports
+                return Response(status_code=204, headers=headers)
         return answer(
             request,
             {
@@ -104,8 +115,27 @@ def install(app: FastAPI) -> None:
                 "detail": str(error.detail),
                 "instance": request.url.path,
             },
-            headers=getattr(error, "headers", None),
+            headers=headers,
         )
+
+
+def matching_routes(scope: Scope) -> Iterator[tuple[Any, Scope]]:
+    """Every route of the app whose path matches ``scope``'s (whatever the method)."""
+    router: Any = getattr(scope.get("app"), "router", None)
+    for route in iter_route_contexts(getattr(router, "routes", ())):
+        match, child = route.matches(scope)
+        if match is not Match.NONE:
+            yield route, child
+
+
+def allowed_methods(scope: Scope) -> list[str]:
+    """The methods the routes of ``scope``'s path answer, HEAD with GET, and OPTIONS."""
+    methods = {"OPTIONS"}
+    for route, _ in matching_routes(scope):
+        methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def _safe(value: Any) -> Any:

@@ -8,7 +8,7 @@ suppliers for authorities, bills of materials for legitimate interest).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -16,8 +16,11 @@ from pydantic import ValidationError
 
 from mics import registry
 from mics.api.deps import DatabaseDep, OperatorDep, ReaderDep, WriterDep, reader_tier
+from mics.api.openapi import media, problems
+from mics.column_ranges import Int32, RowId
 from mics.errors import Forbidden, InvalidInput, MicsError, Unauthorized
 from mics.passport import access
+from mics.registry.exchange import KINDS
 from mics.registry.keys import Principal
 from mics.registry.schemas import (
     BomNode,
@@ -29,6 +32,7 @@ from mics.registry.schemas import (
     MaterialView,
     Page,
     PartnerIn,
+    PartnerKind,
     PartnerOut,
     PartnerPatch,
     ProductIn,
@@ -36,15 +40,17 @@ from mics.registry.schemas import (
     ProductPatch,
     ProjectIn,
     ProjectOut,
+    ProjectStatus,
     SectorOut,
     SpokeOut,
 )
 
 router = APIRouter(prefix="/api", tags=["registry"])
 MAX_OFFSET = 2**31 - 1
-ItemId = Annotated[int, Path(ge=1, le=2**63 - 1, description="item id")]
+ItemId = Annotated[RowId, Path(description="item id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="records to skip")]
+RecordKind = Literal["partners", "projects", "materials", "products"]  # registry.KINDS
 
 
 @router.get("/sectors")
@@ -57,12 +63,12 @@ def spokes(db: DatabaseDep) -> list[SpokeOut]:
     return registry.list_spokes(db)
 
 
-@router.get("/partners")
+@router.get("/partners", responses=problems(404))
 def partners(
     db: DatabaseDep,
-    kind: str | None = None,
+    kind: PartnerKind | None = None,
     sector: str | None = None,
-    spoke: int | None = None,
+    spoke: Int32 | None = None,
     is_public: bool | None = None,
     q: str | None = None,
     limit: Limit = 50,
@@ -107,11 +113,11 @@ def update_partner(
     return registry.update_partner(db, partner_id, body)
 
 
-@router.get("/projects")
+@router.get("/projects", responses=problems(404))
 def projects(
     db: DatabaseDep,
-    spoke: int | None = None,
-    status: str | None = None,
+    spoke: Int32 | None = None,
+    status: ProjectStatus | None = None,
     partner: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -127,7 +133,7 @@ def create_project(db: DatabaseDep, body: ProjectIn, who: OperatorDep) -> Projec
     return registry.create_project(db, body)
 
 
-@router.get("/materials", response_model_exclude_unset=True)
+@router.get("/materials", response_model_exclude_unset=True, responses=problems(404))
 def materials(
     db: DatabaseDep,
     reader: ReaderDep,
@@ -188,7 +194,7 @@ def update_material(
     return registry.update_material(db, material_id, body)
 
 
-@router.get("/products", response_model_exclude_unset=True)
+@router.get("/products", response_model_exclude_unset=True, responses=problems(404))
 def products(
     db: DatabaseDep,
     reader: ReaderDep,
@@ -203,7 +209,7 @@ def products(
     return page
 
 
-@router.post("/products", status_code=201)
+@router.post("/products", status_code=201, responses=problems(404))
 def create_product(db: DatabaseDep, body: ProductIn, who: WriterDep) -> ProductOut:
     """Add a product: the operator, or a brand partner for its own products."""
     _brand_or_operator(who, body.brand)
@@ -235,7 +241,7 @@ def product_bom(db: DatabaseDep, product_id: str, reader: ReaderDep) -> BomNode:
     return BomNode.model_validate(access.filter_view("bom", tree, reader_tier(reader, brand)))
 
 
-@router.get("/items")
+@router.get("/items", responses=problems(404))
 def items(
     db: DatabaseDep,
     product: str | None = None,
@@ -246,7 +252,7 @@ def items(
     return registry.list_items(db, product=product, lot=lot, limit=limit, offset=offset)
 
 
-@router.post("/items", status_code=201)
+@router.post("/items", status_code=201, responses=problems(404))
 def create_item(db: DatabaseDep, body: ItemIn, who: WriterDep) -> ItemOut:
     """Serialise an item: the operator, or the product's brand partner."""
     _brand_or_operator(who, registry.get_product(db, body.product).brand)
@@ -279,9 +285,28 @@ def item(db: DatabaseDep, item_id: ItemId) -> ItemOut:
     return registry.get_item(db, item_id)
 
 
-@router.post("/registry/import")
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "array", "items": {"type": "object"}} for k in KINDS
+                    },
+                    "additionalProperties": False,
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/registry/import", openapi_extra=IMPORT_BODY)
 async def import_records(
-    db: DatabaseDep, request: Request, who: OperatorDep, kind: str | None = None
+    db: DatabaseDep, request: Request, who: OperatorDep, kind: RecordKind | None = None
 ) -> dict[str, int]:
     """Import a JSON document or one kind's CSV (``Content-Type: text/csv``), all or nothing.
 
@@ -306,8 +331,10 @@ async def import_records(
         raise InvalidInput(str(error), field="body") from error
 
 
-@router.get("/registry/export/{kind}")
-def export_records(db: DatabaseDep, kind: str, reader: ReaderDep, format: str = "json") -> Response:
+@router.get("/registry/export/{kind}", responses=media("application/json", "text/csv"))
+def export_records(
+    db: DatabaseDep, kind: RecordKind, reader: ReaderDep, format: Literal["json", "csv"] = "json"
+) -> Response:
     """Every record of ``kind`` in the import format, each filtered to the caller's tier."""
     records = [_exported(kind, r, reader) for r in registry.export(db, kind)]
     if format == "csv":

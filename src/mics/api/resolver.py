@@ -27,15 +27,16 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.routing import NoMatchFound
 from starlette.types import Receive, Scope, Send
 
-from mics.api import problems
-from mics.api.deps import DatabaseDep, SettingsDep, WriterDep, get_principal
+from mics.api import openapi, problems
+from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, WriterDep, get_principal
 from mics.api.negotiation import negotiate
 from mics.api.problems import problem_response
+from mics.column_ranges import RowId
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import Forbidden, InvalidInput, MicsError
@@ -57,7 +58,10 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Li
 
 
 class TagIn(BaseModel):
-    uid: str
+    uid: str = Field(
+        description="the tag's 7-byte UID in hex (spaces and colons allowed)",
+        json_schema_extra={"pattern": r"^[\s:]*([0-9A-Fa-f][\s:]*){14}$"},
+    )
 
 
 def master_key(request: Request) -> SunMasterKey:
@@ -84,21 +88,27 @@ def publisher(request: Request) -> scans.VerdictPublisher:
 
 
 RESOLVER_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": description,
-    }
-    for name, description in (
-        ("linkType", "a GS1 link type (gs1:pip, gs1:sustainabilityInfo, ...) or linkset"),
-        ("lang", "it or en (default: Accept-Language, then en)"),
-        ("e", "NTAG 424 DNA SUN: encrypted PICC data, 32 hex digits"),
-        ("c", "NTAG 424 DNA SUN: CMAC, 16 hex digits"),
-        ("lat", "latitude of the scan, decimal degrees (optional)"),
-        ("lon", "longitude of the scan, decimal degrees (optional)"),
-        ("rp", "a registered read point id (optional)"),
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    for name, schema, description in (
+        (
+            "linkType",
+            {"type": "string"},
+            "a GS1 link type (gs1:pip, gs1:sustainabilityInfo, ...) or linkset",
+        ),
+        ("lang", {"enum": ["it", "en"]}, "it or en (default: Accept-Language, then en)"),
+        (
+            "e",
+            {"type": "string", "pattern": "^[0-9A-Fa-f]{32}$"},
+            "NTAG 424 DNA SUN: encrypted PICC data, 32 hex digits",
+        ),
+        (
+            "c",
+            {"type": "string", "pattern": "^[0-9A-Fa-f]{16}$"},
+            "NTAG 424 DNA SUN: CMAC, 16 hex digits",
+        ),
+        ("lat", {"type": "number"}, "latitude of the scan, decimal degrees (optional)"),
+        ("lon", {"type": "number"}, "longitude of the scan, decimal degrees (optional)"),
+        ("rp", {"type": "string"}, "a registered read point id (optional)"),
     )
 ]
 
@@ -116,7 +126,10 @@ def preflight(rest: str) -> Response:
 @router.get(
     "/01/{rest:path}",
     summary="Resolve a Digital Link",
-    openapi_extra={"parameters": RESOLVER_PARAMETERS},
+    responses=openapi.media(HTML, JSON_LD, JSON, resolver.LINKSET_TYPE)
+    | {307: {"description": "Redirect to the link of the linkType asked for"}}
+    | openapi.problems(400, 501, 503),
+    openapi_extra={"parameters": RESOLVER_PARAMETERS} | OPTIONAL_KEY,
 )
 async def resolve(rest: str, request: Request) -> Response:
     """Resolve a GS1 Digital Link: page, JSON-LD, one link (307) or the linkset."""
@@ -262,7 +275,7 @@ def resolver_description(settings: SettingsDep) -> JSONResponse:
     return JSONResponse(resolver.description(settings.base_url, settings.instance), headers=CORS)
 
 
-@router.get("/api/recall-status/01/{rest:path}")
+@router.get("/api/recall-status/01/{rest:path}", responses=openapi.problems(400))
 def recall_status(rest: str, request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     """``gs1:recallStatus``: whether an EPCIS event marked this item or product recalled."""
     link = _parse(request, prefix="/api/recall-status")
@@ -273,7 +286,7 @@ def recall_status(rest: str, request: Request, db: DatabaseDep, settings: Settin
     return JSONResponse(body, headers=CORS)
 
 
-@router.get("/api/scan")
+@router.get("/api/scan", responses=openapi.problems(400, 503))
 async def scan(
     request: Request,
     db: DatabaseDep,
@@ -295,16 +308,16 @@ async def scan(
 # --- data carriers -----------------------------------------------------------------------------
 
 
-@router.get("/api/items/{item_id}/qr.svg", response_class=Response)
-def item_qr_svg(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+@router.get("/api/items/{item_id}/qr.svg", responses=openapi.media("image/svg+xml"))
+def item_qr_svg(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as SVG."""
     return Response(
         labels.qr_svg(_item_uri(db, item_id, settings.base_url)), media_type="image/svg+xml"
     )
 
 
-@router.get("/api/items/{item_id}/qr.png", response_class=Response)
-def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Response:
+@router.get("/api/items/{item_id}/qr.png", responses=openapi.media("image/png"))
+def item_qr_png(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The item's QR code (its Digital Link URI) as PNG."""
     return Response(
         labels.qr_png(_item_uri(db, item_id, settings.base_url)), media_type="image/png"
@@ -313,7 +326,7 @@ def item_qr_png(item_id: int, db: DatabaseDep, settings: SettingsDep) -> Respons
 
 @router.post("/api/items/{item_id}/tag", status_code=201)
 def register_tag(
-    item_id: int, body: TagIn, request: Request, db: DatabaseDep, who: WriterDep
+    item_id: RowId, body: TagIn, request: Request, db: DatabaseDep, who: WriterDep
 ) -> dict[str, object]:
     """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
@@ -322,7 +335,7 @@ def register_tag(
 
 
 @router.get("/api/items/{item_id}/tag")
-def item_tag(item_id: int, db: DatabaseDep, who: WriterDep) -> dict[str, object]:
+def item_tag(item_id: RowId, db: DatabaseDep, who: WriterDep) -> dict[str, object]:
     """The item's tag record (UID, last counter): the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
     return tags.tag_of_item(db, item_id).as_json()

@@ -189,10 +189,9 @@ def latest_checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRo
     with db.read() as s:
         last = s.scalar(select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1))
         tree_size = size(s)
-    if last is not None:
-        created = last.created_at if last.created_at.tzinfo else last.created_at.replace(tzinfo=UTC)
-        if last.size == tree_size or datetime.now(UTC) - created < CHECKPOINT_INTERVAL:
-            return last
+    fresh = last is not None and datetime.now(UTC) - last.created_at < CHECKPOINT_INTERVAL
+    if last is not None and (last.size == tree_size or fresh):
+        return last
     return checkpoint(db, signer, origin)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -44,7 +44,7 @@ class CheckpointRow(Base):
     size: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CosignatureRow(Base):
@@ -55,7 +55,7 @@ class CosignatureRow(Base):
     size: Mapped[int] = mapped_column(ForeignKey("ledger_checkpoint.size"), index=True)
     witness: Mapped[str] = mapped_column(String(200))
     line: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class WitnessRow(Base):
@@ -66,4 +66,4 @@ class WitnessRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[str] = mapped_column(String(8))
     vkey: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -76,12 +76,6 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _item(s: Session, item_id: int) -> ItemRow:
     row = s.get(ItemRow, item_id)
     if row is None:
@@ -216,8 +210,8 @@ def accept_transfer(db: Database, item_id: int, code: str, now: datetime | None 
         )
         if row is None or row.used_at is not None:
             raise Unauthorized("unknown or already used transfer code for this item", field="code")
-        expires = _aware(row.expires_at)
-        if expires is not None and expires <= moment:
+        expires = row.expires_at
+        if expires <= moment:
             raise Unauthorized(
                 f"this transfer code expired at {expires.isoformat()}: ask the owner for a new one",
                 field="code",
@@ -282,7 +276,4 @@ def item_status(db: Database, item_id: int) -> dict[str, Any]:
 
 
 def _stamp(moment: datetime | None) -> str | None:
-    aware = _aware(moment)
-    if aware is None:
-        return None
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 
 class PassportItemRow(Base):
@@ -22,12 +22,10 @@ class PassportItemRow(Base):
         ForeignKey("item.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     secret_hash: Mapped[str] = mapped_column(String(64))
-    secret_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    secret_created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # None, "lost" or "stolen", as the owner last reported
     status: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    status_changed_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class OwnershipRow(Base):
@@ -37,8 +35,8 @@ class OwnershipRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class TransferRow(Base):
@@ -48,6 +46,6 @@ class TransferRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

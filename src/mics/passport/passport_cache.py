@@ -220,8 +220,7 @@ UNKNOWN = {"verdict": None, "checkedAt": None, "counter": None}
 
 
 def _stamp(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ownership_now(conn: Connection, item_id: int) -> dict[str, Any]:

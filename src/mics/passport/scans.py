@@ -403,7 +403,6 @@ def _last_seen(tag: TagState | None) -> LastSeen | None:
     if tag is None or tag.counter == NEVER_READ or tag.last_seen_at is None:
         return None
     at = tag.last_seen_at
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     place = None
     if tag.last_latitude is not None and tag.last_longitude is not None:
         place = GeoPoint(tag.last_latitude, tag.last_longitude)
@@ -432,7 +431,7 @@ def verdict_event(scan: PendingScan) -> dict[str, Any]:
     """The EPCIS 2.0 ObjectEvent that records one scan's verdict."""
     gtin, serial, read_point_gln = scan.gtin, scan.serial, scan.read_point_gln
     epc = DigitalLink(gtin=gtin, serial=serial).uri(GS1_RESOLVER)
-    at = scan.scanned_at if scan.scanned_at.tzinfo else scan.scanned_at.replace(tzinfo=UTC)
+    at = scan.scanned_at
     event: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventID": f"urn:uuid:{uuid.uuid5(_EVENT_NAMESPACE, f'tag-scan:{scan.id}:{epc}')}",

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 NEVER_READ = -1  # nfc_tag.counter before the first accepted scan (SDMReadCtr starts at 0)
 
@@ -32,12 +32,10 @@ class NfcTagRow(Base):
     uid: Mapped[str] = mapped_column(String(14), unique=True)  # upper-case hex
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), unique=True)
     counter: Mapped[int] = mapped_column(Integer, default=NEVER_READ)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
-    registered_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class ReadPointRow(Base):
@@ -58,7 +56,7 @@ class TagScanRow(Base):
     counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
     verdict: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str] = mapped_column(Text)
-    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
@@ -73,7 +71,7 @@ class RejectedScanRow(Base):
     uid: Mapped[str | None] = mapped_column(String(14), nullable=True)  # a tag that did verify
     counter: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(Text)
-    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime())
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)

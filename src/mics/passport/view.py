@@ -260,7 +260,7 @@ def authenticity_block(verdict: str, scanned_at: datetime, counter: int | None) 
     """The passport's ``authenticity``: a scan's verdict, when, and the tag counter."""
     return {
         "verdict": verdict,
-        "checkedAt": _utc(scanned_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "checkedAt": scanned_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "counter": counter,
     }
 

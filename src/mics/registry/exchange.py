@@ -6,6 +6,13 @@ CSV: one kind per file, told by ``kind`` or by the file's header. List fields
 (``sectors``, ``spokes``, ``partners``) are ``;``-separated. A product CSV has one
 row per bill-of-materials line, the product columns repeated on each.
 
+A text cell that a spreadsheet would run as a formula (one that begins with
+``=``, ``+``, ``-``, ``@``, tab or carriage return) is exported with a single
+quote in front, as OWASP's "CSV Injection" advice has it; import removes
+exactly the quotes export added, so an exported file imports to the same
+records. Numbers are written as numbers (``-3.5`` is no formula).
+Lines end in CRLF (RFC 4180), so a cell holding a line break is quoted too.
+
 An import is all or nothing: every record is checked in one transaction and
 nothing is stored when any is wrong. Records are upserted by id, so importing
 the same file twice changes nothing.
@@ -52,6 +59,8 @@ COMPONENT_FIELDS = [
     "component_mass_kg",
     "component_process",
 ]
+# OWASP, "CSV Injection": cells starting so are formulas to Excel, LibreOffice and Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SCHEMAS: dict[str, type[BaseModel]] = {
     "partners": PartnerIn,
     "projects": ProjectIn,
@@ -124,6 +133,19 @@ def parse_csv(text: str, kind: str | None = None) -> dict[str, list[dict[str, An
     if not header:
         raise InvalidInput("the CSV is empty", field="header", value="", expected="a header line")
     kind = check_kind(kind) if kind else guess_csv_kind(list(header))
+    known = (
+        PRODUCT_FIELDS + COMPONENT_FIELDS
+        if kind == "products"
+        else list(SCHEMAS[kind].model_fields)
+    )
+    unknown = [column for column in header if column not in known]
+    if unknown or "id" not in header:
+        raise InvalidInput(
+            f"the header does not name the columns of {kind}",
+            field="header",
+            value=",".join(header)[:200],
+            expected="columns among " + ",".join(known) + ", id among them",
+        )
     rows: list[dict[str, Any]] = []
     for line, row in enumerate(reader, start=2):
         if None in row or any(v is None for v in row.values()):
@@ -133,7 +155,7 @@ def parse_csv(text: str, kind: str | None = None) -> dict[str, list[dict[str, An
                 value=list(row.values()),
                 expected=f"{len(header)} cells",
             )
-        rows.append({"__line__": line, **row})
+        rows.append({"__line__": line, **{k: formula_text(v) for k, v in row.items()}})
     if kind == "products":
         return {"products": _group_products(rows)}
     return {kind: [_cells(row) for row in rows]}
@@ -281,32 +303,54 @@ def to_csv(kind: str, records: Iterable[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     records = list(records)
     if kind == "products":
-        writer = csv.DictWriter(buffer, PRODUCT_FIELDS + COMPONENT_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, PRODUCT_FIELDS + COMPONENT_FIELDS, lineterminator="\r\n")
         writer.writeheader()
         for p in records:
             base = {k: p.get(k, "") for k in PRODUCT_FIELDS}
             if "texts" in p:
                 base["texts"] = json.dumps(p["texts"], ensure_ascii=False) if p["texts"] else ""
             for c in p.get("components") or [{}]:  # absent below legitimate interest
-                writer.writerow(
-                    base
-                    | {
-                        "component_name": c.get("name", ""),
-                        "component_material": c.get("material") or "",
-                        "component_product": c.get("product") or "",
-                        "component_mass_kg": c.get("mass_kg", ""),
-                        "component_process": c.get("process", ""),
-                    }
-                )
+                row = base | {
+                    "component_name": c.get("name", ""),
+                    "component_material": c.get("material") or "",
+                    "component_product": c.get("product") or "",
+                    "component_mass_kg": c.get("mass_kg", ""),
+                    "component_process": c.get("process", ""),
+                }
+                writer.writerow({k: inert_cell(v) for k, v in row.items()})
         return buffer.getvalue()
     fields = list(SCHEMAS[kind].model_fields)
-    writer = csv.DictWriter(buffer, fields, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fields, lineterminator="\r\n")
     writer.writeheader()
     for r in records:
         writer.writerow(
             {
-                k: ";".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v)
+                k: inert_cell(";".join(map(str, v)) if isinstance(v, list) else v)
                 for k, v in r.items()
             }
         )
     return buffer.getvalue()
+
+
+def inert_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text that looks like a formula gets a ``'``.
+
+    Text that already begins with quotes before a formula start gets one more,
+    so that :func:`formula_text` can tell the quote export added from one that
+    was there. Numbers, booleans and empty cells are written as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and _looks_like_formula(value):
+        return "'" + value
+    return value
+
+
+def formula_text(cell: str) -> str:
+    """The text ``inert_cell`` was given: the one quote it added removed, nothing else."""
+    if cell.startswith("'") and _looks_like_formula(cell[1:]):
+        return cell[1:]
+    return cell
+
+
+def _looks_like_formula(text: str) -> bool:
+    return text.lstrip("'").startswith(FORMULA_STARTS)

@@ -89,11 +89,8 @@ def authenticate(db: Database, key: str | None, now: datetime | None = None) -> 
             raise Unauthorized("this API key was revoked")
         now = now or datetime.now(UTC)
         expires = row.expires_at
-        if expires is not None:
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=UTC)
-            if expires <= now:
-                raise Unauthorized(f"this API key expired at {expires.isoformat()}")
+        if expires is not None and expires <= now:
+            raise Unauthorized(f"this API key expired at {expires.isoformat()}")
         return Principal(partner=row.partner_id, role=row.role)
 
 

@@ -6,6 +6,20 @@ from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from mics.column_ranges import Int32
+from mics.registry.domain import COUNTRY, CSET82, SLUG
+
+# The registry's rules (``mics.registry.domain``) stated in the JSON Schema for clients; the
+# domain checks them, with messages that say how to fix the value.
+SLUG_RULE: JsonDict = {"pattern": SLUG.pattern}
+GTIN_RULE: JsonDict = {"pattern": r"^(\d{8}|\d{12,14})$"}  # and a GS1 mod-10 check digit
+GLN_RULE: JsonDict = {"pattern": r"^\d{13}$"}  # and a GS1 mod-10 check digit
+SERIAL_RULE: JsonDict = {"pattern": CSET82.pattern}
+COUNTRY_RULE: JsonDict = {"pattern": COUNTRY.pattern}
+SHARE_RULE: JsonDict = {"minimum": 0, "maximum": 1}
+POSITIVE_RULE: JsonDict = {"exclusiveMinimum": 0}
 
 T = TypeVar("T")
 
@@ -30,18 +44,20 @@ class SpokeOut(BaseModel):
 
 
 class PartnerIn(Strict):
-    id: str = Field(description="slug, e.g. 'conceria-del-brenta'")
+    id: str = Field(description="slug, e.g. 'conceria-del-brenta'", json_schema_extra=SLUG_RULE)
     name: str = Field(min_length=1, max_length=300)
     kind: PartnerKind
     is_public: bool = Field(description="public-sector partner (true) or industrial (false)")
     sectors: list[str] = Field(default_factory=list)
-    spokes: list[int] = Field(default_factory=list)
+    spokes: list[Int32] = Field(default_factory=list)
     competences: str = ""
     city: str = ""
     website: str = ""
     fictional: bool = False
     gln: str | None = Field(
-        default=None, description="GS1 Global Location Number (13 digits) naming it in EPCIS"
+        default=None,
+        description="GS1 Global Location Number (13 digits) naming it in EPCIS",
+        json_schema_extra=GLN_RULE,
     )
 
 
@@ -54,7 +70,7 @@ class PartnerPatch(Strict):
     kind: PartnerKind | None = None
     is_public: bool | None = None
     sectors: list[str] | None = None
-    spokes: list[int] | None = None
+    spokes: list[Int32] | None = None
     competences: str | None = None
     city: str | None = None
     website: str | None = None
@@ -62,9 +78,9 @@ class PartnerPatch(Strict):
 
 
 class ProjectIn(Strict):
-    id: str
+    id: str = Field(json_schema_extra=SLUG_RULE)
     title: str = Field(min_length=1, max_length=300)
-    spoke: int
+    spoke: Int32
     partners: list[str] = Field(default_factory=list)
     summary: str = ""
     status: ProjectStatus = "proposed"
@@ -75,13 +91,13 @@ class ProjectOut(ProjectIn):
 
 
 class MaterialIn(Strict):
-    id: str
+    id: str = Field(json_schema_extra=SLUG_RULE)
     name: str = Field(min_length=1, max_length=300)
     category: str = Field(min_length=1, max_length=60)
-    density_kg_m3: float
-    recycled_share: float = 0.0
-    bio_based_share: float = 0.0
-    country: str
+    density_kg_m3: float = Field(json_schema_extra=POSITIVE_RULE)
+    recycled_share: float = Field(default=0.0, json_schema_extra=SHARE_RULE)
+    bio_based_share: float = Field(default=0.0, json_schema_extra=SHARE_RULE)
+    country: str = Field(json_schema_extra=COUNTRY_RULE)
     supplier: str | None = None
     lca_process: str | None = Field(
         default=None, description="id of the footprint dataset process that makes it"
@@ -121,7 +137,7 @@ class ComponentIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     material: str | None = None
     product: str | None = Field(default=None, description="a sub-product's id")
-    mass_kg: float
+    mass_kg: float = Field(json_schema_extra=POSITIVE_RULE)
     process: str = Field(default="", description="the process that shapes it, e.g. 'cnc_milling'")
 
 
@@ -140,12 +156,12 @@ class ProductTexts(Strict):
 
 
 class ProductIn(Strict):
-    id: str
-    gtin: str
+    id: str = Field(json_schema_extra=SLUG_RULE)
+    gtin: str = Field(json_schema_extra=GTIN_RULE)
     name: str = Field(min_length=1, max_length=300)
     sector: str
     brand: str
-    lifetime_years: float
+    lifetime_years: float = Field(json_schema_extra=POSITIVE_RULE)
     description: str = ""
     repair_notes: str = ""
     end_of_life_notes: str = ""
@@ -178,8 +194,8 @@ class ProductPatch(Strict):
 
 class ItemIn(Strict):
     product: str = Field(description="product id or GTIN")
-    serial: str
-    lot: str | None = None
+    serial: str = Field(json_schema_extra=SERIAL_RULE)
+    lot: str | None = Field(default=None, json_schema_extra=SERIAL_RULE)
 
 
 class ItemOut(BaseModel):

@@ -9,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 partner_sector = Table(
     "partner_sector",
@@ -163,7 +162,7 @@ class ItemRow(Base):
     product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
     serial: Mapped[str] = mapped_column(String(20))
     lot: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
 
 class PartnerKeyRow(Base):
@@ -176,6 +175,6 @@ class PartnerKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(30))
     label: Mapped[str] = mapped_column(String(120), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)

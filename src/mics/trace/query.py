@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from mics.column_ranges import INT64_MAX
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.trace import json_text
@@ -73,8 +74,15 @@ class Page:
     next_token: str | None
 
 
-def _list(value: str | list[str]) -> list[str]:
+def _list(name: str, value: str | list[str]) -> list[str]:
     values = value if isinstance(value, list) else [value]
+    if not all(isinstance(part, str) for part in values):  # a stored named query's JSON
+        raise InvalidInput(
+            "query values are text",
+            field=name,
+            value=value,
+            expected="a string, or a list of strings (values separated by |)",
+        )
     return [v.strip() for part in values for v in part.split("|") if v.strip()]
 
 
@@ -82,7 +90,7 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
     """The SQL for the filters in ``params``; unknown parameters are an error."""
     query = select(EventRow)
     for name, raw in params.items():
-        values = _list(raw)
+        values = _list(name, raw)
         if name in PAGING:
             continue
         if name in EQUALS:
@@ -128,7 +136,7 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
                 "EQ_bizStep, MATCH_epc, MATCH_anyEPC, EQ_bizTransaction_po, perPage",
             )
     if "eventType" in params:
-        types = _list(params["eventType"])
+        types = _list("eventType", params["eventType"])
         for t in types:
             if t not in EVENT_TYPES:
                 raise InvalidInput(
@@ -205,8 +213,7 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
         key_values: list[Any] = [last.id]
         if order_name:
             moment = getattr(last, "event_time" if order_name == "eventTime" else "record_time")
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            key_values = [moment.astimezone(UTC).isoformat(), last.id]
+            key_values = [moment.isoformat(), last.id]
         token = _encode(params, key_values)
     return Page([as_event(r, contexts.get(r.capture_id)) for r in rows], token)
 
@@ -267,6 +274,8 @@ def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
         ordered = "orderBy" in params
         if len(after) != (2 if ordered else 1) or not isinstance(after[-1], int):
             raise TypeError("position does not fit the query")
+        if not 0 <= after[-1] <= INT64_MAX:  # an event id: PostgreSQL refuses a larger one
+            raise ValueError("position beyond any event id")
         if ordered:
             parse_timestamp(str(after[0]))
         return params, after

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mics.db import Base
+from mics.db import Base, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -63,8 +62,8 @@ class CaptureJobRow(Base):
     # the role of the API key it came with (an authority's recall counts everywhere);
     # None without a key: the CLI, MICS's own tag-scan verdicts
     role: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     running: Mapped[bool] = mapped_column(default=True)
     success: Mapped[bool] = mapped_column(default=False)
     error_behaviour: Mapped[str] = mapped_column(String(20), default="rollback")
@@ -84,8 +83,8 @@ class EventRow(Base):
     event_id: Mapped[str] = mapped_column(String(300), unique=True)
     event_hash: Mapped[str] = mapped_column(String(120))
     event_type: Mapped[str] = mapped_column(String(30))
-    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    record_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    record_time: Mapped[datetime] = mapped_column(UtcDateTime())
     action: Mapped[str | None] = mapped_column(String(10), nullable=True)
     biz_step: Mapped[str | None] = mapped_column(String(200), nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
@@ -121,7 +120,7 @@ class NamedQueryRow(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partner.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SubscriptionRow(Base):
@@ -146,6 +145,6 @@ class SubscriptionRow(Base):
     dest: Mapped[str] = mapped_column(String(500))
     sealed_token: Mapped[str] = mapped_column(Text)
     last_event: Mapped[int] = mapped_column(BigId, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -282,10 +282,8 @@ def _deliver_one(
 ) -> Delivery | None:
     """One subscription's new events, sent once; None when nothing was due."""
     retry_at = sub.next_attempt_at
-    if retry_at is not None:
-        retry_at = retry_at if retry_at.tzinfo else retry_at.replace(tzinfo=UTC)
-        if retry_at > now:
-            return None
+    if retry_at is not None and retry_at > now:
+        return None
     params = get_query(db, sub.query_name, sub.partner_id).params
     viewer: Viewer = viewer_for(db, sub.partner_id)
     with db.read() as s:

@@ -243,7 +243,7 @@ def _event(report: check.Findings, pointer: str, event: Any) -> None:
     required = ["eventTime", "eventTimeZoneOffset"]
     if "@context" in event:
         report.also_in_force(event["@context"])
-    if kind in _FIELDS:
+    if isinstance(kind, str) and kind in _FIELDS:
         fields = _FIELDS[kind]
         if kind == "TransformationEvent" and "action" in event:
             report.add(
@@ -421,7 +421,7 @@ def _version(report: check.Findings, pointer: str, value: Any) -> None:
 def _document(report: check.Findings, doc: Any) -> list[Any]:
     """Check the document around the events; return the event list found (maybe empty)."""
     kind = _get(doc, "type")
-    if kind not in _DOCUMENTS:
+    if not isinstance(kind, str) or kind not in _DOCUMENTS:
         report.add("/type", kind, "'EPCISDocument' or 'EPCISQueryDocument'")
         return []
     fields, required = _DOCUMENTS[kind]
