@@ -26,7 +26,7 @@ from mics.api import passport as passport_api
 from mics.api import registry as registry_api
 from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
-from mics.api.deps import DatabaseDep
+from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.keys import load_or_create_signer
@@ -56,7 +56,9 @@ class MicsApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document with the problems every route answers (``mics.api.openapi``)."""
-        return openapi.declare_problems(super().openapi())
+        document = super().openapi()
+        openapi.declare_optional_keys(document, self.router.routes, get_reader, OPTIONAL_KEY)
+        return openapi.declare_problems(document)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if resolver_api.takes_scan(scope):

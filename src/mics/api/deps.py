@@ -72,11 +72,11 @@ def get_principal(
     return authenticate(get_db(request), key.strip() or None)
 
 
-def get_reader(
-    request: Request,
-    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
-) -> Principal | None:
-    """The caller of a route the public may read too: None without a key (a bad key is 401)."""
+def get_reader(request: Request) -> Principal | None:
+    """The caller of a route the public may read too: None without a key (a bad key is 401).
+
+    The key is optional here: ``mics.api.openapi.declare_optional_keys`` writes that into
+    ``/openapi.json`` for every route that depends on this."""
     if "authorization" not in request.headers:
         return None
     return get_principal(request)
@@ -104,7 +104,10 @@ def reader_tier(reader: Principal | None, owner: str | None = None) -> str:
     return access.reader_tier(reader.role, owns=owner is not None and reader.partner == owner)
 
 
-def get_viewer(request: Request) -> Viewer:
+def get_viewer(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Viewer:
     """What the caller may read of the EPCIS repository: every event for operator and
     authority keys, its own events (and those naming it) for partner keys, 403 for others."""
     principal = get_principal(request).require(*EVENT_READERS)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 
 from mics import partnership
 from mics.api.deps import DatabaseDep
+from mics.column_ranges import Int32
 from mics.partnership.schemas import ConsortiumIn, ConsortiumOut, MatchOut
 from mics.partnership.service import MAX_RESULTS, consortium
 
@@ -24,7 +25,7 @@ def match(
     db: DatabaseDep,
     q: Annotated[str, Query(description="the project idea, in Italian or English")] = "",
     sector: Annotated[str | None, Query(description="a sector id: a fit feature")] = None,
-    spoke: Annotated[int | None, Query(description="a spoke number: a fit feature")] = None,
+    spoke: Annotated[Int32 | None, Query(description="a spoke number: a fit feature")] = None,
     kind: Annotated[
         str | None, Query(description="only partners of this kind (university, enterprise, ...)")
     ] = None,

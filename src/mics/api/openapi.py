@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
+
 from mics.api.problems import PROBLEM
 
-__all__ = ["declare_problems", "media", "problems"]
+__all__ = ["declare_optional_keys", "declare_problems", "media", "problems"]
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 WRITES = {"post", "put", "patch", "delete"}
@@ -77,6 +79,35 @@ def media(*types: str, status: int = 200, description: str = "OK") -> dict[int |
 
 def _problem(status: int) -> dict[str, Any]:
     return {"description": REASONS[status], "content": {PROBLEM: {"schema": PROBLEM_REF}}}
+
+
+def declare_optional_keys(
+    document: dict[str, Any], routes: Any, reader: Any, security: dict[str, Any]
+) -> dict[str, Any]:
+    """``document`` with every operation whose route depends on ``reader``
+    (``deps.get_reader``: a key read only when one is sent) marked with the optional
+    ``security`` (``deps.OPTIONAL_KEY``), so that ``/docs`` offers Authorize there and
+    clients know anonymous calls are answered too; idempotent."""
+    for route in iter_route_contexts(routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not _depends_on(dependant, reader):
+            continue
+        operations = document.get("paths", {}).get(route.path_format or "", {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is not None and "security" not in operation:
+                operation["security"] = security["security"]
+    return document
+
+
+def _depends_on(dependant: Any, call: Any) -> bool:
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        if node.call is call:
+            return True
+        stack.extend(node.dependencies)
+    return False
 
 
 def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
