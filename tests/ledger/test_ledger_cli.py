@@ -81,8 +81,8 @@ def test_witness_key_then_add_witness(
 def test_audit_command_names_a_leaf_stored_as_text_without_a_traceback(tmp_path: Path) -> None:
     from tests.support import run_mics
 
+    assert run_mics(tmp_path, "db", "upgrade").returncode == 0  # the database and its keys
     db = Database.from_url(f"sqlite:///{tmp_path / 'cli.db'}")
-    db.upgrade()
     ensure_instance(db, OPERATOR)
     capture_events(db, events(0, 3), CONTEXT, OPERATOR)
     with db.transaction() as s:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -193,7 +192,7 @@ def custody(db: Database, subject: Subject, trail: set[str] | None = None) -> Cu
             if grown == chain:
                 break
             chain = grown
-    ordered = sorted(rows, key=lambda r: (_utc(r[3]), r[0]))
+    ordered = sorted(rows, key=lambda r: (r[3], r[0]))
     vouched = {eid for eid in bodies if partner_of.get(eid) in chain and names[eid] & reached}
     cited = [
         CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
@@ -271,7 +270,3 @@ def _parties(event: dict[str, Any]) -> list[str]:
             if match:
                 found.append(match.group(1))
     return found
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -16,7 +16,7 @@ lost) stay in ``tag_scan`` and enter the log as before (``passport.scans``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, delete, insert, select
@@ -99,14 +99,10 @@ def rejected_scans(db: Database, item_id: int) -> tuple[RejectedScan, ...]:
             r.uid,
             r.counter,
             r.reason,
-            _utc(r.scanned_at),
+            r.scanned_at,  # aware UTC (mics.db.UtcDateTime)
             r.latitude,
             r.longitude,
             r.read_point_id,
         )
         for r in rows
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC

@@ -85,10 +85,6 @@ def country_of_gln(gln: str) -> str | None:
     return None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
     """City and country of an SGLN location, from the partner holding the GLN."""
     if not location or "/414/" not in location:
