@@ -35,6 +35,7 @@ from mics.errors import InvalidInput
 from mics.trace.canonical_uri import (
     CONTEXT_PREFIXES,
     FIELD_SCOPES,
+    NAMESPACE_ALIASES,
     FIELD_TERMS,
     STANDARD_PREFIXES,
 )
@@ -81,6 +82,7 @@ ORDER: _Order = (
 )  # fmt: skip
 _IGNORED_EVENT_FIELDS = frozenset({"recordTime", "eventID", "type", "errorDeclaration"})
 _IGNORED_KEYS = frozenset({"#text", "rdfs:comment", "comment", "@context"})
+_XMLNS = "@xmlns:"
 _PAIR_LISTS = {"bizTransactionList", "sourceList", "destinationList"}
 _PAIR_KEYS = frozenset({"bizTransaction", "source", "destination"})
 _RENAMED = {"inputEPC": "epc", "outputEPC": "epc", "inputQuantity": "quantityElement"}
@@ -201,14 +203,33 @@ def _ignored_fields(doc: dict[str, Any], prefixes: dict[str, str]) -> Iterator[s
 
 
 def _prefixes(context: Any) -> dict[str, str]:
-    """Prefix -> namespace declared in a JSON-LD @context (remote contexts add none)."""
+    """Prefix -> namespace declared in a JSON-LD @context (remote contexts add none).
+
+    A namespace written two ways (``urn:epcglobal:cbv:mda``) becomes its one form, so that
+    ``cbvmda:lotNumber`` hashes alike whichever the document declared.
+    """
     prefixes: dict[str, str] = {}
     for entry in context if isinstance(context, list) else [context]:
         if isinstance(entry, dict):
             for prefix, value in entry.items():
                 if isinstance(value, str) and not prefix.startswith("@"):
-                    prefixes[prefix] = value
+                    prefixes[prefix] = NAMESPACE_ALIASES.get(value, value)
     return prefixes
+
+
+def _xmlns_prefixes(obj: dict[str, Any]) -> dict[str, str]:
+    """Prefix -> namespace of the ``@xmlns:prefix`` keys of one JSON-LD object.
+
+    EPCIS 1.2-to-2.0 converters carry the XML namespace declarations of an extension element
+    this way. JSON-LD drops ``@``-keys it does not know, so they are no data; they declare the
+    prefixes of the object and of what it holds, as an ``@context`` would (CBV 2.0 §8.9
+    rule 19: extension names are written ``{namespace}localName``).
+    """
+    found: dict[str, str] = {}
+    for key, value in obj.items():
+        if key.startswith(_XMLNS) and isinstance(value, str) and len(key) > len(_XMLNS):
+            found[key[len(_XMLNS) :]] = NAMESPACE_ALIASES.get(value, value)
+    return found
 
 
 def _expand_key(key: str, prefixes: dict[str, str]) -> str:
@@ -230,10 +251,24 @@ class _Walk:
         self.web_terms: set[str] = set()
 
     def children(self, obj: dict[str, Any], scope: str) -> list[Child]:
+        declared = _xmlns_prefixes(obj) if any(k.startswith(_XMLNS) for k in obj) else None
+        if not declared:
+            return self._children(obj, scope)
+        outer = self.prefixes, self.key_prefixes
+        self.prefixes = {**self.prefixes, **declared}
+        self.key_prefixes = {**self.key_prefixes, **declared}
+        try:
+            return self._children(obj, scope)
+        finally:
+            self.prefixes, self.key_prefixes = outer
+
+    def _children(self, obj: dict[str, Any], scope: str) -> list[Child]:
         out: list[Child] = []
         for key, value in obj.items():
             if value is None or key in _IGNORED_KEYS or key in self.ignore:
                 continue
+            if key.startswith(_XMLNS):
+                continue  # a namespace declaration (see _xmlns_prefixes), not a field
             name = _expand_key(key, self.key_prefixes) if ":" in key else key
             if name in self.ignore or name == "{http://www.w3.org/2000/01/rdf-schema#}comment":
                 continue
