@@ -43,8 +43,8 @@ def cbv_document(xml_text: str) -> str:
         text = text.replace('"urn:epcglobal:cbv:mda"', '"urn:epcglobal:cbv:mda:"')
     for prefix, namespace in XMLNS.findall(xml_text):
         if prefix not in ("gs1", "cbv", "xsi", "xsd", "epcis"):
-            curie = re.compile(rf'(="|>)(\s*){re.escape(prefix)}:(?!/)')
-            text = curie.sub(lambda m, ns=namespace: m[1] + m[2] + ns, text)
+            curie = re.compile(rf'(="|>\s*){re.escape(prefix)}:(?!/)')
+            text = curie.sub(r"\g<1>" + namespace.replace("\\", "\\\\"), text)
     return text
 
 

@@ -22,7 +22,12 @@ reproduces the reference implementation (RalphTro/epcis-event-hash-generator, th
   own prefixes (``cbvmda:``) without declaring them again (rule 15; the reference's JSON path
   only expands prefixes the document itself declares);
 * ``null`` fields are absent; a time rounding up to the next second carries over; and a
-  ``bizTransaction``/``source``/``destination`` without ``type`` hashes (the reference drops it).
+  ``bizTransaction``/``source``/``destination`` without ``type`` hashes (the reference drops it);
+* ``@xmlns:p`` keys (EPCIS 1.2-to-2.0 converters) declare prefix ``p`` for their object, as an
+  ``@context`` would, and are no field;
+* the master-data namespace is ``urn:epcglobal:cbv:mda:`` (the EPCIS 2.0 context's) however a
+  document declared it, and CURIE values of XML (``ext1:x`` with ``xmlns:ext1``) are expanded
+  when read (:mod:`mics.trace.xml_binding`): one event, one hash, in JSON-LD and in XML.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ from mics.errors import InvalidInput
 from mics.trace.canonical_uri import (
     CONTEXT_PREFIXES,
     FIELD_SCOPES,
-    NAMESPACE_ALIASES,
     FIELD_TERMS,
+    NAMESPACE_ALIASES,
     STANDARD_PREFIXES,
 )
 from mics.trace.json_text import check_depth
