@@ -27,6 +27,7 @@ from mics.db import Database
 from mics.registry.demo import ensure_instance
 from mics.trace import capture, query
 from mics.trace.event_hash import document_hashes, event_hash, prehash
+from mics.trace.inline_namespaces import lift_declarations
 from mics.trace.xml_binding import parse_xml, to_xml
 
 EX = "https://ns.example.com/epcis/"
@@ -75,18 +76,19 @@ def test_xmlns_key_in_ilmd_declares_the_namespace_of_its_fields() -> None:
     assert prehash(event) == HEAD + "action=OBSERVEilmd{http://ns.example.com/epcis}batch=4711"
 
 
-def test_xmlns_key_in_an_extension_declares_for_what_it_holds_only() -> None:
+def test_xmlns_key_in_an_extension_declares_for_itself_and_what_it_holds_only() -> None:
     event = observe(
         **{
             "ext:wrapper": {"@xmlns:ext": "urn:example:inner", "ext:grade": "A"},
             "ext:after": "x",
         }
     )
-    # The outer "ext" is the document's; the one inside the wrapper is the wrapper's own.
+    # The outer "ext" is the document's; the wrapper's declaration names the wrapper itself
+    # and its fields, as xmlns:ext on <ext:wrapper> does in XML, and not its sibling.
     text = prehash(event, [{"ext": "urn:example:outer:"}])
     assert text == (
-        HEAD + "action=OBSERVE{urn:example:outer:}after=x"
-        "{urn:example:outer:}wrapper{urn:example:inner}grade=A"
+        HEAD + "action=OBSERVE{urn:example:inner}wrapper{urn:example:inner}grade=A"
+        "{urn:example:outer:}after=x"
     )
 
 
@@ -329,3 +331,46 @@ def test_capture_and_query_keep_the_cbv_hash_of_curie_and_master_data_fields(
 
 def _ni(text: str) -> str:
     return f"ni:///sha-256;{hashlib.sha256(text.encode()).hexdigest()}?ver=CBV2.0"
+
+
+# -- capture of @xmlns: keys: stored as the event's own @context, the hash unchanged
+
+
+CONVERTED = observe(
+    action="ADD",
+    ilmd={"@xmlns:example": "http://ns.example.com/epcis", "example:batch": "4711"},
+    **{"ext:wrapper": {"@xmlns:ext": "urn:example:inner:", "ext:grade": "ext:A"}},
+)
+
+
+def test_lifted_declarations_keep_the_hash_and_leave_no_xmlns_key() -> None:
+    lifted = lift_declarations(CONVERTED, [*EPCIS_CONTEXT, {"example": EX}])
+    # "example" is the document's other namespace: the converted one gets a fresh prefix.
+    assert lifted["@context"] == [
+        {"example1": "http://ns.example.com/epcis", "ext": "urn:example:inner:"}
+    ]
+    assert lifted["ilmd"] == {"example1:batch": "4711"}
+    assert lifted["ext:wrapper"] == {"ext:grade": "ext:A"}
+    context = [{"example": EX}]
+    assert event_hash(lifted, context) == event_hash(CONVERTED, context)
+    assert prehash(CONVERTED, context) == (
+        HEAD + "action=ADDilmd{http://ns.example.com/epcis}batch=4711"
+        "{urn:example:inner:}wrapper{urn:example:inner:}grade=urn:example:inner:A"
+    )
+
+
+@pytest.mark.parametrize("via", ["document", "stream"])
+def test_capture_accepts_xmlns_keys_and_answers_with_the_same_hash(
+    sqlite_db: Database, via: str
+) -> None:
+    ensure_instance(sqlite_db, "op")
+    doc = jsonld([CONVERTED], {"example": EX})
+    expected = document_hashes(doc)
+    if via == "document":
+        result = capture.capture_document(sqlite_db, doc, "op", now=LATER)
+    else:
+        stream = io.BytesIO(json.dumps(doc).encode())
+        result = capture.capture_stream(sqlite_db, stream, "json", "op", now=LATER)
+    assert result.event_ids == expected
+    as_json, as_xml = round_trip(sqlite_db, json.dumps(doc).encode(), "json", expected)
+    assert as_json == as_xml == expected

@@ -282,8 +282,15 @@ class _Walk:
             terms = FIELD_TERMS.get(where)
             for item in value if isinstance(value, list) else (value,):
                 if item is not None:
-                    out.append(self.node(name, item, inner, terms))
+                    own = self._own_name(key, item) if ":" in key else None
+                    out.append(self.node(own or name, item, inner, terms))
         return out
+
+    def _own_name(self, key: str, item: Any) -> str | None:
+        """The name of an object that declares its own key's prefix (``<p:x xmlns:p=…>``)."""
+        if not isinstance(item, dict) or not any(k.startswith(_XMLNS) for k in item):
+            return None
+        return _expand_key(key, {**self.key_prefixes, **_xmlns_prefixes(item)})
 
     def node(self, name: str, value: Any, scope: str, terms: dict[str, str] | None) -> Node:
         if isinstance(value, dict):
