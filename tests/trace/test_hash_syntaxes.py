@@ -318,14 +318,14 @@ def test_capture_and_query_keep_the_hash_in_either_syntax(
 
 @pytest.mark.parametrize("binding", ["json", "xml"])
 def test_capture_and_query_keep_the_cbv_hash_of_curie_and_master_data_fields(
-    sqlite_db: Database, binding: str
+    db: Database, binding: str
 ) -> None:
-    ensure_instance(sqlite_db, "op")
+    ensure_instance(db, "op")
     event = observe(action="ADD", ilmd={"cbvmda:lotNumber": "L7"}, bizStep="ext1:dyeing")
     doc = jsonld([event], {"ext1": EXT1})
     sent = json.dumps(doc).encode() if binding == "json" else to_xml(doc)
     expected = HEAD + f"action=ADDbizStep={EXT1}dyeingilmd{{{MDA}}}lotNumber=L7"
-    as_json, as_xml = round_trip(sqlite_db, sent, binding, [])
+    as_json, as_xml = round_trip(db, sent, binding, [])
     assert as_json == as_xml == [_ni(expected)]
 
 
@@ -360,17 +360,15 @@ def test_lifted_declarations_keep_the_hash_and_leave_no_xmlns_key() -> None:
 
 
 @pytest.mark.parametrize("via", ["document", "stream"])
-def test_capture_accepts_xmlns_keys_and_answers_with_the_same_hash(
-    sqlite_db: Database, via: str
-) -> None:
-    ensure_instance(sqlite_db, "op")
+def test_capture_accepts_xmlns_keys_and_answers_with_the_same_hash(db: Database, via: str) -> None:
+    ensure_instance(db, "op")
     doc = jsonld([CONVERTED], {"example": EX})
     expected = document_hashes(doc)
     if via == "document":
-        result = capture.capture_document(sqlite_db, doc, "op", now=LATER)
+        result = capture.capture_document(db, doc, "op", now=LATER)
     else:
         stream = io.BytesIO(json.dumps(doc).encode())
-        result = capture.capture_stream(sqlite_db, stream, "json", "op", now=LATER)
+        result = capture.capture_stream(db, stream, "json", "op", now=LATER)
     assert result.event_ids == expected
-    as_json, as_xml = round_trip(sqlite_db, json.dumps(doc).encode(), "json", expected)
+    as_json, as_xml = round_trip(db, json.dumps(doc).encode(), "json", expected)
     assert as_json == as_xml == expected
