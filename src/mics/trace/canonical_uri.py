@@ -23,6 +23,7 @@ __all__ = [
     "FIELD_SCOPES",
     "FIELD_TERMS",
     "GS1",
+    "NAMESPACE_ALIASES",
     "STANDARD_PREFIXES",
     "URN_VOCABULARY",
     "canonical_uri",
@@ -40,6 +41,13 @@ CONTEXT_PREFIXES = {
     "owl": "http://www.w3.org/2002/07/owl#", "xsd": "http://www.w3.org/2001/XMLSchema#",
     "dcterms": "http://purl.org/dc/terms/",
 }  # fmt: skip
+# Namespaces written two ways -> the one form the hash (and the XML answers) use. The CBV
+# master-data attributes: the EPCIS 2.0 JSON-LD context binds ``cbvmda`` to
+# ``urn:epcglobal:cbv:mda:`` (the XSDs declare no namespace for them), and with the colon the
+# namespace and local name concatenate to the attribute's CBV identifier
+# (``urn:epcglobal:cbv:mda:lotNumber``, CBV 2.0 §10); GS1's XML examples write it without.
+MDA = "urn:epcglobal:cbv:mda:"
+NAMESPACE_ALIASES = {"urn:epcglobal:cbv:mda": MDA}
 
 # One character of an EPC "GS3A3" component: a safe character or an allowed %-escape.
 _CHAR = (
@@ -343,7 +351,9 @@ _MEASUREMENTS = _terms(
     "MolarMass MolarVolume Power Pressure RadiantFlux RadiantIntensity RelativeHumidity "
     "Resistance Resistivity SolidAngle SpecificVolume Speed SurfaceDensity SurfaceTension "
     "Temperature Time Torque Voltage Volume VolumeFlowRate VolumeFraction VolumetricFlux "
-    "Wavenumber",
+    "Wavenumber "
+    # In the GS1 Web Vocabulary's gs1:MeasurementType but not (yet) in the EPCIS 2.0 context.
+    "EffectiveDoseRate",
 )
 _COMPONENTS = _terms(
     CBV + "Comp-",

@@ -28,6 +28,7 @@ from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
 from mics.trace import documents, json_text
 from mics.trace.cbv import bare_term
+from mics.trace.inline_namespaces import lift_declarations, lift_document
 from mics.trace.parallel import in_order
 from mics.trace.prepare import Batch, Prepared
 from mics.trace.store import (
@@ -115,6 +116,7 @@ def capture_document(
 ) -> CaptureResult:
     """Capture an EPCIS document already parsed into a dict."""
     json_text.check_depth(document)  # what a JSON or XML text could not carry either
+    document = lift_document(document)
     if behaviour == "rollback":
         events = validate_document(document, now=now)
     else:
@@ -181,6 +183,8 @@ def capture_events(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     record_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
     result = CaptureResult(capture_id=str(uuid.uuid4()), success=False)
+    if not built:  # @xmlns: keys of converted EPCIS 1.2 events become their own @context
+        events = (lift_declarations(e, context) if isinstance(e, dict) else e for e in events)
     try:
         with write_gate(db)(wait=wait), db.transaction() as s:
             connection = s.connection()

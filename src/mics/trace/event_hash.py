@@ -22,7 +22,12 @@ reproduces the reference implementation (RalphTro/epcis-event-hash-generator, th
   own prefixes (``cbvmda:``) without declaring them again (rule 15; the reference's JSON path
   only expands prefixes the document itself declares);
 * ``null`` fields are absent; a time rounding up to the next second carries over; and a
-  ``bizTransaction``/``source``/``destination`` without ``type`` hashes (the reference drops it).
+  ``bizTransaction``/``source``/``destination`` without ``type`` hashes (the reference drops it);
+* ``@xmlns:p`` keys (EPCIS 1.2-to-2.0 converters) declare prefix ``p`` for their object, as an
+  ``@context`` would, and are no field;
+* the master-data namespace is ``urn:epcglobal:cbv:mda:`` (the EPCIS 2.0 context's) however a
+  document declared it, and CURIE values of XML (``ext1:x`` with ``xmlns:ext1``) are expanded
+  when read (:mod:`mics.trace.xml_binding`): one event, one hash, in JSON-LD and in XML.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from mics.trace.canonical_uri import (
     CONTEXT_PREFIXES,
     FIELD_SCOPES,
     FIELD_TERMS,
+    NAMESPACE_ALIASES,
     STANDARD_PREFIXES,
 )
 from mics.trace.json_text import check_depth
@@ -81,6 +87,7 @@ ORDER: _Order = (
 )  # fmt: skip
 _IGNORED_EVENT_FIELDS = frozenset({"recordTime", "eventID", "type", "errorDeclaration"})
 _IGNORED_KEYS = frozenset({"#text", "rdfs:comment", "comment", "@context"})
+_XMLNS = "@xmlns:"
 _PAIR_LISTS = {"bizTransactionList", "sourceList", "destinationList"}
 _PAIR_KEYS = frozenset({"bizTransaction", "source", "destination"})
 _RENAMED = {"inputEPC": "epc", "outputEPC": "epc", "inputQuantity": "quantityElement"}
@@ -201,14 +208,33 @@ def _ignored_fields(doc: dict[str, Any], prefixes: dict[str, str]) -> Iterator[s
 
 
 def _prefixes(context: Any) -> dict[str, str]:
-    """Prefix -> namespace declared in a JSON-LD @context (remote contexts add none)."""
+    """Prefix -> namespace declared in a JSON-LD @context (remote contexts add none).
+
+    A namespace written two ways (``urn:epcglobal:cbv:mda``) becomes its one form, so that
+    ``cbvmda:lotNumber`` hashes alike whichever the document declared.
+    """
     prefixes: dict[str, str] = {}
     for entry in context if isinstance(context, list) else [context]:
         if isinstance(entry, dict):
             for prefix, value in entry.items():
                 if isinstance(value, str) and not prefix.startswith("@"):
-                    prefixes[prefix] = value
+                    prefixes[prefix] = NAMESPACE_ALIASES.get(value, value)
     return prefixes
+
+
+def _xmlns_prefixes(obj: dict[str, Any]) -> dict[str, str]:
+    """Prefix -> namespace of the ``@xmlns:prefix`` keys of one JSON-LD object.
+
+    EPCIS 1.2-to-2.0 converters carry the XML namespace declarations of an extension element
+    this way. JSON-LD drops ``@``-keys it does not know, so they are no data; they declare the
+    prefixes of the object and of what it holds, as an ``@context`` would (CBV 2.0 §8.9
+    rule 19: extension names are written ``{namespace}localName``).
+    """
+    found: dict[str, str] = {}
+    for key, value in obj.items():
+        if key.startswith(_XMLNS) and isinstance(value, str) and len(key) > len(_XMLNS):
+            found[key[len(_XMLNS) :]] = NAMESPACE_ALIASES.get(value, value)
+    return found
 
 
 def _expand_key(key: str, prefixes: dict[str, str]) -> str:
@@ -230,10 +256,24 @@ class _Walk:
         self.web_terms: set[str] = set()
 
     def children(self, obj: dict[str, Any], scope: str) -> list[Child]:
+        declared = _xmlns_prefixes(obj) if any(k.startswith(_XMLNS) for k in obj) else None
+        if not declared:
+            return self._children(obj, scope)
+        outer = self.prefixes, self.key_prefixes
+        self.prefixes = {**self.prefixes, **declared}
+        self.key_prefixes = {**self.key_prefixes, **declared}
+        try:
+            return self._children(obj, scope)
+        finally:
+            self.prefixes, self.key_prefixes = outer
+
+    def _children(self, obj: dict[str, Any], scope: str) -> list[Child]:
         out: list[Child] = []
         for key, value in obj.items():
             if value is None or key in _IGNORED_KEYS or key in self.ignore:
                 continue
+            if key.startswith(_XMLNS):
+                continue  # a namespace declaration (see _xmlns_prefixes), not a field
             name = _expand_key(key, self.key_prefixes) if ":" in key else key
             if name in self.ignore or name == "{http://www.w3.org/2000/01/rdf-schema#}comment":
                 continue
@@ -242,8 +282,15 @@ class _Walk:
             terms = FIELD_TERMS.get(where)
             for item in value if isinstance(value, list) else (value,):
                 if item is not None:
-                    out.append(self.node(name, item, inner, terms))
+                    own = self._own_name(key, item) if ":" in key else None
+                    out.append(self.node(own or name, item, inner, terms))
         return out
+
+    def _own_name(self, key: str, item: Any) -> str | None:
+        """The name of an object that declares its own key's prefix (``<p:x xmlns:p=…>``)."""
+        if not isinstance(item, dict) or not any(k.startswith(_XMLNS) for k in item):
+            return None
+        return _expand_key(key, {**self.key_prefixes, **_xmlns_prefixes(item)})
 
     def node(self, name: str, value: Any, scope: str, terms: dict[str, str] | None) -> Node:
         if isinstance(value, dict):

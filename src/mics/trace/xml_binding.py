@@ -24,7 +24,12 @@ from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from mics.errors import InvalidInput, TooLarge
-from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES
+from mics.trace.canonical_uri import (
+    CONTEXT_PREFIXES,
+    FIELD_SCOPES,
+    NAMESPACE_ALIASES,
+    STANDARD_PREFIXES,
+)
 from mics.trace.json_text import MAX_DEPTH
 
 __all__ = ["EPCIS_CONTEXT", "iter_xml_events", "parse_xml", "to_xml"]
@@ -114,14 +119,37 @@ class _EventReader:
         self.used: set[str] = set()
         self.value_prefixes: set[str] = set()  # "p" of values like "p:x", which must not expand
         self.renamed: dict[str, str] = {}
+        self.in_scope: dict[str, list[str]] = {}  # prefix -> namespaces declared, innermost last
 
     # -- parser target interface
     def start_ns(self, prefix: str, uri: str) -> None:
-        self.declared.setdefault(uri, prefix)
+        self.declared.setdefault(NAMESPACE_ALIASES.get(uri, uri), prefix)
+        self.in_scope.setdefault(prefix, []).append(uri)
+
+    def end_ns(self, prefix: str) -> None:
+        self.in_scope[prefix].pop()
+
+    def _curie(self, text: str) -> str:
+        """A value ``p:x`` whose prefix an ``xmlns:p`` in scope declares, as the full URI.
+
+        CBV 2.0 §8.9 expands every CURIE, and the JSON-LD form of the same event expands it with
+        its @context: a ``bizStep`` or sensor ``type`` written ``ext1:x`` in XML is the URI the
+        ``xmlns:ext1`` declaration makes of it. ``gs1:``/``cbv:`` stay as written: they mean the
+        GS1 vocabularies in either syntax (and the hash expands them).
+        """
+        prefix, colon, local = text.partition(":")
+        if not colon or prefix in STANDARD_PREFIXES or not local or local.startswith("/"):
+            return text
+        scope = self.in_scope.get(prefix)
+        if not scope or not scope[-1]:
+            return text
+        return NAMESPACE_ALIASES.get(scope[-1], scope[-1]) + local
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         if len(self.stack) >= MAX_DEPTH:  # before it is built: the reading recurses per level
             raise _TooDeep(len(self.stack) + 1)
+        if self.event_depth >= 0 and attrib:
+            attrib = {k: v if k == _XSI_TYPE else self._curie(v) for k, v in attrib.items()}
         element = _Element(tag, attrib)
         local = _local(tag)
         if self.event_depth < 0:
@@ -141,6 +169,11 @@ class _EventReader:
 
     def end(self, tag: str) -> None:
         element = self.stack.pop()
+        if self.event_depth >= 0 and not element.children and element.text:
+            text = _text(element)
+            curie = self._curie(text)
+            if curie is not text:
+                element.text = [curie]
         if len(self.stack) == self.event_depth:
             self.event_depth = -1
             self.ready.append(self._event(element))
@@ -167,6 +200,7 @@ class _EventReader:
         if not tag.startswith("{"):
             return tag
         namespace, local = tag[1:].split("}", 1)
+        namespace = NAMESPACE_ALIASES.get(namespace, namespace)
         prefix = self.prefix_of.get(namespace)
         if prefix is None:
             prefix = self.declared.get(namespace) or "ns"

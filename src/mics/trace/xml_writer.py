@@ -21,7 +21,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from mics.errors import InvalidInput
-from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES, web_uri
+from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES, FIELD_TERMS, GS1, web_uri
 from mics.trace.names import xml_name
 from mics.trace.xml_binding import (
     EPC_LISTS,
@@ -155,6 +155,10 @@ def _scalar(key: str, value: Any, scope: str, prefixes: dict[str, str]) -> str:
         prefix, colon, local = text.partition(":")
         if colon and prefix in prefixes and prefix not in ("gs1", "cbv"):
             text = prefixes[prefix] + local
+        elif text.startswith(GS1) and (scope, key) in FIELD_TERMS and prefixes.get("gs1") == GS1:
+            # A GS1 Web Vocabulary term (sensor type, alert) as GS1's XML examples write it;
+            # capture refuses the expanded URI, which the JSON binding wants bare.
+            text = "gs1:" + text[len(GS1) :]
     return text
 
 
