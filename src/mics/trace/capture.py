@@ -49,6 +49,13 @@ from mics.write_gate import write_gate
 BATCH = 2000
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
 BEHAVIOURS = ("rollback", "proceed")
+# EPCIS 2.0 §8.2.1 / §12.2: capture takes an EPCISDocument; an EPCISQueryDocument carries query
+# results or a query-control message (Poll, Subscribe, ...), never events to capture.
+CAPTURE_DOCUMENT = "EPCISDocument"
+_NOT_A_CAPTURE = (
+    "'EPCISDocument': capture takes an EPCIS document; a query document or query-control "
+    "message belongs to the query interface (/epcis/queries, /epcis/events)"
+)
 
 
 @dataclass
@@ -115,6 +122,9 @@ def capture_document(
 ) -> CaptureResult:
     """Capture an EPCIS document already parsed into a dict."""
     json_text.check_depth(document)  # what a JSON or XML text could not carry either
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind != CAPTURE_DOCUMENT:
+        raise DocumentInvalid([Problem(None, "/type", kind, _NOT_A_CAPTURE)])
     if behaviour == "rollback":
         events = validate_document(document, now=now)
     else:
@@ -137,6 +147,9 @@ def _events_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _header_problems(header: documents.Header, now: datetime | None) -> list[Problem]:
+    kind = header.fields.get("type")
+    if kind != CAPTURE_DOCUMENT:
+        return [Problem(None, "/type", kind, _NOT_A_CAPTURE)]
     try:
         validate_document(header.as_document([]), now=now)
     except DocumentInvalid as invalid:
