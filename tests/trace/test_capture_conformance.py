@@ -96,3 +96,16 @@ def test_a_parsed_query_document_is_not_captured_either(repo: Database) -> None:
     assert _stored(repo) == 0
     done = capture.capture_document(repo, epcis_document([observe("D1")]), "op", now=NOW)
     assert done.captured == 1
+
+
+def test_future_event_times_are_captured(repo: Database) -> None:
+    # EPCIS 2.0 sets no upper bound on eventTime: a planned or forecast event is years ahead
+    planned = observe("F1", when="2031-05-04T09:30:00.000+02:00")
+    planned["eventTimeZoneOffset"] = "+02:00"
+    body = json.dumps(epcis_document([planned, observe("F2")])).encode()
+    done = capture.capture_stream(repo, io.BytesIO(body), "json", "op", now=NOW)
+    assert (done.captured, done.problems) == (2, [])
+    with repo.read() as s:
+        latest = s.scalar(select(func.max(EventRow.event_time)))
+    assert latest is not None
+    assert latest.replace(tzinfo=UTC) == datetime(2031, 5, 4, 7, 30, tzinfo=UTC)

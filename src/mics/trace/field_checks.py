@@ -9,7 +9,8 @@ sensorElement, sensorReport, sensorMetadata, errorDeclaration,
 persistentDisposition, ilmd) and add the rules the schema cannot express:
 
 * RFC 3339 date-times with an offset that name a real instant, offsets within
-  ±14:00 (as the schema's eventTimeZoneOffset pattern), event times not in the future;
+  ±14:00 (as the schema's eventTimeZoneOffset pattern); an event time may lie in the
+  future (EPCIS 2.0 sets no such limit: sensor and planned events carry one);
 * EPC URNs and GS1 Digital Links well formed, of the expected level (instance or
   class) and with valid check digits (``mics.trace.identifiers``);
 * CBV 2.0 terms for the standard vocabularies (``mics.trace.cbv``);
@@ -66,8 +67,6 @@ __all__ = [
     "vocabulary",
     "zone_offset",
 ]
-
-FUTURE_TOLERANCE = timedelta(days=1)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
@@ -375,10 +374,8 @@ def timestamp(report: Findings, pointer: str, value: Any) -> None:
 
 
 def event_time(report: Findings, pointer: str, value: Any) -> None:
-    when = parse_time_field(report, pointer, value)
-    if when is not None and when > report.now + FUTURE_TOLERANCE:
-        limit = (report.now + FUTURE_TOLERANCE).isoformat()
-        report.add(pointer, value, f"a time that has happened: no later than {limit}")
+    """An event time: any real RFC 3339 instant, later than now too (issue 20 item 6)."""
+    parse_time_field(report, pointer, value)
 
 
 def _zone_offset(report: Findings, pointer: str, value: Any) -> None:

@@ -4,10 +4,10 @@
 rules of the EPCIS 2.0 JSON Schema (the GS1 EPCIS 2.0 JSON/JSON-LD binding:
 ``EPCIS-JSON-Schema-root.json``, ``EPCIS-Document-JSON-Schema.json`` and the
 per-event files), written here as code, and against what a schema cannot say
-(see ``mics.trace.field_checks``): real and not future times, valid identifiers
-and check digits, CBV 2.0 terms, whole-number counts. It also requires an
-AggregationEvent with action ADD or DELETE to name its ``parentID`` (EPCIS 2.0
-§7.4.3, AggregationEvent: parentID is optional only for OBSERVE).
+(see ``mics.trace.field_checks``): real times (a future one too: EPCIS 2.0 has no
+rule against it), valid identifiers and check digits, CBV 2.0 terms, whole-number
+counts. It also requires an AggregationEvent with action ADD or DELETE to name its
+``parentID`` (EPCIS 2.0 §7.4.3, AggregationEvent: parentID is optional only for OBSERVE).
 
 Per event type (EPCIS 2.0 §7.4), as the JSON Schema has it:
 
