@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.support import epcis_document
+from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics.db import Database
 from mics.registry.demo import ensure_instance
 from mics.trace import capture
+from mics.trace.canonical_uri import canonical_uri
+from mics.trace.event_hash import event_hash
+from mics.trace.identifiers import InvalidIdentifier, parse_identifier
 from mics.trace.store import EventRow
 from mics.trace.validate import DocumentInvalid
 
@@ -109,3 +112,57 @@ def test_future_event_times_are_captured(repo: Database) -> None:
         latest = s.scalar(select(func.max(EventRow.event_time)))
     assert latest is not None
     assert latest.replace(tzinfo=UTC) == datetime(2031, 5, 4, 7, 30, tzinfo=UTC)
+
+
+# Check digits worked by hand (GS1 GS §7.9.1, weights 3,1,3,... from the right):
+# 987659999999 -> 2 and 999999999999 -> 4 (0987659999999 has the same digits and weights).
+@pytest.mark.parametrize(
+    ("urn", "web"),
+    [
+        ("urn:epc:id:sgln:999999999999..0", "https://id.gs1.org/414/9999999999994"),
+        ("urn:epc:id:sgln:987659999999..12", "https://id.gs1.org/414/9876599999992/254/12"),
+        ("urn:epc:id:gdti:987659999999..9", "https://id.gs1.org/253/98765999999929"),
+        ("urn:epc:id:sgcn:987659999999..5", "https://id.gs1.org/255/98765999999925"),
+        ("urn:epc:id:pgln:987659999999.", "https://id.gs1.org/417/9876599999992"),
+        # the reference hash implementation's GRAI and pattern rules want a third dot and so
+        # leave these uncanonicalised; TDS 2.1 §6.3 and CBV 2.0 §8.9 rule 17 canonicalise them
+        ("urn:epc:id:grai:987659999999..7", "https://id.gs1.org/8003/098765999999927"),
+        ("urn:epc:idpat:grai:987659999999..*", "https://id.gs1.org/8003/09876599999992"),
+        ("urn:epc:idpat:gdti:987659999999..*", "https://id.gs1.org/253/9876599999992"),
+        ("urn:epc:idpat:sgcn:987659999999..*", "https://id.gs1.org/255/9876599999992"),
+    ],
+)
+def test_a_twelve_digit_prefix_with_an_empty_reference_is_a_valid_key(urn: str, web: str) -> None:
+    found = parse_identifier(urn)
+    assert found is not None
+    assert (found.syntax, found.scheme) == ("epc-urn", urn.split(":")[3])
+    assert canonical_uri(urn) == web
+
+
+@pytest.mark.parametrize(
+    "urn",
+    [
+        "urn:epc:id:sgtin:987659999999..7",  # 13 digits: an SGTIN reference is never empty
+        "urn:epc:id:gdti:98765999999..9",  # 11 digits leave one for the reference
+        "urn:epc:id:sscc:987659999999.",
+    ],
+)
+def test_an_empty_reference_that_leaves_the_key_short_is_refused(urn: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        parse_identifier(urn)
+
+
+def test_events_naming_empty_reference_keys_are_captured_and_hashed_as_web_uris(
+    repo: Database,
+) -> None:
+    event = observe("E1") | {
+        "readPoint": {"id": "urn:epc:id:sgln:999999999999..0"},
+        "epcList": ["urn:epc:id:gdti:987659999999..9"],
+    }
+    as_web = observe("E1") | {
+        "readPoint": {"id": "https://id.gs1.org/414/9999999999994"},
+        "epcList": ["https://id.gs1.org/253/98765999999929"],
+    }
+    assert event_hash(event, EPCIS_CONTEXT) == event_hash(as_web, EPCIS_CONTEXT)
+    done = capture.capture_document(repo, epcis_document([event]), "op", now=NOW)
+    assert (done.captured, done.problems) == (1, [])
