@@ -166,3 +166,59 @@ def test_events_naming_empty_reference_keys_are_captured_and_hashed_as_web_uris(
     assert event_hash(event, EPCIS_CONTEXT) == event_hash(as_web, EPCIS_CONTEXT)
     done = capture.capture_document(repo, epcis_document([event]), "op", now=NOW)
     assert (done.captured, done.problems) == (1, [])
+
+
+def _sensor_xml(report: str) -> bytes:
+    return f"""<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0"
+    creationDate="2026-03-01T10:00:00Z" xmlns:gs1="https://gs1.org/voc/">
+  <EPCISBody><EventList><ObjectEvent>
+    <eventTime>2026-03-01T10:00:00.000+01:00</eventTime>
+    <eventTimeZoneOffset>+01:00</eventTimeZoneOffset>
+    <epcList><epc>urn:epc:id:sgtin:8012345.000001.R1</epc></epcList><action>OBSERVE</action>
+    <readPoint><id>urn:epc:id:sgln:8012345.00001.0</id></readPoint>
+    <sensorElementList><sensorElement>{report}</sensorElement></sensorElementList>
+  </ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>""".encode()
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        '<sensorReport type="gs1:EffectiveDoseRate" value="0.004" uom="P71"/>',
+        '<sensorReport type="gs1:EffectiveDose" value="1.5" uom="D13"/>',
+        '<sensorReport exception="gs1:ALARM_CONDITION" booleanValue="true"/>',  # no type
+        '<sensorReport type="gs1:Temperature" value="4.5" uom="CEL"/>',
+    ],
+)
+def test_xml_sensor_reports_the_xsd_accepts_are_captured(repo: Database, report: str) -> None:
+    body = io.BytesIO(_sensor_xml(report))
+    done = capture.capture_stream(repo, body, "xml", "op", now=NOW)
+    assert (done.captured, done.problems) == (1, [])
+
+
+def _sensor_json(report: dict[str, Any]) -> dict[str, Any]:
+    event = observe("R2") | {
+        "readPoint": {"id": "urn:epc:id:sgln:8012345.00001.0"},
+        "sensorElementList": [{"sensorReport": [report]}],
+    }
+    return epcis_document([event])
+
+
+def test_json_sensor_reports_keep_the_json_schema_rules(repo: Database) -> None:
+    # the JSON Schema accepts gs1:EffectiveDoseRate (vocab-nonGS1WebVoc-uri) ...
+    done = capture.capture_document(
+        repo, _sensor_json({"type": "gs1:EffectiveDoseRate", "value": 0.004}), "op", now=NOW
+    )
+    assert done.captured == 1
+    # ... but requires a type, and knows no bare 'EffectiveDoseRate' (its enum, the context)
+    no_type = _sensor_json({"exception": "ALARM_CONDITION", "booleanValue": True})
+    with pytest.raises(DocumentInvalid) as refused:
+        capture.capture_document(repo, no_type, "op", now=NOW)
+    assert [p.pointer for p in refused.value.problems] == [
+        "/epcisBody/eventList/0/sensorElementList/0/sensorReport/0/type"
+    ]
+    bare = _sensor_json({"type": "EffectiveDoseRate", "value": 0.004})
+    with pytest.raises(DocumentInvalid, match="sensor measurement type"):
+        capture.capture_document(repo, bare, "op", now=NOW)
+    body = io.BytesIO(json.dumps(no_type).encode())
+    with pytest.raises(DocumentInvalid, match="required field 'type'"):
+        capture.capture_stream(repo, body, "json", "op", now=NOW)

@@ -109,6 +109,7 @@ def capture_stream(
             progress=progress,
             base=QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS,
             role=role,
+            binding=header.binding,
         )
 
 
@@ -176,6 +177,7 @@ def capture_events(
     built: bool = False,
     then: Callable[[Connection], None] | None = None,
     role: str | None = None,
+    binding: str = "json",
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
@@ -189,6 +191,8 @@ def capture_events(
     publishing a verdict, is skipped. Never for events that came from outside.
     ``then(connection)`` runs in the capture's transaction after the events are
     written: what the caller writes there commits with them or not at all.
+    ``binding``: the syntax the events came in (``json`` or ``xml``), whose schemas differ
+    in a few rules (a sensorReport's ``type``).
     """
     behaviour = check_behaviour(behaviour)
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -204,7 +208,7 @@ def capture_events(
             # Batches are validated and hashed ahead, in worker processes when there are
             # several (mics.trace.parallel), and written here in document order.
             for batch, (problems, prepared) in in_order(
-                _batches(enumerate(events), BATCH, past), context, now, base, built
+                _batches(enumerate(events), BATCH, past), context, now, base, built, binding
             ):
                 result.problems.extend(problems)
                 if result.problems and behaviour == "rollback":

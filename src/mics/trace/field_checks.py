@@ -153,9 +153,16 @@ class Findings:
     event's): the prefixes they declare are those extension keys may use.
     """
 
-    def __init__(self, index: int | None, now: datetime, contexts: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        index: int | None,
+        now: datetime,
+        contexts: tuple[Any, ...] = (),
+        binding: str = "json",
+    ) -> None:
         self.index = index
         self.now = now
+        self.binding = binding  # "json" or "xml": where the two schemas differ (sensorReport type)
         self.problems: list[Problem] = []
         self.contexts = contexts
         self._declared: dict[str, str] | None = None  # worked out at the first extension
@@ -538,10 +545,20 @@ _SENSOR_REPORT = object_of(
             number,
         ),
     },
-    required=["type"],
 )
+
+
+def sensor_report(report: Findings, pointer: str, value: Any) -> None:
+    """One sensorReport. Its ``type`` is required by the JSON Schema (sensorReport) but
+    optional in the XSD (SensorReportType: ``use="optional"``), as in GS1's own XML example
+    of a report carrying only an ``exception``: required for JSON, not for XML."""
+    _SENSOR_REPORT(report, pointer, value)
+    if report.binding == "json" and isinstance(value, dict) and "type" not in value:
+        report.add(pointer_to(pointer, "type"), None, "the required field 'type'")
+
+
 SENSOR_ELEMENT = object_of(
-    {"sensorMetadata": _SENSOR_METADATA, "sensorReport": list_of(_SENSOR_REPORT, min_items=1)},
+    {"sensorMetadata": _SENSOR_METADATA, "sensorReport": list_of(sensor_report, min_items=1)},
     required=["sensorReport"],
 )
 

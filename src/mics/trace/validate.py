@@ -79,8 +79,11 @@ class DocumentInvalid(InvalidInput):
         )
 
 
-def validate_document(doc: object, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The events of an EPCIS(Query)Document, in order, or raise ``DocumentInvalid``."""
+def validate_document(
+    doc: object, *, now: datetime | None = None, binding: str = "json"
+) -> list[dict[str, Any]]:
+    """The events of an EPCIS(Query)Document, in order, or raise ``DocumentInvalid``;
+    ``binding``: the syntax it came in (``json`` or ``xml``), where their schemas differ."""
     now = _aware(now)
     context = _get(doc, "@context")
     report = check.Findings(None, now, (context,))
@@ -90,7 +93,9 @@ def validate_document(doc: object, *, now: datetime | None = None) -> list[dict[
     for index, event in enumerate(events):
         if len(problems) >= MAX_PROBLEMS:
             break
-        problems += validate_event(event, index, now=now, base=base, context=context)
+        problems += validate_event(
+            event, index, now=now, base=base, context=context, binding=binding
+        )
     if problems:
         raise DocumentInvalid(problems[:MAX_PROBLEMS])
     return events
@@ -103,12 +108,14 @@ def validate_event(
     now: datetime | None = None,
     base: str = DOCUMENT_EVENTS,
     context: Any = None,
+    binding: str = "json",
 ) -> list[Problem]:
     """Every problem with one event; ``base`` is the pointer of the list that holds it.
 
-    ``context`` is the document's ``@context``: the prefixes its extension keys may use.
+    ``context`` is the document's ``@context``: the prefixes its extension keys may use;
+    ``binding`` the syntax the event came in (``json`` or ``xml``).
     """
-    report = check.Findings(index, _aware(now), (context,))
+    report = check.Findings(index, _aware(now), (context,), binding)
     _event(report, f"{base}/{index}", event)
     if isinstance(event, dict):
         report.problems.extend(_too_long(event, index, f"{base}/{index}"))
