@@ -180,7 +180,7 @@ def _empty() -> Any:
     return Problem(None, "", "", "an EPCIS document in the request body")
 
 
-JOB_LIST = {
+JOB_LIST: dict[int | str, Any] = {
     200: {
         "description": "The caller's capture jobs, oldest first; Link rel=next to the next page",
         "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
