@@ -222,3 +222,67 @@ def test_json_sensor_reports_keep_the_json_schema_rules(repo: Database) -> None:
     body = io.BytesIO(json.dumps(no_type).encode())
     with pytest.raises(DocumentInvalid, match="required field 'type'"):
         capture.capture_stream(repo, body, "json", "op", now=NOW)
+
+
+def _object_event_xml(children: str, version: str = "2.0") -> bytes:
+    return f"""<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:{version[0]}"
+    schemaVersion="{version}" creationDate="2026-03-01T10:00:00Z"
+    xmlns:ex="https://ns.example.com/epcis">
+  <EPCISBody><EventList><ObjectEvent>
+    <eventTime>2026-03-01T10:00:00.000+01:00</eventTime>
+    <eventTimeZoneOffset>+01:00</eventTimeZoneOffset>{children}
+  </ObjectEvent></EventList></EPCISBody></epcis:EPCISDocument>""".encode()
+
+
+EPCS = "<epcList><epc>urn:epc:id:sgtin:8012345.000001.X1</epc></epcList>"
+STEP = "<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep>"
+DISP = "<disposition>urn:epcglobal:cbv:disp:in_transit</disposition>"
+
+
+@pytest.mark.parametrize(
+    ("children", "element", "says"),
+    [
+        (f"{EPCS}<action>OBSERVE</action>{DISP}{STEP}", "bizStep", "after <disposition>"),
+        (f"<action>OBSERVE</action>{EPCS}", "epcList", "after <action>"),
+        (
+            f"{EPCS}<ex:note>x</ex:note><action>OBSERVE</action>",
+            "action",
+            "extension element <note>",
+        ),
+        (f"{EPCS}<action>OBSERVE</action>{STEP}{STEP}", "bizStep", "after <bizStep>"),
+    ],
+)
+def test_xml_elements_out_of_the_xsd_order_are_refused_naming_them(
+    repo: Database, children: str, element: str, says: str
+) -> None:
+    with pytest.raises(DocumentInvalid) as refused:
+        capture.capture_stream(repo, io.BytesIO(_object_event_xml(children)), "xml", "op", now=NOW)
+    assert refused.value.field == f"/epcisBody/eventList/0/{element}"
+    assert refused.value.value == element
+    assert says in str(refused.value.expected)
+    assert _stored(repo) == 0
+
+
+def test_xml_in_the_xsd_order_is_captured_in_2_0_and_1_2(repo: Database) -> None:
+    # EPCIS 1.2 puts quantityList inside <extension>: opened, the same sequence
+    in_order = f"{EPCS}<action>OBSERVE</action>{STEP}{DISP}<ex:note>x</ex:note>"
+    v12 = (
+        f"{EPCS}<action>OBSERVE</action>{STEP}<extension><quantityList><quantityElement>"
+        "<epcClass>urn:epc:class:lgtin:8012345.000001.L1</epcClass><quantity>2</quantity>"
+        "</quantityElement></quantityList></extension>"
+    )
+    for body in (_object_event_xml(in_order), _object_event_xml(v12, "1.2")):
+        done = capture.capture_stream(repo, io.BytesIO(body), "xml", "op", now=NOW)
+        assert (done.captured, done.problems) == (1, [])
+
+
+def test_a_quantity_element_out_of_order_is_refused(repo: Database) -> None:
+    wrong = (
+        "<action>OBSERVE</action><quantityList><quantityElement><quantity>2</quantity>"
+        "<epcClass>urn:epc:class:lgtin:8012345.000001.L1</epcClass></quantityElement>"
+        "</quantityList>"
+    )
+    with pytest.raises(DocumentInvalid) as refused:
+        capture.capture_stream(repo, io.BytesIO(_object_event_xml(wrong)), "xml", "op", now=NOW)
+    assert refused.value.value == "epcClass"
+    assert "after <quantity>" in str(refused.value.expected)
