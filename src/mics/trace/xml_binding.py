@@ -26,7 +26,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from mics.errors import InvalidInput, TooLarge
 from mics.trace.canonical_uri import CONTEXT_PREFIXES, FIELD_SCOPES
 from mics.trace.json_text import MAX_DEPTH
-from mics.trace.xml_order import order_problem
+from mics.trace.xml_order import SEQUENCES, order_problem
 
 __all__ = ["EPCIS_CONTEXT", "iter_xml_events", "parse_xml", "to_xml"]
 
@@ -276,14 +276,14 @@ def _check_order(element: _Element, pointer: str) -> None:
     """Raise ``DocumentInvalid`` at the first element out of the order its XSD sequence
     requires (``mics.trace.xml_order``), in ``element`` or the elements inside it."""
     children = list(_unwrapped(element.children))
-    found = order_problem(
-        _local(element.tag), [(_local(c.tag), c.tag[:1] == "{") for c in children]
-    )
-    if found is not None:
-        from mics.trace.validate import DocumentInvalid, Problem
+    if _local(element.tag) in SEQUENCES:
+        named = [(_local(c.tag), c.tag[:1] == "{") for c in children]
+        found = order_problem(_local(element.tag), named)
+        if found is not None:
+            from mics.trace.validate import DocumentInvalid, Problem
 
-        name, expected = found
-        raise DocumentInvalid([Problem(None, f"{pointer}/{name}", name, expected)])
+            name, expected = found
+            raise DocumentInvalid([Problem(None, f"{pointer}/{name}", name, expected)])
     for child in children:
         if child.children and child.tag[:1] != "{":
             _check_order(child, f"{pointer}/{child.tag}")

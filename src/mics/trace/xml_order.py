@@ -55,6 +55,8 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
     "bizLocation": ("id",),
 }  # fmt: skip
 _REPEATING = frozenset({"sensorReport", "set", "unset"})  # maxOccurs="unbounded"
+# name -> place in its sequence, worked out once: the check runs for every element read
+_POSITIONS = {kind: {n: i for i, n in enumerate(seq)} for kind, seq in SEQUENCES.items()}
 
 
 def order_problem(kind: str, children: Sequence[tuple[str, bool]]) -> tuple[str, str] | None:
@@ -64,10 +66,10 @@ def order_problem(kind: str, children: Sequence[tuple[str, bool]]) -> tuple[str,
     a qualified (namespaced) child is an extension, allowed only after the standard ones.
     Answers ``(element, expected)`` or None when the order is right.
     """
-    sequence = SEQUENCES.get(kind)
-    if sequence is None:
+    position = _POSITIONS.get(kind)
+    if position is None:
         return None
-    position = {name: index for index, name in enumerate(sequence)}
+    sequence = SEQUENCES[kind]
     at = -1
     last = ""
     extension = ""
