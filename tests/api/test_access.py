@@ -418,6 +418,7 @@ ROUTES: list[Call] = [
         _expect("2xx", anonymous="401", legitimate_interest="403", witness="403"),
         body=lambda site, role: epcis_document([_event(role)]),
     ),
+    Call("GET", "/epcis/capture", "/epcis/capture?perPage=2", EVENT_READER),
     Call(
         "GET",
         "/epcis/capture/{capture_id}",

@@ -550,7 +550,6 @@ BEYOND_SCHEMA = [
     ),
     (OBJECT, 0, _set("epcList", ["urn:epc:id:sgtin:0614141.10734.2017"]), "epcList/0"),
     (OBJECT, 0, _set("epcList", ["urn:epc:class:lgtin:4012345.012345.998877"]), "epcList/0"),
-    (OBJECT, 1, _set("eventTime", "2024-06-03T12:00:01Z"), "eventTime"),
     (FULL_OBJECT, 0, _fractional_count, "quantityList/0/quantity"),
     (AGGREGATION, 0, _add_without_parent, "parentID"),
     (OBJECT, 0, _set("bizStep", "https://ref.gs1.org/cbv/BizStep-shipped"), "bizStep"),

@@ -62,7 +62,9 @@ def _ni(text: str) -> str:
 @pytest.mark.parametrize("name", _names(*EXAMPLES))
 def test_xml_example_matches_expected_hashes_and_prehashes(shared: Any, name: str) -> None:
     path = shared.path(*EXAMPLES, name)
-    doc = parse_xml(path.read_bytes())
+    # the reference's SensorDataExamples.xml puts <ilmd> before <sensorElementList>, which
+    # the XSD's TransformationEventType does not allow (capture refuses it): hashed anyway
+    doc = parse_xml(path.read_bytes(), check_order=False)
     hashes = path.with_suffix(".hashes").read_text().splitlines()
     pre = path.with_suffix(".prehashes")
     expected = pre.read_text().splitlines() if pre.exists() else []
@@ -129,7 +131,9 @@ def test_to_xml_round_trip_keeps_hashes(shared: Any, name: str) -> None:
         if (SHARED / "standards" / Path(*EXAMPLES) / name).exists()
         else ("gs1-epcis", "XML")
     )
-    doc = parse_xml(shared.path(*parts, name).read_bytes())
+    # read lax (the reference's SensorDataExamples.xml breaks the XSD's order); what MICS
+    # writes must be in order: read back strictly
+    doc = parse_xml(shared.path(*parts, name).read_bytes(), check_order=False)
     again = parse_xml(to_xml(doc))
     assert document_hashes(again) == document_hashes(doc)
     assert len(document_events(again)) == len(document_events(doc))

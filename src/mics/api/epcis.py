@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -27,7 +27,8 @@ from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
 from mics.api.openapi import media, problems
 from mics.api.problems import problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
-from mics.trace import capture, documents, json_text, query, subscriptions
+from mics.trace import capture, capture_jobs, documents, json_text, query, subscriptions
+from mics.trace.store import CaptureJobRow
 from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -179,11 +180,45 @@ def _empty() -> Any:
     return Problem(None, "", "", "an EPCIS document in the request body")
 
 
+JOB_LIST: dict[int | str, Any] = {
+    200: {
+        "description": "The caller's capture jobs, oldest first; Link rel=next to the next page",
+        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+    }
+}
+
+
+@router.get("/capture", responses=JOB_LIST)
+def capture_jobs_list(
+    request: Request,
+    db: DatabaseDep,
+    who: EventReaderDep,
+    per_page: Annotated[
+        int, Query(alias="perPage", ge=1, le=capture_jobs.MAX_PER_PAGE)
+    ] = capture_jobs.DEFAULT_PER_PAGE,
+    next_page_token: Annotated[str | None, Query(alias="nextPageToken", max_length=400)] = None,
+) -> Response:
+    """The caller's capture jobs (every job for an operator key), paged as the binding's
+    ``GET /capture``: ``perPage``, ``nextPageToken`` and a ``Link: <...>; rel="next"``."""
+    owner = None if who.role == "operator" else who.partner
+    page = capture_jobs.jobs(db, owner, per_page=per_page, token=next_page_token)
+    headers = {"GS1-EPCIS-Version": "2.0.0"}
+    if page.next_token:
+        link = urlencode({"perPage": per_page, "nextPageToken": page.next_token})
+        headers["Link"] = f'<{request.url.path}?{link}>; rel="next"'
+        headers["GS1-Next-Page-Token-Expires"] = "never"
+    return JSONResponse([_job(job) for job in page.jobs], headers=headers)
+
+
 @router.get("/capture/{capture_id}")
 def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
     job = capture.job(db, capture_id)
     if job is None or (job.partner_id != who.partner and who.role != "operator"):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
+    return _job(job)
+
+
+def _job(job: CaptureJobRow) -> dict[str, Any]:
     return {
         "captureID": job.id,
         "createdAt": _stamp(job.created_at),

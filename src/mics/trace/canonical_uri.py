@@ -9,7 +9,10 @@ identification kept (``01/…/21/…`` wins over ``01/…/10/…``).
 The rules, patterns and their quirks follow the reference implementation's
 ``dl_normaliser`` (RalphTro/epcis-event-hash-generator, MIT) exactly, because a hash is only
 useful if every party computes the same string; the patterns are compiled once and chosen by
-scheme prefix instead of being tried one after another.
+scheme prefix instead of being tried one after another. One departure (issue 20 item 5): a
+12-digit company prefix with an empty reference (``urn:epc:id:grai:987659999999..7``, and the
+GRAI, GDTI and SGCN patterns) is canonicalised as TDS 2.1 allows, where the reference's
+patterns wanted a third dot and so matched nothing.
 """
 
 from __future__ import annotations
@@ -127,8 +130,8 @@ _EPC: dict[str, tuple[str, _Build]] = {
     ),
     "urn:epc:id:sscc:": (_split(17) + "$", _sscc),
     "urn:epc:id:sgln:": (_split(12, r"\d{12}\.") + r"\." + _CHAR + "{1,20}$", _sgln),
-    "urn:epc:id:grai:": (
-        _split(12, r"\d{12}\.\.") + r"\." + _CHAR + "{1,16}$",
+    "urn:epc:id:grai:": (  # reference impl: "\d{12}\.\." here, so "..7" never matched
+        _split(12, r"\d{12}\.") + r"\." + _CHAR + "{1,16}$",
         lambda u, d: _DL + "8003/" + _key12(u, 16, d, "0") + _encode(u[30:]),
     ),
     "urn:epc:id:giai:": (
@@ -173,16 +176,16 @@ _EPC: dict[str, tuple[str, _Build]] = {
         lambda u, d: _DL + "01/" + _gtin(u, 20, d) + "/10/" + _encode(u[35:]),
     ),
     "urn:epc:idpat:sgtin:": (_split(13) + r"\.\*$", lambda u, d: _DL + "01/" + _gtin(u, 20, d)),
-    "urn:epc:idpat:grai:": (
-        _split(12, r"\d{12}\.\.") + r"\.\*$",
+    "urn:epc:idpat:grai:": (  # an empty reference: "<12 digits>..*" (TDS 2.1 §6.3)
+        _split(12, r"\d{12}\.") + r"\.\*$",
         lambda u, d: _DL + "8003/" + _key12(u, 19, d, "0"),
     ),
-    "urn:epc:idpat:gdti:": (
-        _split(12, r"\d{12}\.\.") + r"\.\*$",
+    "urn:epc:idpat:gdti:": (  # an empty reference: "<12 digits>..*" (TDS 2.1 §6.3)
+        _split(12, r"\d{12}\.") + r"\.\*$",
         lambda u, d: _DL + "253/" + _key12(u, 19, d),
     ),
-    "urn:epc:idpat:sgcn:": (
-        _split(12, r"\d{12}\.\.") + r"\.\*$",
+    "urn:epc:idpat:sgcn:": (  # an empty reference: "<12 digits>..*" (TDS 2.1 §6.3)
+        _split(12, r"\d{12}\.") + r"\.\*$",
         lambda u, d: _DL + "255/" + _key12(u, 19, d),
     ),
     "urn:epc:idpat:cpi:": (_varying(_CPI_CHAR, 30) + r"\.\*$", lambda u, d: _cpi(u, d, 18)),

@@ -50,6 +50,13 @@ from mics.write_gate import write_gate
 BATCH = 2000
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
 BEHAVIOURS = ("rollback", "proceed")
+# EPCIS 2.0 §8.2.1 / §12.2: capture takes an EPCISDocument; an EPCISQueryDocument carries query
+# results or a query-control message (Poll, Subscribe, ...), never events to capture.
+CAPTURE_DOCUMENT = "EPCISDocument"
+_NOT_A_CAPTURE = (
+    "'EPCISDocument': capture takes an EPCIS document; a query document or query-control "
+    "message belongs to the query interface (/epcis/queries, /epcis/events)"
+)
 
 
 @dataclass
@@ -103,6 +110,7 @@ def capture_stream(
             progress=progress,
             base=QUERY_EVENTS if header.is_query else DOCUMENT_EVENTS,
             role=role,
+            binding=header.binding,
         )
 
 
@@ -116,6 +124,9 @@ def capture_document(
 ) -> CaptureResult:
     """Capture an EPCIS document already parsed into a dict."""
     json_text.check_depth(document)  # what a JSON or XML text could not carry either
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind != CAPTURE_DOCUMENT:
+        raise DocumentInvalid([Problem(None, "/type", kind, _NOT_A_CAPTURE)])
     document = lift_document(document)
     if behaviour == "rollback":
         events = validate_document(document, now=now)
@@ -139,6 +150,9 @@ def _events_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _header_problems(header: documents.Header, now: datetime | None) -> list[Problem]:
+    kind = header.fields.get("type")
+    if kind != CAPTURE_DOCUMENT:
+        return [Problem(None, "/type", kind, _NOT_A_CAPTURE)]
     try:
         validate_document(header.as_document([]), now=now)
     except DocumentInvalid as invalid:
@@ -165,6 +179,7 @@ def capture_events(
     built: bool = False,
     then: Callable[[Connection], None] | None = None,
     role: str | None = None,
+    binding: str = "json",
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
@@ -178,6 +193,8 @@ def capture_events(
     publishing a verdict, is skipped. Never for events that came from outside.
     ``then(connection)`` runs in the capture's transaction after the events are
     written: what the caller writes there commits with them or not at all.
+    ``binding``: the syntax the events came in (``json`` or ``xml``), whose schemas differ
+    in a few rules (a sensorReport's ``type``).
     """
     behaviour = check_behaviour(behaviour)
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -195,7 +212,7 @@ def capture_events(
             # Batches are validated and hashed ahead, in worker processes when there are
             # several (mics.trace.parallel), and written here in document order.
             for batch, (problems, prepared) in in_order(
-                _batches(enumerate(events), BATCH, past), context, now, base, built
+                _batches(enumerate(events), BATCH, past), context, now, base, built, binding
             ):
                 result.problems.extend(problems)
                 if result.problems and behaviour == "rollback":

@@ -53,14 +53,19 @@ class Vocabulary:
     example: str  # a term to quote in error messages
     # Namespaces whose terms the JSON binding wants bare (EPCIS 2.0 JSON Schema).
     bare_only: tuple[str, ...] = ()
+    # Terms the vocabulary lists beyond the JSON-LD context: valid only as a prefixed URI
+    # (``gs1:EffectiveDoseRate``), since the context maps no bare word to them.
+    prefixed_only: frozenset[str] = frozenset()
 
     def term(self, value: str) -> str | None:
         """The bare standard term ``value`` spells, or ``None`` when it names none."""
         if value in self.terms:
             return value
         for prefix in (self.web_prefix, self.compact_prefix, self.urn_prefix):
-            if prefix and value.startswith(prefix) and value[len(prefix) :] in self.terms:
-                return value[len(prefix) :]
+            if prefix and value.startswith(prefix):
+                rest = value[len(prefix) :]
+                if rest in self.terms or rest in self.prefixed_only:
+                    return rest
         return None
 
     def expect(self, value: object) -> None:
@@ -102,10 +107,11 @@ def _cbv(name: str, web_type: str, urn_type: str | None, example: str, terms: st
     )
 
 
-def _gs1_voc(name: str, example: str, terms: str) -> Vocabulary:
+def _gs1_voc(name: str, example: str, terms: str, prefixed_only: str = "") -> Vocabulary:
     return Vocabulary(
         name=name,
         terms=frozenset(terms.split()),
+        prefixed_only=frozenset(prefixed_only.split()),
         web_prefix=GS1_VOC,
         compact_prefix="gs1:",
         urn_prefix=None,
@@ -196,6 +202,11 @@ MEASUREMENT_TYPE = _gs1_voc(
     Power Pressure RadiantFlux RadiantIntensity RelativeHumidity Resistance Resistivity
     SolidAngle SpecificVolume Speed SurfaceDensity SurfaceTension Temperature Time Torque
     Voltage Volume VolumeFlowRate VolumeFraction VolumetricFlux Wavenumber""",
+    # Listed by the GS1 Web Vocabulary's gs1:MeasurementType but not by the JSON-LD context
+    # (nor the JSON Schema's enum); GS1's own EPCIS 2.0 example SensorDataExamples.xml
+    # writes type="gs1:EffectiveDoseRate", which the XSD (xsd:anyURI) and the JSON Schema
+    # (vocab-nonGS1WebVoc-uri) both accept.
+    prefixed_only="EffectiveDose EffectiveDoseRate",
 )
 
 # GS1 Web Vocabulary gs1:SensorAlertType (the sensorReport ``exception``).

@@ -9,7 +9,8 @@ sensorElement, sensorReport, sensorMetadata, errorDeclaration,
 persistentDisposition, ilmd) and add the rules the schema cannot express:
 
 * RFC 3339 date-times with an offset that name a real instant, offsets within
-  ±14:00 (as the schema's eventTimeZoneOffset pattern), event times not in the future;
+  ±14:00 (as the schema's eventTimeZoneOffset pattern); an event time may lie in the
+  future (EPCIS 2.0 sets no such limit: sensor and planned events carry one);
 * EPC URNs and GS1 Digital Links well formed, of the expected level (instance or
   class) and with valid check digits (``mics.trace.identifiers``);
 * CBV 2.0 terms for the standard vocabularies (``mics.trace.cbv``);
@@ -66,8 +67,6 @@ __all__ = [
     "vocabulary",
     "zone_offset",
 ]
-
-FUTURE_TOLERANCE = timedelta(days=1)
 
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))"
@@ -154,9 +153,16 @@ class Findings:
     event's): the prefixes they declare are those extension keys may use.
     """
 
-    def __init__(self, index: int | None, now: datetime, contexts: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        index: int | None,
+        now: datetime,
+        contexts: tuple[Any, ...] = (),
+        binding: str = "json",
+    ) -> None:
         self.index = index
         self.now = now
+        self.binding = binding  # "json" or "xml": where the two schemas differ (sensorReport type)
         self.problems: list[Problem] = []
         self.contexts = contexts
         self._declared: dict[str, str] | None = None  # worked out at the first extension
@@ -375,10 +381,8 @@ def timestamp(report: Findings, pointer: str, value: Any) -> None:
 
 
 def event_time(report: Findings, pointer: str, value: Any) -> None:
-    when = parse_time_field(report, pointer, value)
-    if when is not None and when > report.now + FUTURE_TOLERANCE:
-        limit = (report.now + FUTURE_TOLERANCE).isoformat()
-        report.add(pointer, value, f"a time that has happened: no later than {limit}")
+    """An event time: any real RFC 3339 instant, later than now too (issue 20 item 6)."""
+    parse_time_field(report, pointer, value)
 
 
 def _zone_offset(report: Findings, pointer: str, value: Any) -> None:
@@ -541,10 +545,20 @@ _SENSOR_REPORT = object_of(
             number,
         ),
     },
-    required=["type"],
 )
+
+
+def sensor_report(report: Findings, pointer: str, value: Any) -> None:
+    """One sensorReport. Its ``type`` is required by the JSON Schema (sensorReport) but
+    optional in the XSD (SensorReportType: ``use="optional"``), as in GS1's own XML example
+    of a report carrying only an ``exception``: required for JSON, not for XML."""
+    _SENSOR_REPORT(report, pointer, value)
+    if report.binding == "json" and isinstance(value, dict) and "type" not in value:
+        report.add(pointer_to(pointer, "type"), None, "the required field 'type'")
+
+
 SENSOR_ELEMENT = object_of(
-    {"sensorMetadata": _SENSOR_METADATA, "sensorReport": list_of(_SENSOR_REPORT, min_items=1)},
+    {"sensorMetadata": _SENSOR_METADATA, "sensorReport": list_of(sensor_report, min_items=1)},
     required=["sensorReport"],
 )
 

@@ -180,7 +180,10 @@ def _check_urn_fields(uri: str, scheme: str, fields: list[str], rules: tuple[str
         raise _fail(uri, "a GS1 company prefix of 6 to 12 digits as the first field")
     head, *tail = rules
     if head.isdigit():
-        if not (reference.isdigit() and reference.isascii()):
+        # TDS 2.1 §6.3: a 12-digit company prefix leaves a 12-digit key (SGLN, GRAI, GDTI,
+        # SGCN, PGLN) no digit for its reference, which is then empty
+        empty = not reference and len(prefix) == int(head)
+        if not (empty or (reference.isdigit() and reference.isascii())):
             raise _fail(uri, "a numeric reference after the company prefix")
         if len(prefix) + len(reference) != int(head):
             raise _fail(uri, f"company prefix + reference of {head} digits for {scheme}")

@@ -26,11 +26,14 @@ Batch = list[tuple[int, dict[str, Any]]]
 Outcome = tuple[list[Problem], list[Prepared]]  # a batch's problems and its valid events
 
 
-def prepare(batch: Batch, context: Any, now: datetime, base: str, built: bool) -> Outcome:
+def prepare(
+    batch: Batch, context: Any, now: datetime, base: str, built: bool, binding: str = "json"
+) -> Outcome:
     """The problems of ``batch``'s events and, in order, the prepared form of the others.
 
     ``now`` is the capture's time (no event may be later); ``base`` the JSON pointer of
-    the document's event list; ``built`` skips validation for events MICS built itself.
+    the document's event list; ``built`` skips validation for events MICS built itself;
+    ``binding`` is the syntax the events came in (``json`` or ``xml``).
     """
     problems: list[Problem] = []
     good = batch
@@ -40,7 +43,9 @@ def prepare(batch: Batch, context: Any, now: datetime, base: str, built: bool) -
         # 3,426-3,532 against 3,477-4,198 events a CPU second, three alternating runs).
         good = []
         for index, event in batch:
-            found = validate_event(event, index, now=now, base=base, context=context)
+            found = validate_event(
+                event, index, now=now, base=base, context=context, binding=binding
+            )
             if found:
                 problems.extend(found)
             else:

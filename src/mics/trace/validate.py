@@ -4,10 +4,10 @@
 rules of the EPCIS 2.0 JSON Schema (the GS1 EPCIS 2.0 JSON/JSON-LD binding:
 ``EPCIS-JSON-Schema-root.json``, ``EPCIS-Document-JSON-Schema.json`` and the
 per-event files), written here as code, and against what a schema cannot say
-(see ``mics.trace.field_checks``): real and not future times, valid identifiers
-and check digits, CBV 2.0 terms, whole-number counts. It also requires an
-AggregationEvent with action ADD or DELETE to name its ``parentID`` (EPCIS 2.0
-§7.4.3, AggregationEvent: parentID is optional only for OBSERVE).
+(see ``mics.trace.field_checks``): real times (a future one too: EPCIS 2.0 has no
+rule against it), valid identifiers and check digits, CBV 2.0 terms, whole-number
+counts. It also requires an AggregationEvent with action ADD or DELETE to name its
+``parentID`` (EPCIS 2.0 §7.4.3, AggregationEvent: parentID is optional only for OBSERVE).
 
 Per event type (EPCIS 2.0 §7.4), as the JSON Schema has it:
 
@@ -79,8 +79,11 @@ class DocumentInvalid(InvalidInput):
         )
 
 
-def validate_document(doc: object, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The events of an EPCIS(Query)Document, in order, or raise ``DocumentInvalid``."""
+def validate_document(
+    doc: object, *, now: datetime | None = None, binding: str = "json"
+) -> list[dict[str, Any]]:
+    """The events of an EPCIS(Query)Document, in order, or raise ``DocumentInvalid``;
+    ``binding``: the syntax it came in (``json`` or ``xml``), where their schemas differ."""
     now = _aware(now)
     context = _get(doc, "@context")
     report = check.Findings(None, now, (context,))
@@ -90,7 +93,9 @@ def validate_document(doc: object, *, now: datetime | None = None) -> list[dict[
     for index, event in enumerate(events):
         if len(problems) >= MAX_PROBLEMS:
             break
-        problems += validate_event(event, index, now=now, base=base, context=context)
+        problems += validate_event(
+            event, index, now=now, base=base, context=context, binding=binding
+        )
     if problems:
         raise DocumentInvalid(problems[:MAX_PROBLEMS])
     return events
@@ -103,12 +108,14 @@ def validate_event(
     now: datetime | None = None,
     base: str = DOCUMENT_EVENTS,
     context: Any = None,
+    binding: str = "json",
 ) -> list[Problem]:
     """Every problem with one event; ``base`` is the pointer of the list that holds it.
 
-    ``context`` is the document's ``@context``: the prefixes its extension keys may use.
+    ``context`` is the document's ``@context``: the prefixes its extension keys may use;
+    ``binding`` the syntax the event came in (``json`` or ``xml``).
     """
-    report = check.Findings(index, _aware(now), (context,))
+    report = check.Findings(index, _aware(now), (context,), binding)
     _event(report, f"{base}/{index}", event)
     if isinstance(event, dict):
         report.problems.extend(_too_long(event, index, f"{base}/{index}"))

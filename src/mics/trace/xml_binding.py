@@ -31,6 +31,7 @@ from mics.trace.canonical_uri import (
     STANDARD_PREFIXES,
 )
 from mics.trace.json_text import MAX_DEPTH
+from mics.trace.xml_order import SEQUENCES, order_problem
 
 __all__ = ["EPCIS_CONTEXT", "iter_xml_events", "parse_xml", "to_xml"]
 
@@ -106,7 +107,8 @@ class _SafeParser(DefusedXMLParser):
 class _EventReader:
     """Parser target: builds each event's element tree and turns it into a JSON-LD dict."""
 
-    def __init__(self) -> None:
+    def __init__(self, check_order: bool = True) -> None:
+        self.check_order = check_order  # the XSD's element order (mics.trace.xml_order)
         self.stack: list[_Element] = []
         self.ready: list[dict[str, Any]] = []
         self.prefix_of: dict[str, str] = {}  # namespace -> prefix used in JSON-LD keys
@@ -120,6 +122,7 @@ class _EventReader:
         self.value_prefixes: set[str] = set()  # "p" of values like "p:x", which must not expand
         self.renamed: dict[str, str] = {}
         self.in_scope: dict[str, list[str]] = {}  # prefix -> namespaces declared, innermost last
+        self.events_read = 0
 
     # -- parser target interface
     def start_ns(self, prefix: str, uri: str) -> None:
@@ -176,6 +179,9 @@ class _EventReader:
                 element.text = [curie]
         if len(self.stack) == self.event_depth:
             self.event_depth = -1
+            if self.check_order:
+                _check_order(element, self._event_pointer())
+            self.events_read += 1
             self.ready.append(self._event(element))
             if self.stack:
                 self.stack[-1].children.clear()
@@ -187,6 +193,11 @@ class _EventReader:
 
     def close(self) -> None:
         return None
+
+    def _event_pointer(self) -> str:
+        lists = "queryResults/resultsBody/eventList"
+        where = lists if self.header.get("type") == "EPCISQueryDocument" else "eventList"
+        return f"/epcisBody/{where}/{self.events_read}"
 
     # -- conversion
     def _in_event_list(self) -> bool:
@@ -293,6 +304,23 @@ class _EventReader:
         entry = {self._key(key): value for key, value in element.attrib.items()}
         entry[_local(element.tag)] = _text(element)
         return entry
+
+
+def _check_order(element: _Element, pointer: str) -> None:
+    """Raise ``DocumentInvalid`` at the first element out of the order its XSD sequence
+    requires (``mics.trace.xml_order``), in ``element`` or the elements inside it."""
+    children = list(_unwrapped(element.children))
+    if _local(element.tag) in SEQUENCES:
+        named = [(_local(c.tag), c.tag[:1] == "{") for c in children]
+        found = order_problem(_local(element.tag), named)
+        if found is not None:
+            from mics.trace.validate import DocumentInvalid, Problem
+
+            name, expected = found
+            raise DocumentInvalid([Problem(None, f"{pointer}/{name}", name, expected)])
+    for child in children:
+        if child.children and child.tag[:1] != "{":
+            _check_order(child, f"{pointer}/{child.tag}")
 
 
 def _local(tag: str) -> str:
@@ -419,10 +447,11 @@ def iter_xml_events(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
     yield from _read(stream, _EventReader())
 
 
-def parse_xml(data: bytes | str) -> dict[str, Any]:
-    """An EPCIS XML document (2.0 or 1.2, capture or query) as an EPCIS 2.0 JSON-LD document."""
+def parse_xml(data: bytes | str, *, check_order: bool = True) -> dict[str, Any]:
+    """An EPCIS XML document (2.0 or 1.2, capture or query) as an EPCIS 2.0 JSON-LD document;
+    ``check_order=False`` reads events whose elements break the XSD's order (to hash them)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    reader = _EventReader()
+    reader = _EventReader(check_order)
     events = list(_read(io.BytesIO(raw), reader))
     final = {old: _final_prefix(old, reader.renamed) for old in reader.renamed}
     for index, event in enumerate(events):

@@ -33,6 +33,7 @@ from mics.trace.xml_binding import (
     TYPED_LISTS,
     XSI_NS,
 )
+from mics.trace.xml_order import SEQUENCES
 
 __all__ = ["to_xml"]
 
@@ -127,8 +128,11 @@ def _write_event(event: dict[str, Any], prefixes: dict[str, str], out: list[str]
         tag, declared = _type_name(str(event_type), prefixes)
         attributes |= declared
     out.append(_open(tag, attributes))
-    order = [k for k in FIELD_ORDER if k in event]
-    order += [k for k in event if k not in FIELD_ORDER and k not in ("type", "@context")]
+    # the order of the event type's XSD sequence: TransactionEvent and AssociationEvent
+    # differ from the others (bizTransactionList, childQuantityList first)
+    sequence = SEQUENCES.get(str(event.get("type")), FIELD_ORDER)
+    order = [k for k in sequence if k in event]
+    order += [k for k in event if k not in sequence and k not in ("type", "@context")]
     for key in order:
         _write_field(key, event[key], "event", prefixes, out)
     out.append(f"</{tag}>")
