@@ -14,6 +14,21 @@ from tests.support import run_mics
 BAG = "08012345000012"
 
 
+def _verify(
+    folder: Path, credential: Path, env: dict[str, str], *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """``mics passport verify`` with only ``env`` added to this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "mics", "passport", "verify", str(credential), *flags],
+        capture_output=True,
+        text=True,
+        env=os.environ | env,
+        cwd=folder,
+        timeout=60,
+        check=False,
+    )
+
+
 def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_mics(folder, *args, MICS_BASE_URL="https://passports.example")
 
@@ -49,15 +64,7 @@ def test_verify_exits_0_offline_and_1_after_one_changed_byte(exported: Path) -> 
     good = moved / "bag.json"
     good.write_bytes((exported / "bag.json").read_bytes())
     env_free = {"MICS_DATABASE_URL": "sqlite:////nonexistent/none.db"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mics", "passport", "verify", str(good)],
-        capture_output=True,
-        text=True,
-        env=os.environ | env_free,
-        cwd=moved,
-        timeout=60,
-        check=False,
-    )
+    done = _verify(moved, good, env_free)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["verified"] is True
@@ -100,28 +107,12 @@ def test_verify_without_the_schema_says_so_and_fails_under_strict(exported: Path
     good = alone / "bag.json"
     good.write_bytes((exported / "bag.json").read_bytes())
     env = {"MICS_SHARED": str(alone / "nothing-here")}
-    done = subprocess.run(
-        [sys.executable, "-m", "mics", "passport", "verify", str(good)],
-        capture_output=True,
-        text=True,
-        env=os.environ | env,
-        cwd=alone,
-        timeout=60,
-        check=False,
-    )
+    done = _verify(alone, good, env)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["schema_checked"] is False
     assert report["checked_against"] == "structural rules"
     assert "the UNTP JSON schema check did not run" in done.stderr
-    strict = subprocess.run(
-        [sys.executable, "-m", "mics", "passport", "verify", str(good), "--strict"],
-        capture_output=True,
-        text=True,
-        env=os.environ | env,
-        cwd=alone,
-        timeout=60,
-        check=False,
-    )
+    strict = _verify(alone, good, env, "--strict")
     assert strict.returncode == 1
     assert "--schema" in strict.stderr
