@@ -55,10 +55,14 @@ class MicsApp(FastAPI):
         await edge.guard(self._dispatch, scope, receive, send)  # text no column can hold: 422
 
     def openapi(self) -> dict[str, Any]:
-        """FastAPI's document with the problems every route answers (``mics.api.openapi``)."""
+        """FastAPI's document with the problems every route answers (``mics.api.openapi``),
+        completed once: FastAPI keeps the document, so later calls answer it as it is."""
+        if self.openapi_schema is not None:
+            return self.openapi_schema
         document = super().openapi()
         openapi.declare_optional_keys(document, self.router.routes, get_reader, OPTIONAL_KEY)
-        return openapi.declare_problems(document)
+        self.openapi_schema = openapi.declare_problems(document)
+        return self.openapi_schema
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if resolver_api.takes_scan(scope):
