@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mics.footprint.cff import CffParameters, CffResult, circular_footprint
 from mics.footprint.circularity import (
     MaterialInput,
     ProductCircularity,
@@ -30,14 +29,27 @@ from mics.footprint.inventory import (
     fate_shares,
     life_cycle,
 )
+from mics.footprint.end_of_life import (
+    BiogenicCarbon,
+    MaterialCff,
+    biogenic_carbon,
+    biogenic_json,
+    material_cff,
+)
 from mics.footprint.lca import ContributionNode, Contributions, LcaSystem
-from mics.footprint.monte_carlo import Comparison, MonteCarloResult, compare, monte_carlo
-from mics.footprint.parameters import LifeCycleParameters
+from mics.footprint.monte_carlo import (
+    Comparison,
+    MonteCarloResult,
+    UsePhase,
+    compare,
+    monte_carlo,
+)
+from mics.footprint.parameters import GridScenario, LifeCycleParameters
 from mics.footprint.profile import Profile
 from mics.footprint.variants import Variant, apply
 
 METHOD = "gwp100"
-_MJ_PER_KWH = 3.6
+__all__ = ["MaterialCff"]  # re-exported from end_of_life
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class Footprint:
     indicators: dict[str, tuple[float, str]]
     contributions: Contributions
     uncertainty: MonteCarloResult | None = None
+    biogenic: tuple[BiogenicCarbon, ...] = ()
+    grid_scenario: str | None = None
 
     @property
     def total(self) -> float:
@@ -124,6 +138,8 @@ class Footprint:
                 for line, value in zip(self.model.lines, self.scores, strict=True)
             ],
             "contributions": contributions_json(self.contributions),
+            "biogenic_carbon": biogenic_json(self.biogenic),
+            "grid_scenario": self.grid_scenario,
             "assumptions": list(self.model.assumptions),
         }
         if self.uncertainty is not None:
@@ -137,18 +153,13 @@ class Footprint:
                 "sd": mc.sd,
                 "low": mc.low,
                 "high": mc.high,
+                "point_value": mc.deterministic,
+                "sampled": list(mc.sampled),
+                "note": "the point value is the product of medians: every uncertain input "
+                "(exchanges, use-phase energy, lifetime) is lognormal with its median at the "
+                "point value, so the mean lies above it",
             }
         return body
-
-
-@dataclass(frozen=True)
-class MaterialCff:
-    material: str
-    component: str
-    category: str
-    mass_kg: float
-    parameters: CffParameters
-    result: CffResult
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,6 +185,8 @@ class Circularity:
             "recycled_content": mci.recycled_content,
             "reused_content": mci.reused_content,
             "bio_based_content": mci.bio_based_content,
+            "sustained_content": mci.sustained_content,
+            "mci_method": mci.method,
             "materials": [vars(m) for m in mci.materials],
             "cff": {
                 "method": METHOD,
@@ -186,6 +199,7 @@ class Circularity:
                         "category": m.category,
                         "mass_kg": m.mass_kg,
                         "parameters": vars(m.parameters),
+                        "recycling_process": m.recycling_process,
                         "terms": vars(m.result),
                     }
                     for m in self.cff
@@ -238,10 +252,44 @@ def footprint(
     cutoff: float = 0.01,
     seed: int = 0,
     method: str = METHOD,
+    grid_scenario: str | None = None,
 ) -> Footprint:
-    """The product's footprint; Monte Carlo when ``monte_carlo_iterations`` > 0."""
-    model = _model(product, product.parts, product.lifetime_years, profile, params, system)
-    return score(product, model, system, monte_carlo_iterations, cutoff, seed, method)
+    """The product's footprint; Monte Carlo when ``monte_carlo_iterations`` > 0.
+
+    ``grid_scenario`` names a row group of ``grid_scenarios.csv`` (e.g.
+    ``pniec-2030``): the use-phase grid's intensity then follows it over the
+    product's life. Monte Carlo samples the use-phase energy and the lifetime
+    too (``profile.use_kwh_sigma_g``, ``lifetime_sigma_g``).
+    """
+    grid = params.grid_scenario(grid_scenario) if grid_scenario else None
+    lifetime = product.lifetime_years
+    model = _model(product, product.parts, lifetime, profile, params, system, grid)
+    use = None
+    if profile.use_kwh_per_year > 0 and lifetime > 0:
+        mean = grid.mean_factors if grid is not None else None
+        start = profile.first_year_of_use
+        use = UsePhase(
+            profile.electricity_process,
+            profile.use_kwh_per_year,
+            lifetime,
+            profile.use_kwh_sigma_g,
+            profile.lifetime_sigma_g,
+            (lambda years: mean(start, years)) if mean is not None else None,
+        )
+    found = score(product, model, system, monte_carlo_iterations, cutoff, seed, method, use)
+    return Footprint(
+        found.product,
+        found.dataset,
+        found.method,
+        found.unit,
+        found.model,
+        found.scores,
+        found.indicators,
+        found.contributions,
+        found.uncertainty,
+        biogenic_carbon(product.parts, params, profile),
+        grid_scenario,
+    )
 
 
 def score(
@@ -252,14 +300,19 @@ def score(
     cutoff: float,
     seed: int,
     method: str,
+    use: UsePhase | None = None,
 ) -> Footprint:
+    """Score a model; Monte Carlo samples ``use`` (use-phase energy, lifetime) when given."""
     lam = system.adjoint_vector(method)
     scores = tuple(float(lam[system.index[line.process]]) * line.amount for line in model.lines)
     demand = model.demand()
     indicators = {s.method: (s.value, s.unit) for s in system.footprint(demand)}
     uncertainty = None
     if iterations:
-        uncertainty = monte_carlo(system, demand, method, iterations=iterations, seed=seed)
+        fixed = model.demand_without("use") if use is not None else demand
+        uncertainty = monte_carlo(
+            system, fixed, method, iterations=iterations, seed=seed, use=use, total=demand
+        )
     return Footprint(
         product,
         system.name,
@@ -287,18 +340,26 @@ def circularity(
     inputs = []
     for part in product.parts:
         fate, _ = params.fate(part.category)
-        _, _, recycling = fate_shares(part, params, profile)
+        _, incineration, recycling = fate_shares(part, params, profile)
+        kept = 1.0 - profile.collected_for_reuse
+        recovered = recycling + incineration * fate.bottom_ash_recovery
+        sustained = min(
+            part.bio_based_share * profile.sustained_production.get(part.category, 0.0),
+            1.0 - part.recycled_share - profile.reused_feedstock,
+        )
         inputs.append(
             MaterialInput(
                 name=f"{part.component} ({part.material})",
                 mass=part.mass_kg,
                 recycled_feedstock=part.recycled_share,
                 reused_feedstock=profile.reused_feedstock,
-                collected_for_recycling=recycling * (1.0 - profile.collected_for_reuse),
+                collected_for_recycling=recovered * kept,
                 collected_for_reuse=profile.collected_for_reuse,
                 recycling_efficiency=fate.recycling_efficiency,
                 feedstock_recycling_efficiency=fate.feedstock_recycling_efficiency,
                 bio_based=part.bio_based_share,
+                sustained_feedstock=max(sustained, 0.0),
+                energy_recovery=incineration * kept * max(sustained, 0.0),
             )
         )
     mci = product_circularity(
@@ -311,7 +372,7 @@ def circularity(
             average_functional_units=profile.average_functional_units,
         )
     )
-    cff = tuple(_material_cff(part, system, params, profile, notes) for part in product.parts)
+    cff = tuple(material_cff(part, system, params, profile, notes) for part in product.parts)
     return Circularity(product, mci, cff, tuple(dict.fromkeys(notes)))
 
 
@@ -402,65 +463,24 @@ def _model(
     profile: Profile,
     params: LifeCycleParameters,
     system: LcaSystem,
+    grid: GridScenario | None = None,
 ) -> LifeCycleModel:
     units = {p.id: p.unit for p in system.processes}
-    return life_cycle(product.id, parts, lifetime, profile, params, units, product.assemblies)
 
+    def direct_input(process: str, provider: str) -> float:
+        """Amount of ``provider`` per unit of ``process`` (0 when it has none)."""
+        if process not in system.index or provider not in system.index:
+            return 0.0
+        return -float(system.technosphere[system.index[provider], system.index[process]])
 
-def _material_cff(
-    part: Part,
-    system: LcaSystem,
-    params: LifeCycleParameters,
-    profile: Profile,
-    notes: list[str],
-) -> MaterialCff:
-    """CFF inputs per kg: E values from the dataset's cradle-to-gate scores (GWP100)."""
-    assert part.lca_process is not None  # _model has checked it
-    cat, default = params.cff_category(part.category)
-    if default:
-        notes.append(f"CFF parameters of category {part.category!r}: MICS default '*' used")
-    fate, _ = params.fate(part.category)
-    landfill, incineration, recycling = fate_shares(part, params, profile)
-    virgin = params.virgin_twin.get(part.lca_process, part.lca_process)
-    recycled = params.recycled_twin.get(virgin)
-    if recycled is None:
-        recycled = virgin
-        notes.append(
-            f"CFF of {part.material!r}: no recycled route for {virgin!r} in "
-            "recycling_routes.csv, so Erec = ErecEoL = Ev (conservative)"
-        )
-    e_v = _per_kg(system, params, virgin)
-    e_rec = _per_kg(system, params, recycled)
-    parameters = CffParameters(
-        a=cat.a,
-        r1=part.recycled_share,
-        r2=recycling,
-        r3=incineration,
-        e_v=e_v,
-        e_rec=e_rec,
-        e_rec_eol=e_rec,
-        e_v_star=e_v,
-        e_d=_per_kg(system, params, fate.landfill_process),
-        q_sin_qp=cat.q_sin_qp,
-        q_sout_qp=cat.q_sout_qp,
-        e_er=_per_kg(system, params, fate.incineration_process),
-        lhv=cat.lhv_mj_kg,
-        x_er_heat=cat.x_er_heat,
-        x_er_elec=cat.x_er_elec,
-        e_se_heat=system.score({profile.heat_process: 1.0}, METHOD),
-        e_se_elec=system.score({profile.electricity_process: 1.0}, METHOD) / _MJ_PER_KWH,
+    return life_cycle(
+        product.id,
+        parts,
+        lifetime,
+        profile,
+        params,
+        units,
+        product.assemblies,
+        direct_input=direct_input,
+        grid=grid,
     )
-    del landfill  # the disposal term uses 1 - R2 - R3, the landfill share
-    result = circular_footprint(parameters, part.mass_kg)
-    return MaterialCff(
-        part.material, part.component, part.category, part.mass_kg, parameters, result
-    )
-
-
-def _per_kg(system: LcaSystem, params: LifeCycleParameters, process: str) -> float:
-    """GWP100 of 1 kg of a process's product (converting m2 or items by conversions.csv)."""
-    per_unit = system.score({process: 1.0}, METHOD)
-    unit = system.processes[system.index[process]].unit
-    if unit == "kg":
-        return per_unit
-    return per_unit / params.kg_per_unit[process][1]

@@ -1,9 +1,13 @@
 """Material Circularity Indicator (Ellen MacArthur Foundation & Granta, 2015, rev. 2019).
 
+The 2019 methodology adds the biological cycle to the 2015 one: biological
+feedstock from sustained production (``F_S``) is not virgin feedstock, and
+biological material composted (``C_C``) or, when it comes from sustained
+production, sent to energy recovery (``C_E``) is not unrecoverable waste.
 For each material (or component) of mass ``M``::
 
-    V   = M (1 - F_R - F_U)                 virgin feedstock
-    W0  = M (1 - C_R - C_U)                 unrecoverable waste after use
+    V   = M (1 - F_R - F_U - F_S)           virgin feedstock
+    W0  = M (1 - C_R - C_U - C_C - C_E)     unrecoverable waste after use
     W_C = M (1 - E_C) C_R                   waste of recycling the product at end of life
     W_F = M (1 - E_F) F_R / E_F             waste of making the recycled feedstock
     W   = W0 + (W_F + W_C) / 2
@@ -27,6 +31,11 @@ from mics.errors import InvalidInput
 
 # F(X) = UTILITY_CONSTANT / X: the EMF choice that makes a fully linear, average product 0.1.
 UTILITY_CONSTANT = 0.9
+METHOD = (
+    "EMF & Granta, Circularity Indicators methodology 2019 (MCI with the biological cycle: "
+    "F_S sustained biological feedstock in V; composting C_C and energy recovery C_E of "
+    "sustained biological material in W0)"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,9 @@ class MaterialInput:
     recycling_efficiency: float  # E_C, yield of recycling this product at end of life
     feedstock_recycling_efficiency: float  # E_F, yield of the process making the recycled feedstock
     bio_based: float = 0.0  # share of M from biological feedstock
+    sustained_feedstock: float = 0.0  # F_S, share of M biological from sustained production
+    composted: float = 0.0  # C_C, share of M composted after use (biological material only)
+    energy_recovery: float = 0.0  # C_E, share of M to energy recovery (sustained bio only)
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,8 @@ class ProductCircularity:
     reused_content: float
     bio_based_content: float
     materials: tuple[MaterialCircularity, ...]
+    sustained_content: float = 0.0  # share of the mass from sustained biological production
+    method: str = METHOD
 
 
 def product_circularity(product: ProductInput) -> ProductCircularity:
@@ -119,6 +133,7 @@ def product_circularity(product: ProductInput) -> ProductCircularity:
         sum(m.mass * m.reused_feedstock for m in inputs) / mass,
         sum(m.mass * m.bio_based for m in inputs) / mass,
         materials,
+        sum(m.mass * m.sustained_feedstock for m in inputs) / mass,
     )
 
 
@@ -131,6 +146,9 @@ def _material(m: MaterialInput, k: int, factor: float) -> MaterialCircularity:
         ("collected_for_recycling", m.collected_for_recycling),
         ("collected_for_reuse", m.collected_for_reuse),
         ("bio_based", m.bio_based),
+        ("sustained_feedstock", m.sustained_feedstock),
+        ("composted", m.composted),
+        ("energy_recovery", m.energy_recovery),
     ):
         if not 0.0 <= share <= 1.0:
             raise InvalidInput(
@@ -140,10 +158,13 @@ def _material(m: MaterialInput, k: int, factor: float) -> MaterialCircularity:
                 expected="a share in [0, 1] (0.25 for 25 %)",
             )
     for field, total in (
-        ("recycled_feedstock + reused_feedstock", m.recycled_feedstock + m.reused_feedstock),
         (
-            "collected_for_recycling + collected_for_reuse",
-            m.collected_for_recycling + m.collected_for_reuse,
+            "recycled_feedstock + reused_feedstock + sustained_feedstock",
+            m.recycled_feedstock + m.reused_feedstock + m.sustained_feedstock,
+        ),
+        (
+            "collected_for_recycling + collected_for_reuse + composted + energy_recovery",
+            m.collected_for_recycling + m.collected_for_reuse + m.composted + m.energy_recovery,
         ),
     ):
         if total > 1.0 + 1e-12:
@@ -164,9 +185,25 @@ def _material(m: MaterialInput, k: int, factor: float) -> MaterialCircularity:
                 value=efficiency,
                 expected="a yield in (0, 1], e.g. 0.85",
             )
+    for field, share, limit, what in (
+        ("sustained_feedstock", m.sustained_feedstock, m.bio_based, "bio_based"),
+        ("composted", m.composted, m.bio_based, "bio_based"),
+        ("energy_recovery", m.energy_recovery, m.sustained_feedstock, "sustained_feedstock"),
+    ):
+        if share > limit + 1e-12:
+            raise InvalidInput(
+                f"{where}: {field} {share} exceeds {what} {limit}: the 2019 methodology counts "
+                "it only for biological material"
+                + (" from sustained production" if field == "energy_recovery" else ""),
+                field=f"{where}.{field}",
+                value=share,
+                expected=f"<= {what} ({limit})",
+            )
     mass = m.mass
-    virgin = mass * (1.0 - m.recycled_feedstock - m.reused_feedstock)
-    after_use = mass * (1.0 - m.collected_for_recycling - m.collected_for_reuse)
+    virgin = mass * (1.0 - m.recycled_feedstock - m.reused_feedstock - m.sustained_feedstock)
+    after_use = mass * (
+        1.0 - m.collected_for_recycling - m.collected_for_reuse - m.composted - m.energy_recovery
+    )
     recycling = mass * (1.0 - m.recycling_efficiency) * m.collected_for_recycling
     feedstock = mass * (1.0 - m.feedstock_recycling_efficiency) * m.recycled_feedstock
     feedstock /= m.feedstock_recycling_efficiency

@@ -5,13 +5,22 @@ the life-cycle parameters become :class:`DemandLine` s, each an amount of one
 dataset process tagged with its life-cycle stage, material and component:
 
 - ``materials``: the material bought, ``mass x yield`` of the part's
-  manufacturing route, in the material process's reference unit;
+  manufacturing route, in the material process's reference unit, split into
+  the virgin process and its recycled twin by the registry's recycled share
+  (``recycling_routes.csv``), so that LCA, MCI and CFF see the same material;
+- ``supplier``: where the material's dataset process was modelled in another
+  country than the registry's supplier (``regional.csv``), its grid electricity
+  is swapped for the supplier's grid and its own delivery leg taken out (the
+  product's transport legs replace it), as correction lines of the process;
 - ``manufacturing``: the route's inputs per kg of part (workshop energy, ...);
 - ``transport``: ``bought mass x distance`` for each leg from the material's
   country of origin to Italy;
-- ``use``: ``kWh/year x lifetime`` of grid electricity;
+- ``use``: ``kWh/year x lifetime`` of grid electricity, times the mean
+  intensity factor of a grid scenario over the lifetime when one is chosen;
 - ``end_of_life``: the part's mass to landfill and incineration by its
-  category's shares; recycling is cut-off (no burden in this product).
+  category's shares, the bio-based share to the biogenic family's processes
+  (IPCC 2006 Vol. 5 per waste family); recycling is cut-off (no burden in
+  this product).
 
 Because matrix LCA is linear, the product's score is the sum of its lines'
 scores, so every breakdown (by stage, material, process) sums to the total.
@@ -20,13 +29,13 @@ scores, so every breakdown (by stage, material, process) sums to the total.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from mics.errors import InvalidInput
 from mics.footprint.matrices import UNITS
-from mics.footprint.parameters import LifeCycleParameters
+from mics.footprint.parameters import GridScenario, LifeCycleParameters
 from mics.footprint.profile import Profile
 
 Stage = Literal["materials", "manufacturing", "transport", "use", "end_of_life"]
@@ -75,6 +84,14 @@ class LifeCycleModel:
             out[line.process] = out.get(line.process, 0.0) + line.amount * scale
         return out
 
+    def demand_without(self, stage: Stage) -> dict[str, float]:
+        """The demand of all lines but those of ``stage`` (Monte Carlo samples it apart)."""
+        out: dict[str, float] = {}
+        for line in self.lines:
+            if line.stage != stage:
+                out[line.process] = out.get(line.process, 0.0) + line.amount
+        return out
+
 
 def life_cycle(
     product: str,
@@ -84,11 +101,16 @@ def life_cycle(
     params: LifeCycleParameters,
     process_units: Mapping[str, str],
     assemblies: Sequence[tuple[str, float, str]] = (),
+    *,
+    direct_input: Callable[[str, str], float] | None = None,
+    grid: GridScenario | None = None,
 ) -> LifeCycleModel:
     """The demand lines of a product; ``assemblies`` are (name, mass, process) of sub-products.
 
     ``process_units`` maps each dataset process id to its reference unit; a
     process the dataset lacks raises a "missing provider" error naming who needs it.
+    ``direct_input(process, input)`` is the amount of a direct input per unit of
+    a process (for the supplier corrections); ``grid`` a grid scenario.
     """
     if not (isinstance(lifetime_years, (int, float)) and math.isfinite(lifetime_years)):
         lifetime_years = float("nan")
@@ -111,6 +133,8 @@ def life_cycle(
     notes: list[str] = list(profile.assumptions)
     for k, part in enumerate(parts):
         lines.extend(_part_lines(part, k, params, profile, units, notes))
+        if direct_input is not None:
+            lines.extend(_supplier_lines(part, params, units, direct_input, notes))
     for k, (name, mass, process) in enumerate(assemblies):
         route = params.route(process, f"assemblies[{k}].process ({name})")
         for target, per_kg, unit in route.inputs:
@@ -127,16 +151,30 @@ def life_cycle(
             )
     kwh = profile.use_kwh_per_year * lifetime_years
     if kwh > 0:
-        grid = profile.electricity_process
+        grid_process = profile.electricity_process
+        factor, activity = 1.0, "use"
+        if grid is not None and grid.process == grid_process:
+            factor = grid.mean_factor(profile.first_year_of_use, lifetime_years)
+            activity = f"use, grid scenario {grid.name}"
+            notes.append(
+                f"use phase on grid scenario {grid.name!r}: {grid_process} averages "
+                f"{factor:.3f} of its dataset intensity over {lifetime_years:g} years from "
+                f"{profile.first_year_of_use:g} (grid_scenarios.csv; {grid.source}); the use "
+                "line is in kWh at the dataset's intensity"
+            )
+        elif grid is not None:
+            notes.append(
+                f"grid scenario {grid.name!r} is for {grid.process}, not {grid_process}: not applied"
+            )
         lines.append(
             DemandLine(
                 "use",
-                grid,
-                units.check(grid, "kWh", "profile electricity_process") * kwh,
-                units.unit(grid, ""),
+                grid_process,
+                units.check(grid_process, "kWh", "profile electricity_process") * kwh * factor,
+                units.unit(grid_process, ""),
                 USE_PHASE,
                 "",
-                "use",
+                activity,
             )
         )
     return LifeCycleModel(
@@ -196,13 +234,14 @@ def _part_lines(
     out = [
         line(
             "materials",
-            part.lca_process,
-            units.material(part.lca_process, bought, part.material),
-            units.unit(part.lca_process, part.material),
+            process,
+            units.material(process, bought * share, part.material),
+            units.unit(process, part.material),
             part.material,
             part.component,
-            route.name,
+            route.name if process == part.lca_process else f"{route.name}, {label}",
         )
+        for process, share, label in material_mix(part, params, notes)
     ]
     for target, per_kg, unit in route.inputs:
         amount = units.check(target, unit, f"manufacturing.csv {route.name}") * per_kg
@@ -243,10 +282,9 @@ def _part_lines(
             "end_of_life.csv, MICS default '*' used"
         )
     landfill, incineration, recycling = fate_shares(part, params, profile)
-    for share, target, route_name in (
-        (landfill, fate.landfill_process, "landfill"),
-        (incineration, fate.incineration_process, "incineration"),
-    ):
+    shares = {"landfill": landfill, "incineration": incineration}
+    for route_name, target, portion in fate.processes(part.bio_based_share):
+        share = shares[route_name] * portion
         if share > 0:
             out.append(
                 line(
@@ -265,6 +303,94 @@ def _part_lines(
             "material's next use (data/README.md, modelling choices)"
         )
     return out
+
+
+def material_mix(
+    part: Part, params: LifeCycleParameters, notes: list[str] | None = None
+) -> tuple[tuple[str, float, str], ...]:
+    """(process, share, label) of the material bought: virgin and recycled by the registry.
+
+    The registry's ``recycled_share`` is the recycled content ``R1`` of the MCI
+    and the CFF; here it splits the purchase between the virgin process and its
+    recycled twin (``recycling_routes.csv``). Without a twin the whole purchase
+    stays on the material's process and a note says so.
+    """
+    assert part.lca_process is not None
+    own = part.lca_process
+    virgin = params.virgin_twin.get(own, own)
+    recycled = params.recycled_twin.get(virgin)
+    r1 = part.recycled_share
+    if recycled is None:
+        if r1 > 0 and notes is not None:
+            notes.append(
+                f"recycled share {r1:.0%} of {part.material!r}: {own!r} has no recycled twin "
+                "in recycling_routes.csv, so the LCA keeps the whole purchase on it"
+            )
+        return ((own, 1.0, "virgin"),)
+    mix = ((virgin, 1.0 - r1, "virgin"), (recycled, r1, f"recycled {r1:.0%}"))
+    return tuple(m for m in mix if m[1] > 0)
+
+
+def _supplier_lines(
+    part: Part,
+    params: LifeCycleParameters,
+    units: _Units,
+    direct_input: Callable[[str, str], float],
+    notes: list[str],
+) -> list[DemandLine]:
+    """Corrections of a material process modelled elsewhere than its supplier (regional.csv)."""
+    out: list[DemandLine] = []
+    for process, amount in _bought(part, params, units):
+        for target, role in params.regional.get(process, ()):
+            per_unit = direct_input(process, target)
+            if per_unit == 0.0:
+                continue
+            stage: Stage = "materials"
+            if role == "delivery":
+                stage = "transport"
+                swap = [(target, -per_unit, f"{process}: its own delivery leg, replaced")]
+            else:
+                grid = f"electricity_{part.country.lower()}"
+                if grid == target:
+                    continue
+                if grid not in units.process_units:
+                    notes.append(
+                        f"{part.material!r} from {part.country}: the dataset has no {grid}, so "
+                        f"{process} keeps {target}"
+                    )
+                    continue
+                swap = [
+                    (target, -per_unit, f"{process}: grid of {target}, replaced"),
+                    (grid, per_unit, f"{process}: supplier's grid ({part.country})"),
+                ]
+                notes.append(
+                    f"{part.material!r} comes from {part.country}: {process} uses {grid} instead "
+                    f"of {target} (regional.csv)"
+                )
+            for provider, amount_per_unit, activity in swap:
+                out.append(
+                    DemandLine(
+                        stage,
+                        provider,
+                        amount_per_unit * amount,
+                        units.unit(provider, ""),
+                        part.material,
+                        part.component,
+                        activity,
+                    )
+                )
+    return out
+
+
+def _bought(
+    part: Part, params: LifeCycleParameters, units: _Units
+) -> list[tuple[str, float]]:
+    route = params.route(part.process, "process")
+    bought = part.mass_kg * route.material_factor
+    return [
+        (process, units.material(process, bought * share, part.material))
+        for process, share, _ in material_mix(part, params)
+    ]
 
 
 class _Units:

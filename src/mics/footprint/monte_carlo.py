@@ -9,6 +9,12 @@ ones (triangular by its inverse CDF). The values go into a fixed CSR structure
 (a precomputed position map and ``np.bincount``), so the sparsity pattern is
 built once.
 
+The use phase is sampled too (:class:`UsePhase`): its energy per year and the
+lifetime are lognormal around their point values, and a grid scenario's mean
+intensity factor follows each sampled lifetime. Being linear, the score is the
+fixed demand's score plus ``kWh/year x years x factor x`` the grid's sampled
+score per kWh, both from the same matrix draw.
+
 Only the score is needed, so each iteration solves the adjoint system
 ``A^T lam = B^T c`` once and scores every demand as ``lam . f``; comparing two
 variants therefore uses the very same draws for both (common random numbers).
@@ -24,7 +30,7 @@ SuperLU, as it does throughout with ``refactorise=True``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +65,27 @@ class MonteCarloResult:
     high: float
     samples: Array
     direct_solves: int  # iterations that had to refactorise
+    sampled: tuple[str, ...] = ("exchanges",)  # what the iterations draw
+
+
+@dataclass(frozen=True)
+class UsePhase:
+    """Use-phase electricity whose energy and lifetime Monte Carlo samples (lognormal)."""
+
+    process: str  # the grid's dataset process
+    kwh_per_year: float  # median
+    lifetime_years: float  # median
+    kwh_sigma_g: float
+    lifetime_sigma_g: float
+    mean_factor: Callable[[Array], Array] | None = None  # grid scenario over sampled lifetimes
+
+    def kwh(self, rng: np.random.Generator, iterations: int) -> Array:
+        """Sampled kWh over the sampled lifetimes, times the scenario's mean factor."""
+        z = rng.standard_normal((2, iterations))
+        per_year = self.kwh_per_year * np.exp(np.log(self.kwh_sigma_g) * z[0])
+        years = self.lifetime_years * np.exp(np.log(self.lifetime_sigma_g) * z[1])
+        factor = self.mean_factor(years) if self.mean_factor is not None else 1.0
+        return np.asarray(per_year * years * factor, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,12 +231,34 @@ def monte_carlo(
     iterations: int = 1000,
     seed: int = 0,
     refactorise: bool = False,
+    use: UsePhase | None = None,
+    total: Mapping[str, float] | None = None,
 ) -> MonteCarloResult:
-    """Seeded Monte Carlo of one demand's score: same seed, same samples."""
+    """Seeded Monte Carlo of one demand's score: same seed, same samples.
+
+    With ``use``, ``demand`` is everything but the use phase, which is added
+    per iteration from its own sampled energy and lifetime; ``total`` (the
+    whole demand) then gives the point value.
+    """
+    if use is None:
+        scores, direct = sample_scores(
+            system, [demand], method, iterations=iterations, seed=seed, refactorise=refactorise
+        )
+        return _summary(system, demand, method, scores[:, 0], seed, direct)
     scores, direct = sample_scores(
-        system, [demand], method, iterations=iterations, seed=seed, refactorise=refactorise
+        system,
+        [demand, {use.process: 1.0}],
+        method,
+        iterations=iterations,
+        seed=seed,
+        refactorise=refactorise,
     )
-    return _summary(system, demand, method, scores[:, 0], seed, direct)
+    kwh = use.kwh(np.random.default_rng([seed, 1]), iterations)
+    samples = scores[:, 0] + kwh * scores[:, 1]
+    sampled = ("exchanges", "use-phase energy", "lifetime")
+    if use.mean_factor is not None:
+        sampled += ("grid scenario over the sampled lifetime",)
+    return _summary(system, total or demand, method, samples, seed, direct, sampled)
 
 
 def compare(
@@ -282,6 +331,7 @@ def _summary(
     samples: Array,
     seed: int,
     direct: int,
+    sampled: tuple[str, ...] = ("exchanges",),
 ) -> MonteCarloResult:
     low, median, high = (float(v) for v in np.percentile(samples, [2.5, 50.0, 97.5]))
     return MonteCarloResult(
@@ -297,4 +347,5 @@ def _summary(
         high,
         samples,
         direct,
+        sampled,
     )

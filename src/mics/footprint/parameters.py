@@ -18,8 +18,19 @@ in ``data/README.md`` "Product footprints"):
 - ``cff_parameters.csv``: the PEF Circular Footprint Formula's ``A``,
   ``Qsin/Qp``, ``Qsout/Qp``, ``LHV`` and recovery efficiencies per material
   category (Rec. (EU) 2021/2279 Annex I §4.4.8, Annex C).
-- ``recycling_routes.csv``: which dataset process is the recycled twin of a
-  virgin one (``Ev`` and ``Erec`` of the CFF).
+- ``recycling_routes.csv``: per virgin material process, its recycled twin
+  (``Erec``, and the recycled share of the LCA's virgin/recycled mix), the
+  process that recycles it at end of life (``ErecEoL``) and the virgin process
+  its recycled output substitutes (``E*v``); a material without a row has no
+  recycling route: no CFF credit and no burden.
+- ``waste_carbon.csv``: per waste family (wood, leather, textiles, plastics,
+  metals, electronics) the IPCC 2006 Vol. 5 parameters (dry matter, DOC, DOCf,
+  MCF, F, OX, carbon and fossil carbon fractions, oxidation factor) behind its
+  landfill and incineration processes, and the biogenic carbon balance.
+- ``regional.csv``: direct inputs of a material process that follow the
+  supplier's country (its grid electricity, its delivery leg to Italy).
+- ``grid_scenarios.csv``: a grid's intensity over the years relative to its
+  dataset value (e.g. Italy's PNIEC 2030 trajectory), for the use phase.
 
 Every row names its ``source``; a broken value raises
 :class:`mics.errors.InvalidInput` naming file, line and column.
@@ -30,10 +41,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+
+import numpy as np
+import numpy.typing as npt
 
 from mics.errors import InvalidInput
 from mics.footprint.dataset import Row
@@ -41,6 +55,7 @@ from mics.footprint.dataset import Row
 DEFAULT = "*"  # the row used when a country or category has none of its own
 MATERIAL = "material"  # manufacturing.csv input naming the component's own material
 _SHARE_TOLERANCE = 1e-9
+_STEPS = 200  # midpoint steps of a grid scenario's mean over a lifetime
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "manufacturing.csv": ("process", "input", "amount", "unit", "source"),
@@ -55,6 +70,9 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "incineration_process",
         "recycling_efficiency",
         "feedstock_recycling_efficiency",
+        "bio_landfill_process",
+        "bio_incineration_process",
+        "bottom_ash_recovery",
         "source",
     ),
     "cff_parameters.csv": (
@@ -67,8 +85,28 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "x_er_elec",
         "source",
     ),
-    "recycling_routes.csv": ("virgin", "recycled", "source"),
+    "recycling_routes.csv": ("virgin", "recycled", "recycling_process", "substituted", "source"),
+    "waste_carbon.csv": (
+        "family",
+        "landfill_process",
+        "incineration_process",
+        "dry_matter",
+        "doc",
+        "docf",
+        "mcf",
+        "methane_fraction",
+        "oxidation",
+        "gas_recovery",
+        "carbon_fraction",
+        "fossil_carbon_fraction",
+        "oxidation_factor",
+        "source",
+    ),
+    "regional.csv": ("process", "input", "role", "source"),
+    "grid_scenarios.csv": ("scenario", "process", "year", "factor", "source"),
 }
+OPTIONAL = frozenset({("recycling_routes.csv", "recycled")})  # may be empty
+REGIONAL_ROLES = ("electricity", "delivery")
 
 
 @dataclass(frozen=True)
@@ -96,11 +134,28 @@ class EndOfLifeRoute:
     landfill: float
     incineration: float
     recycling: float
-    landfill_process: str
+    landfill_process: str  # for the share that is not bio-based
     incineration_process: str
     recycling_efficiency: float  # E_C of the EMF MCI
     feedstock_recycling_efficiency: float  # E_F of the EMF MCI
     source: str
+    bio_landfill_process: str = ""  # for the bio-based share ("" = as landfill_process)
+    bio_incineration_process: str = ""
+    bottom_ash_recovery: float = 0.0  # share of the incinerated mass recovered as metal
+
+    def processes(self, bio_based: float) -> tuple[tuple[str, str, float], ...]:
+        """(route, process, share of mass) of the disposal routes, split by bio-based share."""
+        out = []
+        for route, fossil, bio in (
+            ("landfill", self.landfill_process, self.bio_landfill_process),
+            ("incineration", self.incineration_process, self.bio_incineration_process),
+        ):
+            bio = bio or fossil
+            if bio == fossil:
+                out.append((route, fossil, 1.0))
+                continue
+            out += [(route, fossil, 1.0 - bio_based), (route, bio, bio_based)]
+        return tuple(o for o in out if o[2] > 0)
 
 
 @dataclass(frozen=True)
@@ -118,6 +173,69 @@ class CffCategory:
 
 
 @dataclass(frozen=True)
+class RecyclingRoute:
+    """How a virgin material is recycled: its recycled twin, EoL recycling, what it substitutes."""
+
+    virgin: str
+    recycled: str | None  # process of recycled content (Erec); None: no recycled twin
+    recycling_process: str  # ErecEoL, per kg of material sent to recycling
+    substituted: str  # E*v, the virgin process the recycled output replaces
+    source: str
+
+
+@dataclass(frozen=True)
+class WasteFamily:
+    """IPCC 2006 Vol. 5 parameters of one waste family (Table 2.4, Eq. 3.1, Eq. 5.1)."""
+
+    family: str
+    landfill_process: str
+    incineration_process: str
+    dry_matter: float  # dm, share of wet mass
+    doc: float  # degradable organic carbon, share of wet mass
+    docf: float  # share of DOC that decomposes
+    mcf: float  # methane correction factor
+    methane_fraction: float  # F, CH4 share of landfill gas
+    oxidation: float  # OX, CH4 oxidised in the cover
+    gas_recovery: float  # R, CH4 recovered and flared
+    carbon_fraction: float  # CF, total carbon, share of dry matter
+    fossil_carbon_fraction: float  # FCF, share of the carbon
+    oxidation_factor: float  # OF of incineration
+    source: str
+
+    @property
+    def carbon(self) -> float:
+        """kg of carbon in 1 kg (wet) of waste."""
+        return self.dry_matter * self.carbon_fraction
+
+    @property
+    def landfill_degraded(self) -> float:
+        """kg of carbon degraded in a landfill per kg of waste (DOC x DOCf x MCF)."""
+        return self.doc * self.docf * self.mcf
+
+
+@dataclass(frozen=True)
+class GridScenario:
+    """Intensity of a grid process over the years, as factors of its dataset value."""
+
+    name: str
+    process: str
+    points: tuple[tuple[float, float], ...]  # (year, factor), sorted by year
+    source: str
+
+    def mean_factor(self, start: float, years: float) -> float:
+        """The mean factor over ``years`` of use from ``start``."""
+        return float(self.mean_factors(start, np.array([float(years)]))[0])
+
+    def mean_factors(self, start: float, years: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Mean factors for many lifetimes at once (midpoint rule, 200 steps each)."""
+        steps = (np.arange(_STEPS) + 0.5) / _STEPS
+        times = start + years[:, None] * steps[None, :]
+        xs = np.array([y for y, _ in self.points])
+        ys = np.array([f for _, f in self.points])
+        return np.asarray(np.interp(times, xs, ys).mean(axis=1), dtype=np.float64)
+
+
+@dataclass(frozen=True)
 class LifeCycleParameters:
     """All tables, checked; lookups fall back to the documented ``*`` rows."""
 
@@ -128,6 +246,25 @@ class LifeCycleParameters:
     cff: Mapping[str, CffCategory]
     recycled_twin: Mapping[str, str]  # virgin -> recycled process
     virgin_twin: Mapping[str, str]  # recycled -> virgin process
+    recycling: Mapping[str, RecyclingRoute] = field(default_factory=dict)  # by virgin process
+    waste: Mapping[str, WasteFamily] = field(default_factory=dict)  # by landfill/incin. process
+    regional: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    grid_scenarios: Mapping[str, GridScenario] = field(default_factory=dict)
+
+    def recycling_route(self, process: str) -> RecyclingRoute | None:
+        """The recycling route of a material process (or of its virgin twin), if any."""
+        return self.recycling.get(self.virgin_twin.get(process, process))
+
+    def grid_scenario(self, name: str) -> GridScenario:
+        if name not in self.grid_scenarios:
+            raise InvalidInput(
+                f"unknown grid scenario {name!r}; use one of "
+                f"{', '.join(sorted(self.grid_scenarios))} (grid_scenarios.csv)",
+                field="grid_scenario",
+                value=name,
+                expected="a scenario of grid_scenarios.csv",
+            )
+        return self.grid_scenarios[name]
 
     def route(self, process: str, where: str) -> ManufacturingRoute:
         name = process or "none"
@@ -211,8 +348,38 @@ def load_parameters(path: Traversable | None = None) -> LifeCycleParameters:
     fates = {row.text("category"): _fate(row) for row in _rows(folder, "end_of_life.csv")}
     cff = {row.text("category"): _cff(row) for row in _rows(folder, "cff_parameters.csv")}
     twins = {}
+    recycling = {}
     for row in _rows(folder, "recycling_routes.csv"):
-        twins[row.identifier("virgin")] = row.identifier("recycled")
+        virgin = row.identifier("virgin")
+        recycled = row.identifier("recycled") if row.text("recycled") else None
+        if recycled is not None:
+            twins[virgin] = recycled
+        recycling[virgin] = RecyclingRoute(
+            virgin,
+            recycled,
+            row.identifier("recycling_process"),
+            row.identifier("substituted"),
+            row.text("source"),
+        )
+    waste = {}
+    for row in _rows(folder, "waste_carbon.csv"):
+        family = _waste(row)
+        waste[family.landfill_process] = family
+        waste[family.incineration_process] = family
+    regional: dict[str, list[tuple[str, str]]] = {}
+    for row in _rows(folder, "regional.csv"):
+        entry = (row.identifier("input"), row.choice("role", REGIONAL_ROLES))
+        regional.setdefault(row.identifier("process"), []).append(entry)
+    points: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    sources: dict[tuple[str, str], str] = {}
+    for row in _rows(folder, "grid_scenarios.csv"):
+        key = (row.text("scenario"), row.identifier("process"))
+        points.setdefault(key, []).append((row.number("year"), _non_negative(row, "factor")))
+        sources.setdefault(key, row.text("source"))
+    scenarios = {
+        name: GridScenario(name, process, tuple(sorted(p)), sources[(name, process)])
+        for (name, process), p in points.items()
+    }
     for name, table in (("transport.csv", transport), ("end_of_life.csv", fates)):
         if DEFAULT not in table:
             raise InvalidInput(
@@ -234,6 +401,10 @@ def load_parameters(path: Traversable | None = None) -> LifeCycleParameters:
         cff,
         twins,
         {recycled: virgin for virgin, recycled in twins.items()},
+        recycling,
+        waste,
+        {k: tuple(v) for k, v in regional.items()},
+        scenarios,
     )
 
 
@@ -254,7 +425,7 @@ def _rows(folder: Traversable, name: str) -> Iterator[Row]:
     for values in reader:
         row = Row(name, reader.line_num, {k: v or "" for k, v in values.items() if k})
         for column in COLUMNS[name]:
-            if row.text(column) == "":
+            if row.text(column) == "" and (name, column) not in OPTIONAL:
                 fix = "name the publication and table" if column == "source" else "fill it in"
                 raise row.fail(column, "", "a non-empty value", fix)
         yield row
@@ -297,6 +468,9 @@ def _fate(row: Row) -> EndOfLifeRoute:
         _efficiency(row, "recycling_efficiency"),
         _efficiency(row, "feedstock_recycling_efficiency"),
         row.text("source"),
+        row.identifier("bio_landfill_process"),
+        row.identifier("bio_incineration_process"),
+        _share(row, "bottom_ash_recovery"),
     )
 
 
@@ -313,4 +487,29 @@ def _cff(row: Row) -> CffCategory:
         _share(row, "x_er_heat"),
         _share(row, "x_er_elec"),
         row.text("source"),
+    )
+
+
+def _waste(row: Row) -> WasteFamily:
+    shares = {
+        c: _share(row, c)
+        for c in (
+            "dry_matter",
+            "doc",
+            "docf",
+            "mcf",
+            "methane_fraction",
+            "oxidation",
+            "gas_recovery",
+            "carbon_fraction",
+            "fossil_carbon_fraction",
+            "oxidation_factor",
+        )
+    }
+    return WasteFamily(
+        row.identifier("family"),
+        row.identifier("landfill_process"),
+        row.identifier("incineration_process"),
+        source=row.text("source"),
+        **shares,
     )

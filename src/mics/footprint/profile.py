@@ -15,6 +15,14 @@ a silent zero. Fields:
   ``recycling`` shares replacing ``end_of_life.csv`` for this product
 - ``electricity_process`` / ``heat_process``: dataset processes for use-phase
   electricity and the CFF's substituted energy
+- ``use_kwh_sigma_g`` / ``lifetime_sigma_g``: geometric standard deviations of
+  the use-phase energy and the lifetime that Monte Carlo samples (lognormal,
+  median = the point value)
+- ``first_year_of_use``: the calendar year the product enters service, where a
+  grid scenario (``grid_scenarios.csv``) starts
+- ``sustained_production``: per material category, the share of the bio-based
+  feedstock that comes from sustained production (F_S of the EMF MCI 2019,
+  e.g. PEFC/FSC-certified timber); the product's own entry only
 """
 
 from __future__ import annotations
@@ -38,7 +46,11 @@ FIELDS = (
     "collected_for_reuse",
     "electricity_process",
     "heat_process",
+    "use_kwh_sigma_g",
+    "lifetime_sigma_g",
+    "first_year_of_use",
 )
+_SIGMAS = ("use_kwh_sigma_g", "lifetime_sigma_g")
 _SHARES = ("reused_feedstock", "collected_for_reuse")
 _ROUTES = ("landfill", "incineration", "recycling")
 
@@ -56,7 +68,11 @@ class Profile:
     collected_for_reuse: float
     electricity_process: str
     heat_process: str
+    use_kwh_sigma_g: float = 1.0
+    lifetime_sigma_g: float = 1.0
+    first_year_of_use: float = 2026.0
     end_of_life: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)
+    sustained_production: Mapping[str, float] = field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
 
 
@@ -98,9 +114,18 @@ def profile_for(product: str, sector: str, profiles: Mapping[str, Any] | None = 
     end_of_life = {c: tuple(float(r[k]) for k in _ROUTES) for c, r in overrides.items()}
     for category in end_of_life:
         notes.append(f"end of life of {category!r} materials from the profile of {product!r}")
+    sustained = {
+        c: float(v) for c, v in (layers[0][1] or {}).get("sustained_production", {}).items()
+    }
+    for category, share in sustained.items():
+        notes.append(
+            f"{share:.0%} of the bio-based {category!r} feedstock from sustained production "
+            f"(EMF MCI 2019 F_S), profile of {product!r}"
+        )
     return Profile(
         product=product,
         end_of_life=end_of_life,  # type: ignore[arg-type]
+        sustained_production=sustained,
         assumptions=tuple(notes),
         **values,
     )
@@ -129,12 +154,15 @@ def _check_entry(entry: Any, where: str) -> None:
             continue
         if name == "end_of_life":
             _check_routes(value, at)
+        elif name == "sustained_production":
+            _check_sustained(value, at)
         elif name not in FIELDS:
             raise InvalidInput(
                 f"unknown profile field {name!r}",
                 field=at,
                 value=name,
-                expected="one of " + ", ".join((*FIELDS, "end_of_life", "source")),
+                expected="one of "
+            + ", ".join((*FIELDS, "end_of_life", "sustained_production", "source")),
             )
         elif name.endswith("_process"):
             if not isinstance(value, str) or not value:
@@ -161,6 +189,13 @@ def _check_number(name: str, value: Any, at: str) -> None:
         )
     if name == "use_kwh_per_year" and value < 0:
         raise InvalidInput("energy use cannot be negative", field=at, value=value, expected=">= 0")
+    if name in _SIGMAS and value < 1.0:
+        raise InvalidInput(
+            "a geometric standard deviation is at least 1 (1: no uncertainty)",
+            field=at,
+            value=value,
+            expected=">= 1, e.g. 1.3",
+        )
     if name not in _SHARES and name != "use_kwh_per_year" and value <= 0:
         raise InvalidInput(
             "lifetimes and functional units must be > 0", field=at, value=value, expected="> 0"
@@ -194,4 +229,17 @@ def _check_routes(value: Any, at: str) -> None:
                 field=where,
                 value=sum(float(routes[r]) for r in _ROUTES),
                 expected="landfill + incineration + recycling = 1",
+            )
+
+
+def _check_sustained(value: Any, at: str) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("must map material categories to shares", field=at, value=repr(value))
+    for category, share in value.items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise InvalidInput(
+                "a share must be between 0 and 1",
+                field=f"{at}.{category}",
+                value=share,
+                expected="0..1: share of the bio-based feedstock from sustained production",
             )
