@@ -104,3 +104,85 @@ def test_invalid_product_inputs_raise() -> None:
         product_circularity(product(MIXED, lifetime=0.0))
     with pytest.raises(InvalidInput, match="at least one material"):
         product_circularity(product())
+
+
+# EMF & Granta MCI methodology 2019: the biological cycle (F_S, C_C, C_E).
+BIO_COMPOSTED = MaterialInput(
+    "sustainably sourced, composted fibre",
+    2.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.8,
+    0.9,
+    bio_based=1.0,
+    sustained_feedstock=1.0,
+    composted=1.0,
+)
+# 3 kg: 20 % recycled, 50 % sustained bio feedstock; 30 % recycled and 40 % burnt for energy.
+BIO_MIXED = MaterialInput(
+    "mixed",
+    3.0,
+    0.2,
+    0.0,
+    0.3,
+    0.0,
+    0.8,
+    0.5,
+    bio_based=0.6,
+    sustained_feedstock=0.5,
+    energy_recovery=0.4,
+)
+
+
+def test_fully_biological_sustained_and_composted_product_scores_1() -> None:
+    result = product_circularity(product(BIO_COMPOSTED, lifetime=5.0))
+    (m,) = result.materials
+    assert m.virgin_feedstock == 0.0  # V = M (1 - F_R - F_U - F_S)
+    assert m.waste_after_use == 0.0  # W0 = M (1 - C_R - C_U - C_C - C_E)
+    assert result.linear_flow_index == 0.0
+    assert result.mci == 1.0
+    assert result.sustained_content == 1.0
+    assert "2019" in result.method
+
+
+def test_mixed_biological_material_matches_hand_computation() -> None:
+    (m,) = product_circularity(product(BIO_MIXED)).materials
+    assert m.virgin_feedstock == pytest.approx(3 * (1 - 0.2 - 0.5))  # 0.9
+    assert m.waste_after_use == pytest.approx(3 * (1 - 0.3 - 0.4))  # 0.9
+    assert m.waste_recycling == pytest.approx(3 * 0.2 * 0.3)  # 0.18
+    assert m.waste_feedstock == pytest.approx(3 * 0.5 * 0.2 / 0.5)  # 0.6
+    assert m.unrecoverable_waste == pytest.approx(0.9 + (0.6 + 0.18) / 2)  # 1.29
+    assert m.linear_flow_index == pytest.approx(2.19 / 6.21)
+    assert m.mci == pytest.approx(1 - 0.9 * 2.19 / 6.21)  # 0.682609
+
+
+def test_mixed_product_of_biological_and_linear_materials_sums_flows() -> None:
+    linear = dataclasses.replace(LINEAR, mass=1.0)
+    result = product_circularity(product(BIO_MIXED, linear))
+    # V 0.9 + 1, W 1.29 + 1, W_F 0.6, W_C 0.18, M 4
+    assert result.linear_flow_index == pytest.approx(4.19 / (8 + (0.6 - 0.18) / 2))
+    assert result.mci == pytest.approx(1 - 0.9 * 4.19 / 8.21)  # 0.540682
+
+
+def test_the_2019_terms_change_the_2015_result() -> None:
+    as_2015 = dataclasses.replace(BIO_MIXED, sustained_feedstock=0.0, energy_recovery=0.0)
+    assert product_circularity(product(BIO_MIXED)).mci > product_circularity(product(as_2015)).mci
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"energy_recovery": 0.6}, "energy_recovery"),  # more than the sustained share
+        ({"sustained_feedstock": 0.7}, "sustained_feedstock"),  # more than bio-based
+        ({"composted": 0.65, "energy_recovery": 0.0}, "composted"),  # more than bio-based
+    ],
+)
+def test_biological_terms_apply_to_biological_material_only(
+    change: dict[str, float], field: str
+) -> None:
+    broken = dataclasses.replace(BIO_MIXED, recycled_feedstock=0.0, **change)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as error:
+        product_circularity(product(broken))
+    assert error.value.field == f"materials[0] (mixed).{field}"

@@ -262,3 +262,20 @@ async def test_the_page_asks_no_more_than_an_anonymous_caller_may(
     refused = await client.get(page, params={"monte_carlo": compute.PUBLIC_WORK + 1})
     assert refused.status_code == 422
     assert refused.json()["field"] == "monte_carlo"
+
+
+async def test_grid_scenario_lowers_the_gripper_use_phase_and_bad_names_are_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    url = "/api/products/pinza-robotica/footprint"
+    today = (await client.get(url)).json()
+    pniec = (await client.get(url, params={"grid_scenario": "pniec-2030"})).json()
+    assert pniec["grid_scenario"] == "pniec-2030"
+    assert pniec["by_stage"]["use"] == pytest.approx(0.70 * today["by_stage"]["use"])
+    assert today["grid_scenario"] is None
+    bad = await client.get(url, params={"grid_scenario": "bogus"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "bogus" in bad.text
+    circ = (await client.get("/api/products/sedia-quercia/circularity")).json()
+    assert "2019" in circ["mci_method"]

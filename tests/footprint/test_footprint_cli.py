@@ -68,3 +68,15 @@ def test_the_cli_runs_more_than_an_anonymous_api_caller_may(demo_dir: Path) -> N
     assert PUBLIC_WORK < 1500
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["monte_carlo"]["iterations"] == 1500
+
+
+def test_grid_scenario_flag_switches_the_use_phase_grid(demo_dir: Path) -> None:
+    today = json.loads(mics(demo_dir, "footprint", "pinza-robotica", "--json").stdout)
+    out = mics(demo_dir, "footprint", "pinza-robotica", "--json", "--grid-scenario", "pniec-2030")
+    assert out.returncode == 0, out.stderr
+    pniec = json.loads(out.stdout)
+    assert pniec["grid_scenario"] == "pniec-2030"
+    assert pniec["by_stage"]["use"] == pytest.approx(0.70 * today["by_stage"]["use"])
+    assert "2019" in pniec["circularity"]["mci_method"]
+    text = mics(demo_dir, "footprint", "pinza-robotica", "--monte-carlo", "50")
+    assert "product of medians" in text.stdout

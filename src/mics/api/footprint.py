@@ -44,10 +44,24 @@ async def footprint(
         float, Query(description="contribution cut-off, share of the total (0 <= cutoff < 1)")
     ] = 0.01,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="random seed")] = 0,
+    grid_scenario: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="use-phase grid scenario of grid_scenarios.csv (e.g. pniec-2030); "
+            "none: the dataset's grid intensity throughout",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """The life-cycle GWP100 (kg CO2e) by stage, material and process, with its tree."""
     run = await run_in_threadpool(
-        service.footprint_run, db, product_id, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed
+        service.footprint_run,
+        db,
+        product_id,
+        monte_carlo=monte_carlo,
+        cutoff=cutoff,
+        seed=seed,
+        grid_scenario=grid_scenario,
     )
     result = await compute.run(request, run, reader, field="monte_carlo", value=monte_carlo)
     return access.filter_view("footprint", result.as_json(), _tier(db, product_id, reader))

@@ -38,6 +38,14 @@ def footprint(
     iterations: Annotated[
         int, typer.Option(help="Monte Carlo iterations of each comparison")
     ] = 200,
+    grid_scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--grid-scenario",
+            help="use-phase grid scenario of grid_scenarios.csv, e.g. pniec-2030 (Italy's "
+            "PNIEC 2030 trajectory); default: today's grid intensity throughout",
+        ),
+    ] = None,
     dataset: Annotated[
         Path | None,
         typer.Option(
@@ -58,7 +66,13 @@ def footprint(
     if dataset is not None:
         data = merge(service.shipped_dataset(), load_database(dataset))
     result = service.footprint(
-        db, product, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed, dataset=data
+        db,
+        product,
+        monte_carlo=monte_carlo,
+        cutoff=cutoff,
+        seed=seed,
+        dataset=data,
+        grid_scenario=grid_scenario,
     )
     circ = service.circularity(db, product, dataset=data)
     body: dict[str, Any] = result.as_json()
@@ -88,8 +102,11 @@ def _print(body: dict[str, Any]) -> None:
         mc = body["monte_carlo"]
         console.print(
             f"Monte Carlo ({mc['iterations']} iterations, seed {mc['seed']}): mean "
-            f"{mc['mean']:.3f}, median {mc['median']:.3f}, 95 % interval [{low:.3f}, {high:.3f}]"
+            f"{mc['mean']:.3f}, median {mc['median']:.3f}, 95 % interval [{low:.3f}, {high:.3f}]; "
+            f"samples {', '.join(mc['sampled'])}; the total above is the product of medians"
         )
+    if body.get("grid_scenario"):
+        console.print(f"use-phase grid scenario: {body['grid_scenario']}")
     stages = Table(title="by life-cycle stage")
     for column in ("stage", unit, "share"):
         stages.add_column(column, justify="right" if column != "stage" else "left")
@@ -108,6 +125,7 @@ def _print(body: dict[str, Any]) -> None:
         f"{circ['recycled_content']:.0%}, bio-based {circ['bio_based_content']:.0%}; "
         f"CFF total {circ['cff']['total']:.3f} {unit}"
     )
+    console.print(f"[dim]MCI after the {circ['mci_method']}[/dim]")
     for alt in body.get("alternatives", []):
         delta = alt["delta"]
         verdict = {True: "significant", False: "not significant", None: "no Monte Carlo"}[

@@ -255,7 +255,7 @@ def monte_carlo(
     )
     kwh = use.kwh(np.random.default_rng([seed, 1]), iterations)
     samples = scores[:, 0] + kwh * scores[:, 1]
-    sampled = ("exchanges", "use-phase energy", "lifetime")
+    sampled: tuple[str, ...] = ("exchanges", "use-phase energy", "lifetime")
     if use.mean_factor is not None:
         sampled += ("grid scenario over the sampled lifetime",)
     return _summary(system, total or demand, method, samples, seed, direct, sampled)

@@ -46,16 +46,14 @@ from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-import numpy as np
-import numpy.typing as npt
-
 from mics.errors import InvalidInput
 from mics.footprint.dataset import Row
+from mics.footprint.tables import GridScenario, RecyclingRoute, WasteFamily, waste_family
 
+__all__ = ["GridScenario", "RecyclingRoute", "WasteFamily"]  # from mics.footprint.tables
 DEFAULT = "*"  # the row used when a country or category has none of its own
 MATERIAL = "material"  # manufacturing.csv input naming the component's own material
 _SHARE_TOLERANCE = 1e-9
-_STEPS = 200  # midpoint steps of a grid scenario's mean over a lifetime
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "manufacturing.csv": ("process", "input", "amount", "unit", "source"),
@@ -170,69 +168,6 @@ class CffCategory:
     x_er_heat: float
     x_er_elec: float
     source: str
-
-
-@dataclass(frozen=True)
-class RecyclingRoute:
-    """How a virgin material is recycled: its recycled twin, EoL recycling, what it substitutes."""
-
-    virgin: str
-    recycled: str | None  # process of recycled content (Erec); None: no recycled twin
-    recycling_process: str  # ErecEoL, per kg of material sent to recycling
-    substituted: str  # E*v, the virgin process the recycled output replaces
-    source: str
-
-
-@dataclass(frozen=True)
-class WasteFamily:
-    """IPCC 2006 Vol. 5 parameters of one waste family (Table 2.4, Eq. 3.1, Eq. 5.1)."""
-
-    family: str
-    landfill_process: str
-    incineration_process: str
-    dry_matter: float  # dm, share of wet mass
-    doc: float  # degradable organic carbon, share of wet mass
-    docf: float  # share of DOC that decomposes
-    mcf: float  # methane correction factor
-    methane_fraction: float  # F, CH4 share of landfill gas
-    oxidation: float  # OX, CH4 oxidised in the cover
-    gas_recovery: float  # R, CH4 recovered and flared
-    carbon_fraction: float  # CF, total carbon, share of dry matter
-    fossil_carbon_fraction: float  # FCF, share of the carbon
-    oxidation_factor: float  # OF of incineration
-    source: str
-
-    @property
-    def carbon(self) -> float:
-        """kg of carbon in 1 kg (wet) of waste."""
-        return self.dry_matter * self.carbon_fraction
-
-    @property
-    def landfill_degraded(self) -> float:
-        """kg of carbon degraded in a landfill per kg of waste (DOC x DOCf x MCF)."""
-        return self.doc * self.docf * self.mcf
-
-
-@dataclass(frozen=True)
-class GridScenario:
-    """Intensity of a grid process over the years, as factors of its dataset value."""
-
-    name: str
-    process: str
-    points: tuple[tuple[float, float], ...]  # (year, factor), sorted by year
-    source: str
-
-    def mean_factor(self, start: float, years: float) -> float:
-        """The mean factor over ``years`` of use from ``start``."""
-        return float(self.mean_factors(start, np.array([float(years)]))[0])
-
-    def mean_factors(self, start: float, years: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Mean factors for many lifetimes at once (midpoint rule, 200 steps each)."""
-        steps = (np.arange(_STEPS) + 0.5) / _STEPS
-        times = start + years[:, None] * steps[None, :]
-        xs = np.array([y for y, _ in self.points])
-        ys = np.array([f for _, f in self.points])
-        return np.asarray(np.interp(times, xs, ys).mean(axis=1), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -363,7 +298,7 @@ def load_parameters(path: Traversable | None = None) -> LifeCycleParameters:
         )
     waste = {}
     for row in _rows(folder, "waste_carbon.csv"):
-        family = _waste(row)
+        family = waste_family(row)
         waste[family.landfill_process] = family
         waste[family.incineration_process] = family
     regional: dict[str, list[tuple[str, str]]] = {}
@@ -487,29 +422,4 @@ def _cff(row: Row) -> CffCategory:
         _share(row, "x_er_heat"),
         _share(row, "x_er_elec"),
         row.text("source"),
-    )
-
-
-def _waste(row: Row) -> WasteFamily:
-    shares = {
-        c: _share(row, c)
-        for c in (
-            "dry_matter",
-            "doc",
-            "docf",
-            "mcf",
-            "methane_fraction",
-            "oxidation",
-            "gas_recovery",
-            "carbon_fraction",
-            "fossil_carbon_fraction",
-            "oxidation_factor",
-        )
-    }
-    return WasteFamily(
-        row.identifier("family"),
-        row.identifier("landfill_process"),
-        row.identifier("incineration_process"),
-        source=row.text("source"),
-        **shares,
     )

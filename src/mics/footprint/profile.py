@@ -162,7 +162,7 @@ def _check_entry(entry: Any, where: str) -> None:
                 field=at,
                 value=name,
                 expected="one of "
-            + ", ".join((*FIELDS, "end_of_life", "sustained_production", "source")),
+                + ", ".join((*FIELDS, "end_of_life", "sustained_production", "source")),
             )
         elif name.endswith("_process"):
             if not isinstance(value, str) or not value:

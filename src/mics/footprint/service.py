@@ -119,6 +119,7 @@ class FootprintRun:
     cutoff: float = 0.01
     seed: int = 0
     method: str = METHOD
+    grid_scenario: str | None = None
 
     @property
     def work(self) -> int:
@@ -144,6 +145,7 @@ class FootprintRun:
             cutoff=self.cutoff,
             seed=self.seed,
             method=self.method,
+            grid_scenario=self.grid_scenario,
         )
         if dataset is None:
             _keep(self, result)
@@ -158,10 +160,19 @@ def footprint_run(
     cutoff: float = 0.01,
     seed: int = 0,
     method: str = METHOD,
+    grid_scenario: str | None = None,
 ) -> FootprintRun:
-    """Read the product (by id or GTIN) for a footprint with these settings; nothing run yet."""
+    """Read the product (by id or GTIN) for a footprint with these settings; nothing run yet.
+
+    ``grid_scenario`` (e.g. ``pniec-2030``, see ``grid_scenarios.csv``) lets the
+    use phase's grid intensity decline over the product's life; None keeps it
+    at the dataset's value.
+    """
     _check_iterations(monte_carlo, "monte_carlo")
-    return FootprintRun(product_facts(db, ref), monte_carlo, cutoff, seed, method)
+    if grid_scenario:
+        shipped_parameters().grid_scenario(grid_scenario)  # refuse an unknown name now
+    facts = product_facts(db, ref)
+    return FootprintRun(facts, monte_carlo, cutoff, seed, method, grid_scenario or None)
 
 
 def footprint(
@@ -173,9 +184,18 @@ def footprint(
     seed: int = 0,
     method: str = METHOD,
     dataset: Dataset | None = None,
+    grid_scenario: str | None = None,
 ) -> Footprint:
     """The product's life-cycle footprint; a seeded Monte Carlo when ``monte_carlo`` > 0."""
-    run = footprint_run(db, ref, monte_carlo=monte_carlo, cutoff=cutoff, seed=seed, method=method)
+    run = footprint_run(
+        db,
+        ref,
+        monte_carlo=monte_carlo,
+        cutoff=cutoff,
+        seed=seed,
+        method=method,
+        grid_scenario=grid_scenario,
+    )
     return run.compute(dataset)
 
 

@@ -181,6 +181,10 @@ FOOTPRINT_TIERS: dict[str, str] = {
     "assumptions[]": "public",
     "gwp100_interval[]": "public",
     "monte_carlo.*": "public",
+    "monte_carlo.sampled[]": "public",
+    "grid_scenario": "public",
+    "biogenic_carbon.*": "public",  # totals of the open dataset's waste families
+    "biogenic_carbon.materials[].*": "legitimate_interest",  # per component: components[].*
     "lines[].*": "legitimate_interest",  # one line per component: components[].*
 }
 
@@ -194,6 +198,8 @@ CIRCULARITY_TIERS: dict[str, str] = {
     "recycled_content": "public",  # circularity.recycledContent
     "reused_content": "public",
     "bio_based_content": "public",
+    "sustained_content": "public",
+    "mci_method": "public",  # which MCI methodology (EMF 2019)
     "assumptions[]": "public",
     "materials[].*": "legitimate_interest",  # one row per component: components[].*
     "cff.method": "public",
@@ -203,6 +209,7 @@ CIRCULARITY_TIERS: dict[str, str] = {
     "cff.materials[].category": "public",
     "cff.materials[].parameters.*": "public",
     "cff.materials[].terms.*": "public",
+    "cff.materials[].recycling_process": "public",
     "cff.materials[].component": "legitimate_interest",  # components[].name
     "cff.materials[].mass_kg": "legitimate_interest",  # components[].massKg
 }
