@@ -133,6 +133,9 @@ async def test_footprint_page_draws_svg_charts(client: httpx.AsyncClient) -> Non
         ET.fromstring("<svg" + svg.split("</svg>")[0] + "</svg>")  # well-formed
     product = await client.get("/products/pinza-robotica")
     assert 'href="/products/pinza-robotica/footprint"' in product.text
+    assert 'id="mc-mean-median"' in html  # Monte Carlo mean and median
+    assert "product of medians" in html
+    assert "methodology 2019" in html.split('id="mci-method"')[1].split("</p>")[0]
 
 
 # --- what anonymous callers may ask, and where Monte Carlo runs (issue 13, item 5) -------------
