@@ -48,7 +48,14 @@ from importlib.resources.abc import Traversable
 
 from mics.errors import InvalidInput
 from mics.footprint.dataset import Row
-from mics.footprint.tables import GridScenario, RecyclingRoute, WasteFamily, waste_family
+from mics.footprint.tables import (
+    CIRCULAR_COLUMNS,
+    OPTIONAL,
+    GridScenario,
+    RecyclingRoute,
+    WasteFamily,
+    load_circular,
+)
 
 __all__ = ["GridScenario", "RecyclingRoute", "WasteFamily"]  # from mics.footprint.tables
 DEFAULT = "*"  # the row used when a country or category has none of its own
@@ -83,28 +90,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "x_er_elec",
         "source",
     ),
-    "recycling_routes.csv": ("virgin", "recycled", "recycling_process", "substituted", "source"),
-    "waste_carbon.csv": (
-        "family",
-        "landfill_process",
-        "incineration_process",
-        "dry_matter",
-        "doc",
-        "docf",
-        "mcf",
-        "methane_fraction",
-        "oxidation",
-        "gas_recovery",
-        "carbon_fraction",
-        "fossil_carbon_fraction",
-        "oxidation_factor",
-        "source",
-    ),
-    "regional.csv": ("process", "input", "role", "source"),
-    "grid_scenarios.csv": ("scenario", "process", "year", "factor", "source"),
-}
-OPTIONAL = frozenset({("recycling_routes.csv", "recycled")})  # may be empty
-REGIONAL_ROLES = ("electricity", "delivery")
+} | CIRCULAR_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -282,39 +268,7 @@ def load_parameters(path: Traversable | None = None) -> LifeCycleParameters:
         transport.setdefault(country, []).append(leg)
     fates = {row.text("category"): _fate(row) for row in _rows(folder, "end_of_life.csv")}
     cff = {row.text("category"): _cff(row) for row in _rows(folder, "cff_parameters.csv")}
-    twins = {}
-    recycling = {}
-    for row in _rows(folder, "recycling_routes.csv"):
-        virgin = row.identifier("virgin")
-        recycled = row.identifier("recycled") if row.text("recycled") else None
-        if recycled is not None:
-            twins[virgin] = recycled
-        recycling[virgin] = RecyclingRoute(
-            virgin,
-            recycled,
-            row.identifier("recycling_process"),
-            row.identifier("substituted"),
-            row.text("source"),
-        )
-    waste = {}
-    for row in _rows(folder, "waste_carbon.csv"):
-        family = waste_family(row)
-        waste[family.landfill_process] = family
-        waste[family.incineration_process] = family
-    regional: dict[str, list[tuple[str, str]]] = {}
-    for row in _rows(folder, "regional.csv"):
-        entry = (row.identifier("input"), row.choice("role", REGIONAL_ROLES))
-        regional.setdefault(row.identifier("process"), []).append(entry)
-    points: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    sources: dict[tuple[str, str], str] = {}
-    for row in _rows(folder, "grid_scenarios.csv"):
-        key = (row.text("scenario"), row.identifier("process"))
-        points.setdefault(key, []).append((row.number("year"), _non_negative(row, "factor")))
-        sources.setdefault(key, row.text("source"))
-    scenarios = {
-        name: GridScenario(name, process, tuple(sorted(p)), sources[(name, process)])
-        for (name, process), p in points.items()
-    }
+    circular = load_circular(lambda name: _rows(folder, name))
     for name, table in (("transport.csv", transport), ("end_of_life.csv", fates)):
         if DEFAULT not in table:
             raise InvalidInput(
@@ -334,12 +288,12 @@ def load_parameters(path: Traversable | None = None) -> LifeCycleParameters:
         {k: tuple(v) for k, v in transport.items()},
         fates,
         cff,
-        twins,
-        {recycled: virgin for virgin, recycled in twins.items()},
-        recycling,
-        waste,
-        {k: tuple(v) for k, v in regional.items()},
-        scenarios,
+        circular.twins,
+        {recycled: virgin for virgin, recycled in circular.twins.items()},
+        circular.recycling,
+        circular.waste,
+        circular.regional,
+        circular.scenarios,
     )
 
 

@@ -15,6 +15,7 @@ Loaded with the other life-cycle parameters (:mod:`mics.footprint.parameters`):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,29 @@ import numpy.typing as npt
 from mics.footprint.dataset import Row
 
 _STEPS = 200  # midpoint steps of a grid scenario's mean over a lifetime
+CIRCULAR_COLUMNS: dict[str, tuple[str, ...]] = {
+    "recycling_routes.csv": ("virgin", "recycled", "recycling_process", "substituted", "source"),
+    "waste_carbon.csv": (
+        "family",
+        "landfill_process",
+        "incineration_process",
+        "dry_matter",
+        "doc",
+        "docf",
+        "mcf",
+        "methane_fraction",
+        "oxidation",
+        "gas_recovery",
+        "carbon_fraction",
+        "fossil_carbon_fraction",
+        "oxidation_factor",
+        "source",
+    ),
+    "regional.csv": ("process", "input", "role", "source"),
+    "grid_scenarios.csv": ("scenario", "process", "year", "factor", "source"),
+}
+OPTIONAL = frozenset({("recycling_routes.csv", "recycled")})  # may be empty
+REGIONAL_ROLES = ("electricity", "delivery")
 
 
 @dataclass(frozen=True)
@@ -118,4 +142,64 @@ def _share(row: Row, column: str) -> float:
     value = row.number(column)
     if not 0.0 <= value <= 1.0:
         raise row.fail(column, value, "a share in [0, 1]", "write 0.25 for 25 %")
+    return value
+
+
+@dataclass(frozen=True)
+class CircularTables:
+    twins: Mapping[str, str]  # virgin -> recycled process
+    recycling: Mapping[str, RecyclingRoute]
+    waste: Mapping[str, WasteFamily]  # by landfill or incineration process
+    regional: Mapping[str, tuple[tuple[str, str], ...]]  # process -> (input, role)
+    scenarios: Mapping[str, GridScenario]
+
+
+def load_circular(rows: Callable[[str], Iterator[Row]]) -> CircularTables:
+    """Read the four tables; ``rows(name)`` yields a file's checked rows."""
+    twins = {}
+    recycling = {}
+    for row in rows("recycling_routes.csv"):
+        virgin = row.identifier("virgin")
+        recycled = row.identifier("recycled") if row.text("recycled") else None
+        if recycled is not None:
+            twins[virgin] = recycled
+        recycling[virgin] = RecyclingRoute(
+            virgin,
+            recycled,
+            row.identifier("recycling_process"),
+            row.identifier("substituted"),
+            row.text("source"),
+        )
+    waste = {}
+    for row in rows("waste_carbon.csv"):
+        family = waste_family(row)
+        waste[family.landfill_process] = family
+        waste[family.incineration_process] = family
+    regional: dict[str, list[tuple[str, str]]] = {}
+    for row in rows("regional.csv"):
+        entry = (row.identifier("input"), row.choice("role", REGIONAL_ROLES))
+        regional.setdefault(row.identifier("process"), []).append(entry)
+    points: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    sources: dict[tuple[str, str], str] = {}
+    for row in rows("grid_scenarios.csv"):
+        key = (row.text("scenario"), row.identifier("process"))
+        points.setdefault(key, []).append((row.number("year"), _factor(row)))
+        sources.setdefault(key, row.text("source"))
+    scenarios = {
+        name: GridScenario(name, process, tuple(sorted(p)), sources[(name, process)])
+        for (name, process), p in points.items()
+    }
+    return CircularTables(
+        twins,
+        recycling,
+        waste,
+        {k: tuple(v) for k, v in regional.items()},
+        scenarios,
+    )
+
+
+def _factor(row: Row) -> float:
+    value = row.number("factor")
+    if value < 0:
+        raise row.fail("factor", value, "a factor >= 0", "1.0 is the dataset's intensity")
     return value
