@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +14,13 @@ from hypothesis import strategies as st
 from scipy.sparse.linalg import spsolve
 
 from mics.db import Database
+from mics.errors import InvalidInput
 from mics.footprint import service
 from mics.footprint.cff import CffParameters, circular_footprint
 from mics.footprint.end_of_life import CO2_PER_C, biogenic_carbon, material_cff
 from mics.footprint.inventory import Part
-from mics.footprint.parameters import shipped_parameters
-from mics.footprint.profile import profile_for
+from mics.footprint.parameters import load_parameters, shipped_parameters
+from mics.footprint.profile import check_profiles, profile_for
 
 DEMO = ("borsa-aurora", "sedia-quercia", "pinza-robotica")
 
@@ -230,3 +232,37 @@ def test_the_chairs_wood_biogenic_totals_use_the_family_parameters(demo: Databas
     beech = next(b for b in balance if b.material == "beech-timber")
     assert beech.family == "wood"
     assert beech.in_product == pytest.approx(0.9 * 0.85 * 0.5 * 44 / 12)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "column"),
+    [
+        ("waste_carbon.csv", "incineration_wood,0.85,0.43", "incineration_wood,0.85,1.43", "doc"),
+        ("grid_scenarios.csv", "2030,0.65", "2030,-0.65", "factor"),
+        ("regional.csv", "transport_sea,delivery", "transport_sea,teleport", "role"),
+        ("recycling_routes.csv", "brass_recycled,brass_recycled", "brass_recycled,", "recycling_"),
+        ("end_of_life.csv", "incineration_metal,0.6,", "incineration_metal,1.6,", "bottom_ash"),
+    ],
+)
+def test_broken_tables_are_refused_naming_file_and_column(
+    tmp_path: Path, name: str, old: str, new: str, column: str
+) -> None:
+    from importlib.resources import files
+
+    data = files("mics.footprint").joinpath("data")
+    for entry in data.iterdir():
+        if entry.name.endswith((".csv", ".json")):
+            (tmp_path / entry.name).write_text(entry.read_text("utf-8"), "utf-8")
+    text = (tmp_path / name).read_text("utf-8")
+    assert old in text
+    (tmp_path / name).write_text(text.replace(old, new, 1), "utf-8")
+    with pytest.raises(InvalidInput) as error:
+        load_parameters(tmp_path)  # type: ignore[arg-type]
+    assert name in str(error.value.field) or name in str(error.value)
+    assert column in str(error.value.field) or column in str(error.value)
+
+
+def test_a_geometric_sd_below_1_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="geometric standard deviation") as error:
+        check_profiles({"defaults": {"*": {"lifetime_sigma_g": 0.8, "source": "s"}}}, "p")
+    assert error.value.field == "p defaults.*.lifetime_sigma_g"
