@@ -119,3 +119,50 @@ def test_unknown_grid_scenario_is_refused_with_its_name(demo: Database) -> None:
         service.footprint(demo, "pinza-robotica", grid_scenario="net-zero-2025")
     assert error.value.field == "grid_scenario"
     assert "pniec-2030" in str(error.value)
+
+
+def test_a_supplier_country_without_a_grid_keeps_the_process_grid_and_says_so(
+    demo: Database,
+) -> None:
+    from dataclasses import replace
+
+    from mics.footprint.assessment import footprint
+    from mics.footprint.parameters import shipped_parameters
+    from mics.footprint.profile import profile_for
+
+    facts = service.product_facts(demo, "pinza-robotica")
+    parts = tuple(
+        replace(p, country="FR") if p.material == "servo-motor" else p for p in facts.parts
+    )
+    french = replace(facts, parts=parts)
+    fp = footprint(
+        french,
+        service.system_for(),
+        shipped_parameters(),
+        profile_for(facts.id, facts.sector),
+    )
+    motor = {
+        (line.stage, line.process) for line in fp.model.lines if line.material == "servo-motor"
+    }
+    assert ("transport", "transport_sea") in motor  # the CN delivery is still taken out
+    assert ("materials", "electricity_cn") not in motor  # no swap without electricity_fr
+    assert any("no electricity_fr" in note for note in fp.model.assumptions)
+
+
+def test_a_recycled_process_with_no_recycled_share_follows_the_share(demo: Database) -> None:
+    from dataclasses import replace
+
+    from mics.footprint.inventory import material_mix
+    from mics.footprint.parameters import shipped_parameters
+
+    (part,) = [
+        p
+        for p in service.product_facts(demo, "pinza-robotica").parts
+        if p.material == "aluminium-primary"
+    ]
+    recycled = replace(part, lca_process="aluminium_recycled", recycled_share=0.0)
+    notes: list[str] = []
+    assert material_mix(recycled, shipped_parameters(), notes) == (
+        ("aluminium_primary", 1.0, "virgin"),
+    )
+    assert "follows the share" in notes[0]

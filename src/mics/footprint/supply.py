@@ -44,7 +44,13 @@ def material_mix(
             )
         return ((own, 1.0, "virgin"),)
     mix = ((virgin, 1.0 - r1, "virgin"), (recycled, r1, f"recycled {r1:.0%}"))
-    return tuple(m for m in mix if m[1] > 0)
+    kept = tuple(m for m in mix if m[1] > 0)
+    if notes is not None and own not in {m[0] for m in kept}:
+        notes.append(
+            f"{part.material!r} names {own!r} but its recycled share is {r1:.0%}: the LCA "
+            "follows the share (recycling_routes.csv)"
+        )
+    return kept
 
 
 def supplier_lines(
