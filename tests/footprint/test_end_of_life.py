@@ -257,7 +257,7 @@ def test_broken_tables_are_refused_naming_file_and_column(
     assert old in text
     (tmp_path / name).write_text(text.replace(old, new, 1), "utf-8")
     with pytest.raises(InvalidInput) as error:
-        load_parameters(tmp_path)  # type: ignore[arg-type]
+        load_parameters(tmp_path)
     assert name in str(error.value.field) or name in str(error.value)
     assert column in str(error.value.field) or column in str(error.value)
 
