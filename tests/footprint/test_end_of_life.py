@@ -20,7 +20,7 @@ from mics.footprint.cff import CffParameters, circular_footprint
 from mics.footprint.end_of_life import CO2_PER_C, biogenic_carbon, material_cff
 from mics.footprint.inventory import Part
 from mics.footprint.parameters import load_parameters, shipped_parameters
-from mics.footprint.profile import check_profiles, profile_for
+from mics.footprint.profile import Profile, check_profiles, profile_for
 
 DEMO = ("borsa-aurora", "sedia-quercia", "pinza-robotica")
 
@@ -138,7 +138,7 @@ def _part(material: str, category: str, process: str, **kw: float) -> Part:
     )
 
 
-def _profile(product: str, sector: str, **routes: tuple[float, float, float]) -> object:
+def _profile(product: str, sector: str, **routes: tuple[float, float, float]) -> Profile:
     base = profile_for(product, sector)
     return dataclasses.replace(base, end_of_life=routes)
 
@@ -147,7 +147,7 @@ def test_metals_recovered_from_bottom_ash_count_in_r2() -> None:
     profile = _profile("x", "*", metal=(0.0, 1.0, 0.0))  # all incinerated
     notes: list[str] = []
     part = _part("steel", "metal", "stainless_steel")
-    cff = material_cff(part, service.system_for(), shipped_parameters(), profile, notes)  # type: ignore[arg-type]
+    cff = material_cff(part, service.system_for(), shipped_parameters(), profile, notes)
     assert cff.parameters.r2 == pytest.approx(0.6)  # end_of_life.csv bottom_ash_recovery
     assert cff.parameters.r3 == pytest.approx(0.4)
     assert cff.result.recycling_end_of_life < 0
@@ -157,7 +157,7 @@ def test_no_recycling_route_gives_no_credit_and_no_burden() -> None:
     profile = _profile("x", "*", chemical=(0.2, 0.3, 0.5))  # half "collected for recycling"
     notes: list[str] = []
     part = _part("varnish", "chemical", "water_based_varnish")
-    cff = material_cff(part, service.system_for(), shipped_parameters(), profile, notes)  # type: ignore[arg-type]
+    cff = material_cff(part, service.system_for(), shipped_parameters(), profile, notes)
     assert cff.recycling_process is None
     assert cff.parameters.r2 == 0.0
     assert cff.result.recycling_end_of_life == 0.0
@@ -171,7 +171,7 @@ def test_more_leather_recycling_lowers_the_bag_leather_footprint() -> None:
     totals = []
     for collected in (0.0, 0.3, 0.65):
         profile = _profile("x", "*", leather=((1 - collected) / 2, (1 - collected) / 2, collected))
-        cff = material_cff(part, system, params, profile, [])  # type: ignore[arg-type]
+        cff = material_cff(part, system, params, profile, [])
         assert cff.parameters.r2 == pytest.approx(collected * 0.5)  # x recycling yield E_C
         totals.append(cff.result.total)
     assert totals[0] > totals[1] > totals[2]
