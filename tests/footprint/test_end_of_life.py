@@ -177,6 +177,46 @@ def test_more_leather_recycling_lowers_the_bag_leather_footprint() -> None:
     assert totals[0] > totals[1] > totals[2]
 
 
+def _demo_products_cff() -> dict[str, list[tuple[float, CffParameters]]]:
+    """Per demo product, (mass, CFF parameters) of each of its materials."""
+    from mics.demo import load_demo
+
+    db = Database.from_url("sqlite://")
+    db.upgrade()
+    load_demo(db)
+    try:
+        return {
+            p: [(m.mass_kg, m.parameters) for m in service.circularity(db, p).cff] for p in DEMO
+        }
+    finally:
+        db.dispose()
+
+
+PRODUCTS_CFF = _demo_products_cff()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    product=st.sampled_from(DEMO),
+    low=st.floats(min_value=0.0, max_value=1.0),
+    high=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_raising_r2_never_raises_a_product_footprint(product: str, low: float, high: float) -> None:
+    """The invariant for a whole product: every material that has a route and meets
+    ``ErecEoL <= E*v Qsout/Qp`` recycles the same share of what it could; the rest keep R2."""
+
+    def total(share: float) -> float:
+        out = 0.0
+        for mass, p in PRODUCTS_CFF[product]:
+            if p.e_rec_eol <= p.e_v_star * p.q_sout_qp and (p.e_rec_eol or p.e_v_star):
+                p = dataclasses.replace(p, r2=share * (1.0 - p.r3))
+            out += circular_footprint(p, mass).total
+        return out
+
+    a, b = sorted((low, high))
+    assert total(b) <= total(a) + 1e-12
+
+
 def _demo_cff_parameters() -> list[tuple[str, CffParameters]]:
     from mics.demo import load_demo
 
