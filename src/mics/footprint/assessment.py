@@ -64,6 +64,8 @@ class Footprint:
     indicators: dict[str, tuple[float, str]]
     contributions: Contributions
     uncertainty: MonteCarloResult | None = None
+    data_quality: float | None = None  # share of the total from checked rows (data_quality.py)
+    data_quality_chain: float | None = None  # the same, every figure on the way checked
 
     @property
     def total(self) -> float:
@@ -126,6 +128,9 @@ class Footprint:
             "contributions": contributions_json(self.contributions),
             "assumptions": list(self.model.assumptions),
         }
+        if self.data_quality is not None:
+            body["data_quality"] = self.data_quality
+            body["data_quality_chain"] = self.data_quality_chain
         if self.uncertainty is not None:
             mc = self.uncertainty
             body[f"{self.method}_interval"] = [mc.low, mc.high]
