@@ -200,7 +200,15 @@ def _quality(row: Row) -> ExchangeQuality:
             "pedigree scores 1..5 for a row whose figure was not checked",
             "check the figure in its source (fill 'checked') or score the five indicators",
         )
-    return ExchangeQuality(checked, *(scores[c] for c in PEDIGREE), note=row.text("note"))
+    return ExchangeQuality(
+        checked,
+        reliability=scores["reliability"],
+        completeness=scores["completeness"],
+        temporal=scores["temporal"],
+        geographical=scores["geographical"],
+        technological=scores["technological"],
+        note=row.text("note"),
+    )
 
 
 def _score(row: Row, column: str) -> int:

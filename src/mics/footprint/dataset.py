@@ -72,8 +72,10 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
     "factors.csv": ("method", "flow", "factor", "unit", "source"),
     "exchange_quality.csv": QUALITY_COLUMNS,
     "pedigree_factors.csv": FACTOR_COLUMNS,
+    "bio_based.csv": ("process", "biobased_carbon_content", "method", "source"),
 }
 # Without these two (an inventory of your own), exchanges carry no quality line.
+# bio_based.csv is read on its own (mics.footprint.bio_based).
 QUALITY_FILES = ("exchange_quality.csv", "pedigree_factors.csv")
 OPTIONAL = frozenset(
     {"comment", "sigma_g", "sd", "low", "high", "checked", "note", *QUALITY_COLUMNS[3:8]}
@@ -167,6 +169,11 @@ def load_dataset(path: Traversable | str | None = None) -> Dataset:
         exchanges=exchanges,
         factors=factors,
     )
+
+
+def rows(name: str) -> Iterator[Row]:
+    """The checked rows of one shipped data file (columns and required cells checked)."""
+    return _rows(files("mics.footprint").joinpath("data"), name)
 
 
 def _rows(folder: Traversable, name: str) -> Iterator[Row]:
