@@ -249,10 +249,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 UNCHECKED_LEFT = {
-    "borsa-aurora": "raw hide: PEFCR Leather's farm share is read per m2 (2.7-5.4), "
-    "its split into CH4, N2O and CO2 per kg hide is not",
-    "sedia-quercia": "end of life (landfill and incineration rows, fp-method's) and the "
-    "wood workshop's energy are not checked yet",
+    "sedia-quercia": "end of life (landfill and incineration rows, fp-method's, ~40% of the "
+    "chair) and the water-based varnish (~9%) are not checked yet",
 }
 
 
