@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
@@ -162,15 +163,7 @@ def checked_share(
     total = system.score(demand, method)
     if total <= 0.0:
         return 0.0
-    n = len(system.processes)
-    rows, cols, values = list(range(n)), list(range(n)), [1.0] * n
-    for e in dataset.exchanges:
-        if e.kind == "technosphere" and (_is_checked(e) or not chain):
-            rows.append(system.index[e.input])
-            cols.append(system.index[e.process])
-            values.append(-e.amount)
-    technosphere = sp.csc_matrix((values, (rows, cols)), shape=(n, n))
-    supply = np.asarray(spsolve(technosphere, system.demand_vector(demand)), dtype=float)
+    supply = _checked_supply(dataset, system, demand) if chain else system.supply(demand)
     factors = system.characterisation[method]
     checked = math.fsum(
         float(supply[system.index[e.process]])
@@ -180,6 +173,32 @@ def checked_share(
         if e.kind == "biosphere" and _is_checked(e) and e.input in system.flow_rows
     )
     return min(1.0, max(0.0, checked / total))
+
+
+def _checked_supply(
+    dataset: Dataset, system: LcaSystem, demand: Mapping[str, float]
+) -> npt.NDArray[np.float64]:
+    """Supply through checked technosphere rows only: ``(I - A_checked) s = f``.
+
+    Only the demanded processes and those joined by a checked row can be reached, so the
+    system solved is that small one (a few dozen processes even in a merged ecoinvent).
+    """
+    links = [e for e in dataset.exchanges if e.kind == "technosphere" and _is_checked(e)]
+    nodes = sorted({*demand, *(e.process for e in links), *(e.input for e in links)})
+    local = {process: k for k, process in enumerate(nodes)}
+    n = len(nodes)
+    rows, cols, values = list(range(n)), list(range(n)), [1.0] * n
+    for e in links:
+        rows.append(local[e.input])
+        cols.append(local[e.process])
+        values.append(-e.amount)
+    technosphere = sp.csc_matrix((values, (rows, cols)), shape=(n, n))
+    f = np.array([demand.get(process, 0.0) for process in nodes])
+    solved = np.atleast_1d(np.asarray(spsolve(technosphere, f), dtype=float))
+    supply = np.zeros(len(system.processes))
+    for process, k in local.items():
+        supply[system.index[process]] = solved[k]
+    return supply
 
 
 def _is_checked(exchange: Exchange) -> bool:
