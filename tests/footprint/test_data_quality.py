@@ -281,3 +281,9 @@ def test_bio_based_materials_name_their_carbon_content_and_method() -> None:
     assert contents["pa11_biobased"].method == "EN 16640"
     assert contents["mycelium_composite"].method == "EN 16785-1"
     assert {"pla_granulate", "bacterial_cellulose"} <= set(contents)
+
+
+def test_quality_lines_without_pedigree_factors_are_refused(copy: Path) -> None:
+    (copy / "pedigree_factors.csv").unlink()
+    with pytest.raises(InvalidInput, match=r"pedigree_factors.csv: file is missing"):
+        load_dataset(copy)

@@ -126,11 +126,11 @@ def attach_quality(
             value=f"{process},{flow}",
             expected="one quality line per exchange row",
         )
-    return tuple(
-        replace(e, quality=q, uncertainty=widened(e, q, variances))
-        for e in exchanges
-        for q in (found[(e.process, e.input)],)
-    )
+    attached = []
+    for e in exchanges:
+        quality = found[(e.process, e.input)]
+        attached.append(replace(e, quality=quality, uncertainty=widened(e, quality, variances)))
+    return tuple(attached)
 
 
 def widened(

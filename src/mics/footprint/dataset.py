@@ -74,9 +74,10 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
     "pedigree_factors.csv": FACTOR_COLUMNS,
     "bio_based.csv": ("process", "biobased_carbon_content", "method", "source"),
 }
-# Without these two (an inventory of your own), exchanges carry no quality line.
-# bio_based.csv is read on its own (mics.footprint.bio_based).
-QUALITY_FILES = ("exchange_quality.csv", "pedigree_factors.csv")
+# Optional: without exchange_quality.csv (an inventory of your own) exchanges carry no
+# quality line; with it, pedigree_factors.csv is required. bio_based.csv is read on its
+# own (mics.footprint.bio_based).
+OPTIONAL_FILES = ("exchange_quality.csv", "pedigree_factors.csv", "bio_based.csv")
 OPTIONAL = frozenset(
     {"comment", "sigma_g", "sd", "low", "high", "checked", "note", *QUALITY_COLUMNS[3:8]}
 )
@@ -159,7 +160,7 @@ def load_dataset(path: Traversable | str | None = None) -> Dataset:
     flow_units = _unique(flow_rows)
     exchanges = _exchanges(_rows(folder, "exchanges.csv"), process_units, flow_units)
     factors = _factors(_rows(folder, "factors.csv"), flow_units)
-    if all(folder.joinpath(name).is_file() for name in QUALITY_FILES):
+    if folder.joinpath("exchange_quality.csv").is_file():
         variances = read_pedigree_factors(_rows(folder, "pedigree_factors.csv"))
         exchanges = attach_quality(exchanges, _rows(folder, "exchange_quality.csv"), variances)
     return Dataset(
@@ -180,8 +181,9 @@ def _rows(folder: Traversable, name: str) -> Iterator[Row]:
     source = folder.joinpath(name)
     if not source.is_file():
         raise InvalidInput(
-            f"{name}: file is missing from {folder}; expected the files "
-            f"{sorted(COLUMNS)} (the last two optional); copy them from the package data folder",
+            f"{name}: file is missing from {folder}; expected the files {sorted(COLUMNS)} "
+            f"({', '.join(OPTIONAL_FILES)} optional, the second needed with the first); "
+            "copy them from the package data folder",
             field=name,
             value=str(folder),
             expected="an existing CSV file",
