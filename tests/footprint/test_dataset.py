@@ -194,6 +194,9 @@ def test_cradle_to_gate_gwp_is_plausible(
         ("gold_recycled", "gold_mined"),
         ("silver_recycled", "silver_mined"),
         ("polyester_fibre_recycled", "polyester_fibre"),
+        ("ti64_powder_recycled", "ti64_powder"),  # re-atomised twins (issue 17 item 7)
+        ("ss316l_powder_recycled", "ss316l_powder"),
+        ("pla_filament_recycled", "pla_filament"),
         ("transport_rail", "transport_lorry"),
         ("landfill_inert_waste", "landfill_mixed_waste"),
     ],
