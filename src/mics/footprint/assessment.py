@@ -64,8 +64,6 @@ class Footprint:
     indicators: dict[str, tuple[float, str]]
     contributions: Contributions
     uncertainty: MonteCarloResult | None = None
-    data_quality: float | None = None  # share of the total from checked rows (data_quality.py)
-    data_quality_chain: float | None = None  # the same, every figure on the way checked
 
     @property
     def total(self) -> float:
@@ -144,6 +142,11 @@ class Footprint:
                 "high": mc.high,
             }
         return body
+
+    # Set by service.FootprintRun.compute (mics.footprint.data_quality.checked_share): the
+    # share of the total from checked rows, and the same with every figure on the way checked.
+    data_quality: float | None = None
+    data_quality_chain: float | None = None
 
 
 @dataclass(frozen=True)
