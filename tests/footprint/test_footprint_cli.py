@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def test_table_output_and_one_line_errors(demo_dir: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "by life-cycle stage" in out.stdout
     assert "variant longer-life" in out.stdout
+    assert re.search(r"data quality: \d+% of the GWP emitted by figures checked", out.stdout)
     bad = mics(demo_dir, "footprint", "nope")
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["error: no product with id or GTIN 'nope'"]
