@@ -114,8 +114,8 @@ def test_result_fields_of_the_issue() -> None:
     assert all(0.0 < u < 1.0 for u in result.utilisation.values())
     assert result.lead_time_days["p50"] <= result.lead_time_days["p95"]
     assert len(result.series) == 61  # one sample a day, day 0 to day 60
-    # Italy's grid in the footprint inventory: 0.331 kg CO2e per kWh (codecarbon, 2023)
-    assert result.gwp_kg_co2e == pytest.approx(sum(result.energy_kwh.values()) * 0.331, rel=1e-3)
+    # Italy's grid in the footprint inventory: 0.341 kg CO2e per kWh (codecarbon, ITA 2021)
+    assert result.gwp_kg_co2e == pytest.approx(sum(result.energy_kwh.values()) * 0.341, rel=1e-3)
     assert set(result.series[0].stock_kg["ss316l"]) == {"virgin", "recycled", "near_limit"}
     assert result.series[0].stock_kg["ss316l"]["virgin"] == 60.0
 

@@ -62,6 +62,7 @@ async def test_footprint_json_has_the_fixed_keys_and_stages_sum(
     assert body["contributions"]["cutoff"] == 0.05
     assert all(c["share"] >= 0.05 for c in body["contributions"]["direct"])
     assert body["contributions"]["tree"][0]["children"]
+    assert 0.0 < body["data_quality"] < 1.0  # public: a share of the GWP from checked figures
     assert (
         "gwp100_interval" not in (await client.get("/api/products/borsa-aurora/footprint")).json()
     )
@@ -127,6 +128,8 @@ async def test_footprint_page_draws_svg_charts(client: httpx.AsyncClient) -> Non
     assert "recycled-aluminium" in html
     assert 'id="contributions"' in html
     assert "electricity, grid mix" in html
+    assert 'id="data-quality"' in html
+    assert "% from checked figures" in html
     assert "<script" not in html
     assert "https://" not in html.split("</header>")[1]
     for svg in html.split("<svg")[1:]:

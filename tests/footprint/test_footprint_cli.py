@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def test_json_has_product_total_stages_and_interval(demo_dir: Path) -> None:
     assert low < body["gwp100"] < high
     assert body["alternatives"][0]["variant"] == "vegetable-tanning"
     assert 0 < body["circularity"]["mci"] < 1
+    # PEFCR farm share, Chen et al. 2020 tannery and the grid are checked; end of life is not
+    assert 0.8 <= body["data_quality"] < 0.95
+    assert 0.0 <= body["data_quality_chain"] <= body["data_quality"]
 
 
 def test_table_output_and_one_line_errors(demo_dir: Path) -> None:
@@ -55,6 +59,7 @@ def test_table_output_and_one_line_errors(demo_dir: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "by life-cycle stage" in out.stdout
     assert "variant longer-life" in out.stdout
+    assert re.search(r"data quality: \d+% of the GWP emitted by figures checked", out.stdout)
     bad = mics(demo_dir, "footprint", "nope")
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["error: no product with id or GTIN 'nope'"]

@@ -97,6 +97,11 @@ def _print(body: dict[str, Any]) -> None:
         f"[bold]{total:.3f} {unit}[/bold] GWP100 over {body['lifetime_years']:g} years "
         f"({body['per_year']:.3f} per year) - dataset {body['dataset']}"
     )
+    if "data_quality" in body:
+        console.print(
+            f"data quality: {body['data_quality']:.0%} of the GWP emitted by figures checked in "
+            f"their source ({body['data_quality_chain']:.0%} with every figure on the way checked)"
+        )
     if "gwp100_interval" in body:
         low, high = body["gwp100_interval"]
         mc = body["monte_carlo"]

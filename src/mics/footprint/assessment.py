@@ -117,6 +117,9 @@ class Footprint:
             "grid_scenario": self.grid_scenario,
             "assumptions": list(self.model.assumptions),
         }
+        if self.data_quality is not None:
+            body["data_quality"] = self.data_quality
+            body["data_quality_chain"] = self.data_quality_chain
         if self.uncertainty is not None:
             mc = self.uncertainty
             body[f"{self.method}_interval"] = [mc.low, mc.high]
@@ -135,6 +138,11 @@ class Footprint:
                 "point value, so the mean lies above it",
             }
         return body
+
+    # Set by service.FootprintRun.compute (mics.footprint.data_quality.checked_share): the
+    # share of the total from checked rows, and the same with every figure on the way checked.
+    data_quality: float | None = None
+    data_quality_chain: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

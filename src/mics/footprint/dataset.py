@@ -26,6 +26,12 @@ from pathlib import Path
 from typing import get_args
 
 from mics.errors import InvalidInput
+from mics.footprint.data_quality import (
+    FACTOR_COLUMNS,
+    QUALITY_COLUMNS,
+    attach_quality,
+    read_pedigree_factors,
+)
 from mics.footprint.model import (
     CharacterisationFactor,
     Dataset,
@@ -64,8 +70,17 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "comment",
     ),
     "factors.csv": ("method", "flow", "factor", "unit", "source"),
+    "exchange_quality.csv": QUALITY_COLUMNS,
+    "pedigree_factors.csv": FACTOR_COLUMNS,
+    "bio_based.csv": ("process", "biobased_carbon_content", "method", "source"),
 }
-OPTIONAL = frozenset({"comment", "sigma_g", "sd", "low", "high"})
+# Optional: without exchange_quality.csv (an inventory of your own) exchanges carry no
+# quality line; with it, pedigree_factors.csv is required. bio_based.csv is read on its
+# own (mics.footprint.bio_based).
+OPTIONAL_FILES = ("exchange_quality.csv", "pedigree_factors.csv", "bio_based.csv")
+OPTIONAL = frozenset(
+    {"comment", "sigma_g", "sd", "low", "high", "checked", "note", *QUALITY_COLUMNS[3:8]}
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -145,6 +160,9 @@ def load_dataset(path: Traversable | str | None = None) -> Dataset:
     flow_units = _unique(flow_rows)
     exchanges = _exchanges(_rows(folder, "exchanges.csv"), process_units, flow_units)
     factors = _factors(_rows(folder, "factors.csv"), flow_units)
+    if folder.joinpath("exchange_quality.csv").is_file():
+        variances = read_pedigree_factors(_rows(folder, "pedigree_factors.csv"))
+        exchanges = attach_quality(exchanges, _rows(folder, "exchange_quality.csv"), variances)
     return Dataset(
         name=DATASET_NAME,
         processes=tuple(process for _, process in process_rows),
@@ -154,12 +172,18 @@ def load_dataset(path: Traversable | str | None = None) -> Dataset:
     )
 
 
+def rows(name: str) -> Iterator[Row]:
+    """The checked rows of one shipped data file (columns and required cells checked)."""
+    return _rows(files("mics.footprint").joinpath("data"), name)
+
+
 def _rows(folder: Traversable, name: str) -> Iterator[Row]:
     source = folder.joinpath(name)
     if not source.is_file():
         raise InvalidInput(
-            f"{name}: file is missing from {folder}; expected the four files "
-            f"{sorted(COLUMNS)}; copy them from the package data folder",
+            f"{name}: file is missing from {folder}; expected the files {sorted(COLUMNS)} "
+            f"({', '.join(OPTIONAL_FILES)} optional, the second needed with the first); "
+            "copy them from the package data folder",
             field=name,
             value=str(folder),
             expected="an existing CSV file",

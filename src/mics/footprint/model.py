@@ -56,6 +56,35 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class ExchangeQuality:
+    """Where an exchange's figure was checked, and its pedigree scores (1 best .. 5 worst).
+
+    ``checked`` names the place in the cited source (table, page, section) where the
+    figure was read; empty when nobody checked it. The five scores follow the
+    pedigree matrix of Weidema & Wesnaes 1996 (reliability, completeness, temporal,
+    geographical and further technological correlation); ``None`` when not scored.
+    """
+
+    checked: str = ""
+    reliability: int | None = None
+    completeness: int | None = None
+    temporal: int | None = None
+    geographical: int | None = None
+    technological: int | None = None
+    note: str = ""
+
+    @property
+    def scores(self) -> tuple[int | None, ...]:
+        return (
+            self.reliability,
+            self.completeness,
+            self.temporal,
+            self.geographical,
+            self.technological,
+        )
+
+
+@dataclass(frozen=True)
 class Exchange:
     """``amount`` of ``input`` (a process id or a flow id) per reference unit of ``process``.
 
@@ -70,6 +99,7 @@ class Exchange:
     unit: str
     source: str
     uncertainty: Uncertainty = field(default_factory=Uncertainty)
+    quality: ExchangeQuality | None = None  # None: no quality line (e.g. imported data)
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 from mics import registry
 from mics.db import Database
 from mics.errors import InvalidInput
-from mics.footprint import assessment
+from mics.footprint import assessment, data_quality
 from mics.footprint.assessment import (
     METHOD,
     Alternative,
@@ -136,9 +136,10 @@ class FootprintRun:
         if dataset is None and (found := self.cached()) is not None:
             return found
         facts = self.facts
+        system = system_for(dataset)
         result = assessment.footprint(
             facts,
-            system_for(dataset),
+            system,
             shipped_parameters(),
             _profile(facts),
             monte_carlo_iterations=self.monte_carlo,
@@ -146,6 +147,15 @@ class FootprintRun:
             seed=self.seed,
             method=self.method,
             grid_scenario=self.grid_scenario,
+        )
+        data = dataset if dataset is not None else shipped_dataset()
+        demand = result.model.demand()
+        result = replace(
+            result,
+            data_quality=data_quality.checked_share(data, system, demand, self.method),
+            data_quality_chain=data_quality.checked_share(
+                data, system, demand, self.method, chain=True
+            ),
         )
         if dataset is None:
             _keep(self, result)

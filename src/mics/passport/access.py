@@ -177,6 +177,8 @@ FOOTPRINT_TIERS: dict[str, str] = {
     "mass_kg": "public",
     "indicators.*.value": "public",
     "indicators.*.unit": "public",
+    "data_quality": "public",  # share of the GWP emitted by figures checked in their source
+    "data_quality_chain": "public",  # the same, every figure on the way checked
     "contributions.**": "public",  # the open dataset's supply chains, no component named
     "assumptions[]": "public",
     "gwp100_interval[]": "public",
