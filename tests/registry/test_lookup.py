@@ -26,9 +26,7 @@ def test_search_finds_every_kind_that_holds_the_word_in_any_case(demo: Database)
 
 
 def test_search_finds_projects_by_title_and_partners_by_competence(demo: Database) -> None:
-    assert [p.id for p in registry.search(demo, "generative design").projects] == [
-        "generative-bag"
-    ]
+    assert [p.id for p in registry.search(demo, "generative design").projects] == ["generative-bag"]
     partners = {p.id for p in registry.search(demo, "tanning").partners}
     assert "conceria-del-brenta" in partners
 

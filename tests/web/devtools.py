@@ -9,6 +9,7 @@ wait until a condition holds, as a reader clicking through would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -86,10 +87,8 @@ class Browser:
         return page
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # it may close the pipe before answering
             self.send("Browser.close")
-        except RuntimeError:
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -127,7 +127,9 @@ def test_screenshots_of_every_registry_page_at_1280_and_390_px(server: str, page
         )
         for name, path in PAGES.items():
             page.open(f"{server}{path}")
-            shot = page.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+            shot = page.send(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+            )
             (SHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
             # nothing wider than the screen: a phone reader never scrolls sideways
             assert page.run("document.documentElement.scrollWidth") <= width, (name, width)

@@ -1,4 +1,4 @@
-"""What-if footprints: the form's fields as a variant, the figures against the service, the Sankey."""
+"""What-if footprints: the form's fields as a variant, the figures as the service says, a Sankey."""
 
 from __future__ import annotations
 
@@ -99,7 +99,10 @@ def test_flows_sum_by_source_and_stage_and_set_credits_apart() -> None:
 def test_sankey_bands_are_as_wide_as_their_share_of_the_total() -> None:
     found = [sankey.Flow("Oak", "materials", 3.0), sankey.Flow("Steel", "materials", 1.0)]
     svg = sankey.sankey(found, ["materials"], {"materials": "Materials"}, {}, "kg CO2e", "t")
-    heights = [float(h) for h in re.findall(r'class="node" x="0\.0" y="[\d.]+" width="12" height="([\d.]+)"', svg)]
+    heights = [
+        float(h)
+        for h in re.findall(r'class="node" x="0\.0" y="[\d.]+" width="12" height="([\d.]+)"', svg)
+    ]
     assert heights[0] == pytest.approx(3 * heights[1], rel=1e-3)
     assert heights[0] + heights[1] == pytest.approx(sankey.HEIGHT - sankey.GAP, rel=1e-3)
     assert sankey.sankey([], ["materials"], {}, {}, "kg", "t") == ""
@@ -170,4 +173,4 @@ async def test_the_footprint_page_names_materials_and_explains_the_interval(
     assert "simulazioni Monte Carlo" in page
     by_material = page[page.index("Per materiale") :]
     assert "Bovine leather, chrome tanned" in by_material
-    assert "<td data-label=\"Material\">leather-chrome</td>" not in page
+    assert '<td data-label="Material">leather-chrome</td>' not in page

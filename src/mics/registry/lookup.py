@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from mics.db import Database
 from mics.errors import InvalidInput
@@ -60,7 +61,7 @@ def search(db: Database, text: str, *, limit: int = 20) -> SearchResults:
         return SearchResults(text="")
     low = wanted.lower()
 
-    def holds(*columns: ColumnElement[str]) -> ColumnElement[bool]:
+    def holds(*columns: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         return or_(*(func.lower(c).contains(low, autoescape=True) for c in columns))
 
     with db.read() as s:
@@ -85,9 +86,7 @@ def search(db: Database, text: str, *, limit: int = 20) -> SearchResults:
         )
         products = s.scalars(
             select(ProductRow)
-            .where(
-                holds(ProductRow.id, ProductRow.name, ProductRow.gtin, ProductRow.description)
-            )
+            .where(holds(ProductRow.id, ProductRow.name, ProductRow.gtin, ProductRow.description))
             .order_by(ProductRow.name)
             .limit(limit)
         )

@@ -55,6 +55,7 @@ async def footprint_page(
     variant: Annotated[str, Query(max_length=2000, description="a what-if variant")] = "",
 ) -> HTMLResponse:
     from mics.web import whatif  # it draws with this module's charts
+
     # A public page: what it runs is weighed, kept and pooled as an anonymous API call.
     product = registry.get_product(db, product_id)
     run = await run_in_threadpool(

@@ -118,7 +118,5 @@ def product_page(request: Request, db: DatabaseDep, product_id: str) -> HTMLResp
         brand=registry.get_partner(db, product.brand),
         texts=product_texts(product, i18n.language(request))[0],
         items=items,
-        links={
-            i.id: DigitalLink(gtin=i.gtin, serial=i.serial).uri(base_url) for i in items.items
-        },
+        links={i.id: DigitalLink(gtin=i.gtin, serial=i.serial).uri(base_url) for i in items.items},
     )

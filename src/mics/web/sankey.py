@@ -95,8 +95,10 @@ def sankey(
     )
 
 
-def _stack(names: Sequence[str], size: Mapping[str, float], scale: float) -> dict[str, tuple]:
-    out: dict[str, tuple] = {}
+def _stack(
+    names: Sequence[str], size: Mapping[str, float], scale: float
+) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
     y = 0.0
     for name in names:
         h = size[name] * scale
@@ -106,7 +108,15 @@ def _stack(names: Sequence[str], size: Mapping[str, float], scale: float) -> dic
 
 
 def _node(
-    x: float, y: float, h: float, colour: str, name: str, value: float, unit: str, anchor: str, tx: float
+    x: float,
+    y: float,
+    h: float,
+    colour: str,
+    name: str,
+    value: float,
+    unit: str,
+    anchor: str,
+    tx: float,
 ) -> str:
     text = ""
     if h >= LABEL_MIN:

@@ -30,12 +30,8 @@ def search_page(request: Request, db: DatabaseDep, q: str = "") -> HTMLResponse:
         search_q=found.text,
         found=found,
         materials=[
-            MaterialView.model_validate(
-                access.filter_view("material", m.model_dump(), "public")
-            )
+            MaterialView.model_validate(access.filter_view("material", m.model_dump(), "public"))
             for m in found.materials
         ],
-        links={
-            i.id: DigitalLink(gtin=i.gtin, serial=i.serial).uri(base_url) for i in found.items
-        },
+        links={i.id: DigitalLink(gtin=i.gtin, serial=i.serial).uri(base_url) for i in found.items},
     )

@@ -104,7 +104,10 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
     """The panel's figures for ``spec`` (empty: the design itself, compared with itself)."""
     chosen = resolve(spec, d.product) if spec else None
     run = await run_in_threadpool(
-        service.alternatives_run, db, d.product, [spec or "lifetime=" + repr(d.lifetime_years)],
+        service.alternatives_run,
+        db,
+        d.product,
+        [spec or "lifetime=" + repr(d.lifetime_years)],
         iterations=0,
     )
     alt: Alternative = (await compute.run(request, run, None, field="iterations", value=0))[0]
@@ -112,8 +115,12 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
     names = material_names(db)
     body = alt.as_json()
     lines = [
-        (names.get(line["material"], line["material"]) or i18n.translate(lang, "Product as a whole"),
-         line["stage"], line[alt.alternative.method])
+        (
+            names.get(line["material"], line["material"])
+            or i18n.translate(lang, "Product as a whole"),
+            line["stage"],
+            line[alt.alternative.method],
+        )
         for line in alt.alternative.as_json()["lines"]
     ]
     found, credits = sankey.flows(lines)
@@ -130,7 +137,11 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
         "stage_bar": stage_bar(body["alternative"]["by_stage"], unit),
         "base_bar": stage_bar(body["baseline"]["by_stage"], unit),
         "sankey": sankey.sankey(
-            found, list(STAGE_LABELS), labels, STAGE_COLOURS, unit,
+            found,
+            list(STAGE_LABELS),
+            labels,
+            STAGE_COLOURS,
+            unit,
             i18n.translate(lang, "Where the footprint comes from"),
         ),
         "credits": credits,
@@ -150,9 +161,7 @@ async def panel(request: Request, db: Database, product_id: str) -> dict[str, An
     return {
         "design": d,
         "figures": figures,
-        "material_choice": {
-            m: chosen.material.get(m, m) if chosen else m for m in d.materials
-        },
+        "material_choice": {m: chosen.material.get(m, m) if chosen else m for m in d.materials},
         "country_choice": {m: chosen.country.get(m, "") if chosen else "" for m in d.materials},
         "process_choice": {p: chosen.process.get(p, p) if chosen else p for p in d.processes},
         "lifetime": chosen.lifetime_years if chosen and chosen.lifetime_years else d.lifetime_years,
@@ -182,13 +191,21 @@ def describe(chosen: Any, names: Mapping[str, str], lang: str) -> list[str]:
         for a, b in chosen.material.items()
     ]
     out += [
-        t(lang, "{material} supplied from {country}", material=names.get(m, m),
-          country=i18n.name("country", c, lang))
+        t(
+            lang,
+            "{material} supplied from {country}",
+            material=names.get(m, m),
+            country=i18n.name("country", c, lang),
+        )
         for m, c in chosen.country.items()
     ]
     out += [
-        t(lang, "{new} instead of {old}", old=i18n.name("process", a, lang),
-          new=i18n.name("process", b, lang))
+        t(
+            lang,
+            "{new} instead of {old}",
+            old=i18n.name("process", a, lang),
+            new=i18n.name("process", b, lang),
+        )
         for a, b in chosen.process.items()
     ]
     if chosen.lifetime_years is not None:
@@ -219,7 +236,8 @@ def routes() -> tuple[str, ...]:
 def _same_category(material: MaterialOut, catalogue: list[MaterialOut]) -> list[MaterialOut]:
     """Materials that can stand in: the same category, with a footprint dataset process."""
     return [
-        m for m in catalogue
+        m
+        for m in catalogue
         if m.category == material.category and (m.lca_process or m.id == material.id)
     ]
 
