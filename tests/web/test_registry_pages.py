@@ -148,7 +148,7 @@ async def test_every_public_page_has_an_italian_heading(client: httpx.AsyncClien
     headings = {
         "/": "Made in Italy circolare, tracciabile, autentico",
         "/partners": "<h1>Partner",
-        "/products": "<h1>Prodotti",
+        "/products": "<h3>Borsa Aurora in pelle</h3>",  # the maker's Italian name
         "/match": "<h1>Match-making",
         "/factory": "<h1>Fabbrica a ciclo chiuso",
         "/spokes/2": "Progetti",

@@ -90,12 +90,20 @@ def _name_of(context: Context, kind: str, code: str) -> str:
     return name(kind, code, _context_language(context))
 
 
+@pass_context
+def _product_name(context: Context, product: Any) -> str:
+    """A product's name in the page language where its maker gave one (``texts``)."""
+    given = product.texts.get(_context_language(context))
+    return str(given.name) if given is not None and given.name else str(product.name)
+
+
 def install(templates: Jinja2Templates) -> Jinja2Templates:
     """Give ``templates`` the ``_()`` function and the page language ``page_lang()``."""
     templates.env.globals["_"] = _gettext
     templates.env.globals["page_lang"] = _context_language
     templates.env.globals["language_names"] = LANGUAGE_NAMES
     templates.env.globals["name_of"] = _name_of
+    templates.env.filters["product_name"] = _product_name
     return templates
 
 
