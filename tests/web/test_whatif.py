@@ -147,6 +147,8 @@ async def test_a_demo_variant_id_works_as_the_variant(client: httpx.AsyncClient)
     page = await client.get("/products/pinza-robotica/footprint/whatif?variant=italian-motor")
     assert page.status_code == 200
     assert "supplied from Italy" in page.text
+    assert "Use phase" in page.text  # the Sankey names the use phase's electricity
+    assert "(use phase)" not in page.text
 
 
 async def test_bad_what_ifs_are_4xx_problems_naming_the_field(client: httpx.AsyncClient) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT, NODE, GAP, LABEL_MIN = 600.0, 280.0, 12.0, 8.0, 11.0
+WIDTH, HEIGHT, NODE, GAP, LABEL_MIN = 520.0, 280.0, 12.0, 8.0, 12.0
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _node(
     text = ""
     if h >= LABEL_MIN:
         text = (
-            f'<text x="{tx:.1f}" y="{y + h / 2 + 4:.2f}" text-anchor="{anchor}" font-size="12">'
+            f'<text x="{tx:.1f}" y="{y + h / 2 + 4:.2f}" text-anchor="{anchor}" font-size="13">'
             f"{escape(name)} {value:.2f}</text>"
         )
     return (

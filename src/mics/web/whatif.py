@@ -33,6 +33,7 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.footprint import service
 from mics.footprint.assessment import Alternative
+from mics.footprint.inventory import USE_PHASE
 from mics.footprint.parameters import shipped_parameters
 from mics.footprint.profile import profile_for
 from mics.footprint.variants import resolve
@@ -115,12 +116,7 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
     names = material_names(db)
     body = alt.as_json()
     lines = [
-        (
-            names.get(line["material"], line["material"])
-            or i18n.translate(lang, "Product as a whole"),
-            line["stage"],
-            line[alt.alternative.method],
-        )
+        (_source(line["material"], names, lang), line["stage"], line[alt.alternative.method])
         for line in alt.alternative.as_json()["lines"]
     ]
     found, credits = sankey.flows(lines)
@@ -213,6 +209,13 @@ def describe(chosen: Any, names: Mapping[str, str], lang: str) -> list[str]:
     if chosen.use_kwh_per_year is not None:
         out.append(t(lang, "use {kwh} kWh a year", kwh=f"{chosen.use_kwh_per_year:g}"))
     return out
+
+
+def _source(material: str, names: Mapping[str, str], lang: str) -> str:
+    """A footprint line's source by name: its material's, else the product's own (use phase)."""
+    if material in names:
+        return names[material]
+    return i18n.translate(lang, "Use phase" if material == USE_PHASE else "Product as a whole")
 
 
 def material_names(db: Database) -> dict[str, str]:
