@@ -36,7 +36,7 @@ from mics.footprint.assessment import Alternative
 from mics.footprint.inventory import USE_PHASE
 from mics.footprint.parameters import shipped_parameters
 from mics.footprint.profile import profile_for
-from mics.footprint.variants import resolve
+from mics.footprint.variants import Variant, resolve
 from mics.registry.schemas import MaterialOut
 from mics.web import i18n, sankey
 from mics.web.footprint_pages import STAGE_COLOURS, STAGE_LABELS, stage_bar
@@ -108,6 +108,7 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
         service.alternatives_run,
         db,
         d.product,
+        # no change asked: the design against itself, so the panel has one path
         [spec or "lifetime=" + repr(d.lifetime_years)],
         iterations=0,
     )
@@ -115,8 +116,9 @@ async def assess(request: Request, db: Database, d: Design, spec: str) -> dict[s
     lang = i18n.language(request)
     names = material_names(db)
     body = alt.as_json()
-    lines = [
-        (_source(line["material"], names, lang), line["stage"], line[alt.alternative.method])
+    method = alt.alternative.method
+    lines = [  # by material and stage: components stay out of a public page (passport.access)
+        (_source(line["material"], names, lang), line["stage"], line[method])
         for line in alt.alternative.as_json()["lines"]
     ]
     found, credits = sankey.flows(lines)
@@ -179,7 +181,7 @@ async def whatif_fragment(request: Request, db: DatabaseDep, product_id: str) ->
     return render(request, "whatif_figures.html", figures=figures, product_id=d.product)
 
 
-def describe(chosen: Any, names: Mapping[str, str], lang: str) -> list[str]:
+def describe(chosen: Variant, names: Mapping[str, str], lang: str) -> list[str]:
     """The variant's changes in words, materials and countries by name."""
     t = i18n.translate
     out = [
