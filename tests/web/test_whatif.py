@@ -172,6 +172,7 @@ async def test_the_footprint_page_names_materials_and_explains_the_interval(
 ) -> None:
     page = (await client.get("/products/borsa-aurora/footprint", params={"lang": "it"})).text
     assert 'id="interval-note"' in page
+    assert "<h1>Impronta di Borsa Aurora in pelle</h1>" in page  # the maker's Italian name
     assert "simulazioni Monte Carlo" in page
     by_material = page[page.index("Per materiale") :]
     assert "Bovine leather, chrome tanned" in by_material
