@@ -111,6 +111,16 @@ async def test_search_links_each_hit_and_an_item_to_its_digital_link(
     assert 'id="no-results"' in none
 
 
+async def test_a_pasted_digital_link_finds_its_item(client: httpx.AsyncClient) -> None:
+    text = "https://id.gs1.org/01/08012345000012/21/BA00003"
+    page = (await client.get("/search", params={"q": text})).text
+    items = page[page.index('id="found-items"') :]
+    assert f'href="{BASE}/01/08012345000012/21/BA00003"' in items
+    assert "BA00001" not in items
+    unknown = (await client.get("/search", params={"q": "/01/08012345000012/21/NOPE"})).text
+    assert 'id="no-results"' in unknown
+
+
 async def test_a_search_text_too_long_is_a_422_naming_q(client: httpx.AsyncClient) -> None:
     page = await client.get("/search", params={"q": "x" * 300}, headers={"Accept": "text/html"})
     assert page.status_code == 422
