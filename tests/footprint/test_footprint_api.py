@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
@@ -130,7 +131,8 @@ async def test_footprint_page_draws_svg_charts(client: httpx.AsyncClient) -> Non
     assert "electricity, grid mix" in html
     assert 'id="data-quality"' in html
     assert "% from checked figures" in html
-    assert "<script" not in html
+    # one script, the what-if panel's, shipped with the package: nothing fetched elsewhere
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/whatif.js" defer>']
     assert "https://" not in html.split("</header>")[1]
     for svg in html.split("<svg")[1:]:
         ET.fromstring("<svg" + svg.split("</svg>")[0] + "</svg>")  # well-formed

@@ -63,9 +63,12 @@ async def test_spoke_cards_lead_to_the_spokes_projects_and_partners(
     client: httpx.AsyncClient,
 ) -> None:
     dashboard = (await client.get("/")).text
-    assert '<a href="/partners?spoke=6">' in dashboard
-    page = (await client.get("/partners", params={"spoke": "6"})).text
-    assert "Re-atomisation and reuse of Ti-6Al-4V powder" in page
-    assert "Printed lightweight gripper fingers" in page
-    assert "Additiva Stampa 3D" in page
-    assert "Conceria del Brenta" not in page  # spokes 3 and 5, not 6
+    assert '<a class="spoke-card" href="/spokes/6">' in dashboard
+    for page in (
+        (await client.get("/spokes/6")).text,
+        (await client.get("/partners", params={"spoke": "6"})).text,
+    ):
+        assert "Re-atomisation and reuse of Ti-6Al-4V powder" in page
+        assert "Printed lightweight gripper fingers" in page
+        assert "Additiva Stampa 3D" in page
+        assert "Conceria del Brenta" not in page  # spokes 3 and 5, not 6

@@ -125,9 +125,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
-    from mics.web import factory_pages, footprint_pages, match_pages, pages, static_dir
+    from mics.web import (
+        factory_pages,
+        footprint_pages,
+        i18n,
+        match_pages,
+        pages,
+        registry_pages,
+        search_pages,
+        static_dir,
+        whatif,
+    )
 
+    app.include_router(whatif.router)
     app.include_router(footprint_pages.router)
+    app.include_router(registry_pages.router)
+    app.include_router(search_pages.router)
+    app.include_router(i18n.router)
     app.include_router(match_pages.router)
     app.include_router(factory_pages.router)
     app.include_router(pages.router)

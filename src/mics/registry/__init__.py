@@ -1,6 +1,7 @@
 """The partnership registry: sectors, spokes, partners, projects, materials, products, items."""
 
 from mics.registry.exchange import export, load, parse_csv, parse_json, to_csv
+from mics.registry.lookup import SearchResults, get_project, search
 from mics.registry.products import (
     create_item,
     create_product,
@@ -28,6 +29,7 @@ from mics.registry.service import (
 )
 
 __all__ = [
+    "SearchResults",
     "create_item",
     "create_material",
     "create_partner",
@@ -39,6 +41,7 @@ __all__ = [
     "get_material",
     "get_partner",
     "get_product",
+    "get_project",
     "list_items",
     "list_materials",
     "list_partners",
@@ -50,6 +53,7 @@ __all__ = [
     "parse_csv",
     "parse_json",
     "product_tree",
+    "search",
     "to_csv",
     "update_material",
     "update_partner",

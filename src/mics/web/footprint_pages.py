@@ -1,8 +1,9 @@
 """``/products/{id}/footprint``: the eco-design page, its charts drawn as server-side SVG.
 
-No JavaScript and nothing fetched: the stacked bar by life-cycle stage, the MCI
+Nothing fetched from elsewhere: the stacked bar by life-cycle stage, the MCI
 gauge and the variant comparison are inline ``<svg>`` elements that scale to
-the screen (``viewBox`` with ``width: 100%``). A page is public: it shows what
+the screen (``viewBox`` with ``width: 100%``); the what-if panel
+(``mics.web.whatif``) adds one small script of the package's own. A page is public: it shows what
 ``passport.access`` gives the public tier, as ``/api/products/{id}/footprint`` does.
 """
 
@@ -23,6 +24,7 @@ from mics.api.deps import DatabaseDep
 from mics.footprint import service
 from mics.footprint.assessment import Alternative
 from mics.passport import access
+from mics.web import i18n
 from mics.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +52,10 @@ async def footprint_page(
     product_id: str,
     monte_carlo: Annotated[int, Query(ge=0, le=compute.PUBLIC_WORK)] = 500,
     cutoff: Annotated[float, Query(ge=0.0, lt=1.0)] = 0.02,
+    variant: Annotated[str, Query(max_length=2000, description="a what-if variant")] = "",
 ) -> HTMLResponse:
+    from mics.web import whatif  # it draws with this module's charts
+
     # A public page: what it runs is weighed, kept and pooled as an anonymous API call.
     product = registry.get_product(db, product_id)
     run = await run_in_threadpool(
@@ -61,10 +66,14 @@ async def footprint_page(
     compare = await run_in_threadpool(service.alternatives_run, db, product.id, (), iterations=200)
     alts = await compute.run(request, compare, None, field="iterations", value=200)
     body = access.filter_view("footprint", result.as_json(), "public")
+    lang = i18n.language(request)
     return templates.TemplateResponse(
         request,
         "footprint.html",
         {
+            "lang": lang,
+            "whatif": await whatif.panel(request, db, product.id),
+            "names": whatif.material_names(db),
             "product": product,
             "fp": body,
             "circ": access.filter_view("circularity", circ.as_json(), "public"),
@@ -73,8 +82,9 @@ async def footprint_page(
             "gauge": mci_gauge(circ.mci.mci),
             "comparison": comparison_chart(alts, body["unit"]),
             "stage_colours": STAGE_COLOURS,
-            "stage_labels": STAGE_LABELS,
+            "stage_labels": whatif.stage_labels(lang),
         },
+        headers={"Content-Language": lang, "Vary": "Accept-Language"},
     )
 
 

@@ -2,6 +2,10 @@
 
 Pages have no key: they show the public tier of ``passport.access``, as the API
 does without one (a product's materials, not its bill of materials line by line).
+A product page lists its serialised items, each with its GS1 Digital Link (GS1
+Digital Link standard 1.2 §4: ``/01/{gtin}/21/{serial}``, which opens the
+passport) and the QR code the passport area draws for it. Every page speaks
+Italian and English (``mics.web.i18n``).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from fastapi.templating import Jinja2Templates
 from mics import registry
 from mics.api.deps import DatabaseDep
 from mics.passport import access
-from mics.passport.view import material_mix
+from mics.passport.digital_link import DigitalLink
+from mics.passport.view import material_mix, product_texts
 from mics.registry.schemas import BomNode
-from mics.web import templates_dir
+from mics.web import i18n, templates_dir
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=templates_dir())
+templates = i18n.install(Jinja2Templates(directory=templates_dir()))
+ITEMS_SHOWN = 24  # items listed on a product page, each with its QR code
 
 KIND_LABELS = {
     "university": "University",
@@ -30,15 +36,20 @@ KIND_LABELS = {
 }
 
 
-def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    """The page ``name`` in the reader's language (``Content-Language``, RFC 9110 §8.5)."""
+    lang = i18n.language(request)
     context.setdefault("kind_labels", KIND_LABELS)
-    return templates.TemplateResponse(request, name, context)
+    context["lang"] = lang
+    return templates.TemplateResponse(
+        request, name, context, headers={"Content-Language": lang, "Vary": "Accept-Language"}
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DatabaseDep) -> HTMLResponse:
     partners = registry.list_partners(db, limit=500)
-    return _render(
+    return render(
         request,
         "dashboard.html",
         sectors=registry.list_sectors(db),
@@ -62,7 +73,7 @@ def partners_page(
 ) -> HTMLResponse:
     number = int(spoke) if spoke and spoke.isdigit() and len(spoke) < 4 else None
     spokes = {s.id: s for s in registry.list_spokes(db)}
-    return _render(
+    return render(
         request,
         "partners.html",
         partners=registry.list_partners(
@@ -81,7 +92,7 @@ def partners_page(
 
 @router.get("/products", response_class=HTMLResponse)
 def products_page(request: Request, db: DatabaseDep) -> HTMLResponse:
-    return _render(
+    return render(
         request,
         "products.html",
         products=registry.list_products(db, limit=500),
@@ -92,7 +103,9 @@ def products_page(request: Request, db: DatabaseDep) -> HTMLResponse:
 @router.get("/products/{product_id}", response_class=HTMLResponse)
 def product_page(request: Request, db: DatabaseDep, product_id: str) -> HTMLResponse:
     product = registry.get_product(db, product_id)
-    return _render(
+    items = registry.list_items(db, product=product.id, limit=ITEMS_SHOWN)
+    base_url = request.app.state.settings.base_url
+    return render(
         request,
         "product.html",
         product=product,
@@ -103,5 +116,7 @@ def product_page(request: Request, db: DatabaseDep, product_id: str) -> HTMLResp
             "materials", []
         ),
         brand=registry.get_partner(db, product.brand),
-        items=registry.list_items(db, product=product.id, limit=50),
+        texts=product_texts(product, i18n.language(request))[0],
+        items=items,
+        links={i.id: DigitalLink(gtin=i.gtin, serial=i.serial).uri(base_url) for i in items.items},
     )
