@@ -248,21 +248,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.dispose()
 
 
-UNCHECKED_LEFT = {
-    "sedia-quercia": "end of life (landfill and incineration rows, fp-method's, ~40% of the "
-    "chair) and the water-based varnish (~9%) are not checked yet",
-}
-
-
-@pytest.mark.parametrize(
-    "product",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=UNCHECKED_LEFT[p], strict=True))
-        if p in UNCHECKED_LEFT
-        else p
-        for p in DEMO
-    ],
-)
+@pytest.mark.parametrize("product", DEMO)
 def test_at_least_80_percent_of_each_demo_footprint_comes_from_checked_figures(
     demo: Database, product: str
 ) -> None:
