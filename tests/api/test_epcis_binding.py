@@ -143,3 +143,16 @@ async def test_operations_not_served_answer_as_listed(
         url = "/epcis" + re.sub(r"\{[^}]+\}", "x1", path)
         answer = await client.request(method, url)
         assert answer.status_code == status, f"{method} {path}: {answer.status_code}"
+
+
+async def test_a_capture_job_warns_of_event_times_ahead_of_the_clock(
+    client: httpx.AsyncClient,
+) -> None:
+    planned = _event("W1") | {"eventTime": "2099-01-01T00:00:00.000+02:00"}
+    answer = await client.post("/epcis/capture", json=epcis_document([planned, _event("W2")]))
+    assert answer.status_code == 202
+    warned = answer.json()["warnings"]
+    assert [(w["eventIndex"], w["value"]) for w in warned] == [(0, planned["eventTime"])]
+    assert warned[0]["ahead"].startswith("P")
+    job = await client.get(answer.headers["location"])
+    assert (job.json()["captured"], job.json()["warnings"]) == (2, warned)

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
 from mics.api.epcis_answers import CONTEXT, EVENTS, LD_JSON, query_params, results, stamp, wants_xml
 from mics.api.openapi import media, problems
-from mics.api.problems import problem_response
+from mics.api.problems import allowed_methods, problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
 from mics.trace import (
     capture,
@@ -134,9 +134,10 @@ DISCOVERY = {
 
 @router.options("", status_code=204, responses=NO_CONTENT)
 @router.options("/", status_code=204, responses=NO_CONTENT)
-def discovery() -> Response:
+def discovery(request: Request) -> Response:
     """EPCIS discovery: versions, vocabularies and limits in the response headers."""
-    return Response(status_code=204, headers=DISCOVERY | {"Allow": "OPTIONS", "GS1-Extensions": ""})
+    allow = ", ".join(allowed_methods(request.scope))  # GET: the top-level resources
+    return Response(status_code=204, headers=DISCOVERY | {"Allow": allow, "GS1-Extensions": ""})
 
 
 @router.post(
@@ -187,6 +188,7 @@ async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) 
             "captured": result.captured,
             "duplicates": result.duplicates,
             "errors": [p.as_dict() for p in result.problems],
+            "warnings": result.warning_list(),
         },
         status_code=202,
         headers={"Location": location} | DISCOVERY,
@@ -248,6 +250,7 @@ def _job(job: CaptureJobRow) -> dict[str, Any]:
         "captured": job.captured,
         "duplicates": job.duplicates,
         "errors": job.errors,
+        "warnings": job.warnings or [],
     }
 
 
