@@ -117,7 +117,7 @@ def main() -> None:
             for _ in range(10):
                 token = resources.values(db, "epcs", viewer, token=token).next_token
             epc = "urn:epc:id:sgtin:8012345.000002.6"  # maison's own (partner 2, event 6)
-            calls = [
+            calls: list[tuple[str, Callable[[], object]]] = [
                 *[
                     (f"/{r} first page", partial(resources.values, db, r, viewer))
                     for r in resources.RESOURCES

@@ -192,6 +192,10 @@ async def test_post_events_names_what_is_wrong_in_the_event(client: httpx.AsyncC
     assert document.json()["field"] == "type"
     listed = await client.get(f"/epcis/epcs/{quote('not an epc', safe='')}")
     assert listed.status_code == 404  # nothing half-stored
+    xml = await client.post(
+        "/epcis/events", content=b"<ObjectEvent/>", headers={"content-type": "application/xml"}
+    )
+    assert (xml.status_code, xml.json()["field"]) == (422, "Content-Type")
     anonymous = await client.post("/epcis/events", json=wrong, headers={"authorization": ""})
     assert anonymous.status_code == 401
 

@@ -1,10 +1,12 @@
-"""``/epcis``: the GS1 EPCIS 2.0 REST binding (capture, events, queries, discovery).
+"""``/epcis``: the GS1 EPCIS 2.0 REST binding (capture, events, discovery).
 
 Paths follow the binding's OpenAPI (``REST Bindings/openapi.yaml``) under the
 ``/epcis`` prefix. Capture answers ``202`` with ``Location:
-/epcis/capture/{captureID}``; the job resource tells status and errors. Query
-results are EPCISQueryDocuments in JSON-LD, or EPCIS 2.0 XML when asked for
-with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``.
+/epcis/capture/{captureID}``; the job resource tells status, errors and warnings.
+``POST /events`` captures one event synchronously (``201``). Query results are
+EPCISQueryDocuments (``mics.api.epcis_answers``). Named queries and subscriptions are
+in ``mics.api.epcis_queries``, the top-level resources (``/epcs``, ``/bizSteps``, ...)
+in ``mics.api.epcis_resources``.
 
 Roles (``api.deps``): capture with a ``partner``, ``operator`` or ``authority`` key
 (an authority records recalls and inspections); read events, named queries and
@@ -34,7 +36,6 @@ from mics.trace import (
     event_capture,
     json_text,
     query,
-    subscriptions,
 )
 from mics.trace.store import CaptureJobRow
 from mics.trace.validate import DocumentInvalid
@@ -70,23 +71,6 @@ CAPTURE_BODY = {
         },
     }
 }
-QUERY_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["name", "query"],
-                    "properties": {
-                        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,120}$"},
-                        "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                    },
-                }
-            }
-        },
-    }
-}
 # One event (the binding's EPCISEvent schema: GS1's JSON Schema and the CBV decide the rest,
 # see the 400 problems), in JSON-LD.
 _ONE_EVENT = {
@@ -101,24 +85,6 @@ EVENT_BODY = {
     }
 }
 MAX_EVENT_BYTES = 1024 * 1024  # one event; documents go to /capture (MAX_BYTES)
-SUBSCRIPTION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["dest", "stream"],
-                    "properties": {
-                        "dest": {"type": "string", "pattern": "^https?://[^\\s/]+"},
-                        "signatureToken": {"type": "string"},
-                        "stream": {"const": True},
-                    },
-                }
-            }
-        },
-    }
-}
 DISCOVERY = {
     "GS1-EPCIS-Version": "2.0.0",
     "GS1-EPCIS-Min": "2.0.0",
@@ -285,6 +251,14 @@ async def capture_one_event(request: Request, db: DatabaseDep, who: CapturerDep)
     """Capture one event synchronously (the binding's ``POST /events``): ``201`` with the
     stored event and its URL in ``Location``, ``400`` naming what is wrong, ``409`` when
     the same event is stored already."""
+    content_type = request.headers.get("content-type")
+    if documents.binding_for(content_type) != "json":
+        raise InvalidInput(
+            "POST /events takes one event in JSON-LD",
+            field="Content-Type",
+            value=content_type,
+            expected="application/ld+json or application/json; XML documents go to /capture",
+        )
     body = json_text.load(await _limited_body(request))
     try:
         done = await run_in_threadpool(
@@ -325,87 +299,3 @@ async def _limited_body(request: Request) -> bytes:
 
 def event_path(event_id: str) -> str:
     return "/epcis/events/" + quote(event_id, safe="")
-
-
-# --- named queries and subscriptions (REST binding /queries) -----------------------------
-# Names are per partner: every key, an operator's too, manages its own partner's queries.
-
-
-@router.get("/queries")
-def queries(db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
-    return subscriptions.list_queries(db, who.partner)
-
-
-@router.post("/queries", status_code=201, openapi_extra=QUERY_BODY)
-async def create_query(request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
-    body = await _json_body(request)
-    # on a thread: a write on the event loop would wait there for a scan group's lock
-    created = await run_in_threadpool(
-        subscriptions.create_query, db, str(body.get("name") or ""), body.get("query"), who.partner
-    )
-    return JSONResponse(
-        created, status_code=201, headers={"Location": f"/epcis/queries/{created['name']}"}
-    )
-
-
-@router.get("/queries/{name}")
-def named_query(name: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
-    row = subscriptions.get_query(db, name, who.partner)
-    return {"name": row.name, "query": row.params}
-
-
-@router.delete("/queries/{name}", status_code=204)
-def delete_query(name: str, db: DatabaseDep, who: EventReaderDep) -> Response:
-    subscriptions.delete_query(db, name, who.partner)
-    return Response(status_code=204)
-
-
-@router.get("/queries/{name}/events", responses=EVENTS)
-def named_query_events(
-    name: str, request: Request, db: DatabaseDep, who: EventReaderDep, viewer: ViewerDep
-) -> Response:
-    row = subscriptions.get_query(db, name, who.partner)
-    params: dict[str, Any] = dict(row.params) | query_params(request)
-    return results(request, query.run(db, params, viewer), params, name)
-
-
-@router.post("/queries/{name}/subscriptions", status_code=201, openapi_extra=SUBSCRIPTION_BODY)
-async def subscribe(name: str, request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
-    body = await _json_body(request)
-    seal = request.app.state.webhook_tokens
-    created = await run_in_threadpool(subscriptions.subscribe, db, name, body, who.partner, seal)
-    location = f"/epcis/queries/{name}/subscriptions/{created['subscriptionID']}"
-    return JSONResponse(created, status_code=201, headers={"Location": location})
-
-
-@router.get("/queries/{name}/subscriptions")
-def list_subscriptions(name: str, db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
-    return subscriptions.list_subscriptions(db, name, who.partner)
-
-
-@router.get("/queries/{name}/subscriptions/{subscription}")
-def subscription_details(
-    name: str, subscription: str, db: DatabaseDep, who: EventReaderDep
-) -> dict[str, Any]:
-    """One subscription of the caller's query ``name``: whether it is still active."""
-    return subscriptions.subscription(db, name, subscription, who.partner)
-
-
-@router.delete("/queries/{name}/subscriptions/{subscription}", status_code=204)
-def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: EventReaderDep) -> Response:
-    subscriptions.unsubscribe(db, name, subscription, who.partner)
-    return Response(status_code=204)
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    # checked as a capture is (mics.trace.json_text): nesting, repeated keys, UTF-8
-    body = json_text.load(raw)
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "the body must be a JSON object",
-            field="body",
-            value=type(body).__name__,
-            expected="a JSON object",
-        )
-    return body
