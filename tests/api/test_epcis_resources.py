@@ -105,6 +105,9 @@ async def test_lists_hold_the_values_of_the_callers_events_only(
     assert listed == sorted(set(listed))  # in value order, none twice across pages
     assert mine in listed
     assert theirs not in listed  # another partner's data does not leak into a list
+    if resource == "epcs":
+        listed_page = await client.get("/epcis/epcs")
+        assert listed_page.headers["GS1-EPC-Format"] == "Always_GS1_Digital_Link"
     every = await _all(client, f"/epcis/{resource}", **_as(client, "x-operator"))
     assert {mine, theirs} <= set(every[0])
 

@@ -90,10 +90,14 @@ def results(
 
 
 def collection(
-    request: Request, members: list[str], token: str | None = None, per_page: int | None = None
+    request: Request,
+    members: list[str],
+    token: str | None = None,
+    per_page: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """A JSON-LD ``Collection`` of ``members`` (the binding's top-level lists)."""
     params = {"perPage": per_page} if per_page is not None else {}
-    headers = VERSIONS | next_link(request, token, params)
+    headers = {**VERSIONS, **(headers or {}), **next_link(request, token, params)}
     body = {"@context": CONTEXT, "type": "Collection", "member": members}
     return JSONResponse(body, headers=headers)

@@ -34,6 +34,9 @@ TOP_LEVEL = [
     "dispositions", "bizSteps",
 ]  # fmt: skip
 SUB_RESOURCES = ["events"]
+# EPCs are kept and listed as GS1 Digital Link URIs (mics.trace.epcs.canonical), the
+# binding's default GS1-EPC-Format; an EPC URN would need the company prefix's length
+FORMATS = {"epcs": {"GS1-EPC-Format": "Always_GS1_Digital_Link"}}
 EVERYONE = query.Viewer(partner=None)  # event types are the same for every caller
 
 
@@ -123,7 +126,7 @@ def _values(resource: str) -> Any:
         next_page_token: PageToken = None,
     ) -> JSONResponse:
         page = resources.values(db, resource, viewer, per_page=per_page, token=next_page_token)
-        return collection(request, page.values, page.next_token, per_page)
+        return collection(request, page.values, page.next_token, per_page, FORMATS.get(resource))
 
     listed.__doc__ = f"The {resource} named by the events the caller may see, a page of them."
     return listed
