@@ -24,7 +24,8 @@ from fastapi.responses import JSONResponse
 
 from mics.api.deps import DatabaseDep, ViewerDep
 from mics.api.epcis_answers import EVENTS, collection, query_params, results
-from mics.api.problems import problem_response
+from mics.api.openapi import problems
+from mics.api.problems import PROBLEM, problem_response
 from mics.trace import query, resources
 from mics.trace.validate import EVENT_TYPES
 
@@ -60,12 +61,12 @@ SUB = _collection_of({"enum": SUB_RESOURCES}, "The value's sub-resources (HATEOA
 TOP = _collection_of({"enum": TOP_LEVEL}, "The repository's top-level resources")
 PerPage = Annotated[int, Query(alias="perPage", ge=1, le=query.MAX_PER_PAGE)]
 PageToken = Annotated[str | None, Query(alias="nextPageToken", max_length=1000)]
-NOT_IMPLEMENTED: dict[int | str, Any] = {
-    501: {
-        "description": "Page tokens hold nothing on the server: nothing to release",
-        "content": {"application/problem+json": {"schema": {"type": "object"}}},
-    }
-}
+
+
+class ProblemResponse(JSONResponse):
+    """An RFC 9457 problem as a route's own answer (declared so in the OpenAPI)."""
+
+    media_type = PROBLEM
 
 
 @router.get("", responses=TOP)
@@ -168,7 +169,12 @@ for resource, converter in (
     )
 
 
-@router.delete("/nextPageToken/{token}", status_code=501, responses=NOT_IMPLEMENTED)
+@router.delete(
+    "/nextPageToken/{token}",
+    status_code=501,
+    response_class=ProblemResponse,
+    responses=problems(501),
+)
 def release_page_token(token: str, request: Request) -> Response:
     """The binding's optional token release, not implemented: tokens hold nothing here."""
     return problem_response(
