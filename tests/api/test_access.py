@@ -31,7 +31,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from tests.support import epcis_document
+from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
@@ -143,6 +143,21 @@ def _event(role: str, step: str = "inspecting") -> dict[str, Any]:
         "action": "OBSERVE",
         "bizStep": step,
     }
+
+
+SPOT = "urn:epc:id:sgln:8012345.90099.0"
+ONLY_EPC = f"https://id.gs1.org/01/{BAG}/21/ACC001"
+ONLY_BRAND = {  # values no event the other partner sees names (the top-level resources)
+    "type": "ObjectEvent",
+    "eventTime": "2026-05-01T10:00:00+02:00",
+    "eventTimeZoneOffset": "+02:00",
+    "epcList": [ONLY_EPC],
+    "action": "OBSERVE",
+    "bizStep": "repairing",
+    "disposition": "damaged",
+    "readPoint": {"id": SPOT},
+    "bizLocation": {"id": SPOT},
+}
 
 
 def _own(kind: str) -> Url:
@@ -447,7 +462,33 @@ ROUTES: list[Call] = [
         lambda site, role: f"/epcis/events/{quote(site.ids['event'], safe='')}",
         BRAND_EVENT,
     ),
+    Call("GET", "/epcis", "/epcis", PUBLIC),
+    Call("GET", "/epcis/", "/epcis/", PUBLIC),
+    Call(
+        "POST",
+        "/epcis/events",
+        "/epcis/events",
+        _expect("2xx", anonymous="401", legitimate_interest="403", witness="403"),
+        body=lambda site, role: {"@context": EPCIS_CONTEXT, **_event(role, "packing")},
+    ),
     Call("GET", "/epcis/eventTypes", "/epcis/eventTypes", PUBLIC),
+    Call("GET", "/epcis/eventTypes/{value}", "/epcis/eventTypes/ObjectEvent", PUBLIC),
+    Call("DELETE", "/epcis/nextPageToken/{token}", "/epcis/nextPageToken/t", _expect("501")),
+    *[
+        Call("GET", f"/epcis/{resource}", f"/epcis/{resource}?perPage=5", EVENT_READER)
+        for resource in ("epcs", "bizSteps", "bizLocations", "readPoints", "dispositions")
+    ],
+    # one value the brand's events name and the other partner's do not
+    Call(
+        "GET",
+        "/epcis/epcs/{value:path}",
+        f"/epcis/epcs/{quote(ONLY_EPC, safe='')}",
+        BRAND_EVENT,
+    ),
+    Call("GET", "/epcis/bizSteps/{value}", "/epcis/bizSteps/repairing", BRAND_EVENT),
+    Call("GET", "/epcis/bizLocations/{value:path}", f"/epcis/bizLocations/{SPOT}", BRAND_EVENT),
+    Call("GET", "/epcis/readPoints/{value:path}", f"/epcis/readPoints/{SPOT}", BRAND_EVENT),
+    Call("GET", "/epcis/dispositions/{value}", "/epcis/dispositions/damaged", BRAND_EVENT),
     Call(
         "GET",
         "/epcis/eventTypes/{value}/events",
@@ -525,6 +566,15 @@ ROUTES: list[Call] = [
         "GET",
         "/epcis/queries/{name}/subscriptions",
         lambda site, role: f"/epcis/queries/{_own('query')(site, role)}/subscriptions",
+        EVENT_READER,
+    ),
+    Call(
+        "GET",
+        "/epcis/queries/{name}/subscriptions/{subscription}",
+        lambda site, role: (
+            f"/epcis/queries/{_own('query')(site, role)}/subscriptions/"
+            f"{_own('subscription')(site, role)}"
+        ),
         EVENT_READER,
     ),
     Call(
@@ -715,6 +765,8 @@ async def _prepare_online(site: Site, client: httpx.AsyncClient, tmp: Path) -> N
         "/epcis/capture", json=epcis_document([_event("partner_own", "receiving")]), headers=own
     )
     ids["capture"] = captured.json()["captureID"]
+    brand_only = await client.post("/epcis/capture", json=epcis_document([ONLY_BRAND]), headers=own)
+    assert brand_only.status_code == 202, brand_only.text
     ran = await client.post(
         "/api/factory/simulations",
         json={"scenario": "jewellery-workshop", "horizon_days": 2},

@@ -91,4 +91,5 @@ async def test_method_not_allowed_and_options_list_every_method_of_the_path(
     options = await client.options("/api/partners/acme")
     assert (options.status_code, options.headers["allow"]) == (204, "GET, HEAD, OPTIONS, PATCH")
     discovery = await client.options("/epcis")
-    assert (discovery.status_code, discovery.headers["allow"]) == (204, "OPTIONS")
+    # GET /epcis: the binding's list of top-level resources (mics.api.epcis_resources)
+    assert (discovery.status_code, discovery.headers["allow"]) == (204, "GET, HEAD, OPTIONS")

@@ -235,3 +235,31 @@ def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(
     assert result.exit_code == 0, result.output
     assert seen["port"] == 8123
     assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == (proxy_headers, allowed)
+
+
+def test_capture_prints_a_warning_for_an_event_time_ahead_of_the_clock(demo_dir: Path) -> None:
+    planned = {
+        "type": "ObjectEvent",
+        "action": "OBSERVE",
+        "eventTime": "2099-06-01T10:00:00.000+02:00",
+        "eventTimeZoneOffset": "+02:00",
+        "epcList": ["urn:epc:id:sgtin:8012345.000001.CLOCK1"],
+    }
+    file = demo_dir / "planned.jsonld"
+    file.write_text(
+        json.dumps(
+            {
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument",
+                "schemaVersion": "2.0",
+                "creationDate": "2026-03-01T10:00:00Z",
+                "epcisBody": {"eventList": [planned]},
+            }
+        )
+    )
+    captured = mics(demo_dir, "epcis", "capture", str(file))
+    assert captured.returncode == 0, captured.stderr
+    assert "captured 1" in captured.stdout
+    assert "warning: " in captured.stdout, captured.stdout
+    warning = captured.stdout.split("warning: ", 1)[1]
+    assert warning.startswith("/epcisBody/eventList/0/eventTime: eventTime is P")

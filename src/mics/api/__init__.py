@@ -16,7 +16,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
-from mics.api import compute, docs, edge, openapi, problems
+from mics.api import compute, docs, edge, epcis_queries, epcis_resources, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(registry_api.router)
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
     app.include_router(epcis_api.router)
+    app.include_router(epcis_queries.router)
+    app.include_router(epcis_resources.router)
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
     app.include_router(factory_api.router)

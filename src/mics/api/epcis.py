@@ -1,10 +1,12 @@
-"""``/epcis``: the GS1 EPCIS 2.0 REST binding (capture, events, queries, discovery).
+"""``/epcis``: the GS1 EPCIS 2.0 REST binding (capture, events, discovery).
 
 Paths follow the binding's OpenAPI (``REST Bindings/openapi.yaml``) under the
 ``/epcis`` prefix. Capture answers ``202`` with ``Location:
-/epcis/capture/{captureID}``; the job resource tells status and errors. Query
-results are EPCISQueryDocuments in JSON-LD, or EPCIS 2.0 XML when asked for
-with ``Accept: application/xml``; pages link on with ``Link: <...>; rel="next"``.
+/epcis/capture/{captureID}``; the job resource tells status, errors and warnings.
+``POST /events`` captures one event synchronously (``201``). Query results are
+EPCISQueryDocuments (``mics.api.epcis_answers``). Named queries and subscriptions are
+in ``mics.api.epcis_queries``, the top-level resources (``/epcs``, ``/bizSteps``, ...)
+in ``mics.api.epcis_resources``.
 
 Roles (``api.deps``): capture with a ``partner``, ``operator`` or ``authority`` key
 (an authority records recalls and inspections); read events, named queries and
@@ -15,25 +17,30 @@ it, operator and authority keys every event (market surveillance).
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
+from mics.api.epcis_answers import CONTEXT, EVENTS, LD_JSON, query_params, results, stamp, wants_xml
 from mics.api.openapi import media, problems
-from mics.api.problems import problem_response
+from mics.api.problems import allowed_methods, problem_response
 from mics.errors import InvalidInput, NotFound, TooLarge
-from mics.trace import capture, capture_jobs, documents, json_text, query, subscriptions
+from mics.trace import (
+    capture,
+    capture_jobs,
+    documents,
+    event_capture,
+    json_text,
+    query,
+)
 from mics.trace.store import CaptureJobRow
-from mics.trace.validate import EVENT_TYPES, DocumentInvalid
+from mics.trace.validate import DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-LD_JSON = "application/ld+json"
 MAX_BYTES = 512 * 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 NO_CONTENT: dict[int | str, Any] = {204: {"description": "Discovery headers, no body"}}
@@ -52,7 +59,6 @@ EPCIS_DOCUMENT = {
         },
     },
 }
-EVENTS = media(LD_JSON, "application/xml", description="An EPCISQueryDocument")
 # The binding's capture body: an EPCISDocument (the GS1 JSON Schema and the CBV decide the
 # rest: see /epcis/capture's 400 problems) in JSON-LD or XML.
 CAPTURE_BODY = {
@@ -65,41 +71,20 @@ CAPTURE_BODY = {
         },
     }
 }
-QUERY_BODY = {
+# One event (the binding's EPCISEvent schema: GS1's JSON Schema and the CBV decide the rest,
+# see the 400 problems), in JSON-LD.
+_ONE_EVENT = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"type": "string", "minLength": 1}, "@context": {}},
+}
+EVENT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["name", "query"],
-                    "properties": {
-                        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,120}$"},
-                        "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                    },
-                }
-            }
-        },
+        "content": {LD_JSON: {"schema": _ONE_EVENT}, "application/json": {"schema": _ONE_EVENT}},
     }
 }
-SUBSCRIPTION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["dest", "stream"],
-                    "properties": {
-                        "dest": {"type": "string", "pattern": "^https?://[^\\s/]+"},
-                        "signatureToken": {"type": "string"},
-                        "stream": {"const": True},
-                    },
-                }
-            }
-        },
-    }
-}
+MAX_EVENT_BYTES = 1024 * 1024  # one event; documents go to /capture (MAX_BYTES)
 DISCOVERY = {
     "GS1-EPCIS-Version": "2.0.0",
     "GS1-EPCIS-Min": "2.0.0",
@@ -115,9 +100,10 @@ DISCOVERY = {
 
 @router.options("", status_code=204, responses=NO_CONTENT)
 @router.options("/", status_code=204, responses=NO_CONTENT)
-def discovery() -> Response:
+def discovery(request: Request) -> Response:
     """EPCIS discovery: versions, vocabularies and limits in the response headers."""
-    return Response(status_code=204, headers=DISCOVERY | {"Allow": "OPTIONS", "GS1-Extensions": ""})
+    allow = ", ".join(allowed_methods(request.scope))  # GET: the top-level resources
+    return Response(status_code=204, headers=DISCOVERY | {"Allow": allow, "GS1-Extensions": ""})
 
 
 @router.post(
@@ -168,6 +154,7 @@ async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) 
             "captured": result.captured,
             "duplicates": result.duplicates,
             "errors": [p.as_dict() for p in result.problems],
+            "warnings": result.warning_list(),
         },
         status_code=202,
         headers={"Location": location} | DISCOVERY,
@@ -221,67 +208,23 @@ def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[s
 def _job(job: CaptureJobRow) -> dict[str, Any]:
     return {
         "captureID": job.id,
-        "createdAt": _stamp(job.created_at),
-        "finishedAt": _stamp(job.finished_at) if job.finished_at else None,
+        "createdAt": stamp(job.created_at),
+        "finishedAt": stamp(job.finished_at) if job.finished_at else None,
         "running": job.running,
         "success": job.success,
         "captureErrorBehaviour": job.error_behaviour,
         "captured": job.captured,
         "duplicates": job.duplicates,
         "errors": job.errors,
+        "warnings": job.warnings or [],
     }
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _results(
-    request: Request, page: query.Page, params: dict[str, Any], name: str | None = None
-) -> Response:
-    headers = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
-    if page.next_token:
-        link = f"{request.url.path}?{urlencode({'nextPageToken': page.next_token})}"
-        headers["Link"] = f'<{link}>; rel="next"'
-        headers["GS1-Next-Page-Token-Expires"] = "never"
-    document: dict[str, Any] = {
-        "@context": [CONTEXT],
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _stamp(datetime.now(UTC)),
-        "epcisBody": {
-            "queryResults": {
-                "queryName": name or "SimpleEventQuery",
-                "resultsBody": {"eventList": page.events},
-            }
-        },
-    }
-    if page.next_token:
-        document["nextPageToken"] = page.next_token
-    if _wants_xml(request):
-        from mics.trace.xml_binding import to_xml
-
-        return Response(to_xml(document), media_type="application/xml", headers=headers)
-    return JSONResponse(document, media_type="application/ld+json", headers=headers)
-
-
-def _wants_xml(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "xml" in accept and "json" not in accept
-
-
-def _params(request: Request) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        params.setdefault(key, []).append(value)
-    return {k: v[0] if len(v) == 1 else v for k, v in params.items()}
 
 
 @router.get("/events", responses=EVENTS)
 def events(request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
     """SimpleEventQuery over every event the caller may see."""
-    params = _params(request)
-    return _results(request, query.run(db, params, viewer), params)
+    params = query_params(request)
+    return results(request, query.run(db, params, viewer), params)
 
 
 @router.get("/events/{event_id:path}", responses=media(LD_JSON, "application/xml"))
@@ -292,122 +235,67 @@ def event(event_id: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -
     if row is None:
         raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
     body = query.answer(db, row)
-    if _wants_xml(request):
-        return _results(request, query.Page([body], None), {})
+    if wants_xml(request):
+        return results(request, query.Page([body], None), {})
     own = body.pop("@context", [])  # what its capture declared (query.as_event)
     return JSONResponse({"@context": [CONTEXT, *own], **body}, media_type="application/ld+json")
 
 
-@router.get("/eventTypes")
-def event_types() -> dict[str, Any]:
-    return {"@context": [CONTEXT], "type": "Collection", "member": list(EVENT_TYPES)}
+@router.post(
+    "/events",
+    status_code=201,
+    responses=problems(413, 503) | media(LD_JSON, status=201, description="The stored event"),
+    openapi_extra=EVENT_BODY,
+)
+async def capture_one_event(request: Request, db: DatabaseDep, who: CapturerDep) -> Response:
+    """Capture one event synchronously (the binding's ``POST /events``): ``201`` with the
+    stored event and its URL in ``Location``, ``400`` naming what is wrong, ``409`` when
+    the same event is stored already."""
+    content_type = request.headers.get("content-type")
+    if documents.binding_for(content_type) != "json":
+        raise InvalidInput(
+            "POST /events takes one event in JSON-LD",
+            field="Content-Type",
+            value=content_type,
+            expected="application/ld+json or application/json; XML documents go to /capture",
+        )
+    body = json_text.load(await _limited_body(request))
+    try:
+        done = await run_in_threadpool(
+            event_capture.capture_event, db, body, who.partner, role=who.role
+        )
+    except DocumentInvalid as invalid:
+        problem = invalid.problem()
+        problem.update(status=400, instance=request.url.path)
+        return problem_response(problem, headers=DISCOVERY)
+    row = query.get_event(db, done.event_id, query.Viewer(partner=None))  # the caller's own
+    assert row is not None, "the event was stored in the capture that just ended"
+    stored = query.answer(db, row)
+    own = stored.pop("@context", [])
+    headers = DISCOVERY | {"Location": event_path(done.event_id)}
+    return JSONResponse(
+        {"@context": [CONTEXT, *own], **stored},
+        status_code=201,
+        media_type=LD_JSON,
+        headers=headers,
+    )
 
 
-def _scoped(filter_name: str) -> Any:
-    def handler(value: str, request: Request, db: DatabaseDep, viewer: ViewerDep) -> Response:
-        params = _params(request) | {filter_name: value}
-        return _results(request, query.run(db, params, viewer), params)
-
-    return handler
-
-
-EventTypeValue = Annotated[str, Path(json_schema_extra={"enum": list(EVENT_TYPES)})]
-
-
-@router.get("/eventTypes/{value}/events", responses=EVENTS)
-def events_of_type(
-    value: EventTypeValue, request: Request, db: DatabaseDep, viewer: ViewerDep
-) -> Response:
-    """The events of one type (the binding's ``/eventTypes/{eventType}/events``)."""
-    params = _params(request) | {"eventType": value}
-    return _results(request, query.run(db, params, viewer), params)
-
-
-for path, name in (
-    ("/epcs/{value:path}/events", "MATCH_anyEPC"),
-    ("/bizSteps/{value}/events", "EQ_bizStep"),
-    ("/bizLocations/{value:path}/events", "EQ_bizLocation"),
-    ("/readPoints/{value:path}/events", "EQ_readPoint"),
-    ("/dispositions/{value}/events", "EQ_disposition"),
-):
-    router.add_api_route(path, _scoped(name), methods=["GET"], responses=EVENTS)
+async def _limited_body(request: Request) -> bytes:
+    """The request body, refused past ``MAX_EVENT_BYTES`` as it streams in."""
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > MAX_EVENT_BYTES:
+            raise TooLarge(
+                "one event is larger than this repository accepts",
+                field="body",
+                value=total,
+                expected=f"at most {MAX_EVENT_BYTES} bytes; send larger documents to /capture",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def event_path(event_id: str) -> str:
     return "/epcis/events/" + quote(event_id, safe="")
-
-
-# --- named queries and subscriptions (REST binding /queries) -----------------------------
-# Names are per partner: every key, an operator's too, manages its own partner's queries.
-
-
-@router.get("/queries")
-def queries(db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
-    return subscriptions.list_queries(db, who.partner)
-
-
-@router.post("/queries", status_code=201, openapi_extra=QUERY_BODY)
-async def create_query(request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
-    body = await _json_body(request)
-    # on a thread: a write on the event loop would wait there for a scan group's lock
-    created = await run_in_threadpool(
-        subscriptions.create_query, db, str(body.get("name") or ""), body.get("query"), who.partner
-    )
-    return JSONResponse(
-        created, status_code=201, headers={"Location": f"/epcis/queries/{created['name']}"}
-    )
-
-
-@router.get("/queries/{name}")
-def named_query(name: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
-    row = subscriptions.get_query(db, name, who.partner)
-    return {"name": row.name, "query": row.params}
-
-
-@router.delete("/queries/{name}", status_code=204)
-def delete_query(name: str, db: DatabaseDep, who: EventReaderDep) -> Response:
-    subscriptions.delete_query(db, name, who.partner)
-    return Response(status_code=204)
-
-
-@router.get("/queries/{name}/events", responses=EVENTS)
-def named_query_events(
-    name: str, request: Request, db: DatabaseDep, who: EventReaderDep, viewer: ViewerDep
-) -> Response:
-    row = subscriptions.get_query(db, name, who.partner)
-    params: dict[str, Any] = dict(row.params) | _params(request)
-    return _results(request, query.run(db, params, viewer), params, name)
-
-
-@router.post("/queries/{name}/subscriptions", status_code=201, openapi_extra=SUBSCRIPTION_BODY)
-async def subscribe(name: str, request: Request, db: DatabaseDep, who: EventReaderDep) -> Response:
-    body = await _json_body(request)
-    seal = request.app.state.webhook_tokens
-    created = await run_in_threadpool(subscriptions.subscribe, db, name, body, who.partner, seal)
-    location = f"/epcis/queries/{name}/subscriptions/{created['subscriptionID']}"
-    return JSONResponse(created, status_code=201, headers={"Location": location})
-
-
-@router.get("/queries/{name}/subscriptions")
-def list_subscriptions(name: str, db: DatabaseDep, who: EventReaderDep) -> list[dict[str, Any]]:
-    return subscriptions.list_subscriptions(db, name, who.partner)
-
-
-@router.delete("/queries/{name}/subscriptions/{subscription}", status_code=204)
-def unsubscribe(name: str, subscription: str, db: DatabaseDep, who: EventReaderDep) -> Response:
-    subscriptions.unsubscribe(db, name, subscription, who.partner)
-    return Response(status_code=204)
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    # checked as a capture is (mics.trace.json_text): nesting, repeated keys, UTF-8
-    body = json_text.load(raw)
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "the body must be a JSON object",
-            field="body",
-            value=type(body).__name__,
-            expected="a JSON object",
-        )
-    return body

@@ -81,6 +81,13 @@ def capture_files(
                 f"{result.duplicates}, rejected {len(result.problems)} "
                 f"(capture {result.capture_id})"
             )
+            for warning in result.warning_list():  # captured, but worth a look (clock skew)
+                where = f"{warning['pointer']}: " if warning["pointer"] else ""
+                console.print(
+                    f"{file.name}: warning: {where}{warning['warning']}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
 
 @epcis_app.command("hash")

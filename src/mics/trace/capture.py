@@ -26,7 +26,7 @@ from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
 from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
-from mics.trace import documents, json_text
+from mics.trace import clock_skew, documents, json_text
 from mics.trace.cbv import bare_term
 from mics.trace.inline_namespaces import lift_declarations, lift_document
 from mics.trace.parallel import in_order
@@ -69,6 +69,14 @@ class CaptureResult:
     duplicates: int = 0
     event_ids: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # stored events flagged, each a dict (mics.trace.clock_skew): the job's "warnings"
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    unlisted_warnings: int = 0  # past clock_skew.MAX_WARNINGS
+
+    def warning_list(self) -> list[dict[str, Any]]:
+        """The job's warnings: those kept, and a line counting the others."""
+        more = [clock_skew.more_warnings(self.unlisted_warnings)] if self.unlisted_warnings else []
+        return self.warnings + more
 
 
 def check_behaviour(value: str | None) -> str:
@@ -207,7 +215,7 @@ def capture_events(
             connection = s.connection()
             connection.execute(_NEW_JOB, _job_row(result, partner, now, behaviour, context, role))
             log.lock(s)
-            writer = _Writer(s, result, partner, record_time, context)
+            writer = _Writer(s, result, partner, record_time, context, base, now)
             past = _Past()
             # Batches are validated and hashed ahead, in worker processes when there are
             # several (mics.trace.parallel), and written here in document order.
@@ -244,6 +252,7 @@ def capture_events(
                     "captured": result.captured,
                     "duplicates": result.duplicates,
                     "errors": [p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
+                    "warnings": result.warning_list(),
                 },
             )
     except DocumentInvalid:
@@ -298,6 +307,7 @@ def _job_row(
         "captured": 0,
         "duplicates": 0,
         "errors": [p.as_dict() for p in result.problems[:MAX_PROBLEMS]],
+        "warnings": [],
         "context": context,
     }
 
@@ -306,9 +316,17 @@ class _Writer:
     """Writes batches of valid events, their index rows and their log leaves."""
 
     def __init__(
-        self, s: Session, result: CaptureResult, partner: str, record_time: datetime, context: Any
+        self,
+        s: Session,
+        result: CaptureResult,
+        partner: str,
+        record_time: datetime,
+        context: Any,
+        base: str = DOCUMENT_EVENTS,
+        clock: datetime | None = None,
     ) -> None:
-        self.s, self.result, self.partner = s, result, partner
+        self.s, self.result, self.partner, self.base = s, result, partner, base
+        self.clock = clock or record_time  # the capture's time, for clock-skew warnings
         self.record_time, self.context = record_time, context
         # Plain SQL to the driver, as the inserts below: this and the duplicate lookup ran
         # ~0.44 ms through the ORM, ~0.08 ms so, and every capture runs both at least once.
@@ -356,6 +374,7 @@ class _Writer:
                     self.result.duplicates += 1
                 continue
             self.seen[event_id] = digest
+            self._check_clock(index, event, event_time)
             pk = self.next_id
             self.next_id += 1
             events.append(self._event_row(pk, event, digest, event_id, event_time))
@@ -372,6 +391,19 @@ class _Writer:
             insert_rows(self.s, BIZ_TX_TABLE, ("event", "type", "value"), transactions)
             log.append(self.s, leaves)
             self.result.captured += len(events)
+
+    def _check_clock(self, index: int, event: dict[str, Any], event_time: datetime) -> None:
+        """A warning for a stored event whose time is later than the capture's."""
+        pointer = f"{self.base}/{index}/eventTime"
+        found = clock_skew.future_time(
+            index, pointer, event.get("eventTime"), event_time, self.clock
+        )
+        if found is None:
+            return
+        if len(self.result.warnings) < clock_skew.MAX_WARNINGS:
+            self.result.warnings.append(found)
+        else:
+            self.result.unlisted_warnings += 1
 
     def _event_row(
         self, pk: int, event: dict[str, Any], digest: str, event_id: str, event_time: datetime

@@ -70,6 +70,8 @@ class CaptureJobRow(Base):
     captured: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    # what was captured but is flagged (an event time later than the capture: clock skew)
+    warnings: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)
     context: Mapped[object] = mapped_column(JSON, nullable=True)
 
 

@@ -229,6 +229,29 @@ def list_subscriptions(db: Database, name: str, partner: str) -> list[dict[str, 
         ]
 
 
+def subscription(db: Database, name: str, subscription_id: str, partner: str) -> dict[str, Any]:
+    """One subscription of ``partner``'s query ``name`` (the binding's ``GET
+    /queries/{queryName}/subscriptions/{subscriptionID}``: is it still active?)."""
+    get_query(db, name, partner)
+    with db.read() as s:
+        found = s.get(SubscriptionRow, subscription_id)
+    if found is None or (found.partner_id, found.query_name) != (partner, name):
+        raise NotFound(
+            f"no subscription {subscription_id!r} on query {name!r}",
+            field="subscriptionID",
+            value=subscription_id,
+        )
+    created = found.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "subscriptionID": found.id,
+        "queryName": name,
+        "dest": found.dest,
+        "stream": True,
+        "createdAt": created,
+        "failures": found.failures,
+    }
+
+
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 

@@ -8,9 +8,11 @@ AssociationEventType), each at most once, then extension elements (``xsd:any
 namespace="##other"``) last. EPCIS 1.2 put some of the same elements inside ``<extension>``
 and ``<baseExtension>`` wrappers; opened, its order is the same sequence without the 2.0
 additions, so one table checks both. Nested sequences with an order of their own are checked
-too (quantityElement, readPoint, bizLocation); an errorDeclaration is an ``xsd:choice`` of
-any order. Not yet checked: sensorElement (sensorMetadata, sensorReport) and
-persistentDisposition (unset, set), whose order MICS's own XML writer does not keep yet.
+too: SensorElementType (``sensorMetadata``, then ``sensorReport`` any number of times, then
+the 1.2-style ``extension``), PersistentDispositionType (every ``unset``, then every
+``set``), quantityElement, readPoint and bizLocation; an errorDeclaration is an
+``xsd:choice`` of any order. MICS's XML writer (``mics.trace.xml_writer``) writes every one
+of these sequences in this order, whatever the order of the JSON-LD keys.
 
 The check runs as each event is read (``mics.trace.xml_binding``), on the element names
 alone: no XSD is loaded at run time (the GS1 files are not shipped, see README).
@@ -49,6 +51,8 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
         *_BASE, "parentID", "childEPCs", "childQuantityList", "action", *_WHERE,
         "bizTransactionList", *_SENSED,
     ),
+    "sensorElement": ("sensorMetadata", "sensorReport", "extension"),
+    "persistentDisposition": ("unset", "set"),
     "quantityElement": ("epcClass", "quantity", "uom"),
     "readPoint": ("id",),
     "bizLocation": ("id",),

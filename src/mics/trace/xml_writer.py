@@ -245,7 +245,17 @@ def _write_element(
     prefixes = {**prefixes, **{p.removeprefix("xmlns:"): iri for p, iri in declared.items()}}
     if "#text" in value:
         out.append(_text(value["#text"]))
-    for child, item in value.items():
+    for child in _in_sequence(key, value):
         if child != "#text" and not child.startswith("xsi:"):
-            _write_field(child, item, scope, prefixes, out)
+            _write_field(child, value[child], scope, prefixes, out)
     out.append(f"</{tag}>")
+
+
+def _in_sequence(key: str, value: dict[str, Any]) -> list[str]:
+    """``value``'s keys in the order of ``key``'s XSD sequence (``xml_order.SEQUENCES``:
+    sensorElement, persistentDisposition, quantityElement, ...), extensions after them in
+    their own order; JSON-LD objects are unordered, XML sequences are not."""
+    sequence = SEQUENCES.get(key) if key not in EVENT_TYPES else None
+    if sequence is None:
+        return list(value)
+    return [k for k in sequence if k in value] + [k for k in value if k not in sequence]
