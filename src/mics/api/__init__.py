@@ -126,7 +126,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
     from mics.web import factory_pages, footprint_pages, match_pages, pages, static_dir
+    from mics.web import events_pages, log_pages, signin, trace_pages
+    from mics.web.visitor import load_or_create_session_seal
 
+    app.state.web_session = load_or_create_session_seal(settings.home)
+    for web_router in (signin, events_pages, trace_pages, log_pages):
+        app.include_router(web_router.router)
     app.include_router(footprint_pages.router)
     app.include_router(match_pages.router)
     app.include_router(factory_pages.router)
