@@ -71,7 +71,7 @@ def query_params(form: dict[str, str]) -> dict[str, str]:
     return params
 
 
-def _guarded(
+def viewer_or_refusal(
     request: Request, db: DatabaseDep, visitor: Visitor, page: str
 ) -> tuple[query.Viewer | None, HTMLResponse | None]:
     """The visitor's event viewer, or the page saying why there is none (401/403)."""
@@ -98,7 +98,7 @@ def _refused(
 
 @router.get("/events", response_class=HTMLResponse)
 def events_page(request: Request, db: DatabaseDep, visitor: VisitorDep) -> HTMLResponse:
-    viewer, refused = _guarded(request, db, visitor, "Events")
+    viewer, refused = viewer_or_refusal(request, db, visitor, "Events")
     if viewer is None:
         assert refused is not None
         return refused
@@ -147,7 +147,7 @@ def events_page(request: Request, db: DatabaseDep, visitor: VisitorDep) -> HTMLR
 
 @router.get("/events/event", response_class=HTMLResponse)
 def event_page(request: Request, db: DatabaseDep, visitor: VisitorDep, id: str = "") -> Response:
-    viewer, refused = _guarded(request, db, visitor, "Event")
+    viewer, refused = viewer_or_refusal(request, db, visitor, "Event")
     if viewer is None:
         assert refused is not None
         return refused
