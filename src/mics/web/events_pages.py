@@ -21,7 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mics.api.deps import CAPTURERS, DatabaseDep, event_viewer, sees_every_capture_job
+from mics.api.deps import (
+    CAPTURERS,
+    EVENT_READERS,
+    DatabaseDep,
+    event_viewer,
+    sees_every_capture_job,
+)
 from mics.cli.trace_view import Labels
 from mics.errors import InvalidInput, MicsError, NotFound
 from mics.trace import capture, cbv, query
@@ -250,7 +256,7 @@ async def upload(request: Request, db: DatabaseDep, visitor: VisitorDep) -> Resp
 def capture_job_page(
     request: Request, db: DatabaseDep, visitor: VisitorDep, capture_id: str
 ) -> HTMLResponse:
-    principal = visitor.require()
+    principal = visitor.require().require(*EVENT_READERS)  # as GET /epcis/capture/{id}
     job = capture.job(db, capture_id)
     if job is None or (job.partner_id != principal.partner and not sees_every_capture_job(principal)):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)

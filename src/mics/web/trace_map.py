@@ -159,11 +159,13 @@ def map_svg(pins: Sequence[Pin], route: Sequence[int] = ()) -> Markup:
         out.append(f'<polyline class="route" points="{line}"/>')
     for number, pin in enumerate(pins, 1):
         x, y = view.xy(pin.longitude, pin.latitude)
+        side = 1 if x < WIDTH * 0.7 else -1  # labels stay inside the picture
         out.append(
             f'<g class="pin"><title>{escape(pin.label)}: {escape(pin.note)}</title>'
             f'<circle cx="{x:g}" cy="{y:g}" r="7"/>'
             f'<text x="{x:g}" y="{y + 4:g}" text-anchor="middle">{number}</text>'
-            f'<text class="pin-label" x="{x + 10:g}" y="{y - 8:g}">{escape(pin.label)}</text></g>'
+            f'<text class="pin-label" x="{x + side * 10:g}" y="{y - 8:g}" '
+            f'text-anchor="{"start" if side > 0 else "end"}">{escape(pin.label)}</text></g>'
         )
     out.append("</svg>")
     return Markup("".join(out))

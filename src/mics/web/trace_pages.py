@@ -47,22 +47,25 @@ def _direction_for(uri: str) -> str:
 
 
 def _pins(timeline: list[dict[str, Any]], places: dict[str, Place]) -> tuple[list[Pin], list[int]]:
-    """One pin per place on the way, in order of first visit, and the route between them."""
-    pins: list[Pin] = []
-    index: dict[str, int] = {}
+    """One pin per city on the way (its partners named), in order of first visit, and the
+    route between them."""
+    cities: dict[str, list[Place]] = {}
     route: list[int] = []
     for row in timeline:
         found = _GLN.search(row.get("bizLocation") or row.get("readPoint") or "")
-        gln = found.group(1) if found else ""
-        place = places.get(gln)
+        place = places.get(found.group(1) if found else "")
         if place is None:
             continue
-        if gln not in index:
-            index[gln] = len(pins)
-            pins.append(Pin(place.name, place.latitude, place.longitude, place.city))
-        at = index[gln]
+        here = cities.setdefault(place.city, [])
+        if place not in here:
+            here.append(place)
+        at = list(cities).index(place.city)
         if not route or route[-1] != at:
             route.append(at)
+    pins = [
+        Pin(city, sites[0].latitude, sites[0].longitude, ", ".join(s.name for s in sites))
+        for city, sites in cities.items()
+    ]
     return pins, route
 
 

@@ -143,6 +143,8 @@ VisitorDep = Annotated[Visitor, Depends(get_visitor)]
 
 async def read_form(request: Request, visitor: Visitor) -> dict[str, str]:
     """The fields of a POSTed form after its CSRF token and origin are checked."""
+    if visitor.new_csrf_cookie is not None:  # no form of ours was loaded in this browser
+        raise _forged()
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.url.netloc}"
     if origin is not None and origin != own:
@@ -176,14 +178,17 @@ async def read_form(request: Request, visitor: Visitor) -> dict[str, str]:
         raise InvalidInput(
             "the form is not valid form-encoded UTF-8", field="body", expected=FORM
         ) from error
-    sent = fields.pop(CSRF_FIELD, "")
-    if visitor.new_csrf_cookie is not None or not hmac.compare_digest(sent, visitor.csrf):
-        raise Forbidden(
-            "the form's CSRF token does not match this browser's: reload the page and "
-            "send the form again",
-            field=CSRF_FIELD,
-        )
+    if not hmac.compare_digest(fields.pop(CSRF_FIELD, ""), visitor.csrf):
+        raise _forged()
     return fields
+
+
+def _forged() -> Forbidden:
+    return Forbidden(
+        "the form's CSRF token does not match this browser's: reload the page and "
+        "send the form again",
+        field=CSRF_FIELD,
+    )
 
 
 def set_session(response: Response, request: Request, api_key: str) -> None:
