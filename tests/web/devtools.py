@@ -9,6 +9,7 @@ next page and read the DOM or take a screenshot, in a real browser.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -63,10 +64,8 @@ class Browser:
         self.resize(width, height)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(DevToolsError, OSError):
             self._call("Browser.close")
-        except (DevToolsError, OSError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -103,7 +102,9 @@ class Browser:
         message: dict[str, Any] = json.loads(raw)
         return message
 
-    def _call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
+    def _call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> Any:
         wanted = self._send(method, params or {}, session)
         deadline = time.monotonic() + TIMEOUT
         while True:

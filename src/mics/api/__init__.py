@@ -125,8 +125,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
-    from mics.web import factory_pages, footprint_pages, match_pages, pages, static_dir
-    from mics.web import events_pages, log_pages, signin, trace_pages
+    from mics.web import (
+        events_pages,
+        factory_pages,
+        footprint_pages,
+        log_pages,
+        match_pages,
+        pages,
+        signin,
+        static_dir,
+        trace_pages,
+    )
     from mics.web.visitor import load_or_create_session_seal
 
     app.state.web_session = load_or_create_session_seal(settings.home)

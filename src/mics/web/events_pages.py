@@ -258,11 +258,14 @@ def capture_job_page(
 ) -> HTMLResponse:
     principal = visitor.require().require(*EVENT_READERS)  # as GET /epcis/capture/{id}
     job = capture.job(db, capture_id)
-    if job is None or (job.partner_id != principal.partner and not sees_every_capture_job(principal)):
+    if job is None or (
+        job.partner_id != principal.partner and not sees_every_capture_job(principal)
+    ):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
     by_event: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for problem in job.errors or []:
-        by_event[problem.get("eventIndex")].append(problem)
+        index = problem.get("eventIndex")
+        by_event[index if isinstance(index, int) else None].append(problem)
     return render(
         templates,
         request,

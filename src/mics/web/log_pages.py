@@ -46,9 +46,7 @@ def witness_rows(db: DatabaseDep, note: str) -> list[dict[str, Any]]:
     rows = []
     for witness in cosignatures.witnesses(db):
         key = Verifier.parse(witness.vkey)
-        line = next(
-            (s for s in signatures if (s.name, s.key_id) == (key.name, key.key_id)), None
-        )
+        line = next((s for s in signatures if (s.name, s.key_id) == (key.name, key.key_id)), None)
         rows.append(
             {
                 "partner": witness.partner,
@@ -66,7 +64,7 @@ def size_chart(history: list[SignedSize]) -> Markup:
         return Markup("")
     top = max(h.size for h in history) or 1
     step = CHART_WIDTH / (len(history) - 1)
-    points = []
+    points: list[str] = []
     for i, h in enumerate(history):
         y = CHART_HEIGHT - 20 - (CHART_HEIGHT - 30) * h.size / top
         if points:
@@ -115,6 +113,7 @@ def log_page(
     note = cosignatures.note_with_cosignatures(db, latest)
     text, _signatures = parse_note(note)
     history = checkpoint_history(db)
+    sizes = [h.size for h in history if h.size > 0]  # signed sizes a consistency proof joins
     proof, event_hash, proof_problem = _event_proof(request, db, settings, visitor, event)
     return render(
         templates,
@@ -133,7 +132,8 @@ def log_page(
             "proof": proof,
             "event_hash": event_hash,
             "proof_problem": proof_problem,
-            "first": next((h.size for h in history if h.size > 0), latest.size),
+            "sizes": sizes,
+            "first": sizes[0] if sizes else 0,
             "second": latest.size,
         },
     )

@@ -79,8 +79,9 @@ def graph_svg(answer: dict[str, Any], labels: Labels) -> Markup:
         x, y = place[node["id"]]
         name = labels.thing(node["id"])
         root = " root" if node["depth"] == 0 else ""
+        link = f"/trace?epc={quote(node['id'], safe='')}"
         out.append(
-            f'<a href="/trace?epc={quote(node["id"], safe="")}"><g class="node {escape(node["kind"])}{root}">'
+            f'<a href="{link}"><g class="node {escape(node["kind"])}{root}">'
             f"<title>{escape(node['id'])}</title>"
             f'<rect x="{x:g}" y="{y:g}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="8"/>'
             f'<text x="{x + 10:g}" y="{y + 25:g}">{escape(_short(name))}</text></g></a>'

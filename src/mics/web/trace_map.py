@@ -155,7 +155,9 @@ def map_svg(pins: Sequence[Pin], route: Sequence[int] = ()) -> Markup:
         f'<path class="land" d="{_outline_path(view)}"/>',
     ]
     if len(route) > 1:
-        line = " ".join("{:g},{:g}".format(*view.xy(pins[i].longitude, pins[i].latitude)) for i in route)
+        line = " ".join(
+            "{:g},{:g}".format(*view.xy(pins[i].longitude, pins[i].latitude)) for i in route
+        )
         out.append(f'<polyline class="route" points="{line}"/>')
     for number, pin in enumerate(pins, 1):
         x, y = view.xy(pin.longitude, pin.latitude)
