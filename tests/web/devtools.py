@@ -45,8 +45,10 @@ class Browser:
             f"--user-data-dir={profile}",
             f"--window-size={width},{height}",
         ]
+        # bash, not sh: dash redirects descriptors 0-9 only, and pytest's pipes are above
+        redirect = f'exec "$0" "$@" 3<&{commands_read} 4>&{answers_write}'
         self.process = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{commands_read} 4>&{answers_write}', chromium, *args],
+            ["bash", "-c", redirect, chromium, *args],
             pass_fds=(commands_read, answers_write),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -56,15 +58,19 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
-        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        attached = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})
-        self.session = attached["sessionId"]
-        for domain in ("Page", "Runtime"):
-            self.call(f"{domain}.enable")
-        self.resize(width, height)
+        try:
+            target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            attached = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})
+            self.session = attached["sessionId"]
+            for domain in ("Page", "Runtime"):
+                self.call(f"{domain}.enable")
+            self.resize(width, height)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
-        with contextlib.suppress(DevToolsError, OSError):
+        with contextlib.suppress(DevToolsError, OSError, AttributeError):
             self._call("Browser.close")
         try:
             self.process.wait(timeout=10)
