@@ -76,7 +76,9 @@ async def test_signing_in_sets_a_sealed_httponly_strict_secure_cookie(
     assert ">partner</span> key" in page.text
 
 
-async def test_a_wrong_key_is_refused_on_the_form_with_the_reason(client: httpx.AsyncClient) -> None:
+async def test_a_wrong_key_is_refused_on_the_form_with_the_reason(
+    client: httpx.AsyncClient,
+) -> None:
     answer = await sign_in(client, "mics_00000000_nope")
     assert answer.status_code == 401
     assert "unknown API key" in answer.text
