@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import urlencode
 
+from defusedxml import minidom
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -180,7 +181,7 @@ def event_page(request: Request, db: DatabaseDep, visitor: VisitorDep, id: str =
         {
             "card": shown,
             "event_hash": row.event_hash,
-            "xml": to_xml(document).decode("utf-8"),
+            "xml": minidom.parseString(to_xml(document).decode("utf-8")).toprettyxml(indent="  "),
             "trace_links": sorted({t.uri for t in shown.things}),
         },
     )
