@@ -8,6 +8,7 @@ and verifies proofs in the log page - whose verdicts must be the Python verifier
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import urllib.request
@@ -16,13 +17,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import httpx
 import pytest
 from tests.support import epcis_document
 from tests.web.conftest import CHROMIUM, Served
 from tests.web.devtools import Browser
 
 from mics.errors import MicsError
+from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, verify_cosignatures
 from mics.ledger.verify import verify_consistency_proof, verify_event_inclusion
+from mics.ledger.witness_client import witness_once
 
 pytestmark = pytest.mark.browser
 LOT = "urn:epc:class:lgtin:8012345.000040.H26-011"  # the demo's hide lot
@@ -125,13 +129,18 @@ def _python_verdict(check: Any) -> str:
     return "valid"
 
 
-def _altered_signature(note: str) -> str:
-    """``note`` with one byte of its signature (after the 4-byte key ID) changed."""
+def _altered_signature(note: str, name: str) -> str:
+    """``note`` with one byte of ``name``'s signature line changed (after its key ID)."""
     text, _, block = note.rpartition("\n\n")
-    prefix, _, blob = block.strip().rpartition(" ")
-    raw = bytearray(base64.b64decode(blob))
-    raw[10] ^= 0x01
-    return f"{text}\n\n{prefix} {base64.b64encode(bytes(raw)).decode()}\n"
+    lines = []
+    for line in block.splitlines():
+        prefix, _, blob = line.rpartition(" ")
+        if prefix == f"\u2014 {name}":
+            raw = bytearray(base64.b64decode(blob))
+            raw[-1] ^= 0x01
+            line = f"{prefix} {base64.b64encode(bytes(raw)).decode()}"
+        lines.append(line)
+    return f"{text}\n\n" + "".join(f"{line}\n" for line in lines)
 
 
 def _flip(hex_text: str) -> str:
@@ -154,7 +163,7 @@ def test_the_page_verifies_inclusion_proofs_as_the_python_verifier_does(
         "another leaf index": proof | {"leaf_index": proof["leaf_index"] + 1},
         "the root altered": proof
         | {"checkpoint": note.replace(text.split("\n")[2], "A" * 43 + "=", 1)},
-        "a signature altered": proof | {"checkpoint": _altered_signature(note)},
+        "a signature altered": proof | {"checkpoint": _altered_signature(note, vkey.split("+")[0])},
     }
     signed_in.open(f"{served.url}/log")
     verdicts = {}
@@ -174,6 +183,39 @@ def test_the_page_verifies_inclusion_proofs_as_the_python_verifier_does(
         "the root altered": ("invalid", "invalid"),
         "a signature altered": ("invalid", "invalid"),
     }
+
+
+def test_the_page_checks_witness_cosignatures_as_the_python_verifier_does(
+    signed_in: Browser, served: Served, tmp_path: Path
+) -> None:
+    key = served.mics("keys", "create", "maison-aurora", "--role", "witness").strip()
+    cosigner = Signer("aurora-witness.example", b"w" * 32, ALG_COSIGNATURE_V1)
+
+    async def cosign() -> None:
+        async with httpx.AsyncClient(base_url=served.url) as client:
+            done = await witness_once(client, cosigner, tmp_path / "witness.json", key)
+            assert done.line is not None
+
+    asyncio.run(cosign())
+    events = _api(served, "/epcis/events?perPage=1")["epcisBody"]["queryResults"]
+    event_id = events["resultsBody"]["eventList"][0]["eventID"]
+    signed_in.open(f"{served.url}/log?event={quote(event_id, safe='')}")
+    assert _verdict(signed_in, "inclusion-result") == "valid"
+    assert "cosigned by 1 of 1 witnesses: aurora-witness.example" in signed_in.text(
+        "#inclusion-result"
+    )
+    proof = json.loads(signed_in.evaluate("document.getElementById('proof').value"))
+    witness = [cosigner.verifier]
+    assert verify_cosignatures(proof["checkpoint"], witness, 1)[0].name == cosigner.name
+    forged = proof | {"checkpoint": _altered_signature(proof["checkpoint"], cosigner.name)}
+    signed_in.fill("#proof", json.dumps(forged))
+    signed_in.evaluate("document.getElementById('verify-inclusion').click()")
+    in_page = _verdict(signed_in, "inclusion-result")
+    python = _python_verdict(lambda: verify_cosignatures(forged["checkpoint"], witness, 1))
+    assert (in_page, python) == ("invalid", "invalid")
+    assert "cosignature of aurora-witness.example does not verify" in signed_in.text(
+        "#inclusion-result"
+    )
 
 
 def test_the_page_checks_consistency_between_two_checkpoints(

@@ -2,6 +2,8 @@
 //
 // - c2sp.org/signed-note: a note is its text, a blank line and lines "— <name> base64(keyID || sig)";
 //   a vkey is "name+hex(keyID)+base64(0x01 || Ed25519 public key)", keyID = SHA-256(name "\n" 0x01 key)[:4].
+// - c2sp.org/tlog-cosignature: a witness line's signature is 8-byte big-endian time || Ed25519 over
+//   "cosignature/v1\ntime <t>\n" + the checkpoint text, under a type 0x04 key.
 // - c2sp.org/tlog-checkpoint: the note text is "origin\nsize\nbase64(root)\n" (then extension lines).
 // - RFC 9162 §2.1.1: leaf hash SHA-256(0x00 || data), node hash SHA-256(0x01 || left || right);
 //   §2.1.3.2 inclusion proof verification, §2.1.4.2 consistency proof verification.
@@ -46,7 +48,7 @@ const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-2
 const hashLeaf = (data) => sha256(concat(Uint8Array.of(0), data));
 const hashChildren = (left, right) => sha256(concat(Uint8Array.of(1), left, right));
 
-async function parseVkey(vkey) {
+async function parseVkey(vkey, type = 1) {
   const text = vkey.trim();
   const first = text.indexOf("+");
   const second = text.indexOf("+", first + 1);
@@ -54,11 +56,11 @@ async function parseVkey(vkey) {
   const name = text.slice(0, first);
   const hexId = text.slice(first + 1, second);
   const material = base64ToBytes(text.slice(second + 1), "the key");
-  if (material.length !== 33 || material[0] !== 1) {
-    throw new Error("the key is not an Ed25519 note key (type 0x01 and 32 bytes)");
+  if (material.length !== 33 || material[0] !== type) {
+    throw new Error(`the key ${name} is not of type 0x0${type} with a 32-byte Ed25519 key`);
   }
   const publicKey = material.slice(1);
-  const keyId = (await sha256(concat(encoder.encode(name + "\n"), Uint8Array.of(1), publicKey))).slice(0, 4);
+  const keyId = (await sha256(concat(encoder.encode(name + "\n"), Uint8Array.of(type), publicKey))).slice(0, 4);
   if (toHex(keyId) !== hexId) throw new Error(`the key ID is ${toHex(keyId)}, the key says ${hexId}`);
   return { name, keyId, publicKey };
 }
@@ -83,15 +85,44 @@ async function openCheckpoint(note, key) {
   const { text, signatures } = parseNote(note);
   const mine = signatures.find((s) => s.name === key.name && same(s.keyId, key.keyId));
   if (!mine) throw new Error(`the checkpoint has no signature by ${key.name}`);
-  const publicKey = await crypto.subtle.importKey("raw", key.publicKey, { name: "Ed25519" }, false, ["verify"]);
-  const valid = await crypto.subtle.verify({ name: "Ed25519" }, publicKey, mine.signature, encoder.encode(text));
-  if (!valid) throw new Error("the checkpoint's signature does not verify with this key: the note was altered or the key is not the log's");
+  if (!(await ed25519Verify(key.publicKey, mine.signature, encoder.encode(text)))) {
+    throw new Error("the checkpoint's signature does not verify with this key: the note was altered or the key is not the log's");
+  }
   const lines = text.split("\n");
   if (lines.length < 4 || !/^(0|[1-9][0-9]*)$/.test(lines[1])) throw new Error("the note is not a checkpoint");
   const root = base64ToBytes(lines[2], "the checkpoint's root");
   if (root.length !== 32) throw new Error("the checkpoint's root is not 32 bytes");
-  return { origin: lines[0], size: BigInt(lines[1]), root, others: signatures.length - 1 };
+  return { origin: lines[0], size: BigInt(lines[1]), root, text, signatures };
 }
+
+const ed25519Verify = async (publicKey, signature, message) => {
+  const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+  return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+};
+
+// c2sp.org/tlog-cosignature: which listed witnesses cosigned ``checkpoint``; throws on a bad one.
+async function checkCosignatures(checkpoint, witnessKeys) {
+  const found = [];
+  for (const vkey of witnessKeys) {
+    const witness = await parseVkey(vkey, 4);
+    const line = checkpoint.signatures.find((s) => s.name === witness.name && same(s.keyId, witness.keyId));
+    if (!line) continue;
+    if (line.signature.length !== 72) throw new Error(`the cosignature of ${witness.name} is not 72 bytes`);
+    const time = new DataView(line.signature.buffer, line.signature.byteOffset, 8).getBigUint64(0);
+    const message = encoder.encode(`cosignature/v1\ntime ${time}\n${checkpoint.text}`);
+    if (!(await ed25519Verify(witness.publicKey, line.signature.slice(8), message))) {
+      throw new Error(`the cosignature of ${witness.name} does not verify: the checkpoint or the cosignature was altered`);
+    }
+    found.push(`${witness.name} at ${new Date(Number(time) * 1000).toISOString()}`);
+  }
+  if (!witnessKeys.length) return "no witness keys are listed: the log's signature alone";
+  return found.length
+    ? `cosigned by ${found.length} of ${witnessKeys.length} witnesses: ${found.join(", ")}`
+    : `cosigned by none of the ${witnessKeys.length} listed witnesses`;
+}
+
+const witnessKeys = () =>
+  document.getElementById("witness-keys").value.split("\n").map((k) => k.trim()).filter((k) => k);
 
 // RFC 9162 §2.1.3.2: the root an inclusion proof leads to.
 async function rootFromInclusion(leafHash, index, size, proof) {
@@ -201,6 +232,7 @@ async function verifyInclusion() {
       state.checkpoint = await openCheckpoint(state.proof.checkpoint, state.key);
       return `checkpoint of ${state.checkpoint.origin} at tree size ${state.checkpoint.size}: signature valid`;
     },
+    () => checkCosignatures(state.checkpoint, witnessKeys()),
     async () => {
       state.leaf = hexToBytes(state.proof.leaf_data, "leaf_data");
       const lines = new TextDecoder("utf-8", { fatal: true }).decode(state.leaf).split("\n");
