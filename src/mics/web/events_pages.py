@@ -80,14 +80,14 @@ def query_params(form: dict[str, str]) -> dict[str, str]:
 
 def viewer_or_refusal(
     request: Request, db: DatabaseDep, visitor: Visitor, page: str
-) -> tuple[query.Viewer | None, HTMLResponse | None]:
+) -> query.Viewer | HTMLResponse:
     """The visitor's event viewer, or the page saying why there is none (401/403)."""
     if visitor.principal is None:
-        return None, _refused(request, visitor, page, "Sign in to see events.", 401)
+        return _refused(request, visitor, page, "Sign in to see events.", 401)
     try:
-        return event_viewer(db, visitor.principal), None
+        return event_viewer(db, visitor.principal)
     except MicsError as refused:
-        return None, _refused(request, visitor, page, refused.message, refused.status)
+        return _refused(request, visitor, page, refused.message, refused.status)
 
 
 def _refused(
@@ -105,10 +105,9 @@ def _refused(
 
 @router.get("/events", response_class=HTMLResponse)
 def events_page(request: Request, db: DatabaseDep, visitor: VisitorDep) -> HTMLResponse:
-    viewer, refused = viewer_or_refusal(request, db, visitor, "Events")
-    if viewer is None:
-        assert refused is not None
-        return refused
+    viewer = viewer_or_refusal(request, db, visitor, "Events")
+    if isinstance(viewer, HTMLResponse):
+        return viewer
     form = {k: v for k, v in request.query_params.items() if k in FILTERS or k == "epc"}
     params = query_params(form)
     token = request.query_params.get("nextPageToken")
@@ -154,10 +153,9 @@ def events_page(request: Request, db: DatabaseDep, visitor: VisitorDep) -> HTMLR
 
 @router.get("/events/event", response_class=HTMLResponse)
 def event_page(request: Request, db: DatabaseDep, visitor: VisitorDep, id: str = "") -> Response:
-    viewer, refused = viewer_or_refusal(request, db, visitor, "Event")
-    if viewer is None:
-        assert refused is not None
-        return refused
+    viewer = viewer_or_refusal(request, db, visitor, "Event")
+    if isinstance(viewer, HTMLResponse):
+        return viewer
     row = query.get_event(db, id, viewer)
     if row is None:
         raise NotFound(f"no event {id!r} that you may see", field="eventID", value=id[:200])

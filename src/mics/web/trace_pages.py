@@ -73,10 +73,9 @@ def _pins(timeline: list[dict[str, Any]], places: dict[str, Place]) -> tuple[lis
 def trace_page(
     request: Request, db: DatabaseDep, visitor: VisitorDep, epc: str = "", direction: str = ""
 ) -> HTMLResponse:
-    viewer, refused = viewer_or_refusal(request, db, visitor, "Trace")
-    if viewer is None:
-        assert refused is not None
-        return refused
+    viewer = viewer_or_refusal(request, db, visitor, "Trace")
+    if isinstance(viewer, HTMLResponse):
+        return viewer
     context: dict[str, Any] = {"epc": epc, "direction": direction, "error": None, "answer": None}
     context["lots"] = _known_lots(db)
     status = 200
@@ -176,10 +175,9 @@ def recalled_items(db: Database, lot: str, viewer: Viewer) -> list[dict[str, str
 
 @router.get("/trace/recall", response_class=HTMLResponse)
 def recall_page(request: Request, db: DatabaseDep, visitor: VisitorDep, lot: str = "") -> Response:
-    viewer, refused = viewer_or_refusal(request, db, visitor, "Recall")
-    if viewer is None:
-        assert refused is not None
-        return refused
+    viewer = viewer_or_refusal(request, db, visitor, "Recall")
+    if isinstance(viewer, HTMLResponse):
+        return viewer
     context: dict[str, Any] = {"lot": lot, "items": None, "error": None, "lots": _known_lots(db)}
     status = 200
     if lot.strip():
@@ -192,10 +190,9 @@ def recall_page(request: Request, db: DatabaseDep, visitor: VisitorDep, lot: str
 
 @router.get("/trace/recall.csv")
 def recall_csv(request: Request, db: DatabaseDep, visitor: VisitorDep, lot: str = "") -> Response:
-    viewer, refused = viewer_or_refusal(request, db, visitor, "Recall")
-    if viewer is None:
-        assert refused is not None
-        return refused
+    viewer = viewer_or_refusal(request, db, visitor, "Recall")
+    if isinstance(viewer, HTMLResponse):
+        return viewer
     rows = recalled_items(db, lot, viewer)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=RECALL_COLUMNS, lineterminator="\r\n")  # RFC 4180
