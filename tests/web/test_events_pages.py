@@ -122,3 +122,17 @@ async def test_a_bad_filter_is_named_on_the_page(browser: httpx.AsyncClient) -> 
     assert page.status_code == 422
     assert "GE_eventTime" in html.unescape(page.text)
     assert 'data-event-id="' not in page.text
+
+
+async def test_a_bad_identifier_is_named_on_the_trace_and_recall_pages(
+    browser: httpx.AsyncClient,
+) -> None:
+    trace = await browser.get("/trace?epc=just-words")
+    assert trace.status_code == 422
+    assert "epc: not an identifier MICS can trace" in html.unescape(trace.text)
+    sideways = await browser.get(f"/trace?epc={quote(BAG, safe='')}&direction=sideways")
+    assert (sideways.status_code, "direction: unknown direction" in sideways.text) == (422, True)
+    recall = await browser.get(f"/trace/recall?lot={quote(BAG, safe='')}")
+    assert recall.status_code == 422
+    assert "lot: not a lot" in html.unescape(recall.text)
+    assert "<svg" not in trace.text

@@ -89,10 +89,12 @@ def trace_page(
                     expected="upstream or downstream",
                 )
             root, extra = lookup.resolve(db, epc)
-            direction = direction or _direction_for(root)
-            answer = genealogy.trace(db, root, direction, viewer, extra).as_json()  # type: ignore[arg-type]
+            way: genealogy.Direction = (
+                "upstream" if (direction or _direction_for(root)) == "upstream" else "downstream"
+            )
+            answer = genealogy.trace(db, root, way, viewer, extra).as_json()
             context.update(_drawn(db, answer))
-            context["direction"] = direction
+            context["direction"] = way
         except MicsError as error:
             context["error"] = error
             status = error.status
