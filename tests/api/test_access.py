@@ -216,6 +216,31 @@ ROUTES: list[Call] = [
         body=lambda site, role: {"toml": JEWELLERY_2_DAYS},
     ),
     Call("GET", "/static", "/static/mics.css", PUBLIC),
+    # --- web pages over events, trace and the log (mics.web): the API's rules, one set
+    Call("GET", "/signin", "/signin", PUBLIC),
+    # A form needs the CSRF token of a page loaded in the same browser (tests/web); this
+    # client keeps the cookie GET /signin set, and its empty body is no form: 422.
+    Call("POST", "/signin", "/signin", _expect("422")),
+    Call("POST", "/signout", "/signout", _expect("422")),
+    Call("GET", "/events", "/events?step=receiving", EVENT_READER),
+    Call(
+        "GET",
+        "/events/event",
+        lambda site, role: f"/events/event?id={quote(site.ids['event'], safe='')}",
+        BRAND_EVENT,
+    ),
+    Call("GET", "/events/upload", "/events/upload", EVENT_READER),  # the capturers
+    Call("POST", "/events/upload", "/events/upload", _expect("422")),
+    Call(
+        "GET",
+        "/events/captures/{capture_id}",
+        lambda site, role: f"/events/captures/{site.ids['capture']}",
+        BRAND_EVENT,
+    ),
+    Call("GET", "/trace", f"/trace?epc={quote(ITEM, safe='')}", EVENT_READER),
+    Call("GET", "/trace/recall", "/trace/recall?lot=08012345000418/LC26-07", EVENT_READER),
+    Call("GET", "/trace/recall.csv", "/trace/recall.csv?lot=08012345000418/LC26-07", EVENT_READER),
+    Call("GET", "/log", "/log", PUBLIC),
     Call("GET", "/docs-assets", "/docs-assets/swagger-ui.css", PUBLIC),
     # --- the resolver, scans, data carriers, tags
     Call("OPTIONS", "/01/{rest:path}", ITEM, PUBLIC),

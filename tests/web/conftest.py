@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    """The running server: its address, its working folder and its environment."""
+
+    url: str
+    home: Path
+    env: dict[str, str]
+
+    def mics(self, *args: str) -> str:
+        """Run ``mics ARGS`` against the server's database; its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "mics", *args],
+            env=self.env,
+            cwd=self.home,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        return done.stdout
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(served: Served) -> str:
+    return served.url
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``mics db upgrade``, ``mics demo`` and ``mics serve`` in a temporary home."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium): browser tests skipped")
@@ -61,7 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             pytest.fail("the server did not start within 30 s")
-        yield url
+        yield Served(url, home, env)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -122,7 +122,9 @@ async def test_the_fragment_shows_the_services_figures_for_the_variant(
     gwp = re.search(r'id="whatif-gwp">([\d.]+)<', page.text)
     assert gwp is not None
     assert float(gwp.group(1)) == pytest.approx(expected.alternative.total, abs=0.005)
-    assert abs(expected.alternative.total - expected.baseline.total) > 0.1  # the figure really moved
+    assert (
+        abs(expected.alternative.total - expected.baseline.total) > 0.1
+    )  # the figure really moved
     assert "Bovine leather, vegetable tanned instead of Bovine leather, chrome tanned" in page.text
     assert "leather-vegetable" not in page.text.replace(f'data-variant="{spec}"', "")  # names only
     assert 'class="chart sankey"' in page.text

@@ -128,17 +128,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
     from mics.web import (
+        events_pages,
         factory_pages,
         footprint_pages,
         i18n,
+        log_pages,
         match_pages,
         pages,
         registry_pages,
         search_pages,
+        signin,
         static_dir,
+        trace_pages,
         whatif,
     )
+    from mics.web.visitor import load_or_create_session_seal
 
+    app.state.web_session = load_or_create_session_seal(settings.home)
+    for web_router in (signin, events_pages, trace_pages, log_pages):
+        app.include_router(web_router.router)
     app.include_router(whatif.router)
     app.include_router(footprint_pages.router)
     app.include_router(registry_pages.router)

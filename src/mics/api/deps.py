@@ -110,10 +110,21 @@ def get_viewer(
 ) -> Viewer:
     """What the caller may read of the EPCIS repository: every event for operator and
     authority keys, its own events (and those naming it) for partner keys, 403 for others."""
-    principal = get_principal(request).require(*EVENT_READERS)
+    return event_viewer(get_db(request), get_principal(request))
+
+
+def event_viewer(db: Database, principal: Principal) -> Viewer:
+    """What ``principal`` may read of the EPCIS repository (403 for roles that read none):
+    the rule of ``/epcis`` and of the web pages alike."""
+    principal.require(*EVENT_READERS)
     if principal.role in READS_EVERY_EVENT:
         return Viewer(partner=None)
-    return viewer_for(get_db(request), principal.partner)
+    return viewer_for(db, principal.partner)
+
+
+def sees_every_capture_job(principal: Principal) -> bool:
+    """Operator keys read every capture job; other keys their own partner's."""
+    return principal.role == "operator"
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

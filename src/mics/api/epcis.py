@@ -24,7 +24,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from mics.api.deps import CapturerDep, DatabaseDep, EventReaderDep, ViewerDep
+from mics.api.deps import (
+    CapturerDep,
+    DatabaseDep,
+    EventReaderDep,
+    ViewerDep,
+    sees_every_capture_job,
+)
 from mics.api.epcis_answers import CONTEXT, EVENTS, LD_JSON, query_params, results, stamp, wants_xml
 from mics.api.openapi import media, problems
 from mics.api.problems import allowed_methods, problem_response
@@ -187,7 +193,7 @@ def capture_jobs_list(
 ) -> Response:
     """The caller's capture jobs (every job for an operator key), paged as the binding's
     ``GET /capture``: ``perPage``, ``nextPageToken`` and a ``Link: <...>; rel="next"``."""
-    owner = None if who.role == "operator" else who.partner
+    owner = None if sees_every_capture_job(who) else who.partner
     page = capture_jobs.jobs(db, owner, per_page=per_page, token=next_page_token)
     headers = {"GS1-EPCIS-Version": "2.0.0"}
     if page.next_token:
@@ -200,7 +206,7 @@ def capture_jobs_list(
 @router.get("/capture/{capture_id}")
 def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
     job = capture.job(db, capture_id)
-    if job is None or (job.partner_id != who.partner and who.role != "operator"):
+    if job is None or (job.partner_id != who.partner and not sees_every_capture_job(who)):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
     return _job(job)
 
