@@ -17,10 +17,11 @@ from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
 from mics.ledger import log
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, cosign_note
-from mics.ledger.offline import verify_checkpoints, verify_event
+from mics.ledger.offline import verify_checkpoints
 from mics.registry.demo import ensure_instance
 from mics.trace import query
 from mics.trace.capture import capture_events
+from mics.trace.offline import verify_event
 
 from .conftest import CONTEXT, OPERATOR, ORIGIN, events
 

@@ -25,8 +25,9 @@ from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
 from mics.ledger.keys import load_signer
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
-from mics.ledger.offline import verify_checkpoints, verify_event
+from mics.ledger.offline import verify_checkpoints
 from mics.trace import query
+from mics.trace.offline import verify_event
 
 ledger_app = typer.Typer(help="Transparency log: proofs, audit, witnesses.", no_args_is_help=True)
 
