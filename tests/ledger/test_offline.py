@@ -19,7 +19,7 @@ from mics.ledger import log
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, cosign_note
 from mics.ledger.offline import verify_checkpoints
 from mics.registry.demo import ensure_instance
-from mics.trace import query
+from mics.trace import proofs, query
 from mics.trace.capture import capture_events
 from mics.trace.offline import verify_event
 
@@ -43,7 +43,7 @@ def captured(sqlite_db: Database) -> tuple[Database, dict[str, Any], dict[str, A
     stored = query.get_event(sqlite_db, row["eventID"], query.Viewer(partner=None))
     assert stored is not None
     served = query.as_event(stored) | {"@context": [CONTEXT[1]]}  # as GET /epcis/events/{id}
-    return sqlite_db, served, log.event_proof(sqlite_db, SIGNER, ORIGIN, stored)
+    return sqlite_db, served, proofs.event_proof(sqlite_db, SIGNER, ORIGIN, stored)
 
 
 def test_captured_event_verifies_against_the_proofs_checkpoint(captured: Any) -> None:

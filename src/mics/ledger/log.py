@@ -27,7 +27,6 @@ from mics.errors import InvalidInput, NotFound
 from mics.ledger import merkle, tiles
 from mics.ledger.note import Signer, format_checkpoint, sign_note
 from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
-from mics.trace.store import CaptureJobRow, EventRow
 
 CHECKPOINT_INTERVAL = timedelta(seconds=1)
 LEAF_TABLE = LeafRow.metadata.tables["ledger_leaf"]
@@ -336,29 +335,3 @@ def leaf_index(db: Database, event_pk: int) -> int:
     if index is None:
         raise NotFound("this event has no leaf in the log", field="event", value=event_pk)
     return index
-
-
-def event_proof(db: Database, signer: Signer, origin: str, event: EventRow) -> dict[str, object]:
-    """What ``GET /epcis/events/{id}/proof`` serves: the inclusion proof of a stored event.
-
-    The proof is against the latest checkpoint if it already holds the event (so
-    witnesses may have cosigned it), else against one signed now; it carries the
-    checkpoint note with its cosignatures and the capture document's ``@context``.
-    """
-    from mics.ledger.cosignatures import note_with_cosignatures
-
-    index = leaf_index(db, event.id)
-    signed = latest_checkpoint(db, signer, origin)
-    if signed.size <= index:
-        signed = checkpoint(db, signer, origin)
-    proof = inclusion_by_index(db, index, signed.size)
-    with db.read() as s:
-        context = s.scalar(
-            select(CaptureJobRow.context).where(CaptureJobRow.id == event.capture_id)
-        )
-    return proof.as_json() | {
-        "event_id": event.event_id,
-        "event_hash": event.event_hash,
-        "event_context": context,
-        "checkpoint": note_with_cosignatures(db, signed),
-    }
