@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 
 from mics import registry
 from mics.db import Base, Database, UtcDateTime, _import_models
-from mics.ledger.store import CheckpointRow
+from mics.ledger.store.tables import CheckpointRow
 from mics.registry.schemas import ItemIn
 
 

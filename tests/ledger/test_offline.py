@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from mics.cli.app import app
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
-from mics.ledger import log
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, cosign_note
 from mics.ledger.offline import verify_checkpoints
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
 from mics.trace import proofs, query
 from mics.trace.capture import capture_events

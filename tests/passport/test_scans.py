@@ -15,7 +15,7 @@ from tests.support import tag_demo
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, TooManyRequests
-from mics.ledger.store import HeadRow as LedgerHeadRow
+from mics.ledger.store.tables import HeadRow as LedgerHeadRow
 from mics.passport import rejected, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link

@@ -15,8 +15,8 @@ from tests.support import EPCIS_CONTEXT, epcis_document
 from mics import registry
 from mics.db import Database
 from mics.errors import InvalidInput
-from mics.ledger import log
-from mics.ledger.store import LeafRow
+from mics.ledger.store import log
+from mics.ledger.store.tables import LeafRow
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
 from mics.trace import capture, genealogy, query

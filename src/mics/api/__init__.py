@@ -29,7 +29,7 @@ from mics.api import trace as trace_api
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
-from mics.ledger.keys import load_or_create_signer
+from mics.ledger.store.keys import load_or_create_signer
 from mics.trace import parallel
 from mics.trace.webhook_tokens import load_or_create_token_seal
 

@@ -31,9 +31,9 @@ from mics.api.deps import (
 from mics.api.openapi import media, problems
 from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
-from mics.ledger import cosignatures, log
 from mics.ledger.audit import audit
 from mics.ledger.note import Signer
+from mics.ledger.store import cosignatures, log
 from mics.trace import proofs, query
 
 router = APIRouter(tags=["ledger"])

@@ -21,11 +21,11 @@ import typer
 
 from mics.cli.common import console, database, settings
 from mics.errors import InvalidInput, NotFound
-from mics.ledger import cosignatures
 from mics.ledger.audit import audit
-from mics.ledger.keys import load_signer
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
 from mics.ledger.offline import verify_checkpoints
+from mics.ledger.store import cosignatures
+from mics.ledger.store.keys import load_signer
 from mics.trace import proofs, query
 from mics.trace.offline import verify_event
 

@@ -22,7 +22,7 @@ Then no event may be left without a leaf. The first disagreement is named as a
 - ``reordered``: an event found at another position than the log recorded it;
 - ``leaf`` / ``node`` / ``checkpoint`` / ``head``: a log row itself was altered
   (a wrong hash, or a value of the wrong type or length: the finding names the
-  table, the row, the column and what it holds, :mod:`mics.ledger.stored`);
+  table, the row, the column and what it holds, :mod:`mics.ledger.store.rows`);
 - ``unreadable``: stored rows of a shape no check foresaw (named, never a traceback).
 
 A changed event column (a time that is not a time, a body that is not a JSON
@@ -50,8 +50,8 @@ from mics.ledger.audit_events import (
 )
 from mics.ledger.leaf import parse_leaf_data
 from mics.ledger.note import Verifier, open_checkpoint
-from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
-from mics.ledger.stored import BadValue, Reader, raw
+from mics.ledger.store.rows import BadValue, Reader, raw
+from mics.ledger.store.tables import CheckpointRow, HeadRow, LeafRow, NodeRow
 from mics.trace.store import EventRow
 
 CHUNK = 10_000

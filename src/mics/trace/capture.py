@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
-from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
+from mics.ledger.store import log
 from mics.trace import documents, json_text
 from mics.trace.cbv import bare_term
 from mics.trace.inline_namespaces import lift_declarations, lift_document

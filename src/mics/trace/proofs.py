@@ -1,6 +1,6 @@
 """An EPCIS event's proof of inclusion in the transparency log, as the API serves it.
 
-The log (:mod:`mics.ledger.log`) proves leaves; this module finds the event's
+The log (:mod:`mics.ledger.store.log`) proves leaves; this module finds the event's
 leaf and adds what a verifier of the *event* needs: its event ID and CBV 2.0
 §8.9 hash, the capture document's ``@context`` (to rebuild the hash, see
 :mod:`mics.trace.offline`) and the signed checkpoint note with its witness
@@ -12,9 +12,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mics.db import Database
-from mics.ledger import log
-from mics.ledger.cosignatures import note_with_cosignatures
 from mics.ledger.note import Signer
+from mics.ledger.store import log
+from mics.ledger.store.cosignatures import note_with_cosignatures
 from mics.trace.store import CaptureJobRow, EventRow
 
 

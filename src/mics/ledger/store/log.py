@@ -26,7 +26,7 @@ from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import merkle, tiles
 from mics.ledger.note import Signer, format_checkpoint, sign_note
-from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
+from mics.ledger.store.tables import CheckpointRow, HeadRow, LeafRow, NodeRow
 
 CHECKPOINT_INTERVAL = timedelta(seconds=1)
 LEAF_TABLE = LeafRow.metadata.tables["ledger_leaf"]

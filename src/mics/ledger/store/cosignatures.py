@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound, VerificationError
 from mics.ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_note
-from mics.ledger.store import CheckpointRow, CosignatureRow, WitnessRow
+from mics.ledger.store.tables import CheckpointRow, CosignatureRow, WitnessRow
 from mics.registry.store import PartnerRow
 
 
