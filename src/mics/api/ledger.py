@@ -31,10 +31,10 @@ from mics.api.deps import (
 from mics.api.openapi import media, problems
 from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
-from mics.ledger.audit import audit
 from mics.ledger.note import Signer
 from mics.ledger.store import cosignatures, log
 from mics.trace import proofs, query
+from mics.trace.audit import audit
 
 router = APIRouter(tags=["ledger"])
 TreeSize = Annotated[BigInt, Field(ge=0, description="a tree size (leaves)")]

@@ -21,12 +21,12 @@ import typer
 
 from mics.cli.common import console, database, settings
 from mics.errors import InvalidInput, NotFound
-from mics.ledger.audit import audit
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
 from mics.ledger.offline import verify_checkpoints
 from mics.ledger.store import cosignatures
 from mics.ledger.store.keys import load_signer
 from mics.trace import proofs, query
+from mics.trace.audit import audit
 from mics.trace.offline import verify_event
 
 ledger_app = typer.Typer(help="Transparency log: proofs, audit, witnesses.", no_args_is_help=True)
