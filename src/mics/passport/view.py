@@ -36,10 +36,10 @@ from mics.passport.chain import (
 from mics.passport.data_integrity import did_web
 from mics.passport.ownership import item_status
 from mics.registry import domain, get_partner, get_product, product_tree
+from mics.registry import reads as registry
 from mics.registry.schemas import BomNode, ProductOut
-from mics.registry.store import MaterialRow, PartnerRow, SectorRow
+from mics.trace import reads as trace_reads
 from mics.trace.epcs import identifiers
-from mics.trace.store import EventRow
 
 __all__ = [  # the chain of custody is mics.passport.chain's; named here as before
     "GS1",
@@ -102,17 +102,12 @@ def provenance(
     events, unvouched = found.cited, found.unvouched
     labels = strings(lang)["steps"]
     with db.read() as s:
-        places = {
-            str(gln): city
-            for gln, city in s.execute(
-                select(PartnerRow.gln, PartnerRow.city).where(PartnerRow.gln.is_not(None))
-            )
-        }
+        places = registry.places_by_gln(s)
         bodies = {
-            r.event_id: (json.loads(r.body), r.partner_id)
-            for r in s.scalars(
-                select(EventRow).where(EventRow.event_id.in_([e.event_id for e in events]))
-            )
+            event_id: (json.loads(body), partner)
+            for event_id, (body, partner) in trace_reads.event_bodies(
+                s, [e.event_id for e in events]
+            ).items()
         }
     timeline, full = [], []
     made: str | None = None
@@ -196,7 +191,7 @@ def material_mix(db: Database, product_id: str) -> list[dict[str, Any]]:
     """The passport's ``materials``: each material of the whole BOM, its mass and share
     of the product, origin, recycled and bio-based shares (unfiltered: ``access``)."""
     with db.read() as s:
-        materials = {m.id: m for m in s.scalars(select(MaterialRow))}
+        materials = registry.materials(s)
     return [
         {
             "name": materials[m["ref"]].name,
@@ -283,7 +278,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
     product = get_product(db, domain.normalise_gtin(gtin))
     brand = get_partner(db, product.brand)
     with db.read() as s:
-        sector = s.get(SectorRow, product.sector)
+        sector = registry.sector_name(s, product.sector)
     footprint, mci = _footprint(db, product.id)
     mix = material_mix(db, product.id)
     recycled = sum(m["massShare"] * m["recycledShare"] for m in mix)
@@ -295,7 +290,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
             "description": text["description"],
             "untranslated": untranslated,
             "sector": product.sector,
-            "sectorName": sector.name if sector else product.sector,
+            "sectorName": sector or product.sector,
             "lifetimeYears": product.lifetime_years,
             "massKg": product.mass_kg,
         },
