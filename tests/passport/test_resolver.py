@@ -92,7 +92,7 @@ async def test_machines_get_json_ld_with_a_link_to_the_linkset(
 
 
 async def test_browsers_get_the_passport_page(client: httpx.AsyncClient) -> None:
-    _needs("mics.passport.pages")
+    _needs("mics.web.passport_pages")
     response = await client.get(ITEM, headers={"Accept": BROWSER})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -209,7 +209,7 @@ async def test_scan_url_is_verified_recorded_and_replay_flagged(
 async def test_scan_page_shows_the_verdict(
     client: httpx.AsyncClient, full_db: Database, settings: Settings
 ) -> None:
-    _needs("mics.passport.pages")
+    _needs("mics.web.passport_pages")
     master = tags.load_or_create_master_key(settings.home, settings.instance)
     url = tags.simulate_scan_url(full_db, master, find_item(full_db, BAG, "BA00002").id, BASE)
     parts = urlsplit(url)

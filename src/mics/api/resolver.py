@@ -488,9 +488,9 @@ def _page(
     request: Request, db: Database, link: DigitalLink, scan: dict[str, Any] | None
 ) -> Response:
     try:
-        from mics.passport.pages import passport_page as render
+        from mics.web.passport_pages import passport_page as render
     except ImportError:
-        return _unavailable(request, "the passport page (mics.passport.pages)")
+        return _unavailable(request, "the passport page (mics.web.passport_pages)")
     page: Response = render(request, db, link.gtin, link.serial, link.lot, scan)
     return page
 
