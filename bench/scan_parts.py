@@ -3,7 +3,7 @@
 On a temporary SQLite file with the demo data and TAGS tagged items (as
 ``bench/scan.py`` prepares them), prints microseconds per scan for
 ``verify_scan`` with its own connection and commit, for the same scans in
-groups of GROUP sharing one commit (``passport.scan_group``, as the server's
+groups of GROUP sharing one commit (``mics.storage.scan_group``, as the server's
 event loop runs them), and per verdict for ``publish_pending`` in its batches.
 Usage: python bench/scan_parts.py [SCANS] [GROUP] [TAGS]
 """
@@ -21,8 +21,8 @@ from mics.config import Settings
 from mics.db import Database
 from mics.passport import scans, tags
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.scan_group import scan_group
 from mics.passport.sun import SunMasterKey
+from mics.storage.scan_group import scan_group
 from scan import prepare  # type: ignore[import-not-found]  # bench/scan.py, run beside it
 
 Scan = tuple[DigitalLink, str, str]

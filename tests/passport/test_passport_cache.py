@@ -23,9 +23,9 @@ from mics.passport.passport_cache import Frozen, PassportCache, freeze
 from mics.passport.store import TagScanRow
 from mics.passport.view import passport_json
 from mics.registry import find_item
+from mics.storage.write_gate import GateBusy, write_gate
 from mics.trace.capture import capture_document, capture_events
 from mics.trace.store import EventRow
-from mics.write_gate import GateBusy, write_gate
 
 BAG, BASE = "08012345000012", "https://mics.test"
 TIERS = ("public", "legitimate_interest", "authority")

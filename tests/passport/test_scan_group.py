@@ -17,11 +17,11 @@ from mics.db import Database
 from mics.errors import NotFound, Unavailable
 from mics.passport import scans, tags
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
 from mics.passport.sun import SunMasterKey
 from mics.registry import find_item
-from mics.write_gate import GateBusy, write_gate
+from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.write_gate import GateBusy, write_gate
 
 BASE = "https://mics.test"
 BAG = "08012345000012"

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
-from mics import __version__, checkpoints, heap
+from mics import __version__
 from mics.api import compute, docs, edge, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
@@ -30,6 +30,8 @@ from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.store.keys import load_or_create_signer
+from mics.runtime import heap
+from mics.storage import checkpoints
 from mics.trace import parallel
 from mics.trace.webhook_tokens import load_or_create_token_seal
 
@@ -74,8 +76,8 @@ class MicsApp(FastAPI):
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """For the server's life: SQLite's WAL checkpoints on a thread of their own
-    (``mics.checkpoints``), and what lives as long as the process set aside from
-    the cyclic garbage collector's full passes (``mics.heap``: 183 ms pauses)."""
+    (``mics.storage.checkpoints``), and what lives as long as the process set aside from
+    the cyclic garbage collector's full passes (``mics.runtime.heap``: 183 ms pauses)."""
     parallel.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
     checkpointer = checkpoints.start(app.state.db.engine)
     try:

@@ -44,12 +44,12 @@ from mics.passport import access, labels, resolver, scans, tags
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
-from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
 from mics.registry import get_item, get_product
-from mics.write_gate import GateBusy
+from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.write_gate import GateBusy
 
 router = APIRouter(tags=["passport"])
 
@@ -151,7 +151,7 @@ async def resolve(rest: str, request: Request) -> Response:
 async def _gated(db: Database, answer: Callable[[ScanGroup | None], Response]) -> Response:
     """``answer(group)`` on the event loop, polling while another writer holds the gate.
 
-    The scan joins this loop pass's group (``passport.scan_group``) and its answer
+    The scan joins this loop pass's group (``mics.storage.scan_group``) and its answer
     goes out once the group has committed. After ``GATE_POLLS`` polls,
     ``answer(None)`` on a thread, waiting for the gate there.
     """

@@ -67,14 +67,14 @@ from mics.passport import rejected
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
-from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.scan_limits import ScanLimiter
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
 from mics.registry.store import ItemRow, ProductRow
-from mics.statements import Statement, dbapi_connection
+from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.statements import Statement, dbapi_connection
+from mics.storage.write_gate import GateBusy, write_gate
 from mics.trace.capture import capture_events
-from mics.write_gate import GateBusy, write_gate
 
 STOLEN = "stolen"
 LOST = "lost"
@@ -190,7 +190,7 @@ def verify_scan(
     except VerificationError as error:
         reading, failure = None, error.message
     # One pooled DBAPI connection for the scan, its statements on the driver's own
-    # cursor (``mics.statements``: SQLAlchemy's execution machinery was most of a
+    # cursor (``mics.storage.statements``: SQLAlchemy's execution machinery was most of a
     # scan). First one short read: the item, its tag, the tag that was read, the
     # read point and the owner's lost/stolen report.
     dialect = db.engine.dialect
@@ -461,7 +461,7 @@ def publish_pending(
 
     With ``wait=False`` a busy write gate raises ``GateBusy`` before anything is written.
     """
-    # Plain statements on one pooled connection (``mics.statements``): with the ORM
+    # Plain statements on one pooled connection (``mics.storage.statements``): with the ORM
     # these two cost a one-verdict publish ~2 ms of its ~5 on the bench machine.
     dialect = db.engine.dialect
     with dbapi_connection(db.engine) as conn:

@@ -21,11 +21,12 @@ from typing import IO, Any
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
 from mics.ledger.leaf import leaf_data, leaf_writer
 from mics.ledger.store import log
+from mics.storage.bulk import insert_rows, parameter_mark
+from mics.storage.write_gate import write_gate
 from mics.trace import documents, json_text
 from mics.trace.cbv import bare_term
 from mics.trace.inline_namespaces import lift_declarations, lift_document
@@ -45,7 +46,6 @@ from mics.trace.validate import (
     Problem,
     validate_document,
 )
-from mics.write_gate import write_gate
 
 BATCH = 2000
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
@@ -183,7 +183,7 @@ def capture_events(
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
-    On SQLite the gate queues every long writer (``mics.write_gate``), so that a
+    On SQLite the gate queues every long writer (``mics.storage.write_gate``), so that a
     caller on an event loop can ask with ``wait=False`` and get ``GateBusy``
     instead of sleeping in SQLite's busy handler behind a 100,000-event capture.
 

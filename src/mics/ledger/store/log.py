@@ -21,12 +21,12 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import merkle, tiles
 from mics.ledger.note import Signer, format_checkpoint, sign_note
 from mics.ledger.store.tables import CheckpointRow, HeadRow, LeafRow, NodeRow
+from mics.storage.bulk import insert_rows, parameter_mark
 
 CHECKPOINT_INTERVAL = timedelta(seconds=1)
 LEAF_TABLE = LeafRow.metadata.tables["ledger_leaf"]
