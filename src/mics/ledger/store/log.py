@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -322,10 +322,6 @@ def tile(db: Database, path: str) -> tuple[bytes, bool]:
         cache = NodeCache(s)
         cache.prefetch(parsed.nodes)
         return tiles.tile_bytes(parsed, cache), parsed.width == tiles.TILE_WIDTH
-
-
-def leaf_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(LeafRow)) or 0
 
 
 def leaf_index(db: Database, event_pk: int) -> int:
