@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from tests.support import run_mics
 
+from mics.errors import Unauthorized
+
 
 def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_mics(folder, *args)
@@ -235,3 +237,24 @@ def test_serve_trusts_x_forwarded_for_only_from_the_configured_proxies(
     assert result.exit_code == 0, result.output
     assert seen["port"] == 8123
     assert (seen["proxy_headers"], seen["forwarded_allow_ips"]) == (proxy_headers, allowed)
+
+
+def test_keys_revoke_refuses_the_key_from_then_on(tmp_path: Path) -> None:
+    from mics.db import Database, make_engine
+    from mics.registry.keys import authenticate
+
+    assert mics(tmp_path, "db", "upgrade").returncode == 0
+    assert mics(tmp_path, "demo").returncode == 0
+    made = mics(tmp_path, "keys", "create", "politecnico-lombardo", "--label", "to revoke")
+    key = made.stdout.strip()
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'cli.db'}"))
+    assert authenticate(db, key).partner == "politecnico-lombardo"
+    revoked = mics(tmp_path, "keys", "revoke", key.split("_")[1])
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked: an API key of partner politecnico-lombardo" in revoked.stdout
+    with pytest.raises(Unauthorized, match="revoked"):
+        authenticate(db, key)
+    unknown = mics(tmp_path, "keys", "revoke", "0badc0de")
+    assert unknown.returncode != 0
+    assert "no API key with prefix '0badc0de'" in unknown.stderr + unknown.stdout
+    db.dispose()
