@@ -107,8 +107,12 @@ FAILED = frozenset({Verdict.NOT_AUTHENTIC.value, Verdict.REPLAY.value})
 _log = logging.getLogger(__name__)
 
 
-# An item's ownership: (has a packaging secret, owner's report, periods (since, until)).
-Owned = tuple[bool, str | None, tuple[tuple[datetime, datetime | None], ...]]
+class Owned(NamedTuple):
+    """An item's ownership as a scan reads it (``passport_cache.ownership_of`` takes it)."""
+
+    has_secret: bool  # a packaging secret was issued
+    report: str | None  # the owner's lost/stolen report
+    periods: tuple[tuple[datetime, datetime | None], ...]  # (since, until) of each owner
 
 
 @dataclass(frozen=True)
@@ -396,7 +400,7 @@ def _item_state(
         )
     tag = None if found[6] is None else TagState(*list(found)[6:])
     periods = tuple((row[4], row[5]) for row in rows if row[4] is not None)
-    return int(found[0]), tag, found[2], (found[3] is not None, found[2], periods)
+    return int(found[0]), tag, found[2], Owned(found[3] is not None, found[2], periods)
 
 
 def _last_seen(tag: TagState | None) -> LastSeen | None:

@@ -329,7 +329,7 @@ class _Writer:
             event = events_of[index]
             event_id = event.get("eventID") or digest
             ready.append((index, event, digest, event_id, event_time, epc_list, tx_list))
-        ids = tuple(p[3] for p in ready)
+        ids = tuple(event_id for _, _, _, event_id, _, _, _ in ready)
         marks = ", ".join([self.mark] * len(ids))
         found = self.connection.exec_driver_sql(
             f"SELECT event_id, event_hash FROM epcis_event WHERE event_id IN ({marks})", ids
