@@ -34,7 +34,7 @@ from starlette.types import Receive, Scope, Send
 
 from mics.api import openapi, problems
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, WriterDep, get_principal
-from mics.api.negotiation import negotiate
+from mics.api.negotiation import negotiate, preferred_language
 from mics.api.problems import problem_response
 from mics.column_ranges import RowId
 from mics.config import Settings
@@ -234,7 +234,12 @@ def _resolve(
     link = _parse(request)
     if isinstance(link, Response):
         return link
-    language = resolver.check_lang(lang, request.headers.get("accept-language"))
+    accepted = request.headers.get("accept-language")
+    language = (
+        resolver.language_code(lang)
+        if lang is not None
+        else preferred_language(accepted, resolver.LANGUAGES) or "en"
+    )
     params = request.query_params
     if "e" in params or "c" in params:
         return _scan(request, db, link, language, group=group)

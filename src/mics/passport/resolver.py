@@ -272,23 +272,21 @@ def description(base_url: str, name: str) -> dict[str, object]:
     }
 
 
-def check_lang(lang: str | None, accept_language: str | None) -> str:
-    """``?lang=`` when given (it or en), else the first supported one Accept-Language names."""
-    if lang is not None:
-        code = lang.strip().lower()[:2]
-        if code not in LANGUAGES:
-            raise InvalidInput(
-                f"{lang!r} is not a language of the passport",
-                field="lang",
-                value=lang,
-                expected=" or ".join(LANGUAGES),
-            )
-        return code
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "en"
+def language_code(lang: str) -> str:
+    """The passport language ``?lang=`` asks for (``it``, ``it-IT``: it), or InvalidInput.
+
+    Without ``?lang=`` the faces negotiate Accept-Language
+    (``api.negotiation.preferred_language``).
+    """
+    code = lang.strip().lower()[:2]
+    if code not in LANGUAGES:
+        raise InvalidInput(
+            f"{lang!r} is not a language of the passport",
+            field="lang",
+            value=lang,
+            expected=" or ".join(LANGUAGES),
+        )
+    return code
 
 
 def _path(link: DigitalLink) -> str:
