@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mics.config import Settings
 from mics.db import Database
-from mics.passport import scans, tags
+from mics.passport import scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import SunMasterKey
 from mics.storage.scan_group import scan_group
@@ -68,7 +68,7 @@ def main(n_scans: int, size: int, n_tags: int) -> None:
         alone = one_by_one(db, master, first)
         together = asyncio.run(grouped(db, master, second, size))
         start = time.perf_counter()
-        published = scans.publish_all(db, Settings.from_env().operator_partner)
+        published = verdict_events.publish_all(db, Settings.from_env().operator_partner)
         publishing = time.perf_counter() - start
         print(f"scan parts: {n_scans} scans each way, {n_tags} tags, SQLite, in process")
         print(f"{'verify + record, own commit':34} {1e6 * alone / len(first):8.0f} us a scan")

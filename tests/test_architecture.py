@@ -25,6 +25,10 @@ KNOWN_TABLE_READS = {
     # passport and owner (src/mics/passport/BENCH.md); split, it costs a round trip per scan
     ("mics.passport.scans", "mics.registry.store.ItemRow"),
     ("mics.passport.scans", "mics.registry.store.ProductRow"),
+    # the verdict outbox reads each pending scan with its item's GTIN and serial in
+    # the statement that publishes it (one statement per batch of 50)
+    ("mics.passport.verdict_events", "mics.registry.store.ItemRow"),
+    ("mics.passport.verdict_events", "mics.registry.store.ProductRow"),
     # the passport cache's change check: one indexed statement over event identifiers
     # that leaves out the scan outbox's own events (tag_scan) in SQL
     ("mics.passport.passport_cache", "mics.trace.store.EventRow"),

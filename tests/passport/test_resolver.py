@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.passport import resolver, scans, tags
+from mics.passport import resolver, tags, verdict_events
 from mics.passport.store import TagScanRow
 from mics.registry import find_item
 from mics.registry.keys import create_key
@@ -317,7 +317,7 @@ def test_link_types_compact_either_spelling() -> None:
     assert resolver.compact("https://gs1.org/voc/pip") == "gs1:pip"
     assert resolver.compact("pip") == "gs1:pip"
     assert resolver.compact("gs1:epcis") == "gs1:epcis"
-    assert scans.DISPOSITIONS["authentic"] == "conformant"
+    assert verdict_events.DISPOSITIONS["authentic"] == "conformant"
 
 
 async def test_head_answers_like_get_without_a_body(client: httpx.AsyncClient) -> None:

@@ -40,7 +40,7 @@ from mics.column_ranges import RowId
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import Forbidden, InvalidInput, MicsError
-from mics.passport import access, labels, resolver, scans, tags
+from mics.passport import access, labels, resolver, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
@@ -74,11 +74,13 @@ def master_key(request: Request) -> SunMasterKey:
     return master
 
 
-def publisher(request: Request) -> scans.VerdictPublisher:
-    found: scans.VerdictPublisher | None = getattr(request.app.state, "verdict_publisher", None)
+def publisher(request: Request) -> verdict_events.VerdictPublisher:
+    found: verdict_events.VerdictPublisher | None = getattr(
+        request.app.state, "verdict_publisher", None
+    )
     if found is None:
         settings = request.app.state.settings
-        found = scans.VerdictPublisher(
+        found = verdict_events.VerdictPublisher(
             request.app.state.db,
             settings.operator_partner,
             lock_file=settings.home / "verdict-publisher.lock",

@@ -188,7 +188,7 @@ def capture_events(
     instead of sleeping in SQLite's busy handler behind a 100,000-event capture.
 
     ``built=True`` is for events MICS builds itself from checked values (the
-    tag-scan verdicts, ``passport.scans.verdict_event``, whose every kind the
+    tag-scan verdicts, ``passport.verdict_events.verdict_event``, whose every kind the
     tests run through ``validate_event``): the per-event validation, a fifth of
     publishing a verdict, is skipped. Never for events that came from outside.
     ``then(connection)`` runs in the capture's transaction after the events are
