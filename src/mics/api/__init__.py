@@ -16,6 +16,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from mics import __version__
+from mics.api import carriers as carriers_api
 from mics.api import compute, docs, edge, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # The resolver first: every tag scan takes its /01/ route, and each router
     # ahead of it costs a scan its route matching (~0.1 ms for the six of them).
     app.include_router(resolver_api.router)
+    app.include_router(carriers_api.router)
     app.include_router(registry_api.router)
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
     app.include_router(epcis_api.router)
