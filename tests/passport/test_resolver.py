@@ -314,9 +314,9 @@ async def test_ping_is_a_constant(client: httpx.AsyncClient) -> None:
 
 
 def test_link_types_compact_either_spelling() -> None:
-    assert resolver.compact("https://gs1.org/voc/pip") == "gs1:pip"
-    assert resolver.compact("pip") == "gs1:pip"
-    assert resolver.compact("gs1:epcis") == "gs1:epcis"
+    assert resolver.link_type_curie("https://gs1.org/voc/pip") == "gs1:pip"
+    assert resolver.link_type_curie("pip") == "gs1:pip"
+    assert resolver.link_type_curie("gs1:epcis") == "gs1:epcis"
     assert verdict_events.DISPOSITIONS["authentic"] == "conformant"
 
 

@@ -210,7 +210,7 @@ def links(target: Target, base_url: str, *, credentials: bool = False) -> list[L
 
 def select_link(target: Target, found: list[Link], link_type: str) -> Link:
     """The link of type ``link_type`` (compact or full URI), or NotFound naming those there are."""
-    wanted = compact(link_type)
+    wanted = link_type_curie(link_type)
     for link in found:
         if link.link_type == wanted:
             return link
@@ -223,7 +223,7 @@ def select_link(target: Target, found: list[Link], link_type: str) -> Link:
     )
 
 
-def compact(link_type: str) -> str:
+def link_type_curie(link_type: str) -> str:
     """``https://gs1.org/voc/pip`` → ``gs1:pip``; a bare ``pip`` too."""
     text = link_type.strip()
     for prefix in (GS1_VOC, "http://gs1.org/voc/", "http://www.gs1.org/voc/"):
