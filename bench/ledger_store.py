@@ -34,9 +34,9 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from mics.db import Database
-from mics.ledger import log
 from mics.ledger.leaf import leaf_data
 from mics.ledger.note import Signer, format_checkpoint, sign_note
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
 from mics.trace import capture
 

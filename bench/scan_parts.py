@@ -3,7 +3,7 @@
 On a temporary SQLite file with the demo data and TAGS tagged items (as
 ``bench/scan.py`` prepares them), prints microseconds per scan for
 ``verify_scan`` with its own connection and commit, for the same scans in
-groups of GROUP sharing one commit (``passport.scan_group``, as the server's
+groups of GROUP sharing one commit (``mics.storage.scan_group``, as the server's
 event loop runs them), and per verdict for ``publish_pending`` in its batches.
 Usage: python bench/scan_parts.py [SCANS] [GROUP] [TAGS]
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from mics.config import Settings
 from mics.db import Database
-from mics.passport import scans, tags
+from mics.passport import scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.scan_group import scan_group
 from mics.passport.sun import SunMasterKey
+from mics.storage.scan_group import scan_group
 from scan import prepare  # type: ignore[import-not-found]  # bench/scan.py, run beside it
 
 Scan = tuple[DigitalLink, str, str]
@@ -68,7 +68,7 @@ def main(n_scans: int, size: int, n_tags: int) -> None:
         alone = one_by_one(db, master, first)
         together = asyncio.run(grouped(db, master, second, size))
         start = time.perf_counter()
-        published = scans.publish_all(db, Settings.from_env().operator_partner)
+        published = verdict_events.publish_all(db, Settings.from_env().operator_partner)
         publishing = time.perf_counter() - start
         print(f"scan parts: {n_scans} scans each way, {n_tags} tags, SQLite, in process")
         print(f"{'verify + record, own commit':34} {1e6 * alone / len(first):8.0f} us a scan")

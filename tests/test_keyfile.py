@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mics.keyfile import create_once
-from mics.ledger.keys import load_or_create_signer
+from mics.ledger.store.keys import load_or_create_signer
 from mics.passport.partner_keys import load_or_create_partner_key
 from mics.passport.tags import load_or_create_master_key
 

@@ -12,13 +12,14 @@ from sqlalchemy import DateTime, select
 from sqlalchemy.exc import StatementError
 
 from mics import registry
-from mics.db import Base, Database, UtcDateTime, _import_models
-from mics.ledger.store import CheckpointRow
+from mics.db import Base, Database, UtcDateTime
+from mics.ledger.store.tables import CheckpointRow
 from mics.registry.schemas import ItemIn
+from mics.schema import import_tables
 
 
 def test_every_datetime_column_is_a_utc_datetime() -> None:
-    _import_models()
+    import_tables()
     columns = [
         f"{table.name}.{column.name}"
         for table in Base.metadata.tables.values()

@@ -213,7 +213,6 @@ class Database:
 
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest Alembic revision."""
-        _import_models()
         with self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
@@ -248,13 +247,3 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.set_main_option("sqlalchemy.url", url)
     return config
-
-
-def _import_models() -> None:
-    """Import every area's tables so that ``Base.metadata`` knows them."""
-    from mics.factory import store as factory_store  # noqa: F401
-    from mics.ledger import store as ledger_store  # noqa: F401
-    from mics.passport import ownership_store  # noqa: F401
-    from mics.passport import store as passport_store  # noqa: F401
-    from mics.registry import store as registry_store  # noqa: F401
-    from mics.trace import store as trace_store  # noqa: F401

@@ -8,8 +8,14 @@
      +-- NotFound            an id or key that does not exist
      +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...)
      +-- Unauthorized        missing or wrong credentials
+     +-- Forbidden           known credentials without the role the action needs (HTTP 403)
      +-- TooManyRequests     a client or a tag over its rate (HTTP 429, with Retry-After)
      +-- Unavailable         busy or failed for now, nothing kept (HTTP 503, maybe Retry-After)
+
+    Exception
+     +-- mics.storage.write_gate.GateBusy   the SQLite write gate is held and the caller asked
+                                            not to wait; caught inside MICS (the scan path then
+                                            waits on a thread), never shown to a user
      +-- TamperDetected      stored data disagrees with what was signed or logged
      +-- VerificationError   a proof, signature or MAC that does not check
 

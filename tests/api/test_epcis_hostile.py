@@ -21,7 +21,7 @@ from tests.support import EPCIS_CONTEXT, epcis_document
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.ledger import log
+from mics.ledger.store import log
 from mics.registry.keys import create_key
 from mics.trace import capture
 from mics.trace.event_hash import event_hash

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from tests.support import run_mics
 
+from mics.errors import Unauthorized
+
 
 def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_mics(folder, *args)
@@ -263,3 +265,24 @@ def test_capture_prints_a_warning_for_an_event_time_ahead_of_the_clock(demo_dir:
     assert "warning: " in captured.stdout, captured.stdout
     warning = captured.stdout.split("warning: ", 1)[1]
     assert warning.startswith("/epcisBody/eventList/0/eventTime: eventTime is P")
+
+
+def test_keys_revoke_refuses_the_key_from_then_on(tmp_path: Path) -> None:
+    from mics.db import Database, make_engine
+    from mics.registry.keys import authenticate
+
+    assert mics(tmp_path, "db", "upgrade").returncode == 0
+    assert mics(tmp_path, "demo").returncode == 0
+    made = mics(tmp_path, "keys", "create", "politecnico-lombardo", "--label", "to revoke")
+    key = made.stdout.strip()
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'cli.db'}"))
+    assert authenticate(db, key).partner == "politecnico-lombardo"
+    revoked = mics(tmp_path, "keys", "revoke", key.split("_")[1])
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked: an API key of partner politecnico-lombardo" in revoked.stdout
+    with pytest.raises(Unauthorized, match="revoked"):
+        authenticate(db, key)
+    unknown = mics(tmp_path, "keys", "revoke", "0badc0de")
+    assert unknown.returncode != 0
+    assert "no API key with prefix '0badc0de'" in unknown.stderr + unknown.stdout
+    db.dispose()

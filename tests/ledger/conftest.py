@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mics.db import Database
-from mics.ledger import log
 from mics.ledger.note import Signer
+from mics.ledger.store import log
 from mics.registry import create_partner
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn

@@ -21,10 +21,10 @@ from sqlalchemy import text
 
 from mics.db import Database
 from mics.errors import TamperDetected
-from mics.ledger import log
-from mics.ledger.audit import audit
 from mics.ledger.leaf import leaf_data, parse_leaf_data
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
+from mics.trace.audit import audit
 
 from .conftest import CONTEXT, OPERATOR, Logged
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from mics.cli.app import app
 from mics.db import Database
 from mics.errors import TamperDetected
-from mics.ledger.keys import load_or_create_signer
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
-from mics.ledger.offline import verify_event
+from mics.ledger.store.keys import load_or_create_signer
 from mics.registry.demo import ensure_instance
 from mics.trace.capture import capture_events
+from mics.trace.offline import verify_event
 
 from .conftest import CONTEXT, OPERATOR, add_partner, events
 

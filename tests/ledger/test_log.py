@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from mics.db import Database
-from mics.ledger import log, merkle
+from mics.ledger import merkle
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
 
 from .conftest import OPERATOR

@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 from mics.cli.app import app
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
-from mics.ledger import log
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, cosign_note
-from mics.ledger.offline import verify_checkpoints, verify_event
+from mics.ledger.offline import verify_checkpoints
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
-from mics.trace import query
+from mics.trace import proofs, query
 from mics.trace.capture import capture_events
+from mics.trace.offline import verify_event
 
 from .conftest import CONTEXT, OPERATOR, ORIGIN, events
 
@@ -42,7 +43,7 @@ def captured(sqlite_db: Database) -> tuple[Database, dict[str, Any], dict[str, A
     stored = query.get_event(sqlite_db, row["eventID"], query.Viewer(partner=None))
     assert stored is not None
     served = query.as_event(stored) | {"@context": [CONTEXT[1]]}  # as GET /epcis/events/{id}
-    return sqlite_db, served, log.event_proof(sqlite_db, SIGNER, ORIGIN, stored)
+    return sqlite_db, served, proofs.event_proof(sqlite_db, SIGNER, ORIGIN, stored)
 
 
 def test_captured_event_verifies_against_the_proofs_checkpoint(captured: Any) -> None:

@@ -187,3 +187,37 @@ async def test_resale_through_the_api(client: httpx.AsyncClient, shop: Database)
         f"/api/items/{item}/report-lost", json={"owner_token": token, "status": None}
     )
     assert forged.status_code == 401
+
+
+def test_the_passport_caches_fast_ownership_read_agrees_with_item_status(shop: Database) -> None:
+    """``passport_cache.ownership_now`` (one Core statement, the hot path) against the
+    plain ``ownership.item_status`` the view uses, after each step of an item's life."""
+    from mics.passport.passport_cache import ownership_now
+    from mics.passport.view import ownership_block
+
+    item = find_item(shop, BAG, "BA00002").id
+
+    def both() -> tuple[dict[str, object], dict[str, object]]:
+        with shop.engine.connect() as conn:
+            fast = ownership_now(conn, item)
+        return fast, ownership_block(ownership.item_status(shop, item))
+
+    seen = []
+    fast, plain = both()  # no secret yet
+    assert fast == plain
+    seen.append(plain)
+    item, secret = _secret(shop, "BA00002")
+    token = ownership.claim(shop, item, secret, now=T0)
+    code, _ = ownership.start_transfer(shop, item, token, now=T0 + timedelta(days=3))
+    second = ownership.accept_transfer(shop, item, code, now=T0 + timedelta(days=4))
+    for step in (
+        lambda: None,
+        lambda: ownership.report_lost(shop, item, second, status="stolen", now=T0),
+        lambda: ownership.report_lost(shop, item, second, status=None),
+    ):
+        step()
+        fast, plain = both()
+        assert fast == plain
+        seen.append(plain)
+    assert [s["owners"] for s in seen] == [0, 2, 2, 2]
+    assert [s["report"] for s in seen] == [None, None, "stolen", None]

@@ -14,7 +14,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.demo import load_demo
-from mics.passport.pages import banner, choose_language, footprint_bar
+from mics.web.passport_pages import banner, choose_language, footprint_bar
 
 BAG = "08012345000012"
 

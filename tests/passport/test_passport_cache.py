@@ -17,15 +17,15 @@ from tests.support import epcis_document
 
 from mics.config import Settings
 from mics.db import Database
-from mics.passport import ownership, scans, tags
+from mics.passport import ownership, scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink
 from mics.passport.passport_cache import Frozen, PassportCache, freeze
 from mics.passport.store import TagScanRow
 from mics.passport.view import passport_json
 from mics.registry import find_item
+from mics.storage.write_gate import GateBusy, write_gate
 from mics.trace.capture import capture_document, capture_events
 from mics.trace.store import EventRow
-from mics.write_gate import GateBusy, write_gate
 
 BAG, BASE = "08012345000012", "https://mics.test"
 TIERS = ("public", "legitimate_interest", "authority")
@@ -180,7 +180,7 @@ def test_tag_scan_verdicts_are_not_provenance_steps(tagged: Database, tmp_path: 
         url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=counter))
         query = dict(part.split("=") for part in url.query.split("&"))
         scans.verify_scan(tagged, master, link, query["e"], query["c"])
-    assert scans.publish_all(tagged, "mics-operator") == 3
+    assert verdict_events.publish_all(tagged, "mics-operator") == 3
     after = passport_json(tagged, BAG, "BA00004", None, tier="authority", base_url=BASE)
     assert after["provenance"] == before["provenance"]
     assert after["authenticity"]["counter"] == 3
@@ -199,7 +199,7 @@ def test_two_publishers_on_one_database_capture_each_verdict_once(
             scans.verify_scan(tagged, master, link, query["e"], query["c"])
     lock = tmp_path / "publisher.lock"
     publishers = [
-        scans.VerdictPublisher(tagged, "mics-operator", delay=0.01, lock_file=lock)
+        verdict_events.VerdictPublisher(tagged, "mics-operator", delay=0.01, lock_file=lock)
         for _ in range(2)
     ]
     threads = [threading.Thread(target=p.publish) for p in publishers]
@@ -299,7 +299,7 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
     url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=3))
     query = dict(part.split("=") for part in url.query.split("&"))
     scans.verify_scan(tagged, master, first, query["e"], query["c"])
-    assert scans.publish_all(tagged, "mics-operator") == 1
+    assert verdict_events.publish_all(tagged, "mics-operator") == 1
     _due_now(cache)
     cache.passport(tagged, first, "public", "en", BASE)
     cache.close()
@@ -344,7 +344,7 @@ def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
         url = urlsplit(tags.simulate_scan_url(tagged, master, item, BASE, counter=counter))
         query = dict(part.split("=") for part in url.query.split("&"))
         scans.verify_scan(tagged, master, link, query["e"], query["c"])
-    assert scans.publish_all(tagged, "mics-operator") == CHANGES_LIMIT + 11
+    assert verdict_events.publish_all(tagged, "mics-operator") == CHANGES_LIMIT + 11
     _due_now(cache)
     cache.passport(tagged, link, "public", "en", BASE)
     cache.close()
@@ -357,7 +357,7 @@ def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
     with tagged.read() as session:
         pending = session.scalars(select(TagScanRow).where(TagScanRow.event_id.is_(None))).all()
         assert len(pending) == 1
-    unmarked = scans.PendingScan(
+    unmarked = verdict_events.PendingScan(
         pending[0].id,
         pending[0].verdict,
         pending[0].reason,
@@ -369,7 +369,9 @@ def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
         "BA00001",
         None,
     )
-    capture_events(tagged, [scans.verdict_event(unmarked)], scans.CONTEXT, "mics-operator")
+    capture_events(
+        tagged, [verdict_events.verdict_event(unmarked)], verdict_events.CONTEXT, "mics-operator"
+    )
     _due_now(cache)
     cache.passport(tagged, link, "public", "en", BASE)
     cache.close()
@@ -478,7 +480,7 @@ async def test_the_verdict_drain_never_holds_the_event_loop_behind_a_long_captur
     writer = threading.Thread(target=long_capture)
     writer.start()
     held.wait(5)
-    publisher = scans.VerdictPublisher(tagged, "mics-operator", delay=0.0)
+    publisher = verdict_events.VerdictPublisher(tagged, "mics-operator", delay=0.0)
     await publisher.notify()
     longest, last = 0.0, time.perf_counter()
     for _ in range(40):  # 0.2 s of a ticker while the drain waits for the database

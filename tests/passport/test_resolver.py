@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.passport import resolver, scans, tags
+from mics.passport import resolver, tags, verdict_events
 from mics.passport.store import TagScanRow
 from mics.registry import find_item
 from mics.registry.keys import create_key
@@ -92,7 +92,7 @@ async def test_machines_get_json_ld_with_a_link_to_the_linkset(
 
 
 async def test_browsers_get_the_passport_page(client: httpx.AsyncClient) -> None:
-    _needs("mics.passport.pages")
+    _needs("mics.web.passport_pages")
     response = await client.get(ITEM, headers={"Accept": BROWSER})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -209,7 +209,7 @@ async def test_scan_url_is_verified_recorded_and_replay_flagged(
 async def test_scan_page_shows_the_verdict(
     client: httpx.AsyncClient, full_db: Database, settings: Settings
 ) -> None:
-    _needs("mics.passport.pages")
+    _needs("mics.web.passport_pages")
     master = tags.load_or_create_master_key(settings.home, settings.instance)
     url = tags.simulate_scan_url(full_db, master, find_item(full_db, BAG, "BA00002").id, BASE)
     parts = urlsplit(url)
@@ -314,10 +314,10 @@ async def test_ping_is_a_constant(client: httpx.AsyncClient) -> None:
 
 
 def test_link_types_compact_either_spelling() -> None:
-    assert resolver.compact("https://gs1.org/voc/pip") == "gs1:pip"
-    assert resolver.compact("pip") == "gs1:pip"
-    assert resolver.compact("gs1:epcis") == "gs1:epcis"
-    assert scans.DISPOSITIONS["authentic"] == "conformant"
+    assert resolver.link_type_curie("https://gs1.org/voc/pip") == "gs1:pip"
+    assert resolver.link_type_curie("pip") == "gs1:pip"
+    assert resolver.link_type_curie("gs1:epcis") == "gs1:epcis"
+    assert verdict_events.DISPOSITIONS["authentic"] == "conformant"
 
 
 async def test_head_answers_like_get_without_a_body(client: httpx.AsyncClient) -> None:

@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import NotFound, Unavailable
-from mics.passport import scans, tags
+from mics.passport import scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
 from mics.passport.sun import SunMasterKey
 from mics.registry import find_item
-from mics.write_gate import GateBusy, write_gate
+from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.write_gate import GateBusy, write_gate
 
 BASE = "https://mics.test"
 BAG = "08012345000012"
@@ -176,7 +176,7 @@ async def test_the_publisher_goes_between_two_groups(
         assert not group.joinable()
         with pytest.raises(GateBusy):
             group.join()
-        assert scans.publish_pending(tagged, "mics-operator", wait=False) == 1
+        assert verdict_events.publish_pending(tagged, "mics-operator", wait=False) == 1
     assert group.joinable()
 
 

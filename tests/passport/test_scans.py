@@ -15,8 +15,8 @@ from tests.support import tag_demo
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, TooManyRequests
-from mics.ledger.store import HeadRow as LedgerHeadRow
-from mics.passport import rejected, scans, tags
+from mics.ledger.store.tables import HeadRow as LedgerHeadRow
+from mics.passport import rejected, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.rejected import rejected_scans
@@ -238,8 +238,8 @@ def test_verdicts_become_epcis_events_in_the_ledger(
     _scan(any_demo_db, master, url, now=T0 + timedelta(minutes=5))
     with any_demo_db.read() as s:
         size_before = s.scalar(select(LedgerHeadRow.size))
-    assert scans.publish_all(any_demo_db, "mics-operator") == 2
-    assert scans.publish_all(any_demo_db, "mics-operator") == 0
+    assert verdict_events.publish_all(any_demo_db, "mics-operator") == 2
+    assert verdict_events.publish_all(any_demo_db, "mics-operator") == 0
     with any_demo_db.read() as s:
         ids = list(s.scalars(select(TagScanRow.event_id).order_by(TagScanRow.id)))
         events = {
@@ -250,7 +250,7 @@ def test_verdicts_become_epcis_events_in_the_ledger(
     assert len(events) == 2
     first, second = (events[str(i)] for i in ids)
     assert (first.biz_step, first.disposition) == ("inspecting", "conformant")
-    assert second.disposition == scans.SUSPECTED_COUNTERFEIT
+    assert second.disposition == verdict_events.SUSPECTED_COUNTERFEIT
     assert first.partner_id == "mics-operator"
     assert first.read_point == "geo:45.46420,9.19000"
     assert '"mics:verdict": "replay"' in second.body or '"mics:verdict":"replay"' in second.body
@@ -262,8 +262,8 @@ def test_verdicts_become_epcis_events_in_the_ledger(
 def test_verdict_dispositions_are_cbv_terms_or_user_uris() -> None:
     from mics.trace.cbv import DISPOSITION
 
-    for verdict in scans.VERDICTS:
-        term = scans.DISPOSITIONS[verdict]
+    for verdict in verdict_events.VERDICTS:
+        term = verdict_events.DISPOSITIONS[verdict]
         assert DISPOSITION.term(term) is not None or term.startswith("https://mics.example/")
 
 
@@ -287,13 +287,13 @@ def _every_verdict_event() -> list[dict[str, object]]:
     at = datetime(2026, 5, 1, 10, 0, 0, 123456)  # naive UTC, as SQLite hands it back
     places = [(None, None, None), (45.4642, 9.19, None), (None, None, "8012345000012")]
     return [
-        scans.verdict_event(
-            scans.PendingScan(
+        verdict_events.verdict_event(
+            verdict_events.PendingScan(
                 n, verdict, f"reason of {verdict}", at, lat, lon, counter, BAG, "BA/0%01", gln
             )
         )
         for n, (verdict, (lat, lon, gln), counter) in enumerate(
-            (v, p, c) for v in scans.VERDICTS for p in places for c in (None, 7)
+            (v, p, c) for v in verdict_events.VERDICTS for p in places for c in (None, 7)
         )
     ]
 
@@ -303,12 +303,14 @@ def test_every_kind_of_verdict_event_is_a_valid_epcis_event() -> None:
     from mics.trace.validate import validate_event
 
     events = _every_verdict_event()
-    assert len(events) == len(scans.VERDICTS) * 6
+    assert len(events) == len(verdict_events.VERDICTS) * 6
     for index, event in enumerate(events):
-        found = validate_event(event, index, now=T0 + timedelta(days=1), context=scans.CONTEXT)
+        found = validate_event(
+            event, index, now=T0 + timedelta(days=1), context=verdict_events.CONTEXT
+        )
         assert found == [], event
     kinds = {(e["disposition"], "readPoint" in e, "mics:tagCounter" in e) for e in events}
-    assert len(kinds) == len(set(scans.DISPOSITIONS.values())) * 4
+    assert len(kinds) == len(set(verdict_events.DISPOSITIONS.values())) * 4
 
 
 def test_verdict_events_pass_the_gs1_json_schema(shared: object) -> None:
@@ -316,7 +318,7 @@ def test_verdict_events_pass_the_gs1_json_schema(shared: object) -> None:
 
     schema = official_schema(shared.path("gs1-epcis", "JSON-Schema"))  # type: ignore[attr-defined]
     document = {
-        "@context": scans.CONTEXT,
+        "@context": verdict_events.CONTEXT,
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": "2026-05-02T10:00:00Z",
@@ -339,7 +341,7 @@ def test_not_authentic_scans_stay_out_of_the_log_in_a_bounded_stream(
     assert (forged.verdict, moved.verdict) == ("not_authentic", "not_authentic")
     with any_demo_db.read() as s:
         size_before = s.scalar(select(LedgerHeadRow.size))
-    assert scans.publish_all(any_demo_db, "mics-operator") == 0  # nothing for the log
+    assert verdict_events.publish_all(any_demo_db, "mics-operator") == 0  # nothing for the log
     with any_demo_db.read() as s:
         assert s.scalar(select(LedgerHeadRow.size)) == size_before
         assert s.scalar(select(func.count()).select_from(TagScanRow)) == 0
@@ -351,7 +353,7 @@ def test_not_authentic_scans_stay_out_of_the_log_in_a_bounded_stream(
     url = tags.simulate_scan_url(any_demo_db, master, item, BASE, counter=4)
     assert _scan(any_demo_db, master, url).verdict == "authentic"
     assert _scan(any_demo_db, master, url).verdict == "replay"
-    assert scans.publish_all(any_demo_db, "mics-operator") == 2
+    assert verdict_events.publish_all(any_demo_db, "mics-operator") == 2
 
 
 def test_an_item_keeps_only_its_newest_rejected_scans(

@@ -1,4 +1,4 @@
-"""Capture, query and genealogy through the service functions (SQLite and PostgreSQL)."""
+"""Capture through the service functions (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,11 @@ import pytest
 from sqlalchemy import event, func, select, text
 from tests.support import EPCIS_CONTEXT, epcis_document
 
-from mics import registry
 from mics.db import Database
 from mics.errors import InvalidInput
-from mics.ledger import log
-from mics.ledger.store import LeafRow
-from mics.registry.demo import ensure_instance
-from mics.registry.schemas import PartnerIn
-from mics.trace import capture, genealogy, query
+from mics.ledger.store import log
+from mics.ledger.store.tables import LeafRow
+from mics.trace import capture, query
 from mics.trace.event_hash import event_hash
 from mics.trace.store import EventRow
 from mics.trace.validate import DocumentInvalid
@@ -43,16 +40,6 @@ def observe(serial: str, step: str = "shipping", minute: int = 0) -> dict[str, A
         "epcList": [f"https://id.gs1.org/01/08012345000012/21/{serial}"],
         "readPoint": {"id": "https://id.gs1.org/414/8012345900015"},
     }
-
-
-@pytest.fixture
-def repo(db: Database) -> Database:
-    ensure_instance(db, "op")
-    for pid, gln in (("tannery", "8012345900015"), ("workshop", "8012345900022")):
-        registry.create_partner(
-            db, PartnerIn(id=pid, name=pid, kind="enterprise", is_public=False, gln=gln)
-        )
-    return db
 
 
 def _count(db: Database, model: type) -> int:
@@ -129,97 +116,6 @@ def test_malformed_json_stream_is_invalid_input(repo: Database) -> None:
     with pytest.raises(InvalidInput, match="well-formed"):
         capture.capture_stream(repo, io.BytesIO(b'{"@context": [1, '), "json", "tannery")
     assert _count(repo, EventRow) == 0
-
-
-def test_query_filters_and_pagination_never_skip_or_repeat(repo: Database) -> None:
-    capture.capture_document(
-        repo, doc([observe(f"P{i}", minute=i) for i in range(7)]), "tannery", now=NOW
-    )
-    first = query.run(repo, {"perPage": "3"}, ALL)
-    assert first.next_token is not None
-    # new events arrive while the client pages
-    capture.capture_document(repo, doc([observe("NEW", minute=59)]), "tannery", now=NOW)
-    second = query.run(repo, {"nextPageToken": first.next_token}, ALL)
-    assert second.next_token is not None
-    third = query.run(repo, {"nextPageToken": second.next_token}, ALL)
-    seen = [e["epcList"][0][-3:] for e in first.events + second.events + third.events]
-    assert seen == ["/P0", "/P1", "/P2", "/P3", "/P4", "/P5", "/P6", "NEW"]
-    assert third.next_token is None
-    receiving = query.run(
-        repo, {"EQ_bizStep": "shipping", "MATCH_epc": "urn:epc:id:sgtin:8012345.000001.P3"}, ALL
-    )
-    assert [e["epcList"][0] for e in receiving.events] == [
-        "https://id.gs1.org/01/08012345000012/21/P3"
-    ]
-    late = query.run(repo, {"GE_eventTime": "2026-03-01T10:05:00+01:00", "perPage": "50"}, ALL)
-    assert len(late.events) == 3  # P5, P6, NEW
-
-
-def test_unknown_query_parameter_is_rejected(repo: Database) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        query.run(repo, {"EQ_colour": "red"}, ALL)
-    assert caught.value.field == "EQ_colour"
-
-
-def test_partner_sees_own_events_and_those_naming_it(repo: Database) -> None:
-    mine = observe("M1")
-    to_workshop = observe("M2") | {
-        "destinationList": [
-            {"type": "owning_party", "destination": "https://id.gs1.org/417/8012345900022"}
-        ]
-    }
-    capture.capture_document(repo, doc([mine, to_workshop]), "tannery", now=NOW)
-    from mics.trace.visibility import viewer_for
-
-    tannery = query.run(repo, {}, viewer_for(repo, "tannery"))
-    workshop = query.run(repo, {}, viewer_for(repo, "workshop"))
-    assert len(tannery.events) == 2
-    assert [e["epcList"][0][-2:] for e in workshop.events] == ["M2"]
-
-
-def test_genealogy_answers_the_recall_question(repo: Database) -> None:
-    hides = "https://id.gs1.org/01/08012345000401/10/H1"
-    leather = "https://id.gs1.org/01/08012345000418/10/L1"
-    other = "https://id.gs1.org/01/08012345000418/10/L2"
-    bags = [f"https://id.gs1.org/01/08012345000012/21/B{i}" for i in range(3)]
-    base = {"eventTimeZoneOffset": "+01:00", "bizStep": "commissioning"}
-    tanning = base | {
-        "type": "TransformationEvent",
-        "eventTime": "2026-03-01T10:00:00+01:00",
-        "inputQuantityList": [{"epcClass": hides, "quantity": 10, "uom": "KGM"}],
-        "outputQuantityList": [{"epcClass": leather, "quantity": 2, "uom": "MTK"}],
-    }
-    sewing = base | {
-        "type": "TransformationEvent",
-        "eventTime": "2026-03-02T10:00:00+01:00",
-        "inputQuantityList": [{"epcClass": leather, "quantity": 1, "uom": "MTK"}],
-        "outputEPCList": bags[:2],
-    }
-    unrelated = base | {
-        "type": "TransformationEvent",
-        "eventTime": "2026-03-02T11:00:00+01:00",
-        "inputQuantityList": [{"epcClass": other, "quantity": 1, "uom": "MTK"}],
-        "outputEPCList": bags[2:],
-    }
-    capture.capture_document(repo, doc([tanning, sewing, unrelated]), "tannery", now=NOW)
-    down = genealogy.trace(repo, "urn:epc:class:lgtin:8012345.000040.H1", "downstream", ALL)
-    finished = {n["id"] for n in down.nodes.values() if "/21/" in n["id"]}
-    assert finished == set(bags[:2])
-    up = genealogy.trace(repo, bags[0], "upstream", ALL)
-    assert {n["id"] for n in up.nodes.values()} == {bags[0], leather, hides}
-    assert [t["eventTime"][:10] for t in up.timeline()] == ["2026-03-01", "2026-03-02"]
-
-
-def test_demo_chains_answer_the_bag_recall(demo_db: Database) -> None:
-    down = genealogy.trace(
-        demo_db, "https://id.gs1.org/01/08012345000401/10/H26-011", "downstream", ALL
-    )
-    bags = sorted(n for n in down.nodes if "/01/08012345000012/21/" in n)
-    assert bags == [f"https://id.gs1.org/01/08012345000012/21/BA0000{i}" for i in range(1, 6)]
-    chair = genealogy.trace(
-        demo_db, "https://id.gs1.org/01/08012345000111/21/SQ00001", "upstream", ALL
-    )
-    assert "https://id.gs1.org/01/08012345000500/10/Q-CAD-26-01" in chair.nodes
 
 
 def test_capture_rejects_more_events_than_the_limit(

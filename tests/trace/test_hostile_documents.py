@@ -18,7 +18,7 @@ from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
-from mics.ledger import log
+from mics.ledger.store import log
 from mics.registry.demo import ensure_instance
 from mics.trace import capture, documents, json_text
 from mics.trace.event_hash import event_hash, prehash

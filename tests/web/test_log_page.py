@@ -17,8 +17,8 @@ from tests.web.test_signin import sign_in
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.ledger.history import checkpoint_history
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
+from mics.ledger.store.history import checkpoint_history
 from mics.ledger.verify import verify_event_inclusion
 from mics.ledger.witness_client import witness_once
 from mics.registry.keys import create_key

@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
-from mics import __version__, checkpoints, heap
+from mics import __version__
+from mics.api import carriers as carriers_api
 from mics.api import compute, docs, edge, epcis_queries, epcis_resources, openapi, problems
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
@@ -29,7 +30,9 @@ from mics.api import trace as trace_api
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
-from mics.ledger.keys import load_or_create_signer
+from mics.ledger.store.keys import load_or_create_signer
+from mics.runtime import heap
+from mics.storage import checkpoints
 from mics.trace import parallel
 from mics.trace.webhook_tokens import load_or_create_token_seal
 
@@ -74,8 +77,8 @@ class MicsApp(FastAPI):
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """For the server's life: SQLite's WAL checkpoints on a thread of their own
-    (``mics.checkpoints``), and what lives as long as the process set aside from
-    the cyclic garbage collector's full passes (``mics.heap``: 183 ms pauses)."""
+    (``mics.storage.checkpoints``), and what lives as long as the process set aside from
+    the cyclic garbage collector's full passes (``mics.runtime.heap``: 183 ms pauses)."""
     parallel.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
     checkpointer = checkpoints.start(app.state.db.engine)
     try:
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # The resolver first: every tag scan takes its /01/ route, and each router
     # ahead of it costs a scan its route matching (~0.1 ms for the six of them).
     app.include_router(resolver_api.router)
+    app.include_router(carriers_api.router)
     app.include_router(registry_api.router)
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower
     app.include_router(epcis_api.router)

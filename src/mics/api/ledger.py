@@ -31,10 +31,10 @@ from mics.api.deps import (
 from mics.api.openapi import media, problems
 from mics.column_ranges import BigInt
 from mics.errors import InvalidInput, NotFound
-from mics.ledger import cosignatures, log
-from mics.ledger.audit import audit
 from mics.ledger.note import Signer
-from mics.trace import query
+from mics.ledger.store import cosignatures, log
+from mics.trace import proofs, query
+from mics.trace.audit import audit
 
 router = APIRouter(tags=["ledger"])
 TreeSize = Annotated[BigInt, Field(ge=0, description="a tree size (leaves)")]
@@ -171,4 +171,4 @@ def event_proof(
     row = query.get_event(db, event_id, viewer)
     if row is None:
         raise NotFound(f"no event {event_id!r} that you may see", field="eventID", value=event_id)
-    return log.event_proof(db, signer(request), settings.instance, row)
+    return proofs.event_proof(db, signer(request), settings.instance, row)

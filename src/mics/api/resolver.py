@@ -1,4 +1,4 @@
-"""The GS1 Digital Link resolver, tag scans, QR codes and tag registration over HTTP.
+"""The GS1 Digital Link resolver and tag scans over HTTP.
 
 - ``/01/{gtin}[/22/..][/10/..][/21/..]`` (GET, HEAD, OPTIONS): browsers
   (``Accept: text/html``) get the passport page, machines the passport JSON-LD;
@@ -14,7 +14,8 @@
 - ``/passport/01/...``: the passport page itself (the ``gs1:pip`` target).
 - ``/.well-known/gs1resolver``: the resolver description file.
 - ``/api/scan``: the ``gs1:verificationService`` (JSON verdict only).
-- ``/api/items/{id}/qr.svg|qr.png``, ``/api/items/{id}/tag``, ``/api/ping``.
+- ``/api/ping``. The data carriers (QR codes, tag registration) are
+  :mod:`mics.api.carriers`.
 """
 
 from __future__ import annotations
@@ -27,41 +28,31 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 from starlette.routing import NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from mics.api import openapi, problems
-from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, WriterDep, get_principal
-from mics.api.negotiation import negotiate
+from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, get_principal
+from mics.web.negotiation import negotiate, preferred_language
 from mics.api.problems import problem_response
-from mics.column_ranges import RowId
 from mics.config import Settings
 from mics.db import Database
-from mics.errors import Forbidden, InvalidInput, MicsError
-from mics.passport import access, labels, resolver, scans, tags
+from mics.errors import InvalidInput, MicsError
+from mics.passport import access, resolver, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
-from mics.passport.scan_group import ScanGroup, scan_group
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
-from mics.registry import get_item, get_product
-from mics.write_gate import GateBusy
+from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.write_gate import GateBusy
 
 router = APIRouter(tags=["passport"])
 
 HTML, JSON_LD, JSON = "text/html", "application/ld+json", "application/json"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Link"}
-
-
-class TagIn(BaseModel):
-    uid: str = Field(
-        description="the tag's 7-byte UID in hex (spaces and colons allowed)",
-        json_schema_extra={"pattern": r"^[\s:]*([0-9A-Fa-f][\s:]*){14}$"},
-    )
 
 
 def master_key(request: Request) -> SunMasterKey:
@@ -74,11 +65,13 @@ def master_key(request: Request) -> SunMasterKey:
     return master
 
 
-def publisher(request: Request) -> scans.VerdictPublisher:
-    found: scans.VerdictPublisher | None = getattr(request.app.state, "verdict_publisher", None)
+def publisher(request: Request) -> verdict_events.VerdictPublisher:
+    found: verdict_events.VerdictPublisher | None = getattr(
+        request.app.state, "verdict_publisher", None
+    )
     if found is None:
         settings = request.app.state.settings
-        found = scans.VerdictPublisher(
+        found = verdict_events.VerdictPublisher(
             request.app.state.db,
             settings.operator_partner,
             lock_file=settings.home / "verdict-publisher.lock",
@@ -151,7 +144,7 @@ async def resolve(rest: str, request: Request) -> Response:
 async def _gated(db: Database, answer: Callable[[ScanGroup | None], Response]) -> Response:
     """``answer(group)`` on the event loop, polling while another writer holds the gate.
 
-    The scan joins this loop pass's group (``passport.scan_group``) and its answer
+    The scan joins this loop pass's group (``mics.storage.scan_group``) and its answer
     goes out once the group has committed. After ``GATE_POLLS`` polls,
     ``answer(None)`` on a thread, waiting for the gate there.
     """
@@ -234,7 +227,12 @@ def _resolve(
     link = _parse(request)
     if isinstance(link, Response):
         return link
-    language = resolver.check_lang(lang, request.headers.get("accept-language"))
+    accepted = request.headers.get("accept-language")
+    language = (
+        resolver.language_code(lang)
+        if lang is not None
+        else preferred_language(accepted, resolver.LANGUAGES) or "en"
+    )
     params = request.query_params
     if "e" in params or "c" in params:
         return _scan(request, db, link, language, group=group)
@@ -303,42 +301,6 @@ async def scan(
     if _inline(request, db):
         return await _gated(db, lambda g: _scan(request, db, link, "en", page=False, group=g))
     return await run_in_threadpool(_scan, request, db, link, "en", page=False)
-
-
-# --- data carriers -----------------------------------------------------------------------------
-
-
-@router.get("/api/items/{item_id}/qr.svg", responses=openapi.media("image/svg+xml"))
-def item_qr_svg(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
-    """The item's QR code (its Digital Link URI) as SVG."""
-    return Response(
-        labels.qr_svg(_item_uri(db, item_id, settings.base_url)), media_type="image/svg+xml"
-    )
-
-
-@router.get("/api/items/{item_id}/qr.png", responses=openapi.media("image/png"))
-def item_qr_png(item_id: RowId, db: DatabaseDep, settings: SettingsDep) -> Response:
-    """The item's QR code (its Digital Link URI) as PNG."""
-    return Response(
-        labels.qr_png(_item_uri(db, item_id, settings.base_url)), media_type="image/png"
-    )
-
-
-@router.post("/api/items/{item_id}/tag", status_code=201)
-def register_tag(
-    item_id: RowId, body: TagIn, request: Request, db: DatabaseDep, who: WriterDep
-) -> dict[str, object]:
-    """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
-    _check_brand(db, item_id, who.partner, who.role)
-    master_key(request)  # the master key exists before the first tag is made
-    return tags.register_tag(db, item_id, body.uid).as_json()
-
-
-@router.get("/api/items/{item_id}/tag")
-def item_tag(item_id: RowId, db: DatabaseDep, who: WriterDep) -> dict[str, object]:
-    """The item's tag record (UID, last counter): the operator or the item's brand."""
-    _check_brand(db, item_id, who.partner, who.role)
-    return tags.tag_of_item(db, item_id).as_json()
 
 
 @router.get("/api/ping", tags=["meta"])
@@ -488,9 +450,9 @@ def _page(
     request: Request, db: Database, link: DigitalLink, scan: dict[str, Any] | None
 ) -> Response:
     try:
-        from mics.passport.pages import passport_page as render
+        from mics.web.passport_pages import passport_page as render
     except ImportError:
-        return _unavailable(request, "the passport page (mics.passport.pages)")
+        return _unavailable(request, "the passport page (mics.web.passport_pages)")
     page: Response = render(request, db, link.gtin, link.serial, link.lot, scan)
     return page
 
@@ -505,21 +467,3 @@ def _unavailable(request: Request, what: str) -> Response:
             "instance": request.url.path,
         }
     )
-
-
-def _item_uri(db: Database, item_id: int, base_url: str) -> str:
-    item = get_item(db, item_id)
-    return DigitalLink(gtin=item.gtin, serial=item.serial).uri(base_url)
-
-
-def _check_brand(db: Database, item_id: int, partner: str, role: str) -> None:
-    if role == "operator":
-        return
-    product = get_product(db, get_item(db, item_id).product)
-    if product.brand != partner:
-        raise Forbidden(
-            f"item {item_id} is a product of {product.brand}; only its brand or the operator "
-            "may manage its tag",
-            field="item",
-            value=item_id,
-        )

@@ -21,12 +21,13 @@ import typer
 
 from mics.cli.common import console, database, settings
 from mics.errors import InvalidInput, NotFound
-from mics.ledger import cosignatures, log
-from mics.ledger.audit import audit
-from mics.ledger.keys import load_signer
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
-from mics.ledger.offline import verify_checkpoints, verify_event
-from mics.trace import query
+from mics.ledger.offline import verify_checkpoints
+from mics.ledger.store import cosignatures
+from mics.ledger.store.keys import load_signer
+from mics.trace import proofs, query
+from mics.trace.audit import audit
+from mics.trace.offline import verify_event
 
 ledger_app = typer.Typer(help="Transparency log: proofs, audit, witnesses.", no_args_is_help=True)
 
@@ -127,7 +128,7 @@ def proof_command(event_id: str) -> None:
     if row is None:
         raise NotFound(f"no event {event_id!r}", field="EVENT_ID", value=event_id)
     signer = load_signer(config.home, config.instance)
-    proof = log.event_proof(db, signer, config.instance, row)
+    proof = proofs.event_proof(db, signer, config.instance, row)
     sys.stdout.write(json.dumps(proof, indent=1) + "\n")
 
 

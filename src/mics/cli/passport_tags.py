@@ -19,7 +19,7 @@ from mics.cli.common import console, database, settings
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
 from mics.passport import labels as labels_mod
-from mics.passport import rejected, scans, tags
+from mics.passport import rejected, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import parse_sun_params, verify_sun
@@ -143,7 +143,7 @@ def read_point(
 @tag_app.command("publish")
 def publish() -> None:
     """Capture every unrecorded scan verdict as an EPCIS event (normally automatic)."""
-    count = scans.publish_all(database(), settings().operator_partner)
+    count = verdict_events.publish_all(database(), settings().operator_partner)
     console.print(f"{count} verdicts captured")
 
 

@@ -21,7 +21,7 @@ from mics.cli.common import console, database, settings
 from mics.cli.trace_view import Labels, print_trace
 from mics.errors import NotFound
 from mics.registry import get_partner
-from mics.registry.keys import create_key
+from mics.registry.keys import create_key, revoke_key
 from mics.trace import capture, documents, genealogy, json_text, lookup
 from mics.trace.event_hash import document_hashes
 from mics.trace.query import Viewer
@@ -148,3 +148,12 @@ def key_create(
 ) -> None:
     """Create an API key for a partner and print it (the only time it is shown)."""
     sys.stdout.write(create_key(database(), partner, role, label) + "\n")
+
+
+@keys_app.command("revoke")
+def key_revoke(
+    prefix: Annotated[str, typer.Argument(help="the key's prefix (mics_<prefix>_...) or the key")],
+) -> None:
+    """Revoke an API key: requests carrying it are refused from now on (401)."""
+    partner = revoke_key(database(), prefix)
+    console.print(f"revoked: an API key of partner {partner}", highlight=False)

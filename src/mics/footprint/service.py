@@ -1,7 +1,8 @@
 """Footprint services: read a product from the registry, assess it on a compiled inventory.
 
 Each call reads the product, its bill of materials (sub-products expanded) and
-its materials in one read transaction, then computes with the pure
+its materials through the registry's read API (a read transaction each: two,
+then one per material), then computes with the pure
 :mod:`mics.footprint.assessment`. Compiling an inventory (checks, datapackages,
 one SuperLU factorisation, adjoint vectors) is the costly step, so the compiled
 :class:`~mics.footprint.lca.LcaSystem` is cached per dataset: the shipped one

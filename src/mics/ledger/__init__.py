@@ -5,7 +5,13 @@
 - ``leaf``: the ``mics-leaf/v1`` entry encoding;
 - ``note``: signed notes, checkpoints and witness cosignatures (c2sp.org);
 - ``tiles``: tile and entry-bundle paths and bytes (c2sp.org/tlog-tiles);
-- ``verify``: offline checks of inclusion and consistency proof JSON.
+- ``verify``: offline checks of inclusion and consistency proof JSON;
+- ``offline``: checkpoint consistency and witness quorum, offline;
+- ``witness``: the c2sp.org/tlog-witness state machine (``witness_client`` runs
+  it against a log over HTTP).
+
+These modules do no database I/O. The log as stored (tables, append, signing,
+proofs served, cosignatures, the signing key file) is :mod:`mics.ledger.store`.
 """
 
 from mics.ledger.leaf import Leaf, format_record_time, leaf_data, parse_leaf_data

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from mics.db import Base, _import_models, make_engine
+from mics.db import Base, make_engine
+from mics.schema import import_tables
 
-_import_models()
+import_tables()
 target_metadata = Base.metadata
 config = context.config
 

@@ -1,5 +1,7 @@
 """Product passports: the data carrier on the item and the checks behind it.
 
+Pure (named in ``__all__`` below):
+
 - ``sun``: NXP NTAG 424 DNA Secure Unique NFC messages (AN12196) - verify a
   tap's ``e``/``c`` parameters, derive per-tag keys from one master key
   (AN10922), and simulate a tag for tests and demos.
@@ -7,6 +9,20 @@
   URL or possible clone (impossible travel between scans).
 - ``digital_link``: GS1 Digital Link URIs (``/01/{gtin}/21/{serial}``), GTIN
   check digits and the EPC ``urn:epc:id:sgtin`` identity of an item.
+
+Services and their stores:
+
+- ``view``: the passport JSON (EU ESPR data, UNTP DPP) from registry, trace,
+  footprint; ``passport_cache`` keeps its slow part per product;
+- ``chain``: the subject a Digital Link names and its chain of custody;
+- ``resolver``: GS1 Digital Link resolution, linksets (RFC 9264), recalls;
+- ``scans``: a tag tap verified, judged (``authenticity``) and published as an
+  EPCIS event; ``scan_limits``, ``rejected``: abuse limits, refused scans;
+- ``tags``, ``store``: NFC tags and their scans (tables); ``ownership``,
+  ``ownership_store``: packaging secrets, owners and transfers (tables);
+- ``access``: ESPR access tiers; ``issue``, ``credential``, ``data_integrity``,
+  ``partner_keys``: the passport as a W3C Verifiable Credential 2.0;
+- ``labels``, ``demo``: printed labels, demo data.
 """
 
 from mics.passport.authenticity import (

@@ -17,19 +17,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from mics.db import Database
 from mics.errors import NotFound
 from mics.registry import domain
+from mics.registry import reads as registry
 from mics.registry.products import find_product
 from mics.registry.schemas import ItemOut
-from mics.registry.store import ItemRow, PartnerRow
+from mics.trace import reads as events
 from mics.trace.canonical_uri import canonical_uri
 from mics.trace.epcs import identifiers
 from mics.trace.genealogy import trace
 from mics.trace.query import Viewer
-from mics.trace.store import EventEpcRow, EventRow
 
 GS1 = "https://id.gs1.org"
 VERDICT_FIELD = "mics:verdict"  # the extension field of a tag-scan verdict event
@@ -84,18 +82,10 @@ def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -
     with db.read() as s:
         product = find_product(s, gtin)
         if serial is None:
-            if (
-                lot is not None
-                and s.scalar(
-                    select(ItemRow.id).where(ItemRow.product_id == product.id, ItemRow.lot == lot)
-                )
-                is None
-            ):
+            if lot is not None and not registry.lot_exists(s, product.id, lot):
                 raise NotFound(f"no lot {lot!r} of GTIN {gtin}", field="lot", value=lot)
             return Subject(gtin, None, lot, None)
-        row = s.scalar(
-            select(ItemRow).where(ItemRow.product_id == product.id, ItemRow.serial == serial)
-        )
+        row = registry.item_by_serial(s, product.id, serial)
         if row is None or (lot is not None and row.lot != lot):
             raise NotFound(
                 f"no item {serial!r}" + (f" in lot {lot!r}" if lot else "") + f" of GTIN {gtin}",
@@ -150,59 +140,47 @@ def custody(db: Database, subject: Subject, trail: set[str] | None = None) -> Cu
         brand = find_product(s, subject.gtin).brand_id
         # This instance's own operator (not a partnership member) runs the registry
         # and captures for partners without keys of their own (`mics epcis capture`).
-        operators = set(s.scalars(select(PartnerRow.id).where(PartnerRow.member.is_(False))))
+        operators = registry.operator_ids(s)
         if not bodies:
             return Custody(frozenset({brand} | operators), [], [])
-        rows = s.execute(
-            select(
-                EventRow.id,
-                EventRow.event_id,
-                EventRow.event_hash,
-                EventRow.event_time,
-                EventRow.biz_step,
-                EventRow.partner_id,
-            ).where(EventRow.event_id.in_(list(bodies)))
-        ).all()
-        glns = {
-            str(gln): str(partner)
-            for partner, gln in s.execute(
-                select(PartnerRow.id, PartnerRow.gln).where(PartnerRow.gln.is_not(None))
-            )
-        }
-        partner_of = {str(row[1]): str(row[5]) for row in rows}
+        rows = events.event_summaries(s, bodies)
+        glns = registry.partner_ids_by_gln(s)
+        partner_of = {row.event_id: row.partner_id for row in rows}
         # Grow the chain and what it vouches for together, from the chain's own events
         # only: an outsider's event links nothing (no item, no case) into the chain.
         chain = {brand} | operators
         while True:
             reached = _reachable(roots, names, partner_of, chain)
             links = [
-                (str(partner), json.loads(body))
-                for partner, body in s.execute(
-                    select(EventRow.partner_id, EventRow.body)
-                    .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-                    .where(
-                        EventEpcRow.epc.in_(sorted(reached)),
-                        EventRow.partner_id.in_(sorted(chain)),
-                    )
-                    .distinct()
-                )
+                (partner, json.loads(body))
+                for partner, body in events.linking_bodies(s, reached, chain)
                 if '"sourceList"' in body or '"destinationList"' in body
             ]
             grown = custody_chain(chain, links, glns)
             if grown == chain:
                 break
             chain = grown
-    ordered = sorted(rows, key=lambda r: (r[3], r[0]))
+    ordered = sorted(rows, key=lambda r: (r.event_time, r.pk))
     vouched = {eid for eid in bodies if partner_of.get(eid) in chain and names[eid] & reached}
     cited = [
-        CitedEvent(pk, eid, digest, found.events[eid].get("eventTime", str(moment)), step)
-        for pk, eid, digest, moment, step, _ in ordered
-        if eid in vouched
+        CitedEvent(
+            r.pk,
+            r.event_id,
+            r.event_hash,
+            found.events[r.event_id].get("eventTime", str(r.event_time)),
+            r.biz_step,
+        )
+        for r in ordered
+        if r.event_id in vouched
     ]
     unvouched = [
-        {"eventID": eid, "eventTime": found.events[eid].get("eventTime"), "partner": partner}
-        for _, eid, _, _, _, partner in ordered
-        if eid not in vouched
+        {
+            "eventID": r.event_id,
+            "eventTime": found.events[r.event_id].get("eventTime"),
+            "partner": r.partner_id,
+        }
+        for r in ordered
+        if r.event_id not in vouched
     ]
     return Custody(frozenset(chain), cited, unvouched)
 

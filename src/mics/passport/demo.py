@@ -7,15 +7,13 @@ provenance the passports show comes from the trace demo (``mics.trace.demo``).
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from mics.db import Database
 from mics.passport.ownership import issue_secrets
-from mics.registry.store import ProductRow
+from mics.registry import reads as registry
 
 
 def load_passport_demo(db: Database) -> dict[str, int]:
     """A packaging secret for each demo item that has none; returns how many were made."""
     with db.read() as s:
-        products = list(s.scalars(select(ProductRow.id).order_by(ProductRow.id)))
+        products = registry.product_ids(s)
     return {"packaging_secrets": sum(len(issue_secrets(db, p)) for p in products)}

@@ -1,6 +1,6 @@
 """Issue a signed passport credential: the passport, its cited events' log proofs, a proof.
 
-The events are proven against a checkpoint signed now (``mics.ledger.log``), so
+The events are proven against a checkpoint signed now (``mics.ledger.store.log``), so
 the credential carries everything an offline verifier needs: the leaf of each
 event, its inclusion path, the signed checkpoint note and the log's vkey.
 
@@ -18,9 +18,9 @@ from typing import Any
 from mics.config import Settings
 from mics.db import Database
 from mics.errors import InvalidInput
-from mics.ledger import log
-from mics.ledger.keys import load_or_create_signer
 from mics.ledger.note import Signer
+from mics.ledger.store import log
+from mics.ledger.store.keys import load_or_create_signer
 from mics.passport.credential import EventProof, Issuer, build_credential, sign_credential
 from mics.passport.digital_link import parse_digital_link
 from mics.passport.partner_keys import load_or_create_partner_key

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow, TransferRow
+from mics.registry import reads as registry
 from mics.registry.products import find_product
-from mics.registry.store import ItemRow
 
 TRANSFER_VALIDITY = timedelta(days=7)
 # Crockford base32 without I, L, O, U: readable on a printed card, typed without confusion.
@@ -76,8 +76,8 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
-def _item(s: Session, item_id: int) -> ItemRow:
-    row = s.get(ItemRow, item_id)
+def _item(s: Session, item_id: int) -> registry.Item:
+    row = registry.item(s, item_id)
     if row is None:
         raise NotFound(f"no item with id {item_id}", field="item", value=item_id)
     return row
@@ -126,9 +126,7 @@ def issue_secrets(
     moment = _now(now)
     with db.transaction() as s:
         found = find_product(s, product)
-        items = s.scalars(
-            select(ItemRow).where(ItemRow.product_id == found.id).order_by(ItemRow.serial)
-        )
+        items = registry.items_of_product(s, found.id)
         for item in items:
             row = s.get(PassportItemRow, item.id)
             if row is not None and not (reissue and _current(s, item.id) is None):

@@ -50,7 +50,7 @@ from mics.db import Database
 from mics.passport import access
 from mics.passport.digital_link import DigitalLink
 from mics.passport.ownership_store import OwnershipRow, PassportItemRow
-from mics.passport.store import TagScanRow
+from mics.passport.store import LAST_CHECKED_SCAN, TagScanRow
 from mics.passport.view import (
     VERDICT_FIELD,
     authenticity_block,
@@ -199,14 +199,6 @@ def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes
 
 # --- the volatile parts, read fresh ------------------------------------------------------------
 
-# Only scans whose MAC checked speak for the item (as ``view._authenticity``): a
-# random e/c sent for its URL must not brand a genuine item for everyone.
-_LAST_SCAN = (
-    select(TagScanRow.verdict, TagScanRow.scanned_at, TagScanRow.counter)
-    .where(TagScanRow.item_id == bindparam("item"), TagScanRow.verdict != "not_authentic")
-    .order_by(TagScanRow.scanned_at.desc(), TagScanRow.id.desc())
-    .limit(1)
-)
 # The owner's report and every ownership period in one statement: periods only
 # exist for an item with a packaging secret (``ownership.claim`` needs one).
 _OWNERSHIP = (
@@ -262,7 +254,7 @@ def volatile_parts(
         return {"authenticity": authenticity, "ownership": ownership}
     with db.engine.connect() as conn:
         if authenticity is None:
-            last = conn.execute(_LAST_SCAN, {"item": item_id}).first()
+            last = conn.execute(LAST_CHECKED_SCAN, {"item": item_id}).first()
             authenticity = dict(UNKNOWN) if last is None else authenticity_block(*last)
         return {"authenticity": authenticity, "ownership": ownership_now(conn, item_id)}
 

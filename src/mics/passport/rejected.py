@@ -23,7 +23,7 @@ from sqlalchemy import Integer, bindparam, delete, insert, select
 
 from mics.db import Database
 from mics.passport.store import RejectedScanRow
-from mics.statements import Statement
+from mics.storage.statements import Statement
 
 __all__ = ["REJECTED_KEPT", "RejectedScan", "record", "rejected_scans"]
 

@@ -27,8 +27,8 @@ from mics.errors import InvalidInput, NotFound
 from mics.passport.chain import OBJECT_ROLES, Subject, custody, find_subject
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink, parse_digital_link
 from mics.passport.store import NfcTagRow
-from mics.registry.store import ItemRow, ProductRow
-from mics.trace.store import CaptureJobRow, EventEpcRow, EventRow
+from mics.registry import reads as registry
+from mics.trace import reads as trace_reads
 
 GS1_VOC = "https://gs1.org/voc/"
 LINKSET = "linkset"
@@ -85,22 +85,16 @@ class Link:
 def resolve(db: Database, link: DigitalLink) -> Target:
     """The product, lot or item ``link`` names, or NotFound saying which part is unknown."""
     with db.read() as s:
-        product = s.execute(
-            select(ProductRow.id, ProductRow.name).where(ProductRow.gtin == link.gtin)
-        ).first()
+        product = registry.product_by_gtin(s, link.gtin)
         if product is None:
             raise NotFound(
                 f"no product with GTIN {link.gtin} on this resolver",
                 field="gtin",
                 value=link.gtin,
             )
-        product_id, name = product
+        product_id, name = product.id, product.name
         if link.serial is not None:
-            item = s.execute(
-                select(ItemRow.id, ItemRow.lot).where(
-                    ItemRow.product_id == product_id, ItemRow.serial == link.serial
-                )
-            ).first()
+            item = registry.item_by_serial(s, product_id, link.serial)
             if item is None or (link.lot is not None and item.lot != link.lot):
                 lot = f" in lot {link.lot!r}" if link.lot is not None else ""
                 raise NotFound(
@@ -110,14 +104,8 @@ def resolve(db: Database, link: DigitalLink) -> Target:
                 )
             tag = s.scalar(select(NfcTagRow.id).where(NfcTagRow.item_id == item.id))
             return Target(link, product_id, name, item_id=item.id, has_tag=tag is not None)
-        if link.lot is not None:
-            known = s.scalar(
-                select(ItemRow.id).where(ItemRow.product_id == product_id, ItemRow.lot == link.lot)
-            )
-            if known is None:
-                raise NotFound(
-                    f"no lot {link.lot!r} of GTIN {link.gtin}", field="lot", value=link.lot
-                )
+        if link.lot is not None and not registry.lot_exists(s, product_id, link.lot):
+            raise NotFound(f"no lot {link.lot!r} of GTIN {link.gtin}", field="lot", value=link.lot)
         return Target(link, product_id, name)
 
 
@@ -132,25 +120,19 @@ def is_recalled(db: Database, target: Target) -> bool:
     """
     prefix = f"{GS1_RESOLVER}/01/{target.link.gtin}"
     with db.read() as s:
-        query = (
-            select(EventEpcRow.epc, EventRow.partner_id, CaptureJobRow.role)
-            .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-            .join(CaptureJobRow, CaptureJobRow.id == EventRow.capture_id)
-            .where(EventRow.disposition == "recalled", EventEpcRow.role.in_(OBJECT_ROLES))
-        )
         if target.item_id is not None:
             item = DigitalLink(gtin=target.link.gtin, serial=target.link.serial)
             named = {item.uri(GS1_RESOLVER), prefix}
             lot = target.link.lot or _lot_of(s, target.item_id)
             if lot:
                 named.add(f"{prefix}/10/{lot}")
-            query = query.where(EventEpcRow.epc.in_(sorted(named)))
+            recalls = trace_reads.recalls(s, OBJECT_ROLES, epcs=named)
         else:
-            query = query.where(EventEpcRow.epc.startswith(prefix))
-        recalls = s.execute(query.distinct()).all()
+            recalls = trace_reads.recalls(s, OBJECT_ROLES, prefix=prefix)
     chains: dict[str, frozenset[str]] = {}
-    for epc, partner, role in recalls:
-        if role == "authority":
+    for recall in recalls:
+        epc, partner = recall.epc, recall.partner_id
+        if recall.role == "authority":
             return True
         if epc not in chains:
             chains[epc] = custody(db, _subject_of(db, target.link.gtin, epc)).chain
@@ -160,7 +142,7 @@ def is_recalled(db: Database, target: Target) -> bool:
 
 
 def _lot_of(s: Session, item_id: int) -> str | None:
-    return s.scalar(select(ItemRow.lot).where(ItemRow.id == item_id))
+    return registry.item_lot(s, item_id)
 
 
 def _subject_of(db: Database, gtin: str, epc: str) -> Subject:
@@ -228,7 +210,7 @@ def links(target: Target, base_url: str, *, credentials: bool = False) -> list[L
 
 def select_link(target: Target, found: list[Link], link_type: str) -> Link:
     """The link of type ``link_type`` (compact or full URI), or NotFound naming those there are."""
-    wanted = compact(link_type)
+    wanted = link_type_curie(link_type)
     for link in found:
         if link.link_type == wanted:
             return link
@@ -241,7 +223,7 @@ def select_link(target: Target, found: list[Link], link_type: str) -> Link:
     )
 
 
-def compact(link_type: str) -> str:
+def link_type_curie(link_type: str) -> str:
     """``https://gs1.org/voc/pip`` → ``gs1:pip``; a bare ``pip`` too."""
     text = link_type.strip()
     for prefix in (GS1_VOC, "http://gs1.org/voc/", "http://www.gs1.org/voc/"):
@@ -290,23 +272,21 @@ def description(base_url: str, name: str) -> dict[str, object]:
     }
 
 
-def check_lang(lang: str | None, accept_language: str | None) -> str:
-    """``?lang=`` when given (it or en), else the first supported one Accept-Language names."""
-    if lang is not None:
-        code = lang.strip().lower()[:2]
-        if code not in LANGUAGES:
-            raise InvalidInput(
-                f"{lang!r} is not a language of the passport",
-                field="lang",
-                value=lang,
-                expected=" or ".join(LANGUAGES),
-            )
-        return code
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "en"
+def language_code(lang: str) -> str:
+    """The passport language ``?lang=`` asks for (``it``, ``it-IT``: it), or InvalidInput.
+
+    Without ``?lang=`` the faces negotiate Accept-Language
+    (``web.negotiation.preferred_language``).
+    """
+    code = lang.strip().lower()[:2]
+    if code not in LANGUAGES:
+        raise InvalidInput(
+            f"{lang!r} is not a language of the passport",
+            field="lang",
+            value=lang,
+            expected=" or ".join(LANGUAGES),
+        )
+    return code
 
 
 def _path(link: DigitalLink) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mics.db import Base, UtcDateTime
@@ -75,3 +75,14 @@ class RejectedScanRow(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
+
+
+# The one home of the rule "only scans whose MAC checked speak for the item": anyone
+# can send a random e/c for an item's URL, and that must not brand a genuine item as
+# counterfeit for everyone. The item's last such scan: verdict, when, tag counter.
+LAST_CHECKED_SCAN = (
+    select(TagScanRow.verdict, TagScanRow.scanned_at, TagScanRow.counter)
+    .where(TagScanRow.item_id == bindparam("item"), TagScanRow.verdict != "not_authentic")
+    .order_by(TagScanRow.scanned_at.desc(), TagScanRow.id.desc())
+    .limit(1)
+)

@@ -33,8 +33,8 @@ from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow
 from mics.passport.sun import UID_LENGTH, SunMasterKey, simulate_sun
+from mics.registry import reads as registry
 from mics.registry.domain import check_gln
-from mics.registry.store import ItemRow, ProductRow
 
 KEY_FILE = "tags.key"
 _UID_HEX = re.compile(r"[0-9A-Fa-f]{14}")
@@ -211,13 +211,11 @@ def put_read_point(
         )
 
 
-def _item(s: Session, item_id: int) -> tuple[ItemRow, str]:
-    found = s.execute(
-        select(ItemRow, ProductRow.gtin).join(ProductRow).where(ItemRow.id == item_id)
-    ).first()
+def _item(s: Session, item_id: int) -> tuple[registry.Item, str]:
+    found = registry.labelled_item(s, item_id)
     if found is None:
         raise NotFound(f"no item {item_id}", field="item", value=item_id)
-    return found[0], found[1]
+    return found.item, found.gtin
 
 
 def _tag_out(row: NfcTagRow, gtin: str, serial: str) -> TagOut:
@@ -239,13 +237,12 @@ def load_tag_demo(db: Database) -> dict[str, int]:
     bytes are a hash of the item, so every run gives each item the same tag.
     """
     with db.read() as s:
-        untagged = s.execute(
-            select(ItemRow.id, ProductRow.gtin, ItemRow.serial)
-            .join(ProductRow)
-            .outerjoin(NfcTagRow, NfcTagRow.item_id == ItemRow.id)
-            .where(NfcTagRow.id.is_(None))
-            .order_by(ItemRow.id)
-        ).all()
+        tagged = set(s.scalars(select(NfcTagRow.item_id)))
+        untagged = [
+            (found.item.id, found.gtin, found.item.serial)
+            for found in registry.labelled_items(s)
+            if found.item.id not in tagged
+        ]
     added = 0
     for item_id, gtin, serial in untagged:
         uid = "04" + hashlib.sha256(f"mics-demo-tag:{gtin}/{serial}".encode()).hexdigest()[:12]

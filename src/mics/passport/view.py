@@ -15,13 +15,12 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from functools import cache
-from importlib import import_module, resources
+from importlib import resources
 from typing import Any
-
-from sqlalchemy import select
 
 from mics.db import Database
 from mics.errors import InvalidInput, MicsError
+from mics.footprint import service as footprint_service
 from mics.passport import access
 from mics.passport.chain import (
     GS1,
@@ -35,11 +34,12 @@ from mics.passport.chain import (
 )
 from mics.passport.data_integrity import did_web
 from mics.passport.ownership import item_status
+from mics.passport.store import LAST_CHECKED_SCAN
 from mics.registry import domain, get_partner, get_product, product_tree
+from mics.registry import reads as registry
 from mics.registry.schemas import BomNode, ProductOut
-from mics.registry.store import MaterialRow, PartnerRow, SectorRow
+from mics.trace import reads as trace_reads
 from mics.trace.epcs import identifiers
-from mics.trace.store import EventRow
 
 __all__ = [  # the chain of custody is mics.passport.chain's; named here as before
     "GS1",
@@ -102,17 +102,12 @@ def provenance(
     events, unvouched = found.cited, found.unvouched
     labels = strings(lang)["steps"]
     with db.read() as s:
-        places = {
-            str(gln): city
-            for gln, city in s.execute(
-                select(PartnerRow.gln, PartnerRow.city).where(PartnerRow.gln.is_not(None))
-            )
-        }
+        places = registry.places_by_gln(s)
         bodies = {
-            r.event_id: (json.loads(r.body), r.partner_id)
-            for r in s.scalars(
-                select(EventRow).where(EventRow.event_id.in_([e.event_id for e in events]))
-            )
+            event_id: (json.loads(body), partner)
+            for event_id, (body, partner) in trace_reads.event_bodies(
+                s, [e.event_id for e in events]
+            ).items()
         }
     timeline, full = [], []
     made: str | None = None
@@ -196,7 +191,7 @@ def material_mix(db: Database, product_id: str) -> list[dict[str, Any]]:
     """The passport's ``materials``: each material of the whole BOM, its mass and share
     of the product, origin, recycled and bio-based shares (unfiltered: ``access``)."""
     with db.read() as s:
-        materials = {m.id: m for m in s.scalars(select(MaterialRow))}
+        materials = registry.materials(s)
     return [
         {
             "name": materials[m["ref"]].name,
@@ -214,39 +209,29 @@ def material_mix(db: Database, product_id: str) -> list[dict[str, Any]]:
 
 
 def _footprint(db: Database, product_id: str) -> tuple[dict[str, Any], float | None]:
-    """GWP100 by stage and the MCI from ``mics.footprint.service`` when it is installed."""
+    """GWP100 by stage and the MCI from :mod:`mics.footprint.service`."""
+    # A product the footprint cannot assess (no factor for a material, no BOM) says so
+    # with a MicsError: "not available". Any other failure is a bug and surfaces.
     try:
-        service = import_module("mics.footprint.service")
-        result = service.footprint(db, product_id)
-        stages = {str(k): round(float(v), 6) for k, v in result.by_stage.items()}
-        total = float(result.total)
-    except (ImportError, AttributeError, TypeError, ValueError, MicsError):
+        result = footprint_service.footprint(db, product_id)
+    except MicsError:
         return {"available": False, "note": "footprint not available"}, None
+    stages = {str(k): round(float(v), 6) for k, v in result.by_stage.items()}
+    total = float(result.total)
     try:
-        mci: float | None = float(service.circularity(db, product_id).mci.mci)
-    except (AttributeError, TypeError, ValueError, MicsError):
+        mci: float | None = float(footprint_service.circularity(db, product_id).mci.mci)
+    except MicsError:
         mci = None
     return {"available": True, "gwp100KgCO2e": round(total, 6), "byStage": stages}, mci
 
 
 def _authenticity(db: Database, item_id: int | None) -> dict[str, Any]:
-    """The last verdict of a scan whose MAC checked (``mics.passport.store``)."""
+    """The last verdict of a scan whose MAC checked (``store.LAST_CHECKED_SCAN``)."""
     unknown = {"verdict": None, "checkedAt": None, "counter": None}
     if item_id is None:
         return unknown
-    try:
-        scan_row = import_module("mics.passport.store").TagScanRow
-    except (ImportError, AttributeError):
-        return unknown
     with db.read() as s:
-        # Only scans whose MAC checked speak for the item: anyone can send a random e/c
-        # for its URL, and that must not brand a genuine item as counterfeit for everyone.
-        last = s.scalar(
-            select(scan_row)
-            .where(scan_row.item_id == item_id, scan_row.verdict != "not_authentic")
-            .order_by(scan_row.scanned_at.desc(), scan_row.id.desc())
-            .limit(1)
-        )
+        last = s.execute(LAST_CHECKED_SCAN, {"item": item_id}).first()
     if last is None:
         return unknown
     return authenticity_block(last.verdict, last.scanned_at, last.counter)
@@ -283,7 +268,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
     product = get_product(db, domain.normalise_gtin(gtin))
     brand = get_partner(db, product.brand)
     with db.read() as s:
-        sector = s.get(SectorRow, product.sector)
+        sector = registry.sector_name(s, product.sector)
     footprint, mci = _footprint(db, product.id)
     mix = material_mix(db, product.id)
     recycled = sum(m["massShare"] * m["recycledShare"] for m in mix)
@@ -295,7 +280,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
             "description": text["description"],
             "untranslated": untranslated,
             "sector": product.sector,
-            "sectorName": sector.name if sector else product.sector,
+            "sectorName": sector or product.sector,
             "lifetimeYears": product.lifetime_years,
             "massKg": product.mass_kg,
         },

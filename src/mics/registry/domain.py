@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from biip import ParseError
 from biip.gtin import Gtin
@@ -142,14 +141,6 @@ def check_country(value: str, field: str = "country") -> str:
             expected="two upper-case letters such as IT",
         )
     return value
-
-
-@dataclass(frozen=True)
-class BomLine:
-    """A bill-of-materials line as the cycle check sees it."""
-
-    product: str
-    subproduct: str | None
 
 
 def find_bom_cycle(edges: Mapping[str, Sequence[str]], start: str) -> list[str] | None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from mics.db import Database
-from mics.errors import Forbidden, Unauthorized
+from mics.errors import Forbidden, NotFound, Unauthorized
 from mics.registry import domain
 from mics.registry.service import _get
 from mics.registry.store import PartnerKeyRow, PartnerRow
@@ -94,7 +94,23 @@ def authenticate(db: Database, key: str | None, now: datetime | None = None) -> 
         return Principal(partner=row.partner_id, role=row.role)
 
 
-def revoke_key(db: Database, prefix: str) -> None:
+def revoke_key(db: Database, prefix: str) -> str:
+    """Revoke the API key with this prefix (``mics_<prefix>_...``; the whole key also does).
+
+    Returns the partner whose key it was; ``NotFound`` when no key has the prefix.
+    A revoked key authenticates no more (``authenticate`` says it was revoked).
+    """
+    parts = prefix.strip().split("_")
+    wanted = parts[1] if len(parts) >= 3 and parts[0] == "mics" else prefix.strip()
     with db.transaction() as s:
-        for row in s.scalars(select(PartnerKeyRow).where(PartnerKeyRow.prefix == prefix)):
+        rows = list(s.scalars(select(PartnerKeyRow).where(PartnerKeyRow.prefix == wanted)))
+        if not rows:
+            raise NotFound(
+                f"no API key with prefix {wanted!r}",
+                field="prefix",
+                value=wanted,
+                expected="the 8 hex digits after 'mics_' in the key",
+            )
+        for row in rows:
             row.revoked = True
+        return rows[0].partner_id

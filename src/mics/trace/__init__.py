@@ -1,3 +1,29 @@
-"""Traceability: GS1 EPCIS 2.0 events, CBV 2.0 event hashes and the XML binding."""
+"""Traceability: GS1 EPCIS 2.0 events, CBV 2.0 event hashes and the XML binding.
 
-__all__: list[str] = []
+What the areas above and the faces use:
+
+- ``capture``: capture documents (EPCIS 2.0 §8.2.6 ``/capture``) in one transaction
+  with their transparency-log leaves; ``capture_jobs``: the jobs;
+- ``query``: EPCIS queries (§8.2.7) and one event by ID; ``genealogy``: an
+  object's upstream and downstream (transformations, aggregations);
+- ``subscriptions``, ``webhook_tokens``: standing queries delivered to webhooks;
+- ``reads``: stored events for other areas (frozen dataclasses);
+- ``proofs``: an event's inclusion proof; ``offline``: verify it without a
+  server; ``audit``: rebuild the log from the events;
+- pure: ``event_hash`` (CBV 2.0 §8.9), ``validate``, ``xml_binding`` and
+  ``xml_writer`` (EPCIS 2.0 XML), ``epcs``, ``identifiers``, ``canonical_uri``.
+"""
+
+__all__ = [
+    "audit",
+    "capture",
+    "capture_jobs",
+    "event_hash",
+    "genealogy",
+    "offline",
+    "proofs",
+    "query",
+    "reads",
+    "subscriptions",
+    "validate",
+]

@@ -21,11 +21,12 @@ from typing import IO, Any
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
-from mics.ledger import log
 from mics.ledger.leaf import leaf_data, leaf_writer
+from mics.ledger.store import log
+from mics.storage.bulk import insert_rows, parameter_mark
+from mics.storage.write_gate import write_gate
 from mics.trace import clock_skew, documents, json_text
 from mics.trace.cbv import bare_term
 from mics.trace.inline_namespaces import lift_declarations, lift_document
@@ -45,7 +46,6 @@ from mics.trace.validate import (
     Problem,
     validate_document,
 )
-from mics.write_gate import write_gate
 
 BATCH = 2000
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
@@ -191,12 +191,12 @@ def capture_events(
 ) -> CaptureResult:
     """Capture ``events`` in one transaction, holding the database's write gate.
 
-    On SQLite the gate queues every long writer (``mics.write_gate``), so that a
+    On SQLite the gate queues every long writer (``mics.storage.write_gate``), so that a
     caller on an event loop can ask with ``wait=False`` and get ``GateBusy``
     instead of sleeping in SQLite's busy handler behind a 100,000-event capture.
 
     ``built=True`` is for events MICS builds itself from checked values (the
-    tag-scan verdicts, ``passport.scans.verdict_event``, whose every kind the
+    tag-scan verdicts, ``passport.verdict_events.verdict_event``, whose every kind the
     tests run through ``validate_event``): the per-event validation, a fifth of
     publishing a verdict, is skipped. Never for events that came from outside.
     ``then(connection)`` runs in the capture's transaction after the events are
@@ -347,7 +347,7 @@ class _Writer:
             event = events_of[index]
             event_id = event.get("eventID") or digest
             ready.append((index, event, digest, event_id, event_time, epc_list, tx_list))
-        ids = tuple(p[3] for p in ready)
+        ids = tuple(event_id for _, _, _, event_id, _, _, _ in ready)
         marks = ", ".join([self.mark] * len(ids))
         found = self.connection.exec_driver_sql(
             f"SELECT event_id, event_hash FROM epcis_event WHERE event_id IN ({marks})", ids

@@ -28,8 +28,8 @@ from typing import IO, Any
 import ijson
 import orjson
 
-from mics import heap
 from mics.errors import InvalidInput
+from mics.runtime import heap
 from mics.trace import json_text
 
 DOCUMENT_EVENTS = "epcisBody.eventList.item"
@@ -210,7 +210,7 @@ class _Heap:
         with self.lock:
             self.frozen -= 1
             if not self.frozen:
-                heap.thaw()  # keeps a server's baseline frozen (mics.heap)
+                heap.thaw()  # keeps a server's baseline frozen (mics.runtime.heap)
 
 
 _HEAP = _Heap()

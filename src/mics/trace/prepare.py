@@ -12,16 +12,24 @@ hash ~55 us, identifiers ~11 us on the 2-core bench machine).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash
 from mics.trace.field_checks import Problem, parse_timestamp
 from mics.trace.validate import validate_event
 
-# One valid event, ready to store: its index in the document, CBV 2.0 hash, event time
-# in UTC, (identifier, role) pairs and (type, value) business transactions.
-Prepared = tuple[int, str, datetime, list[tuple[str, str]], list[tuple[str, str]]]
+
+class Prepared(NamedTuple):
+    """One valid event, ready to store (a tuple: it crosses to and from worker processes)."""
+
+    position: int  # in the document's event list
+    event_hash: str  # CBV 2.0 §8.9
+    event_time: datetime  # in UTC
+    epcs: list[tuple[str, str]]  # (identifier, role) pairs
+    biz_transactions: list[tuple[str, str]]  # (type, value) pairs
+
+
 Batch = list[tuple[int, dict[str, Any]]]
 Outcome = tuple[list[Problem], list[Prepared]]  # a batch's problems and its valid events
 
@@ -51,7 +59,7 @@ def prepare(
             else:
                 good.append((index, event))
     prepared: list[Prepared] = [
-        (
+        Prepared(
             index,
             event_hash(event, context),
             parse_timestamp(event["eventTime"]).astimezone(UTC),

@@ -23,8 +23,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from mics.errors import InvalidInput
-from mics.passport.pages import choose_language
 from mics.passport.view import LANGUAGES
+from mics.web.passport_pages import choose_language
 
 COOKIE = "mics_lang"
 LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "it": "Italiano"}

@@ -24,10 +24,10 @@ from markupsafe import Markup
 
 from mics.api.deps import DatabaseDep, SettingsDep, event_viewer
 from mics.errors import MicsError
-from mics.ledger import cosignatures, log
-from mics.ledger.history import SignedSize, checkpoint_history
 from mics.ledger.note import Signer, Verifier, parse_checkpoint, parse_note
-from mics.trace import query
+from mics.ledger.store import cosignatures, log
+from mics.ledger.store.history import SignedSize, checkpoint_history
+from mics.trace import proofs, query
 from mics.web.pages import templates
 from mics.web.visitor import Visitor, VisitorDep, render
 
@@ -96,7 +96,7 @@ def _event_proof(
         return "", "", refused.message
     if row is None:
         return "", "", f"No event {event_id!r} that your key may see."
-    proof = log.event_proof(db, _signer(request), settings.instance, row)
+    proof = proofs.event_proof(db, _signer(request), settings.instance, row)
     return json.dumps(proof, indent=2, ensure_ascii=False), row.event_hash, None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mics.api.negotiation import HTML, JSON, negotiate, prefers_html
+from mics.web.negotiation import HTML, JSON, negotiate, preferred_language, prefers_html
 
 JSON_LD = "application/ld+json"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -50,3 +50,13 @@ def test_the_openapi_document_declares_the_bearer_scheme_on_keyed_routes(
     assert ("post", "/epcis/capture") in secured  # /docs shows the lock and Authorize
     assert ("post", "/api/products") in secured
     assert ("get", "/api/sectors") not in secured
+
+
+def test_accept_language_is_ranked_by_quality_for_json_and_html_alike() -> None:
+    supported = ("en", "it")
+    assert preferred_language("de, en;q=0.5, it;q=0.7", supported) == "it"
+    assert preferred_language("it-IT,it;q=0.9,en;q=0.8", supported) == "it"
+    assert preferred_language("it;q=0, en", supported) == "en"
+    assert preferred_language("en;q=0.2, it;q=0.2", supported) == "en"  # a tie: first named
+    assert preferred_language("de, fr", supported) is None
+    assert preferred_language(None, supported) is None

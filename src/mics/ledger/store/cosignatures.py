@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound, VerificationError
 from mics.ledger.note import ALG_COSIGNATURE_V1, Verifier, parse_note
-from mics.ledger.store import CheckpointRow, CosignatureRow, WitnessRow
-from mics.registry.store import PartnerRow
+from mics.ledger.store.tables import CheckpointRow, CosignatureRow, WitnessRow
+from mics.registry import reads as registry
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def register_witness(db: Database, partner_id: str, vkey: str) -> WitnessKey:
             expected="name+keyid+base64(0x04 || Ed25519 public key)",
         )
     with db.transaction() as s:
-        if s.get(PartnerRow, partner_id) is None:
+        if not registry.partner_exists(s, partner_id):
             raise NotFound(f"no partner {partner_id!r}", field="partner", value=partner_id)
         row = s.get(WitnessRow, partner_id)
         if row is not None and row.vkey != verifier.vkey:

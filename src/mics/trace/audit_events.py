@@ -1,11 +1,11 @@
 """The event side of the audit: a leaf rebuilt from its stored event, and its query columns.
 
-:func:`read_event` reads an event row as stored (:mod:`mics.ledger.stored`: each
+:func:`read_event` reads an event row as stored (:mod:`mics.ledger.store.rows`: each
 value's type checked) and parses its body; :func:`rebuild` computes the leaf the
 event gives now (CBV 2.0 §8.9 event hash with its capture's ``@context``, record
 time, partner: ``mics-leaf/v1``); :func:`index_disagreement` says what the query
 columns and index rows hold that the logged body does not. Each raises
-:class:`~mics.ledger.stored.BadValue` for a value of the wrong type or shape;
+:class:`~mics.ledger.store.rows.BadValue` for a value of the wrong type or shape;
 the audit turns it into a ``modified`` finding.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mics.errors import MicsError
 from mics.ledger.leaf import leaf_data
-from mics.ledger.stored import Reader, raw
+from mics.ledger.store.rows import Reader, raw
 from mics.trace import cbv
 from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash

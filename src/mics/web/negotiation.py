@@ -1,6 +1,12 @@
-"""HTTP content negotiation (RFC 9110 §12.5.1): one Accept parser for every route."""
+"""HTTP content negotiation (RFC 9110 §12.5): one Accept and one Accept-Language parser.
+
+Both honour quality values (``q=``, RFC 9110 §12.4.2) for every route, JSON
+and HTML alike.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 JSON = "application/json"
 HTML = "text/html"
@@ -30,6 +36,27 @@ def negotiate(accept: str | None, offers: tuple[str, ...]) -> str:
         if specificity >= 0 and quality > best_q:
             best, best_q = offer, quality
     return best
+
+
+def preferred_language(accept_language: str | None, supported: Sequence[str]) -> str | None:
+    """The supported language Accept-Language ranks highest (RFC 9110 §12.5.4), or None.
+
+    A range counts by its primary subtag (``it-IT`` is ``it``); ``q=0`` refuses a
+    language; ties go to the range named first.
+    """
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in supported and quality > 0:
+            ranked.append((-quality, position, primary))
+    return sorted(ranked)[0][2] if ranked else None
 
 
 def prefers_html(accept: str | None) -> bool:

@@ -20,9 +20,12 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class LeafRow(Base):
+    """A leaf: its bytes and the unique integer key its appender gave it (no foreign key:
+    trace's capture writes the event row id, the log does not know what it names)."""
+
     __tablename__ = "ledger_leaf"
     idx: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), unique=True)
+    event: Mapped[int] = mapped_column(BigId, unique=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -1,4 +1,4 @@
-"""``mics.statements``: Core statements on the DBAPI cursor read and write what the ORM does."""
+"""``mics.storage.statements``: Core statements on the DBAPI cursor do what the ORM does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import Integer, bindparam, func, insert, select, update
 from mics.db import Database
 from mics.passport.store import NEVER_READ, NfcTagRow
 from mics.registry.store import ItemRow, ProductRow
-from mics.statements import Statement, dbapi_connection
+from mics.storage.statements import Statement, dbapi_connection
 
 TAG_STATE = Statement(
     select(NfcTagRow.id, NfcTagRow.counter, NfcTagRow.last_seen_at, NfcTagRow.last_latitude).where(

@@ -1,7 +1,7 @@
 """The log's signed tree heads over time: a read API for pages and reports.
 
 Each checkpoint (c2sp.org/tlog-checkpoint) is kept once per tree size it was signed at
-(``mics.ledger.log.checkpoint``); their sizes and signing times are how the log grew.
+(``mics.ledger.store.log.checkpoint``); their sizes and signing times are how the log grew.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from mics.db import Database
-from mics.ledger.store import CheckpointRow, CosignatureRow
+from mics.ledger.store.tables import CheckpointRow, CosignatureRow
 
 MAX_HISTORY = 1000
 

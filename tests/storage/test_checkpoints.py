@@ -10,9 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from mics import checkpoints, heap
 from mics.config import Settings
 from mics.db import Database
+from mics.runtime import heap
+from mics.storage import checkpoints
 
 ROWS, ROW_BYTES = 600, 4000  # ~2.4 MB: ~600 pages, under SQLite's 1,000-page automatic checkpoint
 

@@ -38,8 +38,8 @@ from typing import Any
 
 from mics.db import Database
 from mics.errors import Unavailable
-from mics.statements import dbapi_connection
-from mics.write_gate import GateBusy, write_gate
+from mics.storage.statements import dbapi_connection
+from mics.storage.write_gate import GateBusy, write_gate
 
 __all__ = ["ScanGroup", "scan_group"]
 

@@ -22,7 +22,7 @@ Then no event may be left without a leaf. The first disagreement is named as a
 - ``reordered``: an event found at another position than the log recorded it;
 - ``leaf`` / ``node`` / ``checkpoint`` / ``head``: a log row itself was altered
   (a wrong hash, or a value of the wrong type or length: the finding names the
-  table, the row, the column and what it holds, :mod:`mics.ledger.stored`);
+  table, the row, the column and what it holds, :mod:`mics.ledger.store.rows`);
 - ``unreadable``: stored rows of a shape no check foresaw (named, never a traceback).
 
 A changed event column (a time that is not a time, a body that is not a JSON
@@ -39,19 +39,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mics.db import Database
-from mics.errors import InvalidInput, MicsError, TamperDetected
-from mics.ledger import audit_events, merkle
-from mics.ledger.audit_events import (
+from mics.errors import MicsError, TamperDetected
+from mics.ledger import merkle
+from mics.ledger.note import Verifier, open_checkpoint
+from mics.ledger.store import reads
+from mics.ledger.store.rows import BadValue, Reader, raw
+from mics.trace import audit_events
+from mics.trace.audit_events import (
     EVENT_COLUMNS,
     StoredEvent,
     index_disagreement,
     read_event,
     rebuild,
 )
-from mics.ledger.leaf import parse_leaf_data
-from mics.ledger.note import Verifier, open_checkpoint
-from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
-from mics.ledger.stored import BadValue, Reader, raw
 from mics.trace.store import EventRow
 
 CHUNK = 10_000
@@ -149,14 +149,10 @@ def audit(db: Database, verifier: Verifier | str, chunk: int = CHUNK) -> AuditRe
 
 
 def _tree_size(s: Session, read: Reader) -> int:
-    stored = s.scalar(select(raw(HeadRow.size)).where(HeadRow.id == 1))
     try:
-        size: int = read.value(HeadRow.size, stored, 1) if stored is not None else 0
-        if size < 0:
-            raise BadValue("ledger_head", 1, "size", f"{size}, expected a tree size >= 0")
+        return reads.head_size(s, read)
     except BadValue as bad:
         raise _Tampered(Finding("head", None, None, str(bad))) from None
-    return size
 
 
 def _audit(
@@ -173,8 +169,8 @@ def _audit(
         pending = next(checkpoints, None)
     for start in range(0, tree_size, chunk):
         stop = min(start + chunk, tree_size)
-        rows = {row[0]: row for row in s.execute(_leaves(start, stop))}
-        nodes = _StoredNodes(read, _stored_nodes(s, start, stop))
+        rows = _leaves(s, start, stop)
+        nodes = _StoredNodes(read, reads.nodes(s, start, stop))
         indexed = audit_events.indexed(s, [row[3] for row in rows.values() if row[3] is not None])
         for index in range(start, stop):
             found = rows.get(index)
@@ -248,13 +244,7 @@ def _audit(
                 _check_root(pending, edge)
                 counts["checkpoints"] += 1
                 pending = next(checkpoints, None)
-    orphan = s.execute(
-        select(EventRow.id, EventRow.event_id)
-        .outerjoin(LeafRow, LeafRow.event == EventRow.id)
-        .where(LeafRow.idx.is_(None))
-        .order_by(EventRow.id)
-        .limit(1)
-    ).first()
+    orphan = _unlogged_event(s, chunk)
     if orphan is not None:
         raise _Tampered(
             Finding(
@@ -266,31 +256,52 @@ def _audit(
         )
 
 
-# A leaf's columns and its event's, raw (``stored.raw``), in this order.
-_LEAF_COLUMNS = (LeafRow.idx, LeafRow.data, LeafRow.event)
+def _leaves(s: Session, start: int, stop: int) -> dict[int, tuple[Any, ...]]:
+    """Leaves ``start..stop-1`` by index: ``(index, data, event key, *event columns)``, raw.
+
+    The log's rows come from its read API (:mod:`mics.ledger.store.reads`), the
+    event rows (``EVENT_COLUMNS``, ``rows.raw``) from trace's table: all ``None``
+    when the leaf's key names no event row.
+    """
+    leaves = reads.leaves(s, start, stop)
+    keys = [leaf.key for leaf in leaves.values() if isinstance(leaf.key, int)]
+    events: dict[object, tuple[Any, ...]] = {}
+    for first in range(0, len(keys), reads.KEYS_PER_QUERY):
+        part = keys[first : first + reads.KEYS_PER_QUERY]
+        query = select(*(raw(c) for c in EVENT_COLUMNS)).where(EventRow.id.in_(part))
+        events.update((row[0], tuple(row)) for row in s.execute(query))
+    missing = (None,) * len(EVENT_COLUMNS)
+    return {
+        index: (index, leaf.data, leaf.key, *events.get(leaf.key, missing))
+        for index, leaf in leaves.items()
+    }
 
 
-def _leaves(start: int, stop: int) -> Any:
-    return (
-        select(*(raw(c) for c in _LEAF_COLUMNS + EVENT_COLUMNS))
-        .outerjoin(EventRow, EventRow.id == LeafRow.event)
-        .where(LeafRow.idx >= start, LeafRow.idx < stop)
-        .order_by(LeafRow.idx)
-    )
+def _unlogged_event(s: Session, chunk: int) -> Any:
+    """The first event row (by id) that has no leaf in the log, or ``None``."""
+    last = 0
+    while True:
+        batch = s.execute(
+            select(EventRow.id, EventRow.event_id)
+            .where(EventRow.id > last)
+            .order_by(EventRow.id)
+            .limit(chunk)
+        ).all()
+        if not batch:
+            return None
+        logged = reads.logged_keys(s, [row.id for row in batch])
+        for row in batch:
+            if row.id not in logged:
+                return row
+        last = batch[-1].id
 
 
 def _leaf(read: Reader, index: int, found: Any) -> bytes:
     """The leaf's bytes, which must be a ``mics-leaf/v1`` leaf; else a ``leaf`` finding."""
     try:
-        data: bytes = read.value(LeafRow.data, found[1], index)
-        try:
-            parse_leaf_data(data)
-        except InvalidInput as error:
-            problem = f"{len(data)} bytes that are not a mics-leaf/v1 leaf ({error.reason})"
-            raise BadValue("ledger_leaf", index, "data", problem) from None
+        return reads.leaf_bytes(read, reads.StoredLeaf(index, found[1], found[2]))
     except BadValue as bad:
         raise _Tampered(Finding("leaf", index, None, str(bad))) from None
-    return data
 
 
 def _event(read: Reader, index: int, found: Any) -> tuple[StoredEvent, dict[str, Any]]:
@@ -313,26 +324,9 @@ class _StoredNodes:
         if value is None:
             return None
         try:
-            return self._read.digest(NodeRow.hash, value, (level, index))
+            return reads.node_digest(self._read, value, (level, index))
         except BadValue as bad:
             raise _Tampered(Finding("node", leaf, None, str(bad))) from None
-
-
-def _stored_nodes(s: Session, start: int, stop: int) -> dict[tuple[int, int], object]:
-    """Perfect nodes completed by leaves ``start..stop-1``: node (L, j) ends at leaf (j+1)·2^L-1."""
-    nodes: dict[tuple[int, int], object] = {}
-    level = 0
-    while (1 << level) <= stop:
-        low = -(-(start + 1) // (1 << level)) - 1
-        high = stop // (1 << level) - 1
-        if low <= high:
-            query = select(NodeRow.idx, raw(NodeRow.hash)).where(
-                NodeRow.level == level, NodeRow.idx >= low, NodeRow.idx <= high
-            )
-            for index, value in s.execute(query):
-                nodes[(level, index)] = value
-        level += 1
-    return nodes
 
 
 def _checkpoints(
@@ -341,18 +335,13 @@ def _checkpoints(
     """Stored checkpoints by size, each signature checked; sizes beyond the log are deletions."""
     last = -1
     while True:
-        batch = s.execute(
-            select(CheckpointRow.size, raw(CheckpointRow.root), raw(CheckpointRow.note))
-            .where(CheckpointRow.size > last)
-            .order_by(CheckpointRow.size)
-            .limit(1000)
-        ).all()
+        batch = reads.checkpoints_after(s, last)
         if not batch:
             return
-        for size, stored_root, stored_note in batch:
+        for stored in batch:
+            size = stored.size
             try:
-                root = read.digest(CheckpointRow.root, stored_root, size)
-                note: str = read.value(CheckpointRow.note, stored_note, size)
+                root, note = reads.checkpoint_values(read, stored)
             except BadValue as bad:
                 raise _Tampered(Finding("checkpoint", None, None, str(bad))) from None
             try:
@@ -402,7 +391,7 @@ def _check_root(pending: tuple[int, bytes], edge: merkle.CompactRange) -> None:
 def _mismatch(s: Session, index: int, row: StoredEvent, rebuilt: bytes | None) -> Finding:
     elsewhere = None
     if rebuilt is not None:
-        elsewhere = s.scalar(select(LeafRow.idx).where(LeafRow.data == rebuilt).limit(1))
+        elsewhere = reads.leaf_index_holding(s, rebuilt)
     if elsewhere is not None:
         return Finding(
             "reordered",

@@ -1,4 +1,4 @@
-"""``mics.heap``: a server's long-lived objects stay frozen, whatever large captures thaw."""
+"""``mics.runtime.heap``: long-lived objects stay frozen, whatever large captures thaw."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mics import heap
+from mics.runtime import heap
 from mics.trace import documents
 
 

@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from mics.web.negotiation import preferred_language
 from mics.db import Database
 from mics.passport.view import LANGUAGES, passport_json, strings
 from mics.web import templates_dir
@@ -37,19 +38,7 @@ def choose_language(request: Request) -> str:
     asked = request.query_params.get("lang", "")
     if asked in LANGUAGES:
         return asked
-    ranked = []
-    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and quality > 0:
-            ranked.append((-quality, position, primary))
-    return sorted(ranked)[0][2] if ranked else "en"
+    return preferred_language(request.headers.get("accept-language"), LANGUAGES) or "en"
 
 
 def banner(passport: dict[str, Any], scan: dict[str, Any] | None) -> dict[str, Any]:

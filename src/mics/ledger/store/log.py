@@ -17,17 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mics.bulk import insert_rows, parameter_mark
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.ledger import merkle, tiles
 from mics.ledger.note import Signer, format_checkpoint, sign_note
-from mics.ledger.store import CheckpointRow, HeadRow, LeafRow, NodeRow
-from mics.trace.store import CaptureJobRow, EventRow
+from mics.ledger.store.tables import CheckpointRow, HeadRow, LeafRow, NodeRow
+from mics.storage.bulk import insert_rows, parameter_mark
 
 CHECKPOINT_INTERVAL = timedelta(seconds=1)
 LEAF_TABLE = LeafRow.metadata.tables["ledger_leaf"]
@@ -325,10 +324,6 @@ def tile(db: Database, path: str) -> tuple[bytes, bool]:
         return tiles.tile_bytes(parsed, cache), parsed.width == tiles.TILE_WIDTH
 
 
-def leaf_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(LeafRow)) or 0
-
-
 def leaf_index(db: Database, event_pk: int) -> int:
     """The leaf index of the stored event ``event_pk``."""
     with db.read() as s:
@@ -336,29 +331,3 @@ def leaf_index(db: Database, event_pk: int) -> int:
     if index is None:
         raise NotFound("this event has no leaf in the log", field="event", value=event_pk)
     return index
-
-
-def event_proof(db: Database, signer: Signer, origin: str, event: EventRow) -> dict[str, object]:
-    """What ``GET /epcis/events/{id}/proof`` serves: the inclusion proof of a stored event.
-
-    The proof is against the latest checkpoint if it already holds the event (so
-    witnesses may have cosigned it), else against one signed now; it carries the
-    checkpoint note with its cosignatures and the capture document's ``@context``.
-    """
-    from mics.ledger.cosignatures import note_with_cosignatures
-
-    index = leaf_index(db, event.id)
-    signed = latest_checkpoint(db, signer, origin)
-    if signed.size <= index:
-        signed = checkpoint(db, signer, origin)
-    proof = inclusion_by_index(db, index, signed.size)
-    with db.read() as s:
-        context = s.scalar(
-            select(CaptureJobRow.context).where(CaptureJobRow.id == event.capture_id)
-        )
-    return proof.as_json() | {
-        "event_id": event.event_id,
-        "event_hash": event.event_hash,
-        "event_context": context,
-        "checkpoint": note_with_cosignatures(db, signed),
-    }

@@ -1,0 +1,102 @@
+"""Trace's read API for the areas above it: stored events, by ID or by what they name.
+
+The passport reads events through these functions, inside its own session, and
+gets frozen dataclasses or plain values back: no trace table class leaves this
+package (``ARCHITECTURE.md``). Bodies are the stored EPCIS 2.0 JSON-LD text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mics.trace.store import CaptureJobRow, EventEpcRow, EventRow
+
+__all__ = [
+    "EventSummary",
+    "Recall",
+    "event_bodies",
+    "event_summaries",
+    "linking_bodies",
+    "recalls",
+]
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """A stored event's row id, EPCIS eventID, CBV 2.0 hash, time, business step, partner."""
+
+    pk: int
+    event_id: str
+    event_hash: str
+    event_time: datetime
+    biz_step: str | None
+    partner_id: str
+
+
+@dataclass(frozen=True)
+class Recall:
+    """An identifier named by an event with disposition ``recalled``, who captured it and
+    in which role (``capture_job.role``: ``authority`` for a market authority)."""
+
+    epc: str
+    partner_id: str
+    role: str | None
+
+
+def event_bodies(s: Session, event_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Each event's body text and capturing partner, by eventID."""
+    query = select(EventRow.event_id, EventRow.body, EventRow.partner_id).where(
+        EventRow.event_id.in_(list(event_ids))
+    )
+    return {event_id: (body, partner) for event_id, body, partner in s.execute(query)}
+
+
+def event_summaries(s: Session, event_ids: Iterable[str]) -> list[EventSummary]:
+    query = select(
+        EventRow.id,
+        EventRow.event_id,
+        EventRow.event_hash,
+        EventRow.event_time,
+        EventRow.biz_step,
+        EventRow.partner_id,
+    ).where(EventRow.event_id.in_(list(event_ids)))
+    return [EventSummary(*row) for row in s.execute(query)]
+
+
+def linking_bodies(
+    s: Session, epcs: Iterable[str], partners: Iterable[str]
+) -> list[tuple[str, str]]:
+    """``(partner, body text)`` of the distinct events by ``partners`` naming any of ``epcs``."""
+    query = (
+        select(EventRow.partner_id, EventRow.body)
+        .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+        .where(EventEpcRow.epc.in_(sorted(epcs)), EventRow.partner_id.in_(sorted(partners)))
+        .distinct()
+    )
+    return [(str(partner), body) for partner, body in s.execute(query)]
+
+
+def recalls(
+    s: Session,
+    roles: Iterable[str],
+    epcs: Iterable[str] | None = None,
+    prefix: str | None = None,
+) -> list[Recall]:
+    """Identifiers in ``roles`` named by ``recalled`` events: those in ``epcs``, else those
+    starting with ``prefix``; each ``(epc, partner, capture role)`` once."""
+    query = (
+        select(EventEpcRow.epc, EventRow.partner_id, CaptureJobRow.role)
+        .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+        .join(CaptureJobRow, CaptureJobRow.id == EventRow.capture_id)
+        .where(EventRow.disposition == "recalled", EventEpcRow.role.in_(list(roles)))
+    )
+    if epcs is not None:
+        query = query.where(EventEpcRow.epc.in_(sorted(epcs)))
+    elif prefix is not None:
+        query = query.where(EventEpcRow.epc.startswith(prefix))
+    return [Recall(*row) for row in s.execute(query.distinct())]
