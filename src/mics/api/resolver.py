@@ -34,7 +34,6 @@ from starlette.types import Receive, Scope, Send
 
 from mics.api import openapi, problems
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, get_principal
-from mics.web.negotiation import negotiate, preferred_language
 from mics.api.problems import problem_response
 from mics.config import Settings
 from mics.db import Database
@@ -48,6 +47,7 @@ from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
 from mics.storage.scan_group import ScanGroup, scan_group
 from mics.storage.write_gate import GateBusy
+from mics.web.negotiation import negotiate, preferred_language
 
 router = APIRouter(tags=["passport"])
 

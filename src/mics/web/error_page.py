@@ -15,9 +15,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from mics.web.negotiation import prefers_html
 from mics.passport.view import LANGUAGES, strings
 from mics.web import templates_dir
+from mics.web.negotiation import prefers_html
 from mics.web.passport_pages import choose_language
 
 templates = Jinja2Templates(directory=templates_dir())

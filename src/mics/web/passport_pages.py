@@ -16,10 +16,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from mics.web.negotiation import preferred_language
 from mics.db import Database
 from mics.passport.view import LANGUAGES, passport_json, strings
 from mics.web import templates_dir
+from mics.web.negotiation import preferred_language
 
 templates = Jinja2Templates(directory=templates_dir())
 BANNERS = {  # verdict -> (css class, text key)
