@@ -252,6 +252,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 def _import_models() -> None:
     """Import every area's tables so that ``Base.metadata`` knows them."""
+    from mics.custody import store as custody_store  # noqa: F401
     from mics.factory import store as factory_store  # noqa: F401
     from mics.ledger import store as ledger_store  # noqa: F401
     from mics.passport import ownership_store  # noqa: F401

@@ -1,0 +1,567 @@
+"""Chain-of-custody service: accounts, entries from EPCIS events, claims, balances.
+
+Each function is one transaction over custody's tables; entries and claims are
+EPCIS 2.0 events captured through ``mics.trace.capture`` (so each is a leaf of the
+transparency log with an inclusion proof at ``/epcis/events/{eventID}/proof``).
+
+    open_account(db, "orafi-aretini", "gold", "recycled", "rjc-coc", "controlled_blending")
+    record(db, [receipt, casting], "orafi-aretini")      # EPCIS events -> entries
+    claim(db, site="orafi-aretini", material="gold", characteristic="recycled",
+          kg=0.0021, period="2026Q3", items=["https://id.gs1.org/01/.../21/AN0001"])
+    balances(db, "orafi-aretini", "2026Q3")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import delete, select, update
+
+from mics.custody import events as ev
+from mics.custody.balance import Balance, balance
+from mics.custody.ledger import decide, lineage, overdrawn
+from mics.custody.model import Account, Allocation, Claim, Entry, Flow
+from mics.custody.pack import (
+    SLUG,
+    Pack,
+    check_characteristic,
+    check_material,
+    check_model,
+    load,
+)
+from mics.custody.period import Period, check_length, parse_period
+from mics.custody.store import (
+    CustodyAccountRow,
+    CustodyAllocationRow,
+    CustodyClaimItemRow,
+    CustodyClaimRow,
+    CustodyEntryRow,
+)
+from mics.db import Database
+from mics.errors import Conflict, InvalidInput, MicsError, NotFound
+from mics.registry import get_partner
+
+UNITS = ("kg", "KGM")  # a claim is a mass of the characteristic
+
+
+def open_account(
+    db: Database,
+    site: str,
+    material: str,
+    characteristic: str,
+    scheme: str,
+    model: str,
+    conversion_factors: dict[str, float] | None = None,
+) -> Account:
+    """Open the account (or return it, if it is already open with the same rules)."""
+    get_partner(db, site)  # NotFound names an unknown site
+    pack = load(scheme)
+    check_material(pack, material)
+    check_characteristic(pack, characteristic)
+    if not SLUG.match(characteristic):
+        raise InvalidInput(
+            "not a name",
+            field="characteristic",
+            value=characteristic,
+            expected="lower-case letters, digits, _ or -",
+        )
+    check_model(pack, model)
+    factors = dict(conversion_factors or {})
+    for group, value in factors.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not 0 < value <= 1
+        ):
+            raise InvalidInput(
+                "conversion factor outside (0, 1]",
+                field=f"conversion_factors.{group}",
+                value=value,
+                expected="0 < factor <= 1 (ISO 22095-2)",
+            )
+    with db.transaction() as s:
+        same_material = s.scalars(
+            select(CustodyAccountRow).where(
+                CustodyAccountRow.site_id == site, CustodyAccountRow.material == material
+            )
+        ).all()
+        for row in same_material:
+            if row.pack != scheme:
+                raise Conflict(
+                    f"{site} follows {row.pack} for {material}: a site follows one pack per "
+                    "material",
+                    field="scheme",
+                    value=scheme,
+                )
+            if row.characteristic == characteristic:
+                if row.model != model or row.conversion_factors != factors:
+                    raise Conflict(
+                        f"{site}/{material}/{characteristic} is already kept as {row.model} "
+                        f"with conversion factors {row.conversion_factors}",
+                        field="model",
+                        value=model,
+                    )
+                return _account(row)
+        row = CustodyAccountRow(
+            site_id=site,
+            material=material,
+            characteristic=characteristic,
+            pack=scheme,
+            model=model,
+            conversion_factors=factors,
+            claims=0,
+            created_at=datetime.now(UTC),
+        )
+        s.add(row)
+        s.flush()
+        return _account(row)
+
+
+def accounts(db: Database, site: str) -> list[Account]:
+    get_partner(db, site)
+    with db.read() as s:
+        rows = s.scalars(
+            select(CustodyAccountRow)
+            .where(CustodyAccountRow.site_id == site)
+            .order_by(CustodyAccountRow.material, CustodyAccountRow.characteristic)
+        ).all()
+        return [_account(r) for r in rows]
+
+
+def account(db: Database, site: str, material: str, characteristic: str) -> Account:
+    """The account named by its three keys; ``NotFound`` lists the site's accounts."""
+    found = [
+        a
+        for a in accounts(db, site)
+        if a.material == material and a.characteristic == characteristic
+    ]
+    if not found:
+        known = ", ".join(a.key for a in accounts(db, site)) or "none"
+        raise NotFound(
+            f"no custody account {site}/{material}/{characteristic}; {site} keeps: {known}",
+            field="material" if characteristic else "characteristic",
+            value=material,
+        )
+    return found[0]
+
+
+def record(db: Database, events: Sequence[dict[str, Any]], site: str) -> list[Entry]:
+    """Capture ``events`` (as ``site``) and enter them in the site's accounts.
+
+    Everything is checked before anything is stored: the site's location, an open
+    account for each event's material, the pack's material and eligible categories,
+    quantities that add up, no transformation of an already-claimed item."""
+    from mics.trace import capture
+
+    gln = get_partner(db, site).gln
+    mine = {a.material: a for a in accounts(db, site)}
+    entries: list[Entry] = []
+    for n, event in enumerate(events):
+        where = f"eventList[{n}]"
+        if ev.site_gln(event, where) != gln:
+            raise InvalidInput(
+                f"the event's business location is not {site}'s",
+                field=f"{where}.bizLocation",
+                value=event.get("bizLocation"),
+                expected=str(ev.location(gln or "")),
+            )
+        entry = ev.entry_of(event, site, where)
+        if entry.material not in mine:
+            raise NotFound(
+                f"{site} keeps no custody account for {entry.material!r}",
+                field=f"{where}.custody:material",
+                value=entry.material,
+            )
+        _check_entry(db, load(mine[entry.material].pack), entry, where)
+        entries.append(entry)
+    for material in {e.material for e in entries}:
+        short = overdrawn(
+            [*_stored(db, site, material), *(e for e in entries if e.material == material)]
+        )
+        if short is not None:
+            entry, lot, used, held = short
+            raise InvalidInput(
+                f"quantities do not add up: event {entry.event_id} uses {used:.6g} kg of a lot "
+                f"of which {site} holds {held:.6g} kg",
+                field="inputQuantityList",
+                value=lot,
+                expected=f"at most {held:.6g} kg",
+            )
+    with db.read() as s:
+        known = set(
+            s.scalars(
+                select(CustodyEntryRow.event_id).where(
+                    CustodyEntryRow.event_id.in_([e.event_id for e in entries])
+                )
+            )
+        )
+    fresh = [
+        (e, event) for e, event in zip(entries, events, strict=True) if e.event_id not in known
+    ]
+    if not fresh:
+        return []
+    result = capture.capture_document(db, ev.document([event for _, event in fresh]), site)
+    if not result.success:
+        raise InvalidInput(
+            "capture refused the events",
+            field="events",
+            value=[str(p) for p in result.problems][:5],
+        )
+    with db.transaction() as s:
+        for entry, _ in fresh:
+            s.add(
+                CustodyEntryRow(
+                    site_id=site,
+                    material=entry.material,
+                    kind=entry.kind,
+                    event_id=entry.event_id,
+                    event_time=entry.time,
+                    body=_body(entry),
+                )
+            )
+    return [e for e, _ in fresh]
+
+
+def _check_entry(db: Database, pack: Pack, entry: Entry, where: str) -> None:
+    check_material(pack, entry.material)
+    if entry.kind in ("receipt", "certificate") and any(entry.shares.values()):
+        categories = pack.rule("eligible_categories", [])
+        if categories and entry.category not in categories:
+            raise InvalidInput(
+                f"{pack.name} accepts only eligible material ({pack.cite('eligible_categories')})",
+                field=f"{where}.custody:category",
+                value=entry.category,
+                expected=", ".join(categories),
+            )
+        cutoff = pack.grandfathered_before()
+        if entry.category == "grandfathered" and cutoff and entry.time.date() >= cutoff:
+            dated = entry.evidence.get("stockDate")
+            if not dated:
+                raise InvalidInput(
+                    f"grandfathered material needs stock dated before {cutoff}",
+                    field=f"{where}.custody:category",
+                    value=entry.category,
+                    expected=f"mined or recycled, or stock dated before {cutoff}",
+                )
+    if entry.kind == "transformation":
+        with db.read() as s:
+            claimed = set(
+                s.scalars(
+                    select(CustodyClaimItemRow.identifier).where(
+                        CustodyClaimItemRow.identifier.in_([f.identifier for f in entry.inputs])
+                    )
+                )
+            )
+        if claimed:
+            raise Conflict(
+                "these carry a claim and cannot be transformed further",
+                field=f"{where}.inputQuantityList",
+                value=sorted(claimed),
+            )
+
+
+def claim(
+    db: Database,
+    *,
+    site: str,
+    material: str,
+    characteristic: str,
+    kg: float,
+    period: str,
+    items: Sequence[str],
+    unit: str = "kg",
+    product_group: str | None = None,
+) -> Claim:
+    """Claim ``kg`` of the characteristic on ``items``, or refuse with what is available.
+
+    The check and the write hold the account's lock, so two claims cannot both use
+    the last credit; the claim is then captured as an EPCIS event naming the items."""
+    from mics.trace import capture
+    from mics.trace.lookup import resolve
+
+    if unit not in UNITS:
+        raise InvalidInput("a claim is a mass", field="unit", value=unit, expected="kg")
+    target = account(db, site, material, characteristic)
+    pack = load(target.pack)
+    when = check_length(
+        parse_period(period), pack.rule("max_period_months"), pack.cite("max_period_months")
+    )
+    names = [resolve(db, str(i))[0] for i in items] if items else []
+    event_id = ev.new_event_id()
+    with db.transaction() as s:
+        s.execute(
+            update(CustodyAccountRow)
+            .where(CustodyAccountRow.id == target.id)
+            .values(claims=CustodyAccountRow.claims + 1)
+        )
+        earlier = _claims(s, [target.id])
+        _check_period(when, earlier, pack)
+        entries = _entries(s, site, material)
+        made = decide(target, pack, when, kg, names, entries, earlier)
+        if product_group is not None and made.product_group != product_group:
+            raise Conflict(
+                f"the items are of product group {made.product_group!r}",
+                field="product_group",
+                value=product_group,
+            )
+        row = CustodyClaimRow(
+            account_id=target.id,
+            period=when.name,
+            kg=made.kg,
+            share=made.share,
+            text=made.text,
+            product_group=made.product_group,
+            event_id=event_id,
+            evidence=[*made.evidence, event_id],
+            made_at=datetime.now(UTC),
+        )
+        s.add(row)
+        s.flush()
+        claim_id = row.id
+        s.add_all(
+            CustodyClaimItemRow(account_id=target.id, identifier=i, claim_id=claim_id)
+            for i in made.items
+        )
+        s.add_all(
+            CustodyAllocationRow(claim_id=claim_id, entry_id=a.entry_id, kg=a.kg)
+            for a in made.allocations
+        )
+    gln = get_partner(db, site).gln or ""
+    record_event = ev.object_event(
+        "claim",
+        gln,
+        material,
+        min(datetime.now(UTC), when.end_time),
+        epcList=[i for i in made.items if "/21/" in i] or None,
+        quantityList=[{"epcClass": i} for i in made.items if "/21/" not in i] or None,
+        **{
+            "custody:claim": made.text,
+            "custody:characteristic": characteristic,
+            "custody:kg": made.kg,
+            "custody:period": when.name,
+            "custody:scheme": pack.id,
+            "custody:model": target.model,
+        },
+    ) | {"eventID": event_id}
+    try:
+        done = capture.capture_document(db, ev.document([record_event]), site)
+        if not done.success:
+            raise InvalidInput(
+                "capture refused the claim event",
+                field="items",
+                value=[str(p) for p in done.problems][:3],
+            )
+    except MicsError:
+        _withdraw(db, claim_id)
+        raise
+    return _claim(db, claim_id)
+
+
+def _withdraw(db: Database, claim_id: int) -> None:
+    with db.transaction() as s:
+        s.execute(delete(CustodyAllocationRow).where(CustodyAllocationRow.claim_id == claim_id))
+        s.execute(delete(CustodyClaimItemRow).where(CustodyClaimItemRow.claim_id == claim_id))
+        s.execute(delete(CustodyClaimRow).where(CustodyClaimRow.id == claim_id))
+
+
+def _check_period(period: Period, earlier: Sequence[Claim], pack: Pack) -> None:
+    for other in {c.period for c in earlier}:
+        if other != period.name and parse_period(other).overlaps(period):
+            raise InvalidInput(
+                f"overlaps the balancing period {other} already used by this account",
+                field="period",
+                value=period.name,
+                expected=f"{other} itself or a period that does not overlap it",
+            )
+
+
+def balances(db: Database, site: str, period: str) -> list[Balance]:
+    """The period's balance of every account the site keeps."""
+    when = parse_period(period)
+    found = []
+    for kept in accounts(db, site):
+        pack = load(kept.pack)
+        check_length(when, pack.rule("max_period_months"), pack.cite("max_period_months"))
+        with db.read() as s:
+            entries = _entries(s, site, kept.material)
+            claims = _claims(s, [kept.id])
+        found.append(balance(kept, pack, when, entries, claims))
+    return found
+
+
+def holdings(db: Database, site: str, material: str, characteristic: str) -> dict[str, Any]:
+    """What the account's site holds, by identifier, with mass and certified share."""
+    kept = account(db, site, material, characteristic)
+    with db.read() as s:
+        entries = _entries(s, site, material)
+    return {k: v for k, v in lineage(entries, kept, load(kept.pack)).items() if not v.consumed}
+
+
+def entries(db: Database, site: str, material: str) -> list[Entry]:
+    """The ledger entries of the site's material, oldest first."""
+    return _stored(db, site, material)
+
+
+def _stored(db: Database, site: str, material: str) -> list[Entry]:
+    with db.read() as s:
+        return _entries(s, site, material)
+
+
+def passport_claims(
+    db: Database, identifiers: Sequence[str], base_url: str
+) -> list[dict[str, Any]]:
+    """The claims on any of ``identifiers`` (an item and its lot) with their evidence:
+    model, scheme, period, and each event behind the claim with its proof's address."""
+    if not identifiers:
+        return []
+    base = base_url.rstrip("/")
+    with db.read() as s:
+        ids = sorted(
+            set(
+                s.scalars(
+                    select(CustodyClaimItemRow.claim_id).where(
+                        CustodyClaimItemRow.identifier.in_(list(identifiers))
+                    )
+                )
+            )
+        )
+        claims = _claims(s, None, ids)
+    shown = []
+    for c in claims:
+        pack = load(c.account.pack)
+        shown.append(
+            {
+                "text": c.text,
+                "material": c.account.material,
+                "characteristic": c.account.characteristic,
+                "scheme": pack.name,
+                "schemeVersion": pack.version,
+                "model": c.account.model,
+                "period": c.period,
+                "share": round(c.share, 6),
+                "site": c.account.site,
+                "evidence": [
+                    {
+                        "eventID": e,
+                        "event": f"{base}/epcis/events/{quote(e, safe='')}",
+                        "proof": f"{base}/epcis/events/{quote(e, safe='')}/proof",
+                    }
+                    for e in c.evidence
+                ],
+            }
+        )
+    return shown
+
+
+# --- rows <-> records --------------------------------------------------------------------------
+
+
+def _account(row: CustodyAccountRow) -> Account:
+    return Account(
+        site=row.site_id,
+        material=row.material,
+        characteristic=row.characteristic,
+        pack=row.pack,
+        model=row.model,
+        conversion_factors=dict(row.conversion_factors),
+        id=row.id,
+    )
+
+
+def _body(entry: Entry) -> dict[str, Any]:
+    return {
+        "inputs": [[f.identifier, f.kg] for f in entry.inputs],
+        "outputs": [[f.identifier, f.kg] for f in entry.outputs],
+        "shares": dict(entry.shares),
+        "category": entry.category,
+        "productGroup": entry.product_group,
+        "step": entry.step,
+        "evidence": dict(entry.evidence),
+    }
+
+
+def _entries(s: Any, site: str, material: str) -> list[Entry]:
+    rows = s.scalars(
+        select(CustodyEntryRow)
+        .where(CustodyEntryRow.site_id == site, CustodyEntryRow.material == material)
+        .order_by(CustodyEntryRow.event_time, CustodyEntryRow.id)
+    ).all()
+    return [
+        Entry(
+            kind=r.kind,
+            event_id=r.event_id,
+            time=r.event_time,
+            site=r.site_id,
+            material=r.material,
+            inputs=tuple(Flow(i, kg) for i, kg in r.body["inputs"]),
+            outputs=tuple(Flow(i, kg) for i, kg in r.body["outputs"]),
+            shares=r.body["shares"],
+            category=r.body["category"],
+            product_group=r.body["productGroup"],
+            step=r.body["step"],
+            evidence=r.body["evidence"],
+            id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def _claims(
+    s: Any, account_ids: Sequence[int] | None, claim_ids: Sequence[int] = ()
+) -> list[Claim]:
+    query = select(CustodyClaimRow).order_by(CustodyClaimRow.id)
+    query = (
+        query.where(CustodyClaimRow.account_id.in_(account_ids))
+        if account_ids is not None
+        else query.where(CustodyClaimRow.id.in_(claim_ids))
+    )
+    rows = s.scalars(query).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    kept = {
+        r.id: _account(r)
+        for r in s.scalars(
+            select(CustodyAccountRow).where(CustodyAccountRow.id.in_({r.account_id for r in rows}))
+        )
+    }
+    items: dict[int, list[str]] = {}
+    for i in s.scalars(select(CustodyClaimItemRow).where(CustodyClaimItemRow.claim_id.in_(ids))):
+        items.setdefault(i.claim_id, []).append(i.identifier)
+    used: dict[int, list[Allocation]] = {}
+    for a, event_id in s.execute(
+        select(CustodyAllocationRow, CustodyEntryRow.event_id)
+        .join(CustodyEntryRow, CustodyEntryRow.id == CustodyAllocationRow.entry_id)
+        .where(CustodyAllocationRow.claim_id.in_(ids))
+    ):
+        used.setdefault(a.claim_id, []).append(Allocation(a.entry_id, event_id, a.kg))
+    return [
+        Claim(
+            account=kept[r.account_id],
+            period=r.period,
+            kg=r.kg,
+            items=tuple(sorted(items.get(r.id, []))),
+            share=r.share,
+            text=r.text,
+            product_group=r.product_group,
+            allocations=tuple(used.get(r.id, [])),
+            evidence=tuple(r.evidence),
+            event_id=r.event_id,
+            made_at=r.made_at,
+            id=r.id,
+        )
+        for r in rows
+    ]
+
+
+def _claim(db: Database, claim_id: int) -> Claim:
+    with db.read() as s:
+        found = _claims(s, None, [claim_id])
+    if not found:
+        raise NotFound(f"no claim {claim_id}", field="id", value=claim_id)
+    return found[0]
