@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from mics import __version__, checkpoints, heap
 from mics.api import compute, docs, edge, openapi, problems
+from mics.api import custody as custody_api
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
     app.include_router(factory_api.router)
+    app.include_router(custody_api.router)
     app.include_router(passport_api.router)
     app.include_router(match_api.router)
 

@@ -193,7 +193,6 @@ def _gold(db: Database, rings: dict[str, list[str]]) -> list[dict[str, Any]]:
             quantityList=[ev.quantity(_lot(GRAIN, "STOCK"), round(book * 0.999, 6))],
         )
     )
-    assert cast_kg <= 0.04 and printed_kg + 0.0042 <= 0.0198
     return flows
 
 
@@ -201,7 +200,8 @@ def _claim_rings(db: Database, rings: dict[str, list[str]]) -> int:
     made = 0
     for product in ("anello-fuso", "anello-stampato"):
         held = service.holdings(db, "orafi-aretini", "gold", "recycled")
-        for ring in rings[product]:
+        # the last cast ring is left unclaimed: README's over-claim example uses it
+        for ring in rings[product][:-1] if product == "anello-fuso" else rings[product]:
             share = held[ring].share
             kg = int(held[ring].kg * share * 1e7) / 1e7  # never round a claim up
             service.claim(
