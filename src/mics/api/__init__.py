@@ -127,11 +127,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
-    from mics.web import factory_pages, footprint_pages, match_pages, pages, static_dir
+    from mics.web import (
+        custody_pages,
+        factory_pages,
+        footprint_pages,
+        match_pages,
+        pages,
+        static_dir,
+    )
 
     app.include_router(footprint_pages.router)
     app.include_router(match_pages.router)
     app.include_router(factory_pages.router)
+    app.include_router(custody_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mics.api.deps import DatabaseDep, ReaderDep, WriterDep
 from mics.api.openapi import problems
-from mics.custody import service
+from mics.custody import reports, service
 from mics.errors import Forbidden
 from mics.registry.keys import Principal
 
@@ -58,7 +58,7 @@ async def balances(
     period: Annotated[str, Query(max_length=40, pattern=PERIOD, description="e.g. 2026Q3")],
 ) -> dict[str, Any]:
     """Every account's balance of the site for the period."""
-    found = await run_in_threadpool(service.balances, db, site, period)
+    found = await run_in_threadpool(reports.balances, db, site, period)
     evidence = _sees_evidence(reader, site)
     return {
         "site": site,

@@ -35,9 +35,9 @@ def report(
 ) -> None:
     """Opening balance, inputs, conversions, outputs, claims, closing balance and the
     reconciliation of every account the site keeps, for one balancing period."""
-    from mics.custody import service
+    from mics.custody import reports
 
-    found = service.balances(database(), site, period)
+    found = reports.balances(database(), site, period)
     if as_json:
         body = {"site": site, "period": period, "accounts": [b.as_json() for b in found]}
         sys.stdout.write(json.dumps(body, indent=2) + "\n")

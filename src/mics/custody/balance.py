@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mics.custody.ledger import credits, factor, lineage, made_here, period_of, rolling_share
+from mics.custody.ledger import (
+    Output,
+    credits,
+    factor,
+    lineage,
+    made_here,
+    period_of,
+    rolling_share,
+)
 from mics.custody.model import Account, Claim, Entry
 from mics.custody.pack import CREDIT_MODELS, Pack
 from mics.custody.period import Period
@@ -236,7 +244,7 @@ def balance(
     )
 
 
-def _certified(held: dict[str, Any]) -> float:
+def _certified(held: dict[str, Output]) -> float:
     return sum(o.certified_kg for o in held.values() if not o.consumed)
 
 

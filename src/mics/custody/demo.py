@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from mics.custody import events as ev
-from mics.custody import service
+from mics.custody import reports, service
 from mics.db import Database
 from mics.errors import Conflict
 from mics.registry import create_item, exchange, get_partner, get_product
@@ -78,10 +78,10 @@ def load_custody_demo(db: Database) -> dict[str, int]:
         {"woven-fabric": 0.92},
     )
     counts = {"custody_entries": 0, "custody_claims": 0}
-    if not service.entries(db, "orafi-aretini", "gold"):
+    if not reports.entries(db, "orafi-aretini", "gold"):
         counts["custody_entries"] += len(service.record(db, _gold(db, rings), "orafi-aretini"))
         counts["custody_claims"] += _claim_rings(db, rings)
-    if not service.entries(db, "tessiture-biellesi", "wool"):
+    if not reports.entries(db, "tessiture-biellesi", "wool"):
         counts["custody_entries"] += len(service.record(db, _wool(db), "tessiture-biellesi"))
         service.claim(
             db,
@@ -199,7 +199,7 @@ def _gold(db: Database, rings: dict[str, list[str]]) -> list[dict[str, Any]]:
 def _claim_rings(db: Database, rings: dict[str, list[str]]) -> int:
     made = 0
     for product in ("anello-fuso", "anello-stampato"):
-        held = service.holdings(db, "orafi-aretini", "gold", "recycled")
+        held = reports.holdings(db, "orafi-aretini", "gold", "recycled")
         # the last cast ring is left unclaimed: README's over-claim example uses it
         for ring in rings[product][:-1] if product == "anello-fuso" else rings[product]:
             share = held[ring].share

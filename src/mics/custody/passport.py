@@ -19,7 +19,7 @@ __all__ = ["conformity_claims", "passport_block"]
 
 def passport_block(db: Database, identifiers: Sequence[str], base_url: str) -> dict[str, Any]:
     """``{"claims": [...]}`` for the passport of the item or lot named by ``identifiers``."""
-    from mics.custody.service import passport_claims
+    from mics.custody.reports import passport_claims
 
     claims = passport_claims(db, identifiers, base_url)
     for claim in claims:

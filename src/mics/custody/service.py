@@ -17,14 +17,12 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import delete, select, update
 
 from mics.custody import events as ev
-from mics.custody.balance import Balance, balance
-from mics.custody.ledger import decide, lineage, overdrawn
-from mics.custody.model import Account, Allocation, Claim, Entry, Flow
+from mics.custody.ledger import decide, overdrawn
+from mics.custody.model import Account, Claim, Entry
 from mics.custody.pack import (
     SLUG,
     Pack,
@@ -34,6 +32,7 @@ from mics.custody.pack import (
     load,
 )
 from mics.custody.period import Period, check_length, parse_period
+from mics.custody.rows import account_of, body_of, claim_of, claims_of, entries_of
 from mics.custody.store import (
     CustodyAccountRow,
     CustodyAllocationRow,
@@ -106,7 +105,7 @@ def open_account(
                         field="model",
                         value=model,
                     )
-                return _account(row)
+                return account_of(row)
         row = CustodyAccountRow(
             site_id=site,
             material=material,
@@ -119,7 +118,7 @@ def open_account(
         )
         s.add(row)
         s.flush()
-        return _account(row)
+        return account_of(row)
 
 
 def accounts(db: Database, site: str) -> list[Account]:
@@ -130,7 +129,7 @@ def accounts(db: Database, site: str) -> list[Account]:
             .where(CustodyAccountRow.site_id == site)
             .order_by(CustodyAccountRow.material, CustodyAccountRow.characteristic)
         ).all()
-        return [_account(r) for r in rows]
+        return [account_of(r) for r in rows]
 
 
 def account(db: Database, site: str, material: str, characteristic: str) -> Account:
@@ -181,7 +180,7 @@ def record(db: Database, events: Sequence[dict[str, Any]], site: str) -> list[En
         entries.append(entry)
     for material in {e.material for e in entries}:
         short = overdrawn(
-            [*_stored(db, site, material), *(e for e in entries if e.material == material)]
+            [*stored(db, site, material), *(e for e in entries if e.material == material)]
         )
         if short is not None:
             entry, lot, used, held = short
@@ -221,7 +220,7 @@ def record(db: Database, events: Sequence[dict[str, Any]], site: str) -> list[En
                     kind=entry.kind,
                     event_id=entry.event_id,
                     event_time=entry.time,
-                    body=_body(entry),
+                    body=body_of(entry),
                 )
             )
     return [e for e, _ in fresh]
@@ -299,9 +298,9 @@ def claim(
             .where(CustodyAccountRow.id == target.id)
             .values(claims=CustodyAccountRow.claims + 1)
         )
-        earlier = _claims(s, [target.id])
+        earlier = claims_of(s, [target.id])
         _check_period(when, earlier, pack)
-        entries = _entries(s, site, material)
+        entries = entries_of(s, site, material)
         made = decide(target, pack, when, kg, names, entries, earlier)
         if product_group is not None and made.product_group != product_group:
             raise Conflict(
@@ -336,7 +335,7 @@ def claim(
         "claim",
         gln,
         material,
-        min(datetime.now(UTC), when.end_time),
+        datetime.now(UTC),
         epcList=[i for i in made.items if "/21/" in i] or None,
         quantityList=[{"epcClass": i} for i in made.items if "/21/" not in i] or None,
         **{
@@ -359,7 +358,7 @@ def claim(
     except MicsError:
         _withdraw(db, claim_id)
         raise
-    return _claim(db, claim_id)
+    return claim_of(db, claim_id)
 
 
 def _withdraw(db: Database, claim_id: int) -> None:
@@ -380,188 +379,7 @@ def _check_period(period: Period, earlier: Sequence[Claim], pack: Pack) -> None:
             )
 
 
-def balances(db: Database, site: str, period: str) -> list[Balance]:
-    """The period's balance of every account the site keeps."""
-    when = parse_period(period)
-    found = []
-    for kept in accounts(db, site):
-        pack = load(kept.pack)
-        check_length(when, pack.rule("max_period_months"), pack.cite("max_period_months"))
-        with db.read() as s:
-            entries = _entries(s, site, kept.material)
-            claims = _claims(s, [kept.id])
-        found.append(balance(kept, pack, when, entries, claims))
-    return found
-
-
-def holdings(db: Database, site: str, material: str, characteristic: str) -> dict[str, Any]:
-    """What the account's site holds, by identifier, with mass and certified share."""
-    kept = account(db, site, material, characteristic)
-    with db.read() as s:
-        entries = _entries(s, site, material)
-    return {k: v for k, v in lineage(entries, kept, load(kept.pack)).items() if not v.consumed}
-
-
-def entries(db: Database, site: str, material: str) -> list[Entry]:
+def stored(db: Database, site: str, material: str) -> list[Entry]:
     """The ledger entries of the site's material, oldest first."""
-    return _stored(db, site, material)
-
-
-def _stored(db: Database, site: str, material: str) -> list[Entry]:
     with db.read() as s:
-        return _entries(s, site, material)
-
-
-def passport_claims(
-    db: Database, identifiers: Sequence[str], base_url: str
-) -> list[dict[str, Any]]:
-    """The claims on any of ``identifiers`` (an item and its lot) with their evidence:
-    model, scheme, period, and each event behind the claim with its proof's address."""
-    if not identifiers:
-        return []
-    base = base_url.rstrip("/")
-    with db.read() as s:
-        ids = sorted(
-            set(
-                s.scalars(
-                    select(CustodyClaimItemRow.claim_id).where(
-                        CustodyClaimItemRow.identifier.in_(list(identifiers))
-                    )
-                )
-            )
-        )
-        claims = _claims(s, None, ids)
-    shown = []
-    for c in claims:
-        pack = load(c.account.pack)
-        shown.append(
-            {
-                "text": c.text,
-                "material": c.account.material,
-                "characteristic": c.account.characteristic,
-                "scheme": pack.name,
-                "schemeVersion": pack.version,
-                "model": c.account.model,
-                "period": c.period,
-                "share": round(c.share, 6),
-                "site": c.account.site,
-                "evidence": [
-                    {
-                        "eventID": e,
-                        "event": f"{base}/epcis/events/{quote(e, safe='')}",
-                        "proof": f"{base}/epcis/events/{quote(e, safe='')}/proof",
-                    }
-                    for e in c.evidence
-                ],
-            }
-        )
-    return shown
-
-
-# --- rows <-> records --------------------------------------------------------------------------
-
-
-def _account(row: CustodyAccountRow) -> Account:
-    return Account(
-        site=row.site_id,
-        material=row.material,
-        characteristic=row.characteristic,
-        pack=row.pack,
-        model=row.model,
-        conversion_factors=dict(row.conversion_factors),
-        id=row.id,
-    )
-
-
-def _body(entry: Entry) -> dict[str, Any]:
-    return {
-        "inputs": [[f.identifier, f.kg] for f in entry.inputs],
-        "outputs": [[f.identifier, f.kg] for f in entry.outputs],
-        "shares": dict(entry.shares),
-        "category": entry.category,
-        "productGroup": entry.product_group,
-        "step": entry.step,
-        "evidence": dict(entry.evidence),
-    }
-
-
-def _entries(s: Any, site: str, material: str) -> list[Entry]:
-    rows = s.scalars(
-        select(CustodyEntryRow)
-        .where(CustodyEntryRow.site_id == site, CustodyEntryRow.material == material)
-        .order_by(CustodyEntryRow.event_time, CustodyEntryRow.id)
-    ).all()
-    return [
-        Entry(
-            kind=r.kind,
-            event_id=r.event_id,
-            time=r.event_time,
-            site=r.site_id,
-            material=r.material,
-            inputs=tuple(Flow(i, kg) for i, kg in r.body["inputs"]),
-            outputs=tuple(Flow(i, kg) for i, kg in r.body["outputs"]),
-            shares=r.body["shares"],
-            category=r.body["category"],
-            product_group=r.body["productGroup"],
-            step=r.body["step"],
-            evidence=r.body["evidence"],
-            id=r.id,
-        )
-        for r in rows
-    ]
-
-
-def _claims(
-    s: Any, account_ids: Sequence[int] | None, claim_ids: Sequence[int] = ()
-) -> list[Claim]:
-    query = select(CustodyClaimRow).order_by(CustodyClaimRow.id)
-    query = (
-        query.where(CustodyClaimRow.account_id.in_(account_ids))
-        if account_ids is not None
-        else query.where(CustodyClaimRow.id.in_(claim_ids))
-    )
-    rows = s.scalars(query).all()
-    if not rows:
-        return []
-    ids = [r.id for r in rows]
-    kept = {
-        r.id: _account(r)
-        for r in s.scalars(
-            select(CustodyAccountRow).where(CustodyAccountRow.id.in_({r.account_id for r in rows}))
-        )
-    }
-    items: dict[int, list[str]] = {}
-    for i in s.scalars(select(CustodyClaimItemRow).where(CustodyClaimItemRow.claim_id.in_(ids))):
-        items.setdefault(i.claim_id, []).append(i.identifier)
-    used: dict[int, list[Allocation]] = {}
-    for a, event_id in s.execute(
-        select(CustodyAllocationRow, CustodyEntryRow.event_id)
-        .join(CustodyEntryRow, CustodyEntryRow.id == CustodyAllocationRow.entry_id)
-        .where(CustodyAllocationRow.claim_id.in_(ids))
-    ):
-        used.setdefault(a.claim_id, []).append(Allocation(a.entry_id, event_id, a.kg))
-    return [
-        Claim(
-            account=kept[r.account_id],
-            period=r.period,
-            kg=r.kg,
-            items=tuple(sorted(items.get(r.id, []))),
-            share=r.share,
-            text=r.text,
-            product_group=r.product_group,
-            allocations=tuple(used.get(r.id, [])),
-            evidence=tuple(r.evidence),
-            event_id=r.event_id,
-            made_at=r.made_at,
-            id=r.id,
-        )
-        for r in rows
-    ]
-
-
-def _claim(db: Database, claim_id: int) -> Claim:
-    with db.read() as s:
-        found = _claims(s, None, [claim_id])
-    if not found:
-        raise NotFound(f"no claim {claim_id}", field="id", value=claim_id)
-    return found[0]
+        return entries_of(s, site, material)
