@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mics.custody.ledger import (
+    BOOK_MODELS,
+    ROLLING,
     Output,
     credits,
     factor,
@@ -24,7 +26,7 @@ from mics.custody.ledger import (
     rolling_share,
 )
 from mics.custody.model import Account, Claim, Entry
-from mics.custody.pack import CREDIT_MODELS, Pack
+from mics.custody.pack import Pack
 from mics.custody.period import Period
 
 
@@ -185,7 +187,9 @@ def balance(
     notes: list[str] = []
     rate: float | None = None
     available: dict[str, float]
-    if account.model in CREDIT_MODELS:
+    if account.model in BOOK_MODELS:
+        if account.model == ROLLING:
+            rate = rolling_share(entries, account, pack, period)
         basis = "kg of certified input (credits)"
         earned = credits(before, account, pack)
         credited = sum(c.kg for c in earned if c.time >= period.start_time)
@@ -202,13 +206,6 @@ def balance(
         closing = opening + credited - used_now
         groups = account.conversion_factors or {"": 1.0}
         available = {g or "all": closing * factor(account, g or None) for g in groups}
-    elif account.model == "mass_balance_rolling_average":
-        basis = "kg of the characteristic in the period's output"
-        rate = rolling_share(entries, account, pack, period)
-        credited = sum(e.kg * rate for e in receipts if e.kind == "receipt")
-        opening = 0.0
-        closing = output_kg * rate - claimed
-        available = {"all": closing}
     else:
         basis = "kg of the characteristic in the site's holdings"
         credited = sum(

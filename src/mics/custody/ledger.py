@@ -29,6 +29,9 @@ from mics.custody.pack import CREDIT_MODELS, Pack
 from mics.custody.period import Period, parse_period
 from mics.errors import Conflict, InvalidInput
 
+ROLLING = "mass_balance_rolling_average"
+# models whose claims draw on the book of certified input (credits), not on the output itself
+BOOK_MODELS = (*CREDIT_MODELS, ROLLING)
 EPS = 1e-9  # kilograms: below a microgram is rounding, not an over-claim
 
 
@@ -115,6 +118,20 @@ def lineage(entries: Iterable[Entry], account: Account, pack: Pack) -> dict[str,
                     entry.time,
                 )
     return held
+
+
+def check_entry(entry: Entry, claims: Sequence[Claim]) -> None:
+    """Refuse a transformation of items or lots that already carry a claim: the claimed
+    characteristic would be counted again in what is made of them."""
+    if entry.kind != "transformation":
+        return
+    claimed = {i for c in claims for i in c.items} & {f.identifier for f in entry.inputs}
+    if claimed:
+        raise Conflict(
+            "these carry a claim and cannot be transformed further",
+            field="inputQuantityList",
+            value=sorted(claimed),
+        )
 
 
 def _use(found: Output, kg: float) -> Output:
@@ -303,7 +320,19 @@ def decide(
         )
     allocations: list[Allocation] = []
     evidence = set().union(*(o.events for o in outputs))
-    if account.model in CREDIT_MODELS:
+    if account.model in BOOK_MODELS:
+        if account.model == ROLLING:
+            # the claim's share is the period's average (ISO 22095-2); the kilograms come
+            # out of the certified input's credit like the credit method's, so the period
+            # cannot end negative whatever input arrives after the claim
+            rate = rolling_share(entries, account, pack, period)
+            if kg > mass * rate + EPS:
+                raise _over(
+                    account,
+                    kg,
+                    mass * rate,
+                    f"at the {period.name} average of {rate:.2%} the items carry only",
+                )
         ratio = factor(account, group)
         pool = remaining(account, pack, period, entries, claims)
         raw = kg / ratio
@@ -317,19 +346,6 @@ def decide(
             allocations.append(Allocation(credit.entry_id, credit.event_id, take))
             evidence.add(credit.event_id)
             raw -= take
-    elif account.model == "mass_balance_rolling_average":
-        rate = rolling_share(entries, account, pack, period)
-        made = [o for o in held.values() if made_here(o) and period.holds(o.made)]
-        claimable = sum(o.kg for o in made) * rate
-        claimed = sum(c.kg for c in claims if c.period == period.name)
-        available = min(mass * rate, claimable - claimed)
-        if kg > available + EPS:
-            raise _over(
-                account,
-                kg,
-                max(available, 0.0),
-                f"at the {period.name} average of {rate:.2%} there is only",
-            )
     else:
         if account.model in ("segregated", "identity_preserved"):
             mixed = [o.identifier for o in outputs if o.share < 1 - 1e-9]
