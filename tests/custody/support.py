@@ -25,27 +25,50 @@ def receipt(
 ) -> Entry:
     n = next(_ids)
     return Entry(
-        "receipt", f"urn:uuid:r{n}", at(day), SITE, GOLD, outputs=(Flow(lot, kg),),
-        shares={"recycled": share}, category=category, id=n,
+        "receipt",
+        f"urn:uuid:r{n}",
+        at(day),
+        SITE,
+        GOLD,
+        outputs=(Flow(lot, kg),),
+        shares={"recycled": share},
+        category=category,
+        id=n,
     )
 
 
 def certificate(kg: float, day: float) -> Entry:
     n = next(_ids)
     return Entry(
-        "certificate", f"urn:uuid:c{n}", at(day), SITE, GOLD, outputs=(Flow(f"cert-{n}", kg),),
-        shares={"recycled": 1.0}, category="recycled", id=n,
+        "certificate",
+        f"urn:uuid:c{n}",
+        at(day),
+        SITE,
+        GOLD,
+        outputs=(Flow(f"cert-{n}", kg),),
+        shares={"recycled": 1.0},
+        category="recycled",
+        id=n,
     )
 
 
 def make(
-    inputs: list[tuple[str, float]], outputs: list[tuple[str, float]], day: float,
-    group: str = "rings", step: str = "casting",
+    inputs: list[tuple[str, float]],
+    outputs: list[tuple[str, float]],
+    day: float,
+    group: str = "rings",
+    step: str = "casting",
 ) -> Entry:
     n = next(_ids)
     return Entry(
-        "transformation", f"urn:uuid:t{n}", at(day), SITE, GOLD,
+        "transformation",
+        f"urn:uuid:t{n}",
+        at(day),
+        SITE,
+        GOLD,
         inputs=tuple(Flow(i, kg) for i, kg in inputs),
         outputs=tuple(Flow(o, kg) for o, kg in outputs),
-        product_group=group, step=step, id=n,
+        product_group=group,
+        step=step,
+        id=n,
     )
