@@ -7,6 +7,7 @@ from tests.custody.support import account, at, certificate, make, receipt
 
 from mics.custody.balance import balance
 from mics.custody.ledger import OverClaim, decide, lineage
+from mics.custody.model import Entry
 from mics.custody.pack import load
 from mics.custody.period import parse_period
 from mics.errors import Conflict, InvalidInput
@@ -15,7 +16,7 @@ Q3 = parse_period("2026Q3")
 RJC, ISCC, GRS = load("rjc-coc"), load("iscc-plus"), load("te-grs")
 
 
-def _blend() -> list:
+def _blend() -> list[Entry]:
     return [
         receipt("recycled", 0.2, 1.0, 1),
         receipt("mined", 0.1, 0.0, 2, category="mined"),
