@@ -4,6 +4,7 @@ proofs verify against the log's key."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.verify import verify_event_inclusion
+from mics.passport.credential import verify_credential
+from mics.registry import find_item
 from mics.registry.keys import create_key
 
 pytestmark = pytest.mark.anyio
@@ -115,3 +118,21 @@ async def test_bad_claims_are_problems_never_server_errors(
         answer = await client.post("/api/custody/claims", json=CLAIM | changes, headers=operator)
         assert answer.status_code == status, (changes, answer.text)
         assert answer.json()["status"] == status
+
+
+async def test_the_ring_credential_carries_the_claim_as_a_untp_conformity_claim(
+    client: httpx.AsyncClient, demo_db: Database, shared: Any
+) -> None:
+    folder = shared.path("untp", "data-models", "untp-dpp", "artefacts")
+    schema = json.loads((folder / "untp-dpp-schema.json").read_text("utf-8"))
+    ring = find_item(demo_db, "08012345000708", "AF0001").id
+    authority = _bearer(demo_db, "agenzia-spazio", "authority")
+    credential = (
+        await client.get(f"/api/items/{ring}/credential?tier=authority", headers=authority)
+    ).json()
+    verify_credential(credential, schema=schema)
+    claims = [c for c in credential["credentialSubject"]["conformityClaim"] if "custody" in c["id"]]
+    assert len(claims) == 1
+    assert claims[0]["description"].startswith("RJC Chain-of-Custody: 75% recycled gold")
+    assert claims[0]["declaredValue"][0]["metricValue"] == {"value": 75.0, "unit": "P1"}
+    assert claims[0]["conformityEvidence"]["linkURL"].endswith("/proof")
