@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from tests.custody.support import account, make, receipt
 
 from mics.custody.balance import balance
-from mics.custody.ledger import EPS, OverClaim, check_entry, credits, decide, lineage
+from mics.custody.ledger import EPS, OverClaim, credits, decide, lineage
 from mics.custody.model import Claim, Entry
 from mics.custody.pack import CREDIT_MODELS, MODELS, load
 from mics.custody.period import parse_period
+from mics.custody.stock import check_entry
 from mics.errors import Conflict, InvalidInput
 
 PERIODS = ("2026Q3", "2026Q4")

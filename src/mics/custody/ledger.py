@@ -20,8 +20,8 @@ a period negative, and the pack's thresholds and wordings apply.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from mics.custody.model import Account, Allocation, Claim, Entry
@@ -80,9 +80,27 @@ def lineage(entries: Iterable[Entry], account: Account, pack: Pack) -> dict[str,
     to its outputs (so remelted own scrap carries its batch's share and earns no new
     credit: ISO 14021:2016 §7.8.1.1); shipments do not remove the record."""
     held: dict[str, Output] = {}
+    for _ in walk(entries, account, pack, held):
+        pass
+    return held
+
+
+def walk(
+    entries: Iterable[Entry], account: Account, pack: Pack, held: dict[str, Output]
+) -> Iterator[Entry]:
+    """``lineage`` one entry at a time, oldest first: yields each entry while ``held``
+    is still the state before it, then applies it to ``held``."""
+    eligible: dict[str | None, bool] = {}  # by category: the pack's rules read once
     for entry in sorted(entries, key=lambda e: (e.time, e.id)):
+        yield entry
         if entry.kind == "receipt":
-            share = _share(entry, account, pack)
+            if entry.category not in eligible:
+                eligible[entry.category] = pack.eligible(account.characteristic, entry.category)
+            share = (
+                float(entry.shares.get(account.characteristic, 0.0))
+                if eligible[entry.category]
+                else 0.0
+            )
             for flow in entry.outputs:
                 _add(
                     held,
@@ -96,12 +114,13 @@ def lineage(entries: Iterable[Entry], account: Account, pack: Pack) -> dict[str,
                 )
         elif entry.kind == "transformation":
             total = sum(f.kg for f in entry.inputs)
-            certified = sum(f.kg * _held(held, f.identifier).share for f in entry.inputs)
+            certified = 0.0
             sources: set[str] = set()
             events: set[str] = {entry.event_id}
             for f in entry.inputs:
                 found = held.get(f.identifier)
                 if found is not None:
+                    certified += f.kg * found.share
                     sources |= found.sources
                     events |= found.events
                     held[f.identifier] = _use(found, f.kg)
@@ -117,51 +136,22 @@ def lineage(entries: Iterable[Entry], account: Account, pack: Pack) -> dict[str,
                     events,
                     entry.time,
                 )
-    return held
-
-
-def check_entry(entry: Entry, claims: Sequence[Claim]) -> None:
-    """Refuse a transformation of items or lots that already carry a claim: the claimed
-    characteristic would be counted again in what is made of them."""
-    if entry.kind != "transformation":
-        return
-    claimed = {i for c in claims for i in c.items} & {f.identifier for f in entry.inputs}
-    if claimed:
-        raise Conflict(
-            "these carry a claim and cannot be transformed further",
-            field="inputQuantityList",
-            value=sorted(claimed),
-        )
 
 
 def _use(found: Output, kg: float) -> Output:
     """What is left of a lot after ``kg`` of it went into a transformation."""
     left = max(found.kg - kg, 0.0)
-    if left <= EPS:
-        return replace(found, kg=0.0, certified_kg=0.0, consumed=True)
-    return replace(found, kg=left, certified_kg=found.certified_kg * left / found.kg)
-
-
-def overdrawn(entries: Iterable[Entry]) -> tuple[Entry, str, float, float] | None:
-    """The first transformation that uses more of a lot than the site holds:
-    (entry, identifier, kilograms used, kilograms held); None when all add up."""
-    stock: dict[str, float] = {}
-    for entry in sorted(entries, key=lambda e: (e.time, e.id)):
-        if entry.kind == "transformation":
-            for f in entry.inputs:
-                if f.identifier in stock and f.kg > stock[f.identifier] * (1 + 1e-9) + EPS:
-                    return entry, f.identifier, f.kg, stock[f.identifier]
-                if f.identifier in stock:
-                    stock[f.identifier] -= f.kg
-        if entry.kind in ("receipt", "transformation"):
-            for f in entry.outputs:
-                stock[f.identifier] = stock.get(f.identifier, 0.0) + f.kg
-    return None
-
-
-def _held(held: dict[str, Output], identifier: str) -> Output:
-    none = Output(identifier, 0.0, 0.0, None, frozenset(), frozenset(), datetime.min)
-    return held.get(identifier, none)
+    gone = left <= EPS
+    return Output(
+        found.identifier,
+        0.0 if gone else left,
+        0.0 if gone else found.certified_kg * left / found.kg,
+        found.product_group,
+        found.sources,
+        found.events,
+        found.made,
+        gone,
+    )
 
 
 def _add(
@@ -195,11 +185,15 @@ def _add(
 def credits(entries: Iterable[Entry], account: Account, pack: Pack) -> list[Credit]:
     """The credits certified input earns, in kilograms of input, oldest first."""
     kinds = ("receipt", "certificate") if account.model == "book_and_claim" else ("receipt",)
-    found = [
-        Credit(e.id, e.event_id, e.time, e.kg * _share(e, account, pack))
-        for e in entries
-        if e.kind in kinds
-    ]
+    eligible: dict[str | None, bool] = {}
+    found = []
+    for e in entries:
+        if e.kind not in kinds:
+            continue
+        if e.category not in eligible:
+            eligible[e.category] = pack.eligible(account.characteristic, e.category)
+        share = float(e.shares.get(account.characteristic, 0.0)) if eligible[e.category] else 0
+        found.append(Credit(e.id, e.event_id, e.time, e.kg * share))
     return sorted((c for c in found if c.kg > 0), key=lambda c: (c.time, c.entry_id))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 
 from mics.errors import InvalidInput
@@ -46,11 +47,11 @@ class Period:
         whole = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
         return whole + (self.end.day - self.start.day) / 30.0
 
-    @property
+    @cached_property
     def start_time(self) -> datetime:
         return datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC)
 
-    @property
+    @cached_property
     def end_time(self) -> datetime:
         return datetime(self.end.year, self.end.month, self.end.day, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import escape
 
-from mics.custody.ledger import lineage
+from mics.custody.ledger import Output, walk
 from mics.custody.model import Account, Entry
 from mics.custody.pack import Pack
 from mics.custody.period import Period
@@ -46,10 +46,8 @@ def bands(entries: Sequence[Entry], account: Account, pack: Pack, period: Period
         total[1] += certified
 
     used_later = {f.identifier for e in before if e.kind == "transformation" for f in e.inputs}
-    for entry in sorted(before, key=lambda e: (e.time, e.id)):
-        shares = lineage(
-            [e for e in before if (e.time, e.id) < (entry.time, entry.id)], account, pack
-        )
+    shares: dict[str, Output] = {}
+    for entry in walk(before, account, pack, shares):
         inside = period.holds(entry.time)
         if entry.kind == "receipt":
             share = float(entry.shares.get(account.characteristic, 0.0))

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from mics.custody import events as ev
-from mics.custody.ledger import decide, overdrawn
+from mics.custody.ledger import decide
 from mics.custody.model import Account, Claim, Entry
 from mics.custody.pack import (
     SLUG,
@@ -33,6 +33,7 @@ from mics.custody.pack import (
 )
 from mics.custody.period import Period, check_length, parse_period
 from mics.custody.rows import account_of, body_of, claim_of, claims_of, entries_of
+from mics.custody.stock import overdrawn
 from mics.custody.store import (
     CustodyAccountRow,
     CustodyAllocationRow,
