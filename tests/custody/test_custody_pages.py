@@ -58,3 +58,16 @@ def test_sankey_band_widths_follow_the_kilograms(demo_db: Database) -> None:
         float(part.split('stroke-width="')[1].split('"')[0]) for part in drawn.split("<path")[1:]
     }
     assert max(widths) / min(widths) > 10  # 0.2 kg of stock against grams of scrap
+
+
+async def test_the_ring_passport_page_shows_its_claim_without_event_ids(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/passport/08012345000708/AF0001")
+    assert page.status_code == 200
+    assert 'id="custody"' in page.text
+    assert "RJC Chain-of-Custody: 75% recycled gold (controlled blending)" in page.text
+    assert "4 events behind the claim" in page.text
+    assert "urn:uuid:" not in page.text
+    bag = await client.get("/passport/08012345000012/BA00001")
+    assert 'id="custody"' not in bag.text

@@ -194,3 +194,33 @@ def test_a_direct_entry_is_an_epcis_event_and_enters_the_ledger(site_db: Databas
     held = reports.holdings(site_db, SITE, "gold", "recycled")
     assert held[f"{DL}/01/{GRAIN}/10/X-1"].share == pytest.approx(1.0)
     assert gln == GLN
+
+
+def _receipt(category: str, **fields: Any) -> dict[str, Any]:
+    return ev.object_event(
+        "receipt",
+        GLN,
+        "gold",
+        datetime(2026, 9, 1, tzinfo=UTC),
+        quantityList=[ev.quantity(f"{DL}/01/{GRAIN}/10/GF-1", 0.05)],
+        **{"custody:shares": {"recycled": 1.0}, "custody:category": category, **fields},
+    )
+
+
+def test_rjc_accepts_only_eligible_material_and_grandfathered_stock_dated_before_2012(
+    site_db: Database,
+) -> None:
+    with pytest.raises(InvalidInput, match="eligible material") as caught:
+        service.record(site_db, [_receipt("scrap")], SITE)
+    assert caught.value.field == "eventList[0].custody:category"
+    with pytest.raises(InvalidInput, match="before 2012-01-01"):
+        service.record(
+            site_db, [_receipt("grandfathered", **{"custody:stockDate": "2015-03-01"})], SITE
+        )
+    entered = service.record(
+        site_db, [_receipt("grandfathered", **{"custody:stockDate": "2011-06-30"})], SITE
+    )
+    assert entered[0].evidence["stockDate"] == "2011-06-30"
+    # grandfathered gold is CoC material, but not recycled: it earns no recycled share
+    held = reports.holdings(site_db, SITE, "gold", "recycled")
+    assert held[f"{DL}/01/{GRAIN}/10/GF-1"].share == 0.0

@@ -236,6 +236,8 @@ def _evidence(event: Mapping[str, Any]) -> dict[str, Any]:
         found["transactionDocuments"] = documents
     if event.get("custody:assay") is not None:
         found["assay"] = event["custody:assay"]
+    if isinstance(event.get("custody:stockDate"), str):  # grandfathered stock (RJC)
+        found["stockDate"] = event["custody:stockDate"]
     return found
 
 

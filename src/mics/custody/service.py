@@ -240,8 +240,8 @@ def _check_entry(db: Database, pack: Pack, entry: Entry, where: str) -> None:
             )
         cutoff = pack.grandfathered_before()
         if entry.category == "grandfathered" and cutoff and entry.time.date() >= cutoff:
-            dated = entry.evidence.get("stockDate")
-            if not dated:
+            dated = str(entry.evidence.get("stockDate", ""))
+            if not dated or dated[:10] >= cutoff.isoformat():
                 raise InvalidInput(
                     f"grandfathered material needs stock dated before {cutoff}",
                     field=f"{where}.custody:category",
