@@ -117,7 +117,7 @@ def test_an_over_claim_is_refused_with_what_is_available_and_stores_nothing(
         ({"period": "2026-08"}, None, "period"),  # overlaps 2026Q3, the demo's period
         ({"period": "2026Q9"}, InvalidInput, "period"),
         ({"kg": -1.0}, InvalidInput, "kg"),
-        ({"items": ["not an identifier"]}, InvalidInput, "epc"),
+        ({"items": ["not an identifier"]}, InvalidInput, "items[0]"),
         ({"items": [f"{DL}/01/08012345000708/21/AF0001"]}, Conflict, "items"),
     ],
 )

@@ -291,7 +291,7 @@ def claim(
     when = check_length(
         parse_period(period), pack.rule("max_period_months"), pack.cite("max_period_months")
     )
-    names = [resolve(db, str(i))[0] for i in items] if items else []
+    names = [_identifier(db, resolve, n, str(i)) for n, i in enumerate(items or [])]
     event_id = ev.new_event_id()
     with db.transaction() as s:
         s.execute(
@@ -360,6 +360,17 @@ def claim(
         _withdraw(db, claim_id)
         raise
     return claim_of(db, claim_id)
+
+
+def _identifier(db: Database, resolve: Any, n: int, text: str) -> str:
+    """The canonical identifier of the claim's ``items[n]`` (``trace.lookup.resolve``)."""
+    try:
+        found: str = resolve(db, text)[0]
+    except InvalidInput as error:
+        raise InvalidInput(
+            error.reason, field=f"items[{n}]", value=text, expected=error.expected
+        ) from None
+    return found
 
 
 def _withdraw(db: Database, claim_id: int) -> None:
