@@ -97,7 +97,9 @@ def load_custody_demo(db: Database) -> dict[str, int]:
 
 
 def _supplier(db: Database, partner: str, transaction: str) -> dict[str, Any]:
-    gln = get_partner(db, partner).gln
+    """The owning party a lot came from and its transaction document (CBV 2.0 §8.5)."""
+    known = _data()["suppliers"].get(partner)
+    gln = known["gln"] if known else get_partner(db, partner).gln
     return {
         "sourceList": [{"type": "owning_party", "source": f"{DL}/417/{gln}"}],
         "bizTransactionList": [
