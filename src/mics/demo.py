@@ -22,9 +22,9 @@ def load_demo(db: Database, progress: Progress | None = None) -> dict[str, int]:
     ensure_instance(db, Settings.from_env().operator_partner)
     counts = load_demo_registry(db)
     counts["events"] = load_demo_chains(db)
+    counts |= load_custody_demo(db)  # before secrets and tags: its rings get them too
     counts |= load_passport_demo(db)
     counts |= load_tag_demo(db)
-    counts |= load_custody_demo(db)
     if progress is not None and task is not None:
         progress.update(task, completed=1, total=1)
     return counts
