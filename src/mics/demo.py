@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.progress import Progress
 
 from mics.config import Settings
+from mics.custody.demo import load_custody_demo
 from mics.db import Database
 from mics.errors import Unauthorized
 from mics.keyfile import create_once, read_private
@@ -21,6 +22,7 @@ def load_demo(db: Database, progress: Progress | None = None) -> dict[str, int]:
     ensure_instance(db, Settings.from_env().operator_partner)
     counts = load_demo_registry(db)
     counts["events"] = load_demo_chains(db)
+    counts |= load_custody_demo(db)  # before secrets and tags: its rings get them too
     counts |= load_passport_demo(db)
     counts |= load_tag_demo(db)
     if progress is not None and task is not None:

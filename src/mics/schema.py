@@ -10,6 +10,7 @@ from __future__ import annotations
 
 def import_tables() -> None:
     """Import every area's tables so that ``Base.metadata`` knows them."""
+    from mics.custody import store as custody_store  # noqa: F401
     from mics.factory import store as factory_store  # noqa: F401
     from mics.ledger.store import tables as ledger_tables  # noqa: F401
     from mics.passport import ownership_store  # noqa: F401

@@ -652,6 +652,29 @@ ROUTES: list[Call] = [
         lambda site, role: f"/api/factory/simulations/{site.ids['factory_run']}",
         BRAND_WRITER | {"partner_other": "404"},
     ),
+    # --- chain of custody: figures and pages for anyone, claims by the site or the operator
+    Call("GET", "/custody", "/custody", PUBLIC),
+    Call("GET", "/custody/sites/{site}", "/custody/sites/orafi-aretini?period=2026Q3", PUBLIC),
+    Call(
+        "GET",
+        "/api/custody/sites/{site}/balances",
+        "/api/custody/sites/orafi-aretini/balances?period=2026Q3",
+        PUBLIC,
+    ),
+    Call(
+        "POST",
+        "/api/custody/claims",
+        "/api/custody/claims",
+        OPERATOR,  # the brand's keys are not the site's (orafi-aretini)
+        body=lambda site, role: {
+            "site": "orafi-aretini",
+            "material": "gold",
+            "characteristic": "recycled",
+            "kg": 0.001,
+            "period": "2026Q3",
+            "items": ["https://id.gs1.org/01/08012345000708/21/AF0008"],
+        },
+    ),
     # --- passports, credentials, ownership
     Call(
         "GET",
@@ -671,6 +694,13 @@ ROUTES: list[Call] = [
         "GET",
         "/api/passport/{gtin}/{serial}",
         f"/api/passport/{BAG}/BA00001",
+        PUBLIC,
+        views=(("", "passport"),),
+    ),
+    Call(
+        "GET",
+        "/api/passport/{gtin}/{serial}",
+        "/api/passport/08012345000708/AF0001",  # a ring with a chain-of-custody claim
         PUBLIC,
         views=(("", "passport"),),
     ),

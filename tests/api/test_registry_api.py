@@ -39,12 +39,18 @@ async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
     return out
 
 
-async def test_products_lists_the_three_demo_products(client: httpx.AsyncClient) -> None:
+async def test_products_lists_the_demo_products(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/products")
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 3
-    assert {p["id"] for p in body["items"]} == {"borsa-aurora", "sedia-quercia", "pinza-robotica"}
+    assert body["total"] == 5
+    assert {p["id"] for p in body["items"]} == {
+        "borsa-aurora",
+        "sedia-quercia",
+        "pinza-robotica",
+        "anello-fuso",  # the chain-of-custody demo's rings (mics.custody.demo)
+        "anello-stampato",
+    }
     bag = await client.get("/api/products/08012345000012")
     assert bag.json()["components"][0]["material"] == "leather-chrome"
     assert bag.json()["mass_kg"] == pytest.approx(0.84)
@@ -212,7 +218,7 @@ async def test_csv_export_then_import_changes_nothing(client: httpx.AsyncClient)
     imported = await client.post(
         "/api/registry/import", content=csv_text.encode(), headers={"content-type": "text/csv"}
     )
-    assert imported.json()["products"] == 3
+    assert imported.json()["products"] == 5
     assert await _snapshot(client) == before
 
 

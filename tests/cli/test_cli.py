@@ -31,7 +31,13 @@ def test_demo_twice_adds_nothing_and_export_lists_three_products(demo_dir: Path)
     assert "0 items_added" in second.stdout
     exported = mics(demo_dir, "registry", "export", "--kind", "products")
     products = json.loads(exported.stdout)["products"]
-    assert [p["id"] for p in products] == ["borsa-aurora", "pinza-robotica", "sedia-quercia"]
+    assert [p["id"] for p in products] == [
+        "anello-fuso",  # the chain-of-custody demo's rings (mics.custody.demo)
+        "anello-stampato",
+        "borsa-aurora",
+        "pinza-robotica",
+        "sedia-quercia",
+    ]
 
 
 def test_registry_list_shows_partners_table(demo_dir: Path) -> None:

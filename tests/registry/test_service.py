@@ -58,7 +58,8 @@ def test_demo_has_the_partnership_structure_and_loads_idempotently(demo_db: Data
     assert (
         (_count(demo_db, PartnerRow), _count(demo_db, ProductRow), _count(demo_db, ItemRow))
         == counts
-        == (26, 3, 15)  # 25 members plus this instance's operator, listed apart
+        == (26, 5, 28)  # 25 members plus this instance's operator, listed apart; the
+        # custody demo's two rings (13 items) beside the three products (15 items)
     )
     assert registry.get_partner(demo_db, "mics-operator").kind == "public_body"
 
@@ -164,7 +165,7 @@ def test_bad_product_is_rejected_and_nothing_stored(
     with pytest.raises(InvalidInput) as caught:
         registry.create_product(demo_db, ProductIn(**(raw | change)))
     assert caught.value.field == field
-    assert _count(demo_db, ProductRow) == 3
+    assert _count(demo_db, ProductRow) == 5  # the three products and custody's two rings
 
 
 def test_component_mass_must_be_positive(demo_db: Database) -> None:

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from mics import __version__
 from mics.api import carriers as carriers_api
 from mics.api import compute, docs, edge, epcis_queries, epcis_resources, openapi, problems
+from mics.api import custody as custody_api
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
 from mics.api import footprint as footprint_api
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(trace_api.router)
     app.include_router(footprint_api.router)
     app.include_router(factory_api.router)
+    app.include_router(custody_api.router)
     app.include_router(passport_api.router)
     app.include_router(match_api.router)
 
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__, "database": db.engine.dialect.name}
 
     from mics.web import (
+        custody_pages,
         events_pages,
         factory_pages,
         footprint_pages,
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(i18n.router)
     app.include_router(match_pages.router)
     app.include_router(factory_pages.router)
+    app.include_router(custody_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     return app

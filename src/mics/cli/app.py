@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from mics import registry
+from mics.cli import custody as custody_cli
 from mics.cli import factory as factory_cli
 from mics.cli import footprint as footprint_cli
 from mics.cli import kickoff as kickoff_cli
@@ -43,6 +44,7 @@ app.add_typer(trace_cli.trace_app, name="trace")
 app.add_typer(trace_cli.keys_app, name="keys")
 app.command("footprint")(footprint_cli.footprint)
 app.add_typer(factory_cli.factory_app, name="factory")
+app.add_typer(custody_cli.custody_app, name="custody")
 app.add_typer(ledger_cli.ledger_app, name="ledger")
 app.add_typer(passport_tags_cli.tag_app, name="tag")
 app.add_typer(passport_cli.passport_app, name="passport")

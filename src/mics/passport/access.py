@@ -105,6 +105,21 @@ FIELD_TIERS: dict[str, str] = {
     "circularity.mci": "public",
     "repair.instructions": "public",
     "endOfLife.instructions": "public",
+    # chain-of-custody claims (mics.custody): the claim is public, the events behind it
+    # are the provenance events' tier
+    "custody.claims[].text": "public",
+    "custody.claims[].material": "public",
+    "custody.claims[].characteristic": "public",
+    "custody.claims[].scheme": "public",
+    "custody.claims[].schemeVersion": "public",
+    "custody.claims[].model": "public",
+    "custody.claims[].period": "public",
+    "custody.claims[].share": "public",
+    "custody.claims[].site": "public",
+    "custody.claims[].evidenceEvents": "public",
+    "custody.claims[].evidence[].eventID": "authority",
+    "custody.claims[].evidence[].event": "authority",
+    "custody.claims[].evidence[].proof": "authority",
     # authenticity and resale
     "authenticity.verdict": "public",
     "authenticity.checkedAt": "public",

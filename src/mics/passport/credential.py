@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from mics.custody.passport import conformity_claims
 from mics.errors import InvalidInput, MicsError, VerificationError
 from mics.ledger.leaf import parse_leaf_data
 from mics.ledger.verify import verify_event_inclusion
@@ -155,7 +156,8 @@ def untp_subject(
             for m in passport.get("materials", [])
         ],
         "circularityScorecard": scorecard,
-        "conformityClaim": _claims(uri, maker, circularity),
+        "conformityClaim": _claims(uri, maker, circularity)
+        + conformity_claims(uri, passport.get("custody")),
         "traceabilityInformation": _traceability(base_url, events),
     }
     footprint = passport.get("footprint") or {}

@@ -379,9 +379,20 @@ def full_passport(
         "circularity": shared["circularity"],
         "repair": shared["repair"],
         "endOfLife": shared["endOfLife"],
+        "custody": custody_claims(db, subject, base),
         "authenticity": _authenticity(db, item.id if item else None),
         "ownership": ownership_block(status),
     }
+
+
+def custody_claims(db: Database, subject: Subject, base: str) -> dict[str, Any]:
+    """The chain-of-custody claims on the item or its lot (``mics.custody``, issue 18)."""
+    from mics.custody.passport import passport_block
+
+    names = [subject.digital_link]
+    if subject.lot:
+        names.append(f"{GS1}/01/{subject.gtin}/10/{subject.lot}")
+    return passport_block(db, names, base)
 
 
 def passport_json(
