@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from mics.errors import InvalidInput
 from mics.passport.view import LANGUAGES
@@ -74,7 +75,12 @@ def translate(lang: str, text: str, **values: Any) -> str:
 
 @pass_context
 def _gettext(context: Context, text: str, **values: Any) -> str:
-    return translate(_context_language(context), text, **values)
+    """``text`` in the page language; a field given as markup (``{% set %}`` blocks) stays
+    markup inside it while the text and every other field are escaped."""
+    lang = _context_language(context)
+    if any(isinstance(value, Markup) for value in values.values()):
+        return Markup(escape(translate(lang, text))).format(**values)
+    return translate(lang, text, **values)
 
 
 @pass_context
