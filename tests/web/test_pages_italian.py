@@ -56,6 +56,7 @@ async def test_the_events_trace_log_and_custody_pages_read_in_italian(
     assert "A valle di" in trace
     assert "Cronologia" in trace
     assert "Timeline" not in trace
+    assert 'aria-label="che cosa è stato fatto con che cosa"' in trace  # the graph's name
 
     recall = await _italian(browser, f"/trace/recall?lot={quote(LOT)}")
     assert "Richiamo: quali articoli contengono un lotto?" in recall

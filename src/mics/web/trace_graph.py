@@ -37,8 +37,11 @@ def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
-def graph_svg(answer: dict[str, Any], labels: Labels) -> Markup:
-    """The SVG of ``answer`` (``Genealogy.as_json()``); empty for a lone node."""
+def graph_svg(
+    answer: dict[str, Any], labels: Labels, title: str = "what was made of what"
+) -> Markup:
+    """The SVG of ``answer`` (``Genealogy.as_json()``), ``title`` its accessible name;
+    empty for a lone node."""
     nodes = answer["nodes"][:MAX_BOXES]
     if len(nodes) < 2:
         return Markup("")
@@ -56,7 +59,7 @@ def graph_svg(answer: dict[str, Any], labels: Labels) -> Markup:
     height = max(len(m) for m in columns.values()) * (BOX_HEIGHT + ROW_GAP) - ROW_GAP + 2
     out = [
         f'<svg class="trace-graph" viewBox="-1 -1 {width} {height}" width="{width}" '
-        f'role="img" aria-label="what was made of what" xmlns="http://www.w3.org/2000/svg">',
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs>',
     ]

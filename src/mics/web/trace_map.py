@@ -142,15 +142,18 @@ def _outline_path(view: View) -> str:
     return "".join(parts)
 
 
-def map_svg(pins: Sequence[Pin], route: Sequence[int] = ()) -> Markup:
-    """The SVG of ``pins`` over the country outlines, ``route`` (pin indexes) joined in order."""
+def map_svg(
+    pins: Sequence[Pin], route: Sequence[int] = (), title: str = "map of the places on the way"
+) -> Markup:
+    """The SVG of ``pins`` over the country outlines, ``route`` (pin indexes) joined in order;
+    ``title`` is its accessible name."""
     if not pins:
         return Markup("")
     view = view_of(pins)
     height = round(view.height, 1)
     out = [
         f'<svg class="trace-map" viewBox="0 0 {WIDTH} {height:g}" role="img" '
-        'aria-label="map of the places on the way" xmlns="http://www.w3.org/2000/svg">',
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f'<rect width="{WIDTH}" height="{height:g}" class="sea"/>',
         f'<path class="land" d="{_outline_path(view)}"/>',
     ]

@@ -30,6 +30,7 @@ from mics.trace.epcs import canonical
 from mics.trace.query import Viewer
 from mics.web.event_cards import when
 from mics.web.events_pages import viewer_or_refusal
+from mics.web.i18n import language, translate
 from mics.web.pages import templates
 from mics.web.trace_graph import graph_svg
 from mics.web.trace_map import Pin, map_svg
@@ -93,7 +94,7 @@ def trace_page(
                 "upstream" if (direction or _direction_for(root)) == "upstream" else "downstream"
             )
             answer = genealogy.trace(db, root, way, viewer, extra).as_json()
-            context.update(_drawn(db, answer))
+            context.update(_drawn(db, answer, language(request)))
             context["direction"] = way
         except MicsError as error:
             context["error"] = error
@@ -101,7 +102,7 @@ def trace_page(
     return render(templates, request, visitor, "trace.html", context, status)
 
 
-def _drawn(db: Database, answer: dict[str, Any]) -> dict[str, Any]:
+def _drawn(db: Database, answer: dict[str, Any], lang: str) -> dict[str, Any]:
     labels = Labels(db)
     pins, route = _pins(answer["timeline"], places_by_gln(db))
     timeline = [
@@ -117,9 +118,9 @@ def _drawn(db: Database, answer: dict[str, Any]) -> dict[str, Any]:
     return {
         "answer": answer,
         "root_label": labels.thing(answer["root"]),
-        "graph": graph_svg(answer, labels),
+        "graph": graph_svg(answer, labels, translate(lang, "what was made of what")),
         "timeline": timeline,
-        "map": map_svg(pins, route),
+        "map": map_svg(pins, route, translate(lang, "map of the places on the way")),
         "pins": pins,
     }
 
