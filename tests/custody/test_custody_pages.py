@@ -44,6 +44,8 @@ async def test_the_site_page_shows_the_balance_and_a_sankey(
     assert "https://certificates.example" not in page.text
     gold = reports.balances(demo_db, "orafi-aretini", "2026Q3")[0]
     assert f"{gold.closing_kg:.6g} kg" in page.text
+    assert "0.0028125 kg on 1 item)" in page.text  # a ring's claim: 3.75 g of gold x 75 %
+    assert "built-in method" not in page.text  # a claim's item count, not dict.items
 
 
 def test_sankey_band_widths_follow_the_kilograms(demo_db: Database) -> None:
