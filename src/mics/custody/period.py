@@ -104,9 +104,14 @@ def parse_period(text: str, field: str = "period") -> Period:
             return Period(first, last + timedelta(days=1))
     except (ValueError, OverflowError) as error:
         raise InvalidInput(
-            f"not a period ({error})", field=field, value=text, expected=EXPECTED
+            f"{text!r} is not a period ({error}); expected {EXPECTED}",
+            field=field,
+            value=text,
+            expected=EXPECTED,
         ) from None
-    raise InvalidInput("not a period", field=field, value=text, expected=EXPECTED)
+    raise InvalidInput(
+        f"{text!r} is not a period; expected {EXPECTED}", field=field, value=text, expected=EXPECTED
+    )
 
 
 def _months(year: int, month: int, count: int) -> Period:
