@@ -33,7 +33,7 @@ import httpx
 
 from mics.config import Settings
 from mics.db import Database
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from scan import free_port, open_loop, prepare, start_server  # type: ignore[import-not-found]
 
 FOOTPRINT = "/api/products/borsa-aurora/footprint?monte_carlo=20000&seed={seed}"

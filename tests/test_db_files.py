@@ -13,7 +13,7 @@ import pytest
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.passport.partner_keys import load_or_create_partner_key
+from mics.passport.issuer_keys import load_or_create_partner_key
 from mics.passport.tags import load_or_create_master_key
 from mics.registry.demo import ensure_instance
 

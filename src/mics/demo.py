@@ -8,12 +8,12 @@ from mics.config import Settings
 from mics.custody.demo import load_custody_demo
 from mics.db import Database
 from mics.errors import Unauthorized
-from mics.keyfile import create_once, read_private
 from mics.passport.demo import load_passport_demo
 from mics.passport.tags import load_master_key, load_tag_demo, simulate_scan_url
 from mics.registry import list_items
+from mics.registry.api_keys import authenticate, create_key, revoke_key
 from mics.registry.demo import ensure_instance, load_demo_registry
-from mics.registry.keys import authenticate, create_key, revoke_key
+from mics.secret_file import create_once, read_private
 from mics.trace.demo import load_demo_chains
 
 

@@ -41,9 +41,9 @@ from mics.factory.service import scenario_text
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
 from mics.ledger.witness_client import witness_once
 from mics.passport import access, ownership, tags
-from mics.passport.partner_keys import load_or_create_partner_key
+from mics.passport.issuer_keys import load_or_create_partner_key
 from mics.registry import create_item, find_item, get_product, update_product
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.registry.schemas import ComponentIn, ItemIn, ProductPatch
 from mics.trace.store import EventRow
 

@@ -22,7 +22,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.store import log
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.trace import capture
 from mics.trace.event_hash import event_hash
 from mics.trace.json_text import MAX_DEPTH

@@ -16,7 +16,7 @@ from tests.support import EPCIS_CONTEXT, epcis_document
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 OWN, OTHER = "conceria-del-brenta", "maison-aurora"

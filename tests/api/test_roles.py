@@ -14,7 +14,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.registry import find_item
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 BRAND, BAG = "maison-aurora", "08012345000012"

@@ -5,7 +5,7 @@ checks: no server error, documented status codes, content types, headers and res
 schemas, positive data accepted, negative data rejected, ...) through ASGI, on SQLite
 and, when ``MICS_TEST_POSTGRES_URL`` answers, on PostgreSQL (skipped with the reason
 otherwise), against the demo data. Each schema-valid request is sent anonymously and
-with a key of every role (``mics.registry.keys.ROLES``); each schema-violating one (most
+with a key of every role (``mics.registry.api_keys.ROLES``); each schema-violating one (most
 of the coverage phase) with one of them in turn.
 
 Bounded and reproducible: ``max_examples`` per operation, a fixed seed and
@@ -35,7 +35,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database, make_engine
 from mics.demo import load_demo
-from mics.registry.keys import ROLES, create_key
+from mics.registry.api_keys import ROLES, create_key
 
 EXAMPLES = int(os.environ.get("MICS_SCHEMATHESIS_EXAMPLES", "5"))
 SEED = 13  # the number: any fixed seed makes the run reproducible

@@ -275,7 +275,7 @@ def test_capture_prints_a_warning_for_an_event_time_ahead_of_the_clock(demo_dir:
 
 def test_keys_revoke_refuses_the_key_from_then_on(tmp_path: Path) -> None:
     from mics.db import Database, make_engine
-    from mics.registry.keys import authenticate
+    from mics.registry.api_keys import authenticate
 
     assert mics(tmp_path, "db", "upgrade").returncode == 0
     assert mics(tmp_path, "demo").returncode == 0

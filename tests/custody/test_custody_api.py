@@ -18,7 +18,7 @@ from mics.db import Database
 from mics.ledger.verify import verify_event_inclusion
 from mics.passport.credential import verify_credential
 from mics.registry import find_item
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 RING = "https://id.gs1.org/01/08012345000708/21/AF0008"

@@ -13,7 +13,7 @@ from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
 from mics.factory import service
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.registry.schemas import PartnerIn
 from mics.registry.service import create_partner
 

@@ -150,7 +150,7 @@ FOOTPRINT = "/api/products/borsa-aurora/footprint"
 
 @pytest.fixture
 def operator_key(demo: Database) -> str:
-    from mics.registry.keys import create_key
+    from mics.registry.api_keys import create_key
 
     return create_key(demo, "mics-operator", "operator")
 

@@ -13,7 +13,7 @@ from mics.cli.app import app
 from mics.db import Database
 from mics.errors import TamperDetected
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
-from mics.ledger.store.keys import load_or_create_signer
+from mics.ledger.store.signing_key import load_or_create_signer
 from mics.registry.demo import ensure_instance
 from mics.trace.capture import capture_events
 from mics.trace.offline import verify_event

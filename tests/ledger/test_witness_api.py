@@ -17,8 +17,8 @@ from mics.db import Database
 from mics.errors import Forbidden, MicsError
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier, verify_cosignatures
 from mics.ledger.witness_client import witness_once
+from mics.registry.api_keys import create_key
 from mics.registry.demo import ensure_instance
-from mics.registry.keys import create_key
 from mics.trace.capture import capture_events
 from mics.trace.offline import verify_event
 

@@ -16,7 +16,7 @@ from mics.demo import load_demo
 from mics.passport import access, ownership
 from mics.passport.view import full_passport, passport_json
 from mics.registry import find_item
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 
 BAG, SERIAL, BASE = "08012345000012", "BA00002", "https://mics.test"
 

@@ -24,7 +24,7 @@ from mics.passport.data_integrity import (
     verify_proof,
 )
 from mics.passport.issue import issue_credential, parse_item
-from mics.passport.partner_keys import load_or_create_partner_key, load_partner_key
+from mics.passport.issuer_keys import load_or_create_partner_key, load_partner_key
 
 BAG, SERIAL = "08012345000012", "BA00001"
 

@@ -16,8 +16,8 @@ from mics.db import Database
 from mics.passport import resolver
 from mics.passport.digital_link import DigitalLink
 from mics.registry import get_partner
+from mics.registry.api_keys import create_key
 from mics.registry.demo import ensure_instance, load_demo_registry
-from mics.registry.keys import create_key
 from mics.trace.capture import capture_document
 
 BAG, DL, BASE = "08012345000012", "https://id.gs1.org", "https://mics.test"

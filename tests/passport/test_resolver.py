@@ -20,7 +20,7 @@ from mics.db import Database
 from mics.passport import resolver, tags, verdict_events
 from mics.passport.store import TagScanRow
 from mics.registry import find_item
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.trace.store import EventRow
 
 pytestmark = pytest.mark.anyio

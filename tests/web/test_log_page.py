@@ -21,7 +21,7 @@ from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
 from mics.ledger.store.history import checkpoint_history
 from mics.ledger.verify import verify_event_inclusion
 from mics.ledger.witness_client import witness_once
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.trace.query import Viewer, run
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,7 @@ from tests.web.test_signin import sign_in
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 LOT = "urn:epc:class:lgtin:8012345.000040.H26-011"

@@ -16,7 +16,7 @@ from tests.web.test_signin import sign_in
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.registry.keys import create_key
+from mics.registry.api_keys import create_key
 from mics.web import i18n, templates_dir
 
 pytestmark = pytest.mark.anyio

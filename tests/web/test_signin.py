@@ -12,7 +12,7 @@ import pytest
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.registry.keys import create_key, revoke_key
+from mics.registry.api_keys import create_key, revoke_key
 from mics.web.visitor import SESSION_SECONDS, SessionSeal, load_or_create_session_seal
 
 pytestmark = pytest.mark.anyio

@@ -31,7 +31,7 @@ from mics.api import trace as trace_api
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
-from mics.ledger.store.keys import load_or_create_signer
+from mics.ledger.store.signing_key import load_or_create_signer
 from mics.runtime import heap
 from mics.storage import checkpoints
 from mics.trace import parallel

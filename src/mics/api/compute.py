@@ -34,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mics.errors import InvalidInput, Unauthorized, Unavailable
 from mics.footprint import service
-from mics.registry.keys import Principal
+from mics.registry.api_keys import Principal
 
 __all__ = [
     "BUSY",

@@ -22,7 +22,7 @@ from mics.api.deps import DatabaseDep, ReaderDep, WriterDep
 from mics.api.openapi import problems
 from mics.custody import reports, service
 from mics.errors import Forbidden
-from mics.registry.keys import Principal
+from mics.registry.api_keys import Principal
 
 router = APIRouter(prefix="/api/custody", tags=["custody"])
 EVIDENCE_READERS = ("operator", "authority")

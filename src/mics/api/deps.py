@@ -1,7 +1,7 @@
 """Named dependencies of the API: the database, the settings, and who is calling.
 
 Who may call what is decided here, once, rather than in each handler
-(``require_role``): a key's role says what it is for (``mics.registry.keys``),
+(``require_role``): a key's role says what it is for (``mics.registry.api_keys``),
 whatever partner it belongs to. A brand's ``witness`` key cosigns checkpoints;
 it does not edit the brand's products. Ownership (the brand of a product, the
 partner of its own record) is checked by the handler on top, with the role
@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mics.config import Settings
 from mics.db import Database
 from mics.passport import access
-from mics.registry.keys import Principal, authenticate
+from mics.registry.api_keys import Principal, authenticate
 from mics.trace.query import Viewer
 from mics.trace.visibility import viewer_for
 

@@ -22,7 +22,7 @@ from mics.api.deps import DatabaseDep, ReaderDep, reader_tier
 from mics.db import Database
 from mics.footprint import service
 from mics.passport import access
-from mics.registry.keys import Principal
+from mics.registry.api_keys import Principal
 
 router = APIRouter(prefix="/api", tags=["footprint"])
 CAPS = f"; without an API key at most {compute.PUBLIC_WORK:,} in all"

@@ -32,7 +32,7 @@ from mics.passport import access, ownership
 from mics.passport.access import TIERS
 from mics.passport.data_integrity import did_document, did_web
 from mics.passport.issue import issue_credential
-from mics.passport.partner_keys import load_partner_key
+from mics.passport.issuer_keys import load_partner_key
 from mics.passport.view import passport_json
 from mics.web.passport_pages import passport_page
 

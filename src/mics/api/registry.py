@@ -20,8 +20,8 @@ from mics.api.openapi import media, problems
 from mics.column_ranges import Int32, RowId
 from mics.errors import Forbidden, InvalidInput, MicsError, Unauthorized
 from mics.passport import access
+from mics.registry.api_keys import Principal
 from mics.registry.exchange import KINDS
-from mics.registry.keys import Principal
 from mics.registry.schemas import (
     BomNode,
     ItemIn,

@@ -26,7 +26,7 @@ from mics.cli import trace as trace_cli
 from mics.cli.common import console, database, new_database, settings, state
 from mics.config import DEFAULT_HOST, DEFAULT_PORT, Settings, local_base_url
 from mics.errors import InvalidInput
-from mics.ledger.store.keys import load_or_create_signer
+from mics.ledger.store.signing_key import load_or_create_signer
 from mics.passport import tags
 from mics.registry.demo import ensure_instance
 

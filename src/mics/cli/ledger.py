@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +23,8 @@ from mics.errors import InvalidInput, NotFound
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, Verifier
 from mics.ledger.offline import verify_checkpoints
 from mics.ledger.store import cosignatures
-from mics.ledger.store.keys import load_signer
+from mics.ledger.store.signing_key import load_signer
+from mics.secret_file import create_once
 from mics.trace import proofs, query
 from mics.trace.audit import audit
 from mics.trace.offline import verify_event
@@ -159,14 +159,11 @@ def witness_key_command(
     key_file: Annotated[Path, typer.Option("--key-file", help="where to write the private key")],
 ) -> None:
     """Create a witness (cosignature/v1) key; print its verifier key."""
-    if key_file.exists():
+    signer = Signer.generate(name, ALG_COSIGNATURE_V1)
+    if not create_once(key_file, signer.skey + "\n"):  # mode 0600, never over a key
         raise InvalidInput(
             f"{key_file} exists", field="--key-file", value=str(key_file), expected="a new file"
         )
-    signer = Signer.generate(name, ALG_COSIGNATURE_V1)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(signer.skey + "\n")
     print(signer.verifier.vkey)
 
 

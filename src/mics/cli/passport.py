@@ -21,7 +21,7 @@ import typer
 
 from mics.cli.common import console, database, err_console, settings
 from mics.errors import InvalidInput, VerificationError
-from mics.ledger.store.keys import load_signer
+from mics.ledger.store.signing_key import load_signer
 from mics.passport.credential import verify_credential
 from mics.passport.data_integrity import jcs
 from mics.passport.issue import issue_credential, parse_item

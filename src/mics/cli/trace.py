@@ -21,7 +21,7 @@ from mics.cli.common import console, database, settings
 from mics.cli.trace_view import Labels, print_trace
 from mics.errors import NotFound
 from mics.registry import get_partner
-from mics.registry.keys import create_key, revoke_key
+from mics.registry.api_keys import create_key, revoke_key
 from mics.trace import capture, documents, genealogy, json_text, lookup
 from mics.trace.event_hash import document_hashes
 from mics.trace.query import Viewer

@@ -20,7 +20,6 @@ cosigned checkpoint (origin, size, root, note) and the last size sent.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from mics import secret_file
 from mics.errors import Forbidden, InvalidInput, MicsError
 from mics.ledger.note import Signer, Verifier, open_checkpoint
 from mics.ledger.witness import WitnessState, add_checkpoint, format_request, parse_request
@@ -60,13 +60,7 @@ def load_state(path: Path) -> dict[str, Any]:
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """Write atomically: a crash leaves the old state or the new one, never half."""
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(state, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    secret_file.replace(path, json.dumps(state, indent=1))
 
 
 async def witness_once(

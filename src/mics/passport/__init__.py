@@ -21,7 +21,7 @@ Services and their stores:
 - ``tags``, ``store``: NFC tags and their scans (tables); ``ownership``,
   ``ownership_store``: packaging secrets, owners and transfers (tables);
 - ``access``: ESPR access tiers; ``issue``, ``credential``, ``data_integrity``,
-  ``partner_keys``: the passport as a W3C Verifiable Credential 2.0;
+  ``issuer_keys``: the passport as a W3C Verifiable Credential 2.0;
 - ``labels``, ``demo``: printed labels, demo data.
 """
 

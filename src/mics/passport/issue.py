@@ -20,10 +20,10 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.ledger.note import Signer
 from mics.ledger.store import log
-from mics.ledger.store.keys import load_or_create_signer
+from mics.ledger.store.signing_key import load_or_create_signer
 from mics.passport.credential import EventProof, Issuer, build_credential, sign_credential
 from mics.passport.digital_link import parse_digital_link
-from mics.passport.partner_keys import load_or_create_partner_key
+from mics.passport.issuer_keys import load_or_create_partner_key
 from mics.passport.view import cited_events, find_subject, passport_json, short_step
 from mics.registry.domain import normalise_gtin
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,13 +27,13 @@ from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound
-from mics.keyfile import create_once, read_private
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow
 from mics.passport.sun import UID_LENGTH, SunMasterKey, simulate_sun
 from mics.registry import reads as registry
 from mics.registry.domain import check_gln
+from mics.secret_file import create_once, private_folder, read_private
 
 KEY_FILE = "tags.key"
 _UID_HEX = re.compile(r"[0-9A-Fa-f]{14}")
@@ -86,8 +85,7 @@ def _master_key(home: Path, instance: str, *, create: bool) -> SunMasterKey:
             "with this MICS_HOME first, or set MICS_HOME to the folder that holds tags.key"
         )
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        os.chmod(home, 0o700)
+        private_folder(home)
         # The system identifier only has to be stable and distinct per instance.
         system = hashlib.sha256(instance.encode("utf-8")).digest()[:16]
         body = {"master_key": secrets.token_bytes(16).hex(), "system_identifier": system.hex()}

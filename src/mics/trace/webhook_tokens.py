@@ -6,7 +6,7 @@ the repository needs the token itself and cannot keep only a hash. It keeps it s
 AES-GCM (NIST SP 800-38D) with a fresh random 96-bit nonce per token and the
 subscription's id as associated data, so a sealed token copied onto another row does
 not open. The key is a file beside the log's and the tags' keys (owner-only, created
-once by ``mics.keyfile``); a copy of the database alone reveals no token.
+once by ``mics.secret_file``); a copy of the database alone reveals no token.
 
 Stored form: ``aesgcm1:<base64url(nonce || ciphertext || tag)>``. ``clear:<token>``
 marks a token stored in clear before migration ``0006_webhooks``; it is sealed at the
@@ -16,7 +16,6 @@ next ``mics db upgrade`` or delivery round.
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mics.errors import InvalidInput, TamperDetected
-from mics.keyfile import create_once, read_private
+from mics.secret_file import create_once, private_folder, read_private
 
 KEY_FILE = "webhooks.key"
 SEALED = "aesgcm1:"
@@ -70,8 +69,7 @@ def load_or_create_token_seal(home: Path) -> TokenSeal:
     """The instance's webhook token key under ``home``, created (owner-only) when absent."""
     path = home / KEY_FILE
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        os.chmod(home, 0o700)
+        private_folder(home)
         create_once(path, secrets.token_bytes(KEY_BYTES).hex() + "\n")  # or another process did
     try:
         key = bytes.fromhex(read_private(path).strip())

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mics import registry
 from mics.api.deps import CAPTURERS, EVENT_READERS, READS_EVERY_EVENT, DatabaseDep
 from mics.errors import NotFound, Unauthorized
-from mics.registry.keys import authenticate
+from mics.registry.api_keys import authenticate
 from mics.web.pages import templates
 from mics.web.visitor import VisitorDep, clear_session, read_form, render, set_session
 

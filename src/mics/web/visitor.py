@@ -5,7 +5,7 @@ is kept in the ``mics_session`` cookie *sealed*: AES-256-GCM (NIST SP 800-38D) u
 ``$MICS_HOME/web-session.key`` with the time it was sealed, so the cookie is no bearer
 key for the API and stops working after ``SESSION_SECONDS``. The cookie is HttpOnly,
 SameSite=Strict (RFC 6265bis §4.1.2.7) and Secure when the page came over HTTPS. Every
-request opens it and authenticates the key again (``registry.keys.authenticate``): a
+request opens it and authenticates the key again (``registry.api_keys.authenticate``): a
 revoked or expired key signs its visitor out at once.
 
 What a visitor may see is what the API lets the same key see: pages call
@@ -39,8 +39,8 @@ from fastapi.templating import Jinja2Templates
 
 from mics.api.deps import get_db, get_principal
 from mics.errors import Forbidden, InvalidInput, TooLarge, Unauthorized
-from mics.keyfile import create_once, read_private
-from mics.registry.keys import Principal, authenticate
+from mics.registry.api_keys import Principal, authenticate
+from mics.secret_file import create_once, read_private
 
 KEY_FILE = "web-session.key"
 SESSION_COOKIE = "mics_session"
@@ -82,7 +82,7 @@ class SessionSeal:
 
 
 def load_or_create_session_seal(home: Path) -> SessionSeal:
-    """The session key under ``home`` (owner-only; made once by ``mics.keyfile``)."""
+    """The session key under ``home`` (owner-only; made once by ``mics.secret_file``)."""
     path = home / KEY_FILE
     if not path.exists():
         create_once(path, base64.b64encode(secrets.token_bytes(32)).decode() + "\n")

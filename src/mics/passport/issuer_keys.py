@@ -11,14 +11,12 @@ passport's proof.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mics.errors import InvalidInput, NotFound
-from mics.keyfile import create_once, read_private
 from mics.passport.data_integrity import (
     ED25519_PRIV,
     base58btc_decode,
@@ -26,6 +24,7 @@ from mics.passport.data_integrity import (
     multikey,
 )
 from mics.registry.domain import check_slug
+from mics.secret_file import create_once, private_folder, read_private
 
 KEY_FOLDER = "partner-keys"
 
@@ -79,9 +78,8 @@ def load_or_create_partner_key(home: Path, partner_id: str) -> PartnerKey:
     path = key_path(home, partner_id)
     if path.exists():
         return load_partner_key(home, partner_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    os.chmod(path.parent, 0o700)
+    private_folder(home)
+    private_folder(path.parent)
     seed = Ed25519PrivateKey.generate().private_bytes_raw()
     if not create_once(path, "z" + base58btc_encode(ED25519_PRIV + seed) + "\n"):
         return load_partner_key(home, partner_id)  # another process created it first

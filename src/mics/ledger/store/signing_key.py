@@ -8,12 +8,11 @@ string at ``GET /ledger/key``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mics.errors import InvalidInput, NotFound
-from mics.keyfile import create_once, read_private
 from mics.ledger.note import Signer
+from mics.secret_file import create_once, private_folder, read_private
 
 KEY_FILE = "ledger.key"
 
@@ -39,8 +38,7 @@ def _signer(home: Path, origin: str, *, create: bool) -> Signer:
             "with this MICS_HOME first, or set MICS_HOME to the folder that holds ledger.key"
         )
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        os.chmod(home, 0o700)
+        private_folder(home)
         create_once(path, Signer.generate(origin).skey + "\n")  # or another process did
     signer = Signer.parse(read_private(path).strip())
     if signer.name != origin:

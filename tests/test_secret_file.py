@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mics.keyfile import create_once
-from mics.ledger.store.keys import load_or_create_signer
-from mics.passport.partner_keys import load_or_create_partner_key
+from mics.ledger.store.signing_key import load_or_create_signer
+from mics.passport.issuer_keys import load_or_create_partner_key
 from mics.passport.tags import load_or_create_master_key
+from mics.secret_file import create_once, private_folder, replace
 
 
 def test_create_once_writes_an_owner_only_file_once(tmp_path: Path) -> None:
@@ -22,6 +22,44 @@ def test_create_once_writes_an_owner_only_file_once(tmp_path: Path) -> None:
     assert path.read_text() == "first\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["secret.key"]  # no temporaries
+
+
+def test_replace_swaps_a_whole_owner_only_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("old")
+    path.chmod(0o644)
+    replace(path, "new\n")
+    assert path.read_text() == "new\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_private_folder_makes_an_existing_folder_owner_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    assert private_folder(home) == home
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        lambda home: load_or_create_signer(home, "log.example"),
+        lambda home: load_or_create_master_key(home, "log.example"),
+        lambda home: load_or_create_partner_key(home, "acme"),
+    ],
+    ids=["log signing key", "tag master key", "issuer key"],
+)
+def test_every_key_file_is_0600_in_a_0700_home(
+    tmp_path: Path, load: Callable[[Path], object]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    load(home)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert files
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
 
 
 def _race(load: Callable[[], object], runners: int = 8) -> list[object]:
