@@ -13,7 +13,6 @@ def import_tables() -> None:
     from mics.custody import store as custody_store  # noqa: F401
     from mics.factory import store as factory_store  # noqa: F401
     from mics.ledger.store import tables as ledger_tables  # noqa: F401
-    from mics.passport import ownership_store  # noqa: F401
     from mics.passport import store as passport_store  # noqa: F401
     from mics.registry import store as registry_store  # noqa: F401
     from mics.trace import store as trace_store  # noqa: F401

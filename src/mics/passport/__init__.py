@@ -16,10 +16,12 @@ Services and their stores:
   footprint; ``passport_cache`` keeps its slow part per product;
 - ``chain``: the subject a Digital Link names and its chain of custody;
 - ``resolver``: GS1 Digital Link resolution, linksets (RFC 9264), recalls;
-- ``scans``: a tag tap verified, judged (``authenticity``) and published as an
-  EPCIS event; ``scan_limits``, ``rejected``: abuse limits, refused scans;
-- ``tags``, ``store``: NFC tags and their scans (tables); ``ownership``,
-  ``ownership_store``: packaging secrets, owners and transfers (tables);
+- ``scans``: a tag tap verified, judged (``authenticity``) and recorded;
+  ``verdict_events`` publishes recorded verdicts as EPCIS events (the outbox);
+  ``scan_limits``, ``rejected``: abuse limits, refused scans;
+- ``tags``: NFC tags, their master key and read points; ``ownership``: packaging
+  secrets, owners and transfers; ``store``: the tables of both (the area's only
+  table module);
 - ``access``: ESPR access tiers; ``issue``, ``credential``, ``data_integrity``,
   ``issuer_keys``: the passport as a W3C Verifiable Credential 2.0;
 - ``labels``, ``demo``: printed labels, demo data.

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from mics.passport.ownership_store import OwnershipRow, PassportItemRow, TransferRow
+from mics.passport.store import OwnershipRow, PassportItemRow, TransferRow
 from mics.registry import reads as registry
 from mics.registry.products import find_product
 

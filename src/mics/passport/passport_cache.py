@@ -49,8 +49,7 @@ from sqlalchemy import Connection, bindparam, exists, func, select
 from mics.db import Database
 from mics.passport import access
 from mics.passport.digital_link import DigitalLink
-from mics.passport.ownership_store import OwnershipRow, PassportItemRow
-from mics.passport.store import LAST_CHECKED_SCAN, TagScanRow
+from mics.passport.store import LAST_CHECKED_SCAN, OwnershipRow, PassportItemRow, TagScanRow
 from mics.passport.view import (
     VERDICT_FIELD,
     authenticity_block,

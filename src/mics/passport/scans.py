@@ -38,9 +38,15 @@ from mics.errors import InvalidInput, NotFound, Unavailable, VerificationError
 from mics.passport import rejected
 from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
 from mics.passport.digital_link import DigitalLink
-from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.scan_limits import ScanLimiter
-from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
+from mics.passport.store import (
+    NEVER_READ,
+    NfcTagRow,
+    OwnershipRow,
+    PassportItemRow,
+    ReadPointRow,
+    TagScanRow,
+)
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
 from mics.registry.store import ItemRow, ProductRow
 from mics.storage.scan_group import ScanGroup

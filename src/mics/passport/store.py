@@ -1,4 +1,4 @@
-"""Tables of the data carriers: NFC tags, the places they are read, and every scan.
+"""The passport's tables: the data carriers, their scans, and who owns each item.
 
 - ``nfc_tag``: one NTAG 424 DNA per item, by its 7-byte UID. No key is stored:
   the tag's keys derive from the instance's master key and the UID (AN10922),
@@ -12,6 +12,11 @@
 - ``rejected_scan``: scans judged ``not_authentic`` (a MAC that did not verify, a
   tag not the item's), kept apart from the log, the newest few per item
   (``passport.rejected``).
+- ``passport_item``, ``passport_ownership``, ``passport_transfer``: packaging
+  secrets and the owner's lost/stolen report, ownership periods, pending transfer
+  codes (``passport.ownership``). Only SHA-256 hashes of secrets, owner tokens and
+  transfer codes are stored; nothing says who an owner is - a period only has a
+  start and an end.
 """
 
 from __future__ import annotations
@@ -75,6 +80,43 @@ class RejectedScanRow(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
+
+
+class PassportItemRow(Base):
+    """Per item: the hash of the secret printed inside the packaging, and its status."""
+
+    __tablename__ = "passport_item"
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("item.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    secret_created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # None, "lost" or "stolen", as the owner last reported
+    status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class OwnershipRow(Base):
+    """One period of ownership: from ``since`` to ``until`` (open while current)."""
+
+    __tablename__ = "passport_ownership"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class TransferRow(Base):
+    """A one-time transfer code the current owner handed to the next one."""
+
+    __tablename__ = "passport_transfer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # The one home of the rule "only scans whose MAC checked speak for the item": anyone
