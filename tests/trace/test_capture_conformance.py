@@ -16,7 +16,7 @@ from mics.registry.demo import ensure_instance
 from mics.trace import capture
 from mics.trace.canonical_uri import canonical_uri
 from mics.trace.event_hash import event_hash
-from mics.trace.identifiers import InvalidIdentifier, parse_identifier
+from mics.trace.identifier_syntax import InvalidIdentifier, parse_identifier
 from mics.trace.store import EventRow
 from mics.trace.validate import DocumentInvalid
 

@@ -35,7 +35,7 @@ TOP_LEVEL = [
     "dispositions", "bizSteps",
 ]  # fmt: skip
 SUB_RESOURCES = ["events"]
-# EPCs are kept and listed as GS1 Digital Link URIs (mics.trace.epcs.canonical), the
+# EPCs are kept and listed as GS1 Digital Link URIs (mics.trace.canonical_uri.canonical), the
 # binding's default GS1-EPC-Format; an EPC URN would need the company prefix's length
 FORMATS = {"epcs": {"GS1-EPC-Format": "Always_GS1_Digital_Link"}}
 EVERYONE = query.Viewer(partner=None)  # event types are the same for every caller

@@ -41,6 +41,7 @@ from mics.errors import InvalidInput, MicsError
 from mics.passport import access, resolver, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
+from mics.passport.languages import LANGUAGES, language_code
 from mics.passport.passport_cache import PassportCache, compact, ownership_of
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
@@ -229,9 +230,7 @@ def _resolve(
         return link
     accepted = request.headers.get("accept-language")
     language = (
-        resolver.language_code(lang)
-        if lang is not None
-        else preferred_language(accepted, resolver.LANGUAGES) or "en"
+        language_code(lang) if lang is not None else preferred_language(accepted, LANGUAGES) or "en"
     )
     params = request.query_params
     if "e" in params or "c" in params:

@@ -30,7 +30,7 @@ from typing import Any
 
 from mics.custody.model import ENTRY_KINDS, Entry, Flow
 from mics.errors import InvalidInput
-from mics.trace.epcs import canonical
+from mics.trace.canonical_uri import canonical
 
 NAMESPACE = "https://mics.example/ns/custody#"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"custody": NAMESPACE}]

@@ -25,7 +25,7 @@ from mics.registry.products import find_product
 from mics.registry.schemas import ItemOut
 from mics.trace import reads as events
 from mics.trace.canonical_uri import canonical_uri
-from mics.trace.epcs import identifiers
+from mics.trace.event_identifiers import identifiers
 from mics.trace.genealogy import trace
 from mics.trace.query import Viewer
 

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mics.db import Database
-from mics.errors import InvalidInput, NotFound
+from mics.errors import NotFound
 from mics.passport.chain import OBJECT_ROLES, Subject, custody, find_subject
 from mics.passport.digital_link import GS1_RESOLVER, DigitalLink, parse_digital_link
+from mics.passport.languages import LANGUAGES
 from mics.passport.store import NfcTagRow
 from mics.registry import reads as registry
 from mics.trace import reads as trace_reads
@@ -33,7 +34,6 @@ from mics.trace import reads as trace_reads
 GS1_VOC = "https://gs1.org/voc/"
 LINKSET = "linkset"
 LINKSET_TYPE = "application/linkset+json"
-LANGUAGES = ("en", "it")
 LINK_TYPES = (
     "gs1:defaultLink",
     "gs1:pip",
@@ -270,23 +270,6 @@ def description(base_url: str, name: str) -> dict[str, object]:
         "linkTypes": list(LINK_TYPES),
         "verificationService": f"{base_url.rstrip('/')}/api/scan",
     }
-
-
-def language_code(lang: str) -> str:
-    """The passport language ``?lang=`` asks for (``it``, ``it-IT``: it), or InvalidInput.
-
-    Without ``?lang=`` the faces negotiate Accept-Language
-    (``web.negotiation.preferred_language``).
-    """
-    code = lang.strip().lower()[:2]
-    if code not in LANGUAGES:
-        raise InvalidInput(
-            f"{lang!r} is not a language of the passport",
-            field="lang",
-            value=lang,
-            expected=" or ".join(LANGUAGES),
-        )
-    return code
 
 
 def _path(link: DigitalLink) -> str:

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from mics.db import Database
-from mics.errors import InvalidInput, MicsError
+from mics.errors import MicsError
 from mics.footprint import service as footprint_service
 from mics.passport import access
 from mics.passport.chain import (
@@ -33,13 +33,14 @@ from mics.passport.chain import (
     find_subject,
 )
 from mics.passport.data_integrity import did_web
+from mics.passport.languages import language_code
 from mics.passport.ownership import item_status
 from mics.passport.store import LAST_CHECKED_SCAN
 from mics.registry import domain, get_partner, get_product, product_tree
 from mics.registry import reads as registry
 from mics.registry.schemas import BomNode, ProductOut
 from mics.trace import reads as trace_reads
-from mics.trace.epcs import identifiers
+from mics.trace.event_identifiers import identifiers
 
 __all__ = [  # the chain of custody is mics.passport.chain's; named here as before
     "GS1",
@@ -55,7 +56,6 @@ __all__ = [  # the chain of custody is mics.passport.chain's; named here as befo
 ]
 
 CONTEXT = {"@vocab": "https://mics.example/ns/passport#", "schema": "https://schema.org/"}
-LANGUAGES = ("en", "it")
 
 
 @cache
@@ -65,14 +65,8 @@ def _data(name: str) -> Any:
 
 def strings(lang: str) -> dict[str, Any]:
     """The page and label texts in ``lang`` (``en`` or ``it``)."""
-    table: dict[str, Any] = _data("i18n.json")[check_lang(lang)]
+    table: dict[str, Any] = _data("i18n.json")[language_code(lang)]
     return table
-
-
-def check_lang(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise InvalidInput("unsupported language", field="lang", value=lang, expected="en or it")
-    return lang
 
 
 def country_of_gln(gln: str) -> str | None:
@@ -264,7 +258,7 @@ def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]
     Unfiltered; ``full_passport`` takes it as ``shared`` so that a cache can assemble
     it once per product rather than once per item (``passport.passport_cache``).
     """
-    check_lang(lang)
+    lang = language_code(lang)
     product = get_product(db, domain.normalise_gtin(gtin))
     brand = get_partner(db, product.brand)
     with db.read() as s:
@@ -348,7 +342,7 @@ def full_passport(
     ``trail``, when given, receives every identifier the provenance walked (a new
     event naming one of them may change the passport).
     """
-    check_lang(lang)
+    lang = language_code(lang)
     subject = find_subject(db, gtin, serial, lot)
     if shared is None:
         shared = product_part(db, subject.gtin, lang=lang)

@@ -11,7 +11,10 @@ What the areas above and the faces use:
 - ``proofs``: an event's inclusion proof; ``offline``: verify it without a
   server; ``audit``: rebuild the log from the events;
 - pure: ``event_hash`` (CBV 2.0 §8.9), ``validate``, ``xml_binding`` and
-  ``xml_writer`` (EPCIS 2.0 XML), ``epcs``, ``identifiers``, ``canonical_uri``.
+  ``xml_writer`` (EPCIS 2.0 XML); identifiers three ways, one module each:
+  ``identifier_syntax`` (is this a well-formed EPC URN or GS1 Digital Link?),
+  ``canonical_uri`` (its one canonical form, for the hash and the index),
+  ``event_identifiers`` (which identifiers an event names, in which role).
 """
 
 __all__ = [

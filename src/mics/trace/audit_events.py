@@ -21,8 +21,8 @@ from mics.errors import MicsError
 from mics.ledger.leaf import leaf_data
 from mics.ledger.store.rows import Reader, raw
 from mics.trace import cbv
-from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash
+from mics.trace.event_identifiers import biz_transactions, identifiers
 from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import parse_timestamp
 

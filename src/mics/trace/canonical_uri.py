@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from mics.trace.identifier_syntax import gs1_check_digit
+
 __all__ = [
     "CBV",
     "CONTEXT_PREFIXES",
@@ -29,8 +31,8 @@ __all__ = [
     "NAMESPACE_ALIASES",
     "STANDARD_PREFIXES",
     "URN_VOCABULARY",
+    "canonical",
     "canonical_uri",
-    "check_digit",
     "web_uri",
 ]
 
@@ -74,9 +76,8 @@ def _varying(char: str, total: int) -> str:
 
 
 def check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit (GS1 General Specifications §7.9.1)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str(-total % 10)
+    """GS1 mod-10 check digit (GS1 General Specifications §7.9.1), as text."""
+    return str(gs1_check_digit(digits))
 
 
 def _encode(text: str) -> str:
@@ -255,6 +256,15 @@ _GTIN14 = re.compile(r"^https:\/\/id.gs1.org\/01\/\d{14}")
 
 _FOUND: dict[str, str | None] = {}
 _FOUND_LIMIT = 50_000
+
+
+def canonical(uri: str) -> str:
+    """The canonical form of any identifier: GS1 Digital Link when it names a GS1 key, else itself.
+
+    Identifiers are indexed (``event_identifiers``) and looked up in this form, so that
+    ``urn:epc:id:sgtin:...`` and ``https://id.gs1.org/01/.../21/...`` find the same object.
+    """
+    return canonical_uri(uri) or uri
 
 
 def canonical_uri(uri: str) -> str | None:

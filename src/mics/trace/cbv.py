@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mics.errors import InvalidInput
-from mics.trace.identifiers import is_absolute_uri
+from mics.trace.identifier_syntax import is_absolute_uri
 
 __all__ = [
     "BIZ_STEP",

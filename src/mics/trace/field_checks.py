@@ -12,7 +12,7 @@ persistentDisposition, ilmd) and add the rules the schema cannot express:
   ±14:00 (as the schema's eventTimeZoneOffset pattern); an event time may lie in the
   future (EPCIS 2.0 sets no such limit: sensor and planned events carry one);
 * EPC URNs and GS1 Digital Links well formed, of the expected level (instance or
-  class) and with valid check digits (``mics.trace.identifiers``);
+  class) and with valid check digits (``mics.trace.identifier_syntax``);
 * CBV 2.0 terms for the standard vocabularies (``mics.trace.cbv``);
 * a quantity without a ``uom`` is a count and so a whole number; a ``uom`` needs a
   quantity (EPCIS 2.0 §7.3.3.3, XSD ``QuantityElementType``);
@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from mics.errors import InvalidInput
 from mics.trace import cbv, names
-from mics.trace.identifiers import Identifier, is_absolute_uri, parse_identifier
+from mics.trace.identifier_syntax import Identifier, is_absolute_uri, parse_identifier
 
 __all__ = [
     "BIZ_TRANSACTION",

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from mics.db import Database
-from mics.trace.epcs import canonical
+from mics.trace.canonical_uri import canonical
 from mics.trace.query import Viewer, as_event, visible
 from mics.trace.store import EventEpcRow, EventRow
 

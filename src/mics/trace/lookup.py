@@ -13,7 +13,7 @@ from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.registry import find_item
 from mics.registry.domain import normalise_gtin
-from mics.trace.epcs import canonical
+from mics.trace.canonical_uri import canonical
 
 
 def resolve(db: Database, text: str) -> tuple[str, list[str]]:

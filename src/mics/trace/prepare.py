@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from mics.trace.epcs import biz_transactions, identifiers
 from mics.trace.event_hash import event_hash
+from mics.trace.event_identifiers import biz_transactions, identifiers
 from mics.trace.field_checks import Problem, parse_timestamp
 from mics.trace.validate import validate_event
 

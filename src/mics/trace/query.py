@@ -23,8 +23,8 @@ from mics.column_ranges import INT64_MAX
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.trace import json_text
+from mics.trace.canonical_uri import canonical
 from mics.trace.cbv import bare_term
-from mics.trace.epcs import canonical
 from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
 

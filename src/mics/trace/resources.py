@@ -27,8 +27,8 @@ from sqlalchemy import ColumnElement, select
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.trace import json_text
+from mics.trace.canonical_uri import canonical
 from mics.trace.cbv import bare_term
-from mics.trace.epcs import canonical
 from mics.trace.query import DEFAULT_PER_PAGE, MAX_PER_PAGE, Viewer, visible
 from mics.trace.store import EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES

@@ -37,7 +37,7 @@ from mics.errors import InvalidInput
 from mics.trace import cbv
 from mics.trace import field_checks as check
 from mics.trace.field_checks import Problem, parse_timestamp
-from mics.trace.identifiers import is_absolute_uri
+from mics.trace.identifier_syntax import is_absolute_uri
 
 __all__ = [
     "MAX_PROBLEMS",

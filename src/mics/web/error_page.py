@@ -15,7 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from mics.passport.view import LANGUAGES, strings
+from mics.passport.languages import LANGUAGES
+from mics.passport.view import strings
 from mics.web import templates_dir
 from mics.web.negotiation import prefers_html
 from mics.web.passport_pages import choose_language

@@ -24,7 +24,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from mics.errors import InvalidInput
-from mics.passport.view import LANGUAGES
+from mics.passport.languages import LANGUAGES
 from mics.web.passport_pages import choose_language
 
 COOKIE = "mics_lang"

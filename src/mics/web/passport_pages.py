@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from mics.db import Database
-from mics.passport.view import LANGUAGES, passport_json, strings
+from mics.passport.languages import LANGUAGES
+from mics.passport.view import passport_json, strings
 from mics.web import templates_dir
 from mics.web.negotiation import preferred_language
 

@@ -26,7 +26,7 @@ from mics.errors import InvalidInput, MicsError, NotFound
 from mics.registry.exchange import inert_cell
 from mics.registry.places import Place, places_by_gln
 from mics.trace import genealogy, lookup
-from mics.trace.epcs import canonical
+from mics.trace.canonical_uri import canonical
 from mics.trace.query import Viewer
 from mics.web.event_cards import when
 from mics.web.events_pages import viewer_or_refusal

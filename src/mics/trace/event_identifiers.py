@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mics.trace.canonical_uri import canonical_uri
-
-
-def canonical(uri: str) -> str:
-    """The canonical form of an identifier: GS1 Digital Link when it names a GS1 key."""
-    return canonical_uri(uri) or uri
+from mics.trace.canonical_uri import canonical
 
 
 def _id(value: Any) -> str | None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mics.errors import InvalidInput
-from mics.trace.identifiers import (
+from mics.trace.identifier_syntax import (
     InvalidIdentifier,
     gs1_check_digit,
     is_absolute_uri,
