@@ -16,7 +16,7 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.ledger.store import log
 from mics.ledger.store.tables import LeafRow
-from mics.trace import capture, query
+from mics.trace import capture, capture_jobs, query
 from mics.trace.event_hash import event_hash
 from mics.trace.store import EventRow
 from mics.trace.validate import DocumentInvalid
@@ -189,7 +189,7 @@ def test_a_capture_stores_the_same_rows_whether_read_whole_or_streamed(
 def test_a_finished_job_records_its_counts_and_the_document_context(repo: Database) -> None:
     capture.capture_document(repo, doc([observe("J1")]), "tannery", now=NOW)
     result = capture.capture_document(repo, doc([observe("J1"), observe("J2")]), "tannery")
-    job = capture.job(repo, result.capture_id)
+    job = capture_jobs.job(repo, result.capture_id)
     assert job is not None
     assert (job.running, job.success, job.captured, job.duplicates) == (False, True, 1, 1)
     assert (job.partner_id, job.error_behaviour, job.errors) == ("tannery", "rollback", [])
@@ -205,7 +205,7 @@ def test_a_rejected_document_leaves_only_its_failed_job(repo: Database) -> None:
     with repo.read() as s:
         jobs = s.execute(text("SELECT id FROM capture_job")).scalars().all()
     assert len(jobs) == 1
-    job = capture.job(repo, jobs[0])
+    job = capture_jobs.job(repo, jobs[0])
     assert job is not None
     assert (job.running, job.success, job.captured) == (False, False, 0)
     assert [e["pointer"] for e in job.errors] == [p.pointer for p in caught.value.problems]

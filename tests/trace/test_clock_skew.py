@@ -12,7 +12,7 @@ from tests.support import epcis_document
 
 from mics.db import Database
 from mics.registry.demo import ensure_instance
-from mics.trace import capture, clock_skew
+from mics.trace import capture, capture_jobs, clock_skew
 from mics.trace.clock_skew import ahead
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -66,7 +66,7 @@ def test_each_future_event_is_captured_with_a_warning_naming_it(repo: Database) 
     assert first["pointer"] == "/epcisBody/eventList/1/eventTime"
     assert first["value"] == "2026-11-24T15:00:00.000+01:00"
     assert "2026-11-24T12:00:00Z" in first["warning"]
-    job = capture.job(repo, done.capture_id)
+    job = capture_jobs.job(repo, done.capture_id)
     assert job is not None
     assert job.warnings == done.warnings
 
@@ -88,7 +88,7 @@ def test_past_the_limit_one_line_counts_the_rest(
     assert [w["eventIndex"] for w in kept] == [0, 1, None]
     assert kept[-1]["value"] == 3
     assert "3 more events" in kept[-1]["warning"]
-    job = capture.job(repo, done.capture_id)
+    job = capture_jobs.job(repo, done.capture_id)
     assert job is not None
     assert job.warnings == kept
 
@@ -96,6 +96,6 @@ def test_past_the_limit_one_line_counts_the_rest(
 def test_events_in_the_past_leave_no_warning(repo: Database) -> None:
     done = _capture(repo, observe("P1", "2026-03-01T10:00:00.000+01:00"))
     assert done.warnings == []
-    job = capture.job(repo, done.capture_id)
+    job = capture_jobs.job(repo, done.capture_id)
     assert job is not None
     assert job.warnings == []

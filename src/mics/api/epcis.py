@@ -43,7 +43,6 @@ from mics.trace import (
     json_text,
     query,
 )
-from mics.trace.store import CaptureJobRow
 from mics.trace.validate import DocumentInvalid
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -205,13 +204,13 @@ def capture_jobs_list(
 
 @router.get("/capture/{capture_id}")
 def capture_job(capture_id: str, db: DatabaseDep, who: EventReaderDep) -> dict[str, Any]:
-    job = capture.job(db, capture_id)
+    job = capture_jobs.job(db, capture_id)
     if job is None or (job.partner_id != who.partner and not sees_every_capture_job(who)):
         raise NotFound(f"no capture job {capture_id!r}", field="captureID", value=capture_id)
     return _job(job)
 
 
-def _job(job: CaptureJobRow) -> dict[str, Any]:
+def _job(job: capture_jobs.CaptureJob) -> dict[str, Any]:
     return {
         "captureID": job.id,
         "createdAt": stamp(job.created_at),

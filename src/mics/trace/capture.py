@@ -484,8 +484,3 @@ def _batches(
             batch = []
     if batch:
         yield batch
-
-
-def job(db: Database, capture_id: str) -> CaptureJobRow | None:
-    with db.read() as s:
-        return s.get(CaptureJobRow, capture_id)

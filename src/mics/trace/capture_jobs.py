@@ -1,4 +1,8 @@
-"""The capture jobs a caller may see, a page at a time (EPCIS 2.0 REST binding, ``GET /capture``).
+"""Capture jobs as the other areas and the faces see them: one by id, or a page at a time.
+
+``job`` answers ``GET /capture/{captureID}`` (EPCIS 2.0 §8.2.6: the job's state, its
+counts and errors); ``jobs`` answers ``GET /capture``. Both return ``CaptureJob``, a
+frozen copy of the row: the table class stays inside ``trace``.
 
 The binding's OpenAPI (``GET /capture``: "Returns a list of capture jobs", with ``perPage``,
 ``nextPageToken`` and a ``Link: <...>; rel="next"`` header) lists jobs; a client uses it to
@@ -12,6 +16,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
@@ -19,17 +24,61 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.trace.store import CaptureJobRow
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "JobPage", "jobs"]
+__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "CaptureJob", "JobPage", "job", "jobs"]
 
 DEFAULT_PER_PAGE = 30  # as /epcis/events (mics.trace.query)
 MAX_PER_PAGE = 1000  # one page's rows are ~1 KiB each with their errors: at most ~1 MiB
 
 
 @dataclass(frozen=True)
+class CaptureJob:
+    """One capture job: who sent it, when, how it ended, and what it found."""
+
+    id: str
+    partner_id: str
+    role: str | None  # the role of the API key it came with; None: the CLI, tag-scan verdicts
+    created_at: datetime
+    finished_at: datetime | None
+    running: bool
+    success: bool
+    error_behaviour: str  # "rollback" or "proceed"
+    captured: int
+    duplicates: int
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] | None  # captured but flagged (clock skew)
+    context: Any  # the document's @context (what its prefixes and terms mean)
+
+    @classmethod
+    def of(cls, row: CaptureJobRow) -> CaptureJob:
+        return cls(
+            id=row.id,
+            partner_id=row.partner_id,
+            role=row.role,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            running=row.running,
+            success=row.success,
+            error_behaviour=row.error_behaviour,
+            captured=row.captured,
+            duplicates=row.duplicates,
+            errors=list(row.errors or []),
+            warnings=None if row.warnings is None else list(row.warnings),
+            context=row.context,
+        )
+
+
+def job(db: Database, capture_id: str) -> CaptureJob | None:
+    """The capture job ``capture_id``, or None when there is none."""
+    with db.read() as s:
+        row = s.get(CaptureJobRow, capture_id)
+        return None if row is None else CaptureJob.of(row)
+
+
+@dataclass(frozen=True)
 class JobPage:
     """One page of capture jobs, oldest first, and the token of the next page (or None)."""
 
-    jobs: list[CaptureJobRow]
+    jobs: list[CaptureJob]
     next_token: str | None
 
 
@@ -57,7 +106,7 @@ def jobs(
         )
     statement = statement.order_by(CaptureJobRow.created_at, CaptureJobRow.id)
     with db.read() as s:
-        rows = list(s.scalars(statement.limit(per_page + 1)))
+        rows = [CaptureJob.of(row) for row in s.scalars(statement.limit(per_page + 1))]
     if len(rows) <= per_page:
         return JobPage(rows, None)
     last = rows[per_page - 1]

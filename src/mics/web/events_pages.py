@@ -31,8 +31,8 @@ from mics.api.deps import (
 )
 from mics.cli.trace_view import Labels
 from mics.errors import InvalidInput, MicsError, NotFound
-from mics.trace import capture, cbv, query
-from mics.trace.epcs import canonical
+from mics.trace import capture, capture_jobs, cbv, query
+from mics.trace.canonical_uri import canonical
 from mics.trace.validate import EVENT_TYPES, DocumentInvalid
 from mics.trace.xml_binding import to_xml
 from mics.web.event_cards import card
@@ -256,7 +256,7 @@ def capture_job_page(
     request: Request, db: DatabaseDep, visitor: VisitorDep, capture_id: str
 ) -> HTMLResponse:
     principal = visitor.require().require(*EVENT_READERS)  # as GET /epcis/capture/{id}
-    job = capture.job(db, capture_id)
+    job = capture_jobs.job(db, capture_id)
     if job is None or (
         job.partner_id != principal.partner and not sees_every_capture_job(principal)
     ):
