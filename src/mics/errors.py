@@ -2,25 +2,33 @@
 
 ::
 
-    MicsError
+    MicsError                the base: a message, an HTTP status, the context the API shows
      +-- InvalidInput        bad data from a user: names the field, the value, what was expected
-     |    +-- TooLarge       more than a request may carry
-     +-- NotFound            an id or key that does not exist
-     +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...)
-     +-- Unauthorized        missing or wrong credentials
+     |    +-- TooLarge                       more than a request may carry (HTTP 413)
+     |    +-- trace.validate.DocumentInvalid an EPCIS document's problems, all of them
+     |    +-- trace.identifier_syntax.InvalidIdentifier  a malformed EPC URN or Digital Link
+     |    +-- ledger.witness.Rollback        a checkpoint smaller than one cosigned (HTTP 400)
+     +-- NotFound            an id or key that does not exist (HTTP 404)
+     +-- Conflict            a unique key already taken (duplicate serial, GTIN, ...) (HTTP 409)
+     |    +-- custody.ledger.OverClaim       a claim beyond the quantity available
+     |    +-- ledger.witness.OldSizeMismatch not the size the witness last cosigned
+     +-- Unauthorized        missing or wrong credentials (HTTP 401)
      +-- Forbidden           known credentials without the role the action needs (HTTP 403)
+     +-- TamperDetected      stored data disagrees with what was signed or logged (HTTP 409)
+     +-- VerificationError   a proof, signature or MAC that does not check (HTTP 422)
+     |    +-- ledger.witness.Fork            a checkpoint inconsistent with one cosigned
+     |         +-- ledger.witness.SameSizeFork  the same size, another root (HTTP 409)
      +-- TooManyRequests     a client or a tag over its rate (HTTP 429, with Retry-After)
      +-- Unavailable         busy or failed for now, nothing kept (HTTP 503, maybe Retry-After)
+          +-- storage.write_gate.GateBusy    the SQLite write gate is held and the caller
+                                             asked not to wait; caught inside MICS (the
+                                             scan path then waits on a thread)
 
-    Exception
-     +-- mics.storage.write_gate.GateBusy   the SQLite write gate is held and the caller asked
-                                            not to wait; caught inside MICS (the scan path then
-                                            waits on a thread), never shown to a user
-     +-- TamperDetected      stored data disagrees with what was signed or logged
-     +-- VerificationError   a proof, signature or MAC that does not check
-
+``tests/test_errors.py`` checks that this drawing and the classes agree.
 The API maps each to an RFC 9457 ``application/problem+json`` response
-(``status`` below); the CLI prints ``str(error)`` on one line and exits non-zero.
+(``status`` above); the CLI prints one line, ``error: <field>: <what is wrong>`` with
+the value received and what was expected when the error names them, and exits 1
+(``mics.cli.main``).
 """
 
 from __future__ import annotations

@@ -104,14 +104,9 @@ def parse_period(text: str, field: str = "period") -> Period:
             return Period(first, last + timedelta(days=1))
     except (ValueError, OverflowError) as error:
         raise InvalidInput(
-            f"{text!r} is not a period ({error}); expected {EXPECTED}",
-            field=field,
-            value=text,
-            expected=EXPECTED,
+            f"not a period ({error})", field=field, value=text, expected=EXPECTED
         ) from None
-    raise InvalidInput(
-        f"{text!r} is not a period; expected {EXPECTED}", field=field, value=text, expected=EXPECTED
-    )
+    raise InvalidInput("not a period", field=field, value=text, expected=EXPECTED)
 
 
 def _months(year: int, month: int, count: int) -> Period:

@@ -23,10 +23,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mics.db import Database
+from mics.errors import Unavailable
 
 
-class GateBusy(Exception):
-    """Another writer holds the gate and the caller asked not to wait."""
+class GateBusy(Unavailable):
+    """Another writer holds the gate and the caller asked not to wait.
+
+    Callers that ask not to wait catch it (and retry or wait elsewhere); one that
+    escapes is what it says, a 503 to try again, never a 500.
+    """
+
+    def __init__(self, message: str = "the database is busy with another write: try again") -> None:
+        super().__init__(message, retry_after=1)
 
 
 class WriteGate:
