@@ -28,8 +28,8 @@ def drawn() -> dict[str, str]:
     return parents
 
 
-def subclasses(cls: type) -> list[type]:
-    found: list[type] = []
+def subclasses(cls: type[MicsError]) -> list[type[MicsError]]:
+    found: list[type[MicsError]] = []
     for child in cls.__subclasses__():
         found += [child, *subclasses(child)]
     return found
