@@ -67,7 +67,8 @@ def test_import_of_bad_file_prints_one_line_and_exits_non_zero(demo_dir: Path) -
     out = mics(demo_dir, "registry", "import", str(bad))
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [
-        "error: materials[0].recycled_share: a share is a fraction between 0 and 1"
+        "error: materials[0].recycled_share: a share is a fraction between 0 and 1: "
+        "got 2.0; expected a number in [0, 1] (0.3 means 30 %)"
     ]
     verbose = mics(demo_dir, "--verbose", "registry", "import", str(bad))
     assert "Traceback" in verbose.stderr

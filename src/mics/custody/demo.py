@@ -108,6 +108,26 @@ def _supplier(db: Database, partner: str, transaction: str) -> dict[str, Any]:
     }
 
 
+def _receipt(
+    db: Database,
+    gln: str,
+    material: str,
+    day: str,
+    lot: tuple[str, float],
+    certificate: str | None,
+    supplier: tuple[str, str] | None,
+    labels: dict[str, Any],
+) -> dict[str, Any]:
+    """A receipt of ``lot`` (its URI and kilograms): under which certificate of the
+    register, from which supplier with which transaction document, labelled how."""
+    fields: dict[str, Any] = {"quantityList": [ev.quantity(*lot)]}
+    if certificate is not None:
+        fields["certificationInfo"] = f"{CERTIFICATES}/{certificate}"
+    if supplier is not None:
+        fields.update(_supplier(db, *supplier))
+    return ev.object_event("receipt", gln, material, _at(day), **fields, **labels)
+
+
 def _gold(db: Database, rings: dict[str, list[str]]) -> list[dict[str, Any]]:
     gln = get_partner(db, "orafi-aretini").gln or ""
     recycled, mined = _lot(GRAIN, "UM-2607"), _lot(GRAIN, "MN-2607")
@@ -116,29 +136,29 @@ def _gold(db: Database, rings: dict[str, list[str]]) -> list[dict[str, Any]]:
     cast_kg = len(cast) * RING_GOLD_KG["anello-fuso"]
     printed_kg = len(printed) * RING_GOLD_KG["anello-stampato"]
     flows = [
-        ev.object_event(
-            "receipt",
+        _receipt(
+            db,
             gln,
             "gold",
-            _at("2026-07-02"),
-            quantityList=[ev.quantity(recycled, 0.2)],
-            certificationInfo=f"{CERTIFICATES}/rjc/COC-0417",
-            **_supplier(db, "affineria-urbana", "DDT-2026-0712"),
-            **{
+            "2026-07-02",
+            (recycled, 0.2),
+            "rjc/COC-0417",
+            ("affineria-urbana", "DDT-2026-0712"),
+            {
                 "custody:shares": {"recycled": 1.0},
                 "custody:category": "recycled",
                 "custody:assay": "999.9",
             },
         ),
-        ev.object_event(
-            "receipt",
+        _receipt(
+            db,
             gln,
             "gold",
-            _at("2026-07-03"),
-            quantityList=[ev.quantity(mined, 0.1)],
-            certificationInfo=f"{CERTIFICATES}/rjc/COC-0233",
-            **_supplier(db, "miniera-aurifera", "INV-26-188"),
-            **{
+            "2026-07-03",
+            (mined, 0.1),
+            "rjc/COC-0233",
+            ("miniera-aurifera", "INV-26-188"),
+            {
                 "custody:shares": {"recycled": 0.0},
                 "custody:category": "mined",
                 "custody:assay": "999.5",
@@ -223,23 +243,25 @@ def _wool(db: Database) -> list[dict[str, Any]]:
     gln = get_partner(db, "tessiture-biellesi").gln or ""
     recycled, virgin = _lot(FIBRE, "RW-2607"), _lot(FIBRE, "VW-2607")
     return [
-        ev.object_event(
-            "receipt",
+        _receipt(
+            db,
             gln,
             "wool",
-            _at("2026-07-06"),
-            quantityList=[ev.quantity(recycled, 500.0)],
-            certificationInfo=f"{CERTIFICATES}/grs/TC-2026-55012",
-            **_supplier(db, "filatura-rigenera", "TC-55012"),
-            **{"custody:shares": {"recycled": 1.0}, "custody:category": "post-consumer"},
+            "2026-07-06",
+            (recycled, 500.0),
+            "grs/TC-2026-55012",
+            ("filatura-rigenera", "TC-55012"),
+            {"custody:shares": {"recycled": 1.0}, "custody:category": "post-consumer"},
         ),
-        ev.object_event(
-            "receipt",
+        _receipt(
+            db,
             gln,
             "wool",
-            _at("2026-07-07"),
-            quantityList=[ev.quantity(virgin, 300.0)],
-            **{"custody:shares": {"recycled": 0.0}},
+            "2026-07-07",
+            (virgin, 300.0),
+            None,
+            None,
+            {"custody:shares": {"recycled": 0.0}},
         ),
         ev.transformation_event(
             gln,
