@@ -15,6 +15,7 @@ import pytest
 from tests.ledger.conftest import ORIGIN, Logged
 
 from mics.errors import Conflict
+from mics.ledger import note
 from mics.ledger.note import Signer
 from mics.ledger.store import log
 from mics.ledger.store.tables import CheckpointRow
@@ -22,7 +23,7 @@ from mics.ledger.store.tables import CheckpointRow
 
 def _race(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None]) -> None:
     """Run ``meanwhile`` once, inside the next signer's transaction, before it stores its row."""
-    sign = log.sign_note
+    sign = note.sign_note
     pending = [meanwhile]
 
     def slow_sign(text: str, *signers: Signer) -> str:
