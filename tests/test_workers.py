@@ -1,4 +1,4 @@
-"""Two real ``mics serve`` processes on one PostgreSQL database (issue 22 item 3).
+"""Two real ``mics serve`` processes on one database (issue 22 item 3): PostgreSQL, SQLite.
 
 Both servers share the database (one schema) and ``MICS_HOME`` (its key files, as
 several hosts would share them), and are driven at the same time. Whatever they
@@ -10,7 +10,8 @@ answer, the store they leave must show:
 3. no two checkpoints of one tree size with different roots: every checkpoint either
    server signed or served is the one stored, and its root is the log's root at its size.
 
-Skipped, saying why, without PostgreSQL (``MICS_TEST_POSTGRES_URL``).
+The PostgreSQL run is skipped, saying why, without PostgreSQL (``MICS_TEST_POSTGRES_URL``);
+the SQLite one (one file, two processes of one host) always runs.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,6 @@ from mics.passport.store import NfcTagRow, TagScanRow
 from mics.registry.keys import create_key
 from mics.trace.store import EventRow
 
-pytestmark = pytest.mark.postgres
-
 BASE = "https://mics.test"
 INSTANCE = Settings.from_env().instance
 TAGS, COUNTERS, SHOTS = 4, 5, 2  # each URL fired SHOTS times at each server
@@ -67,25 +66,43 @@ class Cluster:
     operator: str  # an operator key: captures and on-demand checkpoints
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A migrated PostgreSQL schema with tagged demo items, and two servers on it."""
-    from tests.conftest import _postgres_url
-
-    url = _postgres_url()
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """Tagged demo items in one database, and two servers on it: a migrated PostgreSQL
+    schema, or one SQLite file (two processes of one host: its write gate is a file lock)."""
     home = tmp_path_factory.mktemp("workers")
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'workers.db'}"
+        db = Database.from_url(url)
+        drop: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        from tests.conftest import _postgres_url
+
+        admin_url = _postgres_url()
+        schema = f"w_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(admin_url)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        option = f"-csearch_path={schema}"
+        url = f"{admin_url}?options={quote(option)}"
+        db = Database(make_engine(admin_url, connect_args={"options": option}))
+
+        def drop() -> None:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
     servers: list[subprocess.Popen[bytes]] = []
     try:
         db.upgrade()
         tag_demo(db)
         operator = create_key(db, "mics-operator", "operator")
         env = os.environ | {
-            "MICS_DATABASE_URL": f"{url}?options=" + quote(f"-csearch_path={schema}"),
+            "MICS_DATABASE_URL": url,
             "MICS_HOME": str(home / "var"),
             "MICS_BASE_URL": BASE,
             "MICS_DB_POOL_SIZE": "10",
@@ -111,9 +128,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             except subprocess.TimeoutExpired:
                 server.kill()
         db.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        drop()
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], base: str, output: Path) -> None:
@@ -298,3 +313,17 @@ def test_workers_refused_with_a_clear_line_when_out_of_range() -> None:
 
     with pytest.raises(InvalidInput, match=r"--workers: 0 is not a worker count"):
         serve(workers=0)
+
+
+def test_more_connections_than_postgresql_accepts_are_refused_in_one_line(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mics.cli.app import check_connections
+
+    monkeypatch.setenv("MICS_DB_POOL_SIZE", "60")
+    check_connections(db, 1)  # 60 fit PostgreSQL's default 100 (and SQLite has no limit)
+    if db.engine.dialect.name == "sqlite":
+        check_connections(db, 64)
+        return
+    with pytest.raises(InvalidInput, match=r"--workers: 2 workers x 60 connections \(MICS_DB_"):
+        check_connections(db, 2)
