@@ -117,7 +117,7 @@ def document(number: int, events: int) -> bytes:
                     "bizStep": "inspecting",
                     "eventTime": f"2026-06-01T10:00:{n % 60:02d}.000+02:00",
                     "eventTimeZoneOffset": "+02:00",
-                    "epcList": [f"urn:epc:id:sgtin:8012345.000001.B{number}x{n}"],
+                    "epcList": [f"urn:epc:id:sgtin:8012345.000001.WKB{number}x{n}"],
                     "readPoint": {"id": "https://id.gs1.org/414/8012345900015"},
                 }
                 for n in range(events)
@@ -234,9 +234,7 @@ def one_server(workers: int, args: argparse.Namespace) -> dict[str, float]:
             with db.read() as s:
                 stored = int(
                     s.scalar(
-                        select(func.count(EventEpcRow.id)).where(
-                            EventEpcRow.epc.like("urn:epc:id:sgtin:8012345.000001.B%")
-                        )
+                        select(func.count(EventEpcRow.id)).where(EventEpcRow.epc.like("%WKB%"))
                     )
                     or 0
                 )
