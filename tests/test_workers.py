@@ -1,7 +1,8 @@
 """Two real ``mics serve`` processes on one database (issue 22 item 3): PostgreSQL, SQLite.
 
-Both servers share the database (one schema) and ``MICS_HOME`` (its key files, as
-several hosts would share them), and are driven at the same time. Whatever they
+Both servers (the first ``--workers 2``: three processes in all) share the database
+(one schema) and ``MICS_HOME`` (its key files, as several hosts would share them), and
+are driven at the same time. Whatever they
 answer, the store they leave must show:
 
 1. no tag counter accepted twice (the same SUN URL fired at both, several times);
@@ -109,8 +110,10 @@ def cluster(
         }
         tags.load_or_create_master_key(home / "var", INSTANCE)  # shared, as hosts share it
         ports = [_free_port(), _free_port()]
-        for port in ports:
+        for port, workers in zip(ports, ("2", "1"), strict=True):
+            # the first with two uvicorn workers of its own: three processes in all
             command = [sys.executable, "-m", "mics", "serve", "--port", str(port)]
+            command += ["--workers", workers]
             with (home / f"serve-{port}.log").open("wb") as output:
                 servers.append(
                     subprocess.Popen(command, env=env, cwd=home, stdout=output, stderr=output)
