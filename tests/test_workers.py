@@ -65,6 +65,7 @@ class Cluster:
     home: Path
     urls: list[str]
     operator: str  # an operator key: captures and on-demand checkpoints
+    logs: list[Path]  # each server's output
 
 
 @pytest.fixture(
@@ -121,7 +122,8 @@ def cluster(
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for server, port in zip(servers, ports, strict=True):
             _wait_until_up(server, f"http://127.0.0.1:{port}", home / f"serve-{port}.log")
-        yield Cluster(db, home / "var", urls, operator)
+        logs = [home / f"serve-{port}.log" for port in ports]
+        yield Cluster(db, home / "var", urls, operator, logs)
     finally:
         for server in servers:
             server.terminate()
@@ -301,6 +303,11 @@ def test_two_servers_share_one_postgresql(cluster: Cluster) -> None:
             assert log.root(s, size) == root
             assert log.checkpoint_at(cluster.db, size).root == root
     assert open_checkpoint(last[0].text, signer.verifier).size == head
+
+    # and nothing failed behind the answers (the publishers, the webhook rounds, the WAL)
+    for output in cluster.logs:
+        logged = output.read_text(errors="replace")
+        assert "Traceback" not in logged, logged[-3000:]
 
 
 def _wait_for_publishers(db: Database, timeout: float = 60) -> None:
