@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from mics.db import Database
 
-__all__ = ["exclusive"]
+__all__ = ["exclusive", "file_lock"]
 
 _TRY = text("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':' || :n, 0))")
 _WAIT = text("SELECT pg_advisory_lock(hashtextextended(current_schema() || ':' || :n, 0))")
@@ -56,7 +56,7 @@ def exclusive(db: Database, name: str, *, wait: bool = False) -> Iterator[bool]:
         with _memory(db, name, wait) as held:
             yield held
         return
-    with _flock(Path(f"{Path(database).resolve()}.{name}.lock"), wait) as held:
+    with file_lock(Path(f"{Path(database).resolve()}.{name}.lock"), wait=wait) as held:
         yield held
 
 
@@ -77,7 +77,8 @@ def _advisory(db: Database, name: str, wait: bool) -> Iterator[bool]:
 
 
 @contextmanager
-def _flock(path: Path, wait: bool) -> Iterator[bool]:
+def file_lock(path: Path, *, wait: bool = False) -> Iterator[bool]:
+    """An exclusive ``flock(2)`` on ``path`` (made if absent); yields whether it is held."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:
