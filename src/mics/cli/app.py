@@ -137,17 +137,17 @@ def check_connections(db: Database, workers: int) -> None:
         reserved = int(
             connection.exec_driver_sql("SHOW superuser_reserved_connections").scalar() or 0
         )
-    wanted = workers * pool_size()
-    if wanted > limit - reserved:
+    size = pool_size()
+    room = limit - reserved
+    if workers * size > room:
+        most = max(1, room // size)
         raise InvalidInput(
-            f"{workers} workers x {pool_size()} connections ({POOL_SIZE_VAR}) = {wanted} "
-            f"exceed the {limit - reserved} PostgreSQL accepts (max_connections {limit}, "
-            f"{reserved} reserved): use at most {max(1, (limit - reserved) // pool_size())} "
-            f"workers or a lower {POOL_SIZE_VAR}",
+            f"{workers} workers x {size} connections ({POOL_SIZE_VAR}) = {workers * size} "
+            f"exceed the {room} PostgreSQL accepts (max_connections {limit}, {reserved} "
+            f"reserved): use at most {most} workers or a lower {POOL_SIZE_VAR}",
             field="--workers",
             value=workers,
-            expected=f"at most {max(1, (limit - reserved) // pool_size())} workers, "
-            f"or a lower {POOL_SIZE_VAR}",
+            expected=f"at most {most} workers, or a lower {POOL_SIZE_VAR}",
         )
 
 
