@@ -206,16 +206,14 @@ def one_server(workers: int, args: argparse.Namespace) -> dict[str, float]:
                 )
 
             asyncio.run(drive(port, args.connections, 3.0, lambda n: scan(n, warm)))
+            accepted = select(func.count(TagScanRow.id)).where(TagScanRow.verdict == "authentic")
+            with db.read() as s:
+                warmed = int(s.scalar(accepted) or 0)
             scanned, elapsed = asyncio.run(
                 drive(port, args.connections, args.seconds, lambda n: scan(n, paths))
             )
-            with db.read() as s:
-                authentic = int(
-                    s.scalar(
-                        select(func.count(TagScanRow.id)).where(TagScanRow.verdict == "authentic")
-                    )
-                    or 0
-                )
+            with db.read() as s:  # the timed scans only (the warm-up ones were authentic too)
+                authentic = int(s.scalar(accepted) or 0) - warmed
             scans_per_s = scanned / elapsed
 
             def capture(n: int) -> tuple[str, bytes]:
