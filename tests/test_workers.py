@@ -18,15 +18,18 @@ the SQLite one (one file, two processes of one host) always runs.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,9 +48,12 @@ from mics.ledger.store.keys import load_or_create_signer
 from mics.passport import tags
 from mics.passport.store import NfcTagRow, TagScanRow
 from mics.registry.keys import create_key
+from mics.trace import subscriptions
 from mics.trace.store import EventRow
+from mics.trace.webhook_tokens import load_or_create_token_seal
 
 BASE = "https://mics.test"
+OPERATOR = "mics-operator"
 INSTANCE = Settings.from_env().instance
 TAGS, COUNTERS, SHOTS = 4, 5, 2  # each URL fired SHOTS times at each server
 DOCUMENTS, EVENTS = 12, 5  # capture documents (half to each server), events in each
@@ -66,6 +72,7 @@ class Cluster:
     urls: list[str]
     operator: str  # an operator key: captures and on-demand checkpoints
     logs: list[Path]  # each server's output
+    hooks: list[bytes]  # the webhook posts a subscriber received from either server
 
 
 @pytest.fixture(
@@ -99,15 +106,24 @@ def cluster(
             admin.dispose()
 
     servers: list[subprocess.Popen[bytes]] = []
+    hooks: list[bytes] = []
+    receiver = _receiver(hooks)
     try:
         db.upgrade()
         tag_demo(db)
         operator = create_key(db, "mics-operator", "operator")
+        # every inspection (captured or a verdict) to a webhook: both servers deliver
+        subscriptions.create_query(db, "Inspections", {"EQ_bizStep": ["inspecting"]}, OPERATOR)
+        hook = f"http://127.0.0.1:{receiver.server_port}/hook"
+        body = {"dest": hook, "signatureToken": "s3cret", "stream": True}
+        seal = load_or_create_token_seal(home / "var")
+        subscriptions.subscribe(db, "Inspections", body, OPERATOR, seal)
         env = os.environ | {
             "MICS_DATABASE_URL": url,
             "MICS_HOME": str(home / "var"),
             "MICS_BASE_URL": BASE,
             "MICS_DB_POOL_SIZE": "10",
+            "MICS_WEBHOOKS_ALLOW_PRIVATE": "1",  # the subscriber is on loopback
         }
         tags.load_or_create_master_key(home / "var", INSTANCE)  # shared, as hosts share it
         ports = [_free_port(), _free_port()]
@@ -123,8 +139,10 @@ def cluster(
         for server, port in zip(servers, ports, strict=True):
             _wait_until_up(server, f"http://127.0.0.1:{port}", home / f"serve-{port}.log")
         logs = [home / f"serve-{port}.log" for port in ports]
-        yield Cluster(db, home / "var", urls, operator, logs)
+        yield Cluster(db, home / "var", urls, operator, logs, hooks)
     finally:
+        receiver.shutdown()
+        receiver.server_close()
         for server in servers:
             server.terminate()
         for server in servers:
@@ -134,6 +152,23 @@ def cluster(
                 server.kill()
         db.dispose()
         drop()
+
+
+def _receiver(hooks: list[bytes]) -> ThreadingHTTPServer:
+    """A webhook subscriber on loopback that keeps every body posted to it."""
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hooks.append(self.rfile.read(int(self.headers["content-length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], base: str, output: Path) -> None:
@@ -286,6 +321,13 @@ def test_two_servers_share_one_postgresql(cluster: Cluster) -> None:
     assert events == distinct_ids == DOCUMENTS * EVENTS + scan_rows
     assert leaves == linked == head == events
 
+    # ... and posted to the webhook once, though both servers run delivery rounds
+    with cluster.db.read() as s:
+        stored_ids = set(s.scalars(select(EventRow.event_id)))
+    posted = _posted(cluster.hooks, len(stored_ids))
+    assert set(posted) == stored_ids
+    assert set(posted.values()) == {1}
+
     # 3. every checkpoint signed or served is the stored one, with the log's root at its size
     signer = load_or_create_signer(cluster.home, INSTANCE)
     notes = [a.text for a in answers if a.request.url.path == "/ledger/checkpoint"]
@@ -308,6 +350,20 @@ def test_two_servers_share_one_postgresql(cluster: Cluster) -> None:
     for output in cluster.logs:
         logged = output.read_text(errors="replace")
         assert "Traceback" not in logged, logged[-3000:]
+
+
+def _posted(hooks: list[bytes], expected: int, timeout: float = 60) -> Counter[str]:
+    """How many times each event id reached the webhook, once ``expected`` ids did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        posted = Counter(
+            event["eventID"]
+            for body in list(hooks)
+            for event in json.loads(body)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        )
+        if len(posted) >= expected or time.monotonic() > deadline:
+            return posted
+        time.sleep(0.3)
 
 
 def _wait_for_publishers(db: Database, timeout: float = 60) -> None:
