@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
@@ -25,6 +25,7 @@ from mics.cli import passport_tags as passport_tags_cli
 from mics.cli import trace as trace_cli
 from mics.cli.common import console, database, new_database, settings, state
 from mics.config import DEFAULT_HOST, DEFAULT_PORT, Settings, local_base_url
+from mics.db import POOL_SIZE_VAR, Database, pool_size
 from mics.errors import InvalidInput
 from mics.ledger.store.signing_key import load_or_create_signer
 from mics.passport import tags
@@ -60,47 +61,94 @@ def _options(
     state.verbose = verbose
 
 
+MAX_WORKERS = 64
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="port to listen on")] = DEFAULT_PORT,
+    workers: Annotated[
+        int, typer.Option(help="server processes sharing the port (uvicorn workers)")
+    ] = 1,
 ) -> None:
     """Serve the REST API and the web UI.
 
     Links in passports, QR codes and scan URLs use MICS_BASE_URL; unset, they use the
-    address served here (set it behind a proxy or for phones on the network)."""
+    address served here (set it behind a proxy or for phones on the network).
+    ``--workers N`` runs N processes on one database (PostgreSQL, or one SQLite file
+    on this host); several ``mics serve`` on several hosts may share one PostgreSQL."""
     import threading
 
     import uvicorn
 
-    from mics.api import create_app
     from mics.trace.subscriptions import run_deliveries
+    from mics.trace.webhook_tokens import load_or_create_token_seal
 
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(
+            f"{workers} is not a worker count (expected 1 to {MAX_WORKERS} processes)",
+            field="--workers",
+            value=workers,
+            expected=f"a whole number from 1 to {MAX_WORKERS}",
+        )
     config = Settings.from_env(served_at=local_base_url(host, port))
-    database().dispose()  # refuse, in one line, a folder with no migrated database
-    app_ = create_app(config)
+    db = database()  # refuse, in one line, a folder with no migrated database
+    check_connections(db, workers)
+    # The keys every worker reads, made once here before any of them starts.
+    load_or_create_signer(config.home, config.instance)
     tags.load_or_create_master_key(config.home, config.instance)
-    config.remember_served_at()
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=run_deliveries,
-        args=(app_.state.db, stop, app_.state.webhook_tokens),
-        daemon=True,
-    )
-    worker.start()
+    seal = load_or_create_token_seal(config.home)
+    config.remember_served_at()  # what the workers' own settings read as their address
     # Whom X-Forwarded-For may name the client for (scan rate limits): uvicorn's own
     # middleware reads it, only on connections from these addresses (none: off).
-    proxies = app_.state.settings.trusted_proxies
+    proxies = config.trusted_proxies
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
+    # Webhooks go out from this process, one round at a time among all processes
+    # serving the database (mics.storage.locks): the workers only answer requests.
+    stop = threading.Event()
+    deliveries = threading.Thread(target=run_deliveries, args=(db, stop, seal), daemon=True)
     try:
-        uvicorn.run(
-            app_,
-            host=host,
-            port=port,
-            proxy_headers=bool(proxies),
-            forwarded_allow_ips=proxies or None,
-        )
+        if workers == 1:
+            from mics.api import create_app
+
+            app_ = create_app(config, db)
+            deliveries.start()
+            uvicorn.run(app_, **options)
+        else:
+            deliveries.start()
+            # Each worker process builds its own app (its own pools, caches, publisher).
+            uvicorn.run("mics.api:create_app", factory=True, workers=workers, **options)
     finally:
         stop.set()
+
+
+def check_connections(db: Database, workers: int) -> None:
+    """Refuse, in one line, more PostgreSQL connections than the server accepts."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.connect() as connection:
+        limit = int(connection.exec_driver_sql("SHOW max_connections").scalar() or 0)
+        reserved = int(
+            connection.exec_driver_sql("SHOW superuser_reserved_connections").scalar() or 0
+        )
+    size = pool_size()
+    room = limit - reserved
+    if workers * size > room:
+        most = max(1, room // size)
+        raise InvalidInput(
+            f"{workers} workers x {size} connections ({POOL_SIZE_VAR}) = {workers * size} "
+            f"exceed the {room} PostgreSQL accepts (max_connections {limit}, {reserved} "
+            f"reserved): use at most {most} workers or a lower {POOL_SIZE_VAR}",
+            field="--workers",
+            value=workers,
+            expected=f"at most {most} workers, or a lower {POOL_SIZE_VAR}",
+        )
 
 
 @app.command()

@@ -28,7 +28,6 @@ The verdict, its reason and the tag counter travel in the extension fields
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import threading
 import time
@@ -48,6 +47,7 @@ from mics.passport.digital_link import GS1_RESOLVER, DigitalLink
 from mics.passport.scans import LOST, STOLEN
 from mics.passport.store import ReadPointRow, TagScanRow
 from mics.registry.store import ItemRow, ProductRow
+from mics.storage.locks import exclusive, file_lock
 from mics.storage.scan_group import scan_group
 from mics.storage.statements import Statement, dbapi_connection
 from mics.storage.write_gate import GateBusy
@@ -292,18 +292,17 @@ class VerdictPublisher:
 
     @contextmanager
     def _between_processes(self, *, wait: bool) -> Iterator[bool]:
-        """Hold the publishers' file lock; yields False when busy and ``wait`` is False."""
+        """Hold the publishers' lock; yields False when busy and ``wait`` is False.
+
+        On PostgreSQL a database advisory lock (``mics.storage.locks``), which every
+        ``mics serve`` process on every host sees; elsewhere the file lock."""
+        if self.db.engine.dialect.name == "postgresql":
+            with exclusive(self.db, "verdict-publisher", wait=wait) as held:
+                yield held
+            return
         if self.lock_file is None:
             yield True
             return
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock_file.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.lock_file, wait=wait) as held:
+            yield held

@@ -6,7 +6,9 @@
 - ``bulk``: multi-row inserts of plain tuples straight to the driver;
 - ``checkpoints``: SQLite WAL checkpoints on a thread of their own;
 - ``scan_group``: group commit: the writes of one event-loop pass share one
-  transaction.
+  transaction;
+- ``locks``: named locks held across every process and host serving one database
+  (``mics serve --workers N``): the verdict publisher's and webhook rounds.
 
 None of them changes a domain function's signature; measured figures are in
 the areas' ``BENCH.md``.

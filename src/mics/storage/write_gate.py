@@ -9,7 +9,12 @@ writers on a thread lock instead, then on an advisory ``flock(2)`` on a file
 beside the database so the worker processes of one server queue too: each
 waiter wakes the moment the previous writer is done.
 
-PostgreSQL locks rows, not the database: its gate does nothing.
+PostgreSQL locks rows, not the database: its gate does nothing, and the
+processes and hosts of ``mics serve --workers N`` need none there (a tag counter
+moves by one conditional UPDATE, the log's appenders queue on its head row). On
+SQLite the gate covers the processes of one host, the only ones that can share
+the file; work that must run in one process at a time across hosts takes a
+named lock (``mics.storage.locks``).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from sqlalchemy import delete, func, select
 
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, MicsError, NotFound
+from mics.storage.locks import exclusive
 from mics.trace.destinations import http_post
 from mics.trace.query import Viewer, as_event, build, visible
 from mics.trace.store import EventRow, NamedQueryRow, SubscriptionRow
@@ -363,9 +364,15 @@ def run_deliveries(
     post: Post = http_post,
     interval: float = 1.0,
 ) -> None:
-    """Deliver new events every ``interval`` seconds until ``stop`` is set (``mics serve``)."""
+    """Deliver new events every ``interval`` seconds until ``stop`` is set (``mics serve``).
+
+    A round runs in one process at a time among all those serving ``db`` (several
+    ``mics serve`` on one PostgreSQL: ``mics.storage.locks``); the others skip it, so
+    no event is posted twice."""
     while not stop.wait(interval):
         try:
-            deliver(db, post, seal)
+            with exclusive(db, "webhook-deliveries") as ours:
+                if ours:
+                    deliver(db, post, seal)
         except Exception:  # a bad subscription must not stop the others next round
             logger.exception("webhook delivery round failed")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mics.db import Database
-from mics.errors import InvalidInput, NotFound
+from mics.errors import Conflict, InvalidInput, NotFound
 from mics.ledger import merkle, tiles
 from mics.ledger.note import Signer, format_checkpoint, sign_note
 from mics.ledger.store.tables import CheckpointRow, HeadRow, LeafRow, NodeRow
@@ -164,7 +164,14 @@ def root(session: Session, tree_size: int) -> bytes:
 
 
 def checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
-    """Sign the current tree head now (on demand), unless it is already signed."""
+    """Sign the current tree head now (on demand), unless it is already signed.
+
+    The log signs a size once, whichever process asks: the size is the table's
+    primary key, so of two signers (two ``mics serve`` on one PostgreSQL, two threads)
+    that sign one size at the same moment the second fails to store its row, reads
+    the first one's and answers it, after checking that both saw the same root.
+    """
+    root_hash = b""
     try:
         with db.transaction() as s:
             tree_size = size(s)
@@ -179,8 +186,15 @@ def checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
             s.add(row)
             return row
     except IntegrityError:
-        # another request signed this size at the same moment: the log signs a size once
-        return checkpoint_at(db, tree_size)
+        stored = checkpoint_at(db, tree_size)
+        if stored.root != root_hash:  # two trees of one size: the log forked; never serve it
+            raise Conflict(
+                f"the log's checkpoint at tree size {tree_size} has root {stored.root.hex()}, "
+                f"but this process computed {root_hash.hex()} for that size",
+                field="tree_size",
+                value=tree_size,
+            ) from None
+        return stored
 
 
 def latest_checkpoint(db: Database, signer: Signer, origin: str) -> CheckpointRow:
