@@ -22,7 +22,7 @@ from mics.db import Database
 from mics.passport import scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import SunMasterKey
-from mics.storage.scan_group import scan_group
+from mics.storage.scan_group import member_of, scan_group
 from scan import prepare  # type: ignore[import-not-found]  # bench/scan.py, run beside it
 
 Scan = tuple[DigitalLink, str, str]
@@ -49,7 +49,8 @@ async def grouped(db: Database, master: SunMasterKey, batch: list[Scan], size: i
     start = time.perf_counter()
     for first in range(0, len(batch), size):
         for link, e, c in batch[first : first + size]:
-            scans.verify_scan(db, master, link, e, c, group=group)
+            with member_of(group):
+                scans.verify_scan(db, master, link, e, c)
         await group.join()[1]
     return time.perf_counter() - start
 

@@ -20,7 +20,7 @@ from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
 from mics.passport.sun import SunMasterKey
 from mics.registry import find_item
-from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.scan_group import ScanGroup, member_of, scan_group
 from mics.storage.write_gate import GateBusy, write_gate
 
 BASE = "https://mics.test"
@@ -45,7 +45,8 @@ def _params(url: str) -> tuple[DigitalLink, str, str]:
 
 def _scan(db: Database, master: SunMasterKey, url: str, group: ScanGroup) -> str:
     link, e, c = _params(url)
-    return scans.verify_scan(db, master, link, e, c, group=group).verdict
+    with member_of(group):
+        return scans.verify_scan(db, master, link, e, c).verdict
 
 
 def _one_authentic_scan(db: Database, master: SunMasterKey) -> ScanGroup:
@@ -108,8 +109,8 @@ async def test_a_scan_that_fails_before_writing_leaves_its_group_alone(
     good = _url(tagged, master, "BA00001", 1)
     assert _scan(tagged, master, good, group) == "authentic"
     link, e, c = _params(_url(tagged, master, "BA00002", 1))
-    with pytest.raises(NotFound):
-        scans.verify_scan(tagged, master, link, e, c, read_point="nowhere", group=group)
+    with pytest.raises(NotFound), member_of(group):
+        scans.verify_scan(tagged, master, link, e, c, read_point="nowhere")
     await group.join()[1]
     assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
 
