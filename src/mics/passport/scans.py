@@ -49,7 +49,7 @@ from mics.passport.ownership_store import OwnershipRow, PassportItemRow
 from mics.passport.scan_limits import ScanLimiter
 from mics.passport.store import NEVER_READ, NfcTagRow, ReadPointRow, TagScanRow
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
-from mics.registry.store import ItemRow, ProductRow
+from mics.registry.reads import item_keys
 from mics.storage.scan_group import scan_unit
 from mics.storage.statements import Statement
 
@@ -263,22 +263,22 @@ _TAG_COLUMNS = (
 )
 # The item, its tag, the owner's lost/stolen report and the ownership periods in
 # one statement (one row per period, at least one row).
+_KEYS = item_keys()
 _ITEM = Statement(
     select(
-        ItemRow.id,
-        ItemRow.lot,
+        _KEYS.id,
+        _KEYS.lot,
         PassportItemRow.status,
         PassportItemRow.item_id,
         OwnershipRow.since,
         OwnershipRow.until,
         *_TAG_COLUMNS,
     )
-    .select_from(ItemRow)
-    .join(ProductRow, ProductRow.id == ItemRow.product_id)
-    .outerjoin(NfcTagRow, NfcTagRow.item_id == ItemRow.id)
-    .outerjoin(PassportItemRow, PassportItemRow.item_id == ItemRow.id)
-    .outerjoin(OwnershipRow, OwnershipRow.item_id == ItemRow.id)
-    .where(ProductRow.gtin == bindparam("gtin"), ItemRow.serial == bindparam("serial"))
+    .select_from(_KEYS.source)
+    .outerjoin(NfcTagRow, NfcTagRow.item_id == _KEYS.id)
+    .outerjoin(PassportItemRow, PassportItemRow.item_id == _KEYS.id)
+    .outerjoin(OwnershipRow, OwnershipRow.item_id == _KEYS.id)
+    .where(_KEYS.gtin == bindparam("gtin"), _KEYS.serial == bindparam("serial"))
     .order_by(OwnershipRow.since, OwnershipRow.id)
 )
 _TAG_OF_UID = Statement(select(*_TAG_COLUMNS).where(NfcTagRow.uid == bindparam("uid")))
