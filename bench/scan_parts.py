@@ -79,7 +79,8 @@ def main(n_scans: int, size: int, n_tags: int) -> None:
         print(f"{'verify + record, own commit':34} {1e6 * alone / len(first):8.0f} us a scan")
         print(f"{f'the same in groups of {size}':34} {1e6 * together / len(second):8.0f} us a scan"
               f"  ({alone / len(first) / (together / len(second)):.2f}x)")  # fmt: skip
-        print(f"{'publish_pending, batches of 50':34} {1e6 * publishing / published:8.0f} us a "
+        batches = f"publish_pending, batches of {verdict_events.batch_size(db)}"
+        print(f"{batches:34} {1e6 * publishing / published:8.0f} us a "
               f"verdict ({published} verdicts)")  # fmt: skip
 
 

@@ -12,7 +12,10 @@ counter moves forward only through one conditional UPDATE, ``... SET counter =
 :c WHERE id = :id AND counter < :c``, whose row count says whether this scan won.
 Of two concurrent scans with the same counter, one is accepted and the other is
 a replay, on SQLite (writes serialise) and on PostgreSQL (the second UPDATE waits
-for the first row lock, then re-reads the row and matches nothing).
+for the first row lock, then re-reads the row and matches nothing). On PostgreSQL
+that UPDATE and the scan row's INSERT are one statement (a data-modifying WITH), so
+a scan is two round trips: its read and its write. The verdict recorded is
+``authenticity.recorded_verdict``'s: every verdict rule lives in ``authenticity``.
 
 The verdict is then published as an EPCIS event by :mod:`mics.passport.verdict_events`
 (an outbox). A ``not_authentic`` scan proves nothing about the item (anyone can make
