@@ -207,11 +207,15 @@ def _inline(request: Request, db: Database) -> bool:
     On SQLite a scan is ~1 ms of CPU around three sub-millisecond statements on a
     local file: handing it to the thread pool, and the GIL back and forth around
     every statement while 40 threads compete for it, costs more than the scan.
-    On PostgreSQL a scan is two round trips (its read, then the compare-and-set fused
-    with the scan row) and the group's commit runs on a thread (``storage.scan_group``).
-    Pages (heavy) go to threads.
+    Pages (heavy) and PostgreSQL go to threads: on the loop, PostgreSQL's scans
+    (``storage.scan_group`` groups them there too) waited on the network one after
+    another, and a cold passport's reads held every request behind them (bench/scan.py
+    at load 10-20: its run took 12 minutes, against 3 with threads at load 2-14).
     """
-    return negotiate(request.headers.get("accept"), (JSON, HTML)) != HTML
+    return (
+        db.engine.dialect.name == "sqlite"
+        and negotiate(request.headers.get("accept"), (JSON, HTML)) != HTML
+    )
 
 
 def _resolve(

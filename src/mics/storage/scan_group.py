@@ -31,7 +31,9 @@ loop goes on with the next group (on another connection) while PostgreSQL
 flushes its WAL, and the members' answers still wait for it. A member that
 updates a tag row the committing group holds waits for that commit (row lock),
 which needs no loop. A database error in a read spoils the group too there
-(PostgreSQL aborts the whole transaction).
+(PostgreSQL aborts the whole transaction). The server groups SQLite's scans only
+(``api.resolver._inline``): on PostgreSQL its request threads overlap the network
+waits that one event loop would take in turn.
 
 A scan joins a group through ``member_of(group)`` around the plain
 ``passport.scans.verify_scan``, which takes its transaction from
