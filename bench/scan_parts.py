@@ -1,10 +1,12 @@
 """A tag scan's parts in process, without HTTP: verify and record, group commit, publishing.
 
-On a temporary SQLite file with the demo data and TAGS tagged items (as
-``bench/scan.py`` prepares them), prints microseconds per scan for
-``verify_scan`` with its own connection and commit, for the same scans in
-groups of GROUP sharing one commit (``mics.storage.scan_group``, as the server's
-event loop runs them), and per verdict for ``publish_pending`` in its batches.
+On a temporary SQLite file (or the empty database at ``MICS_BENCH_DATABASE_URL``,
+PostgreSQL say) with the demo data and TAGS tagged items (as ``bench/scan.py``
+prepares them), prints microseconds per scan for ``verify_scan`` with its own
+connection and commit, for the same scans in groups of GROUP sharing one commit
+(``mics.storage.scan_group``, as the server's event loop runs them), and per
+verdict for ``publish_pending`` in its batches. Wall time, on one thread: on
+PostgreSQL it includes the server's share of the machine.
 Usage: python bench/scan_parts.py [SCANS] [GROUP] [TAGS]
 """
 
@@ -22,7 +24,7 @@ from mics.db import Database
 from mics.passport import scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import SunMasterKey
-from mics.storage.scan_group import scan_group
+from mics.storage.scan_group import member_of, scan_group
 from scan import prepare  # type: ignore[import-not-found]  # bench/scan.py, run beside it
 
 Scan = tuple[DigitalLink, str, str]
@@ -49,7 +51,8 @@ async def grouped(db: Database, master: SunMasterKey, batch: list[Scan], size: i
     start = time.perf_counter()
     for first in range(0, len(batch), size):
         for link, e, c in batch[first : first + size]:
-            scans.verify_scan(db, master, link, e, c, group=group)
+            with member_of(group):
+                scans.verify_scan(db, master, link, e, c)
         await group.join()[1]
     return time.perf_counter() - start
 
@@ -58,7 +61,8 @@ def main(n_scans: int, size: int, n_tags: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         os.environ["MICS_HOME"] = str(home)
-        db = Database.from_url(f"sqlite:///{Path(tmp) / 'parts.db'}")
+        url = os.environ.get("MICS_BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'parts.db'}"
+        db = Database.from_url(url)
         db.upgrade()
         taps = 2 * n_scans // n_tags + 2
         todo = _parsed(prepare(db, home, "http://bench.invalid", n_tags, taps))
@@ -70,11 +74,13 @@ def main(n_scans: int, size: int, n_tags: int) -> None:
         start = time.perf_counter()
         published = verdict_events.publish_all(db, Settings.from_env().operator_partner)
         publishing = time.perf_counter() - start
-        print(f"scan parts: {n_scans} scans each way, {n_tags} tags, SQLite, in process")
+        where = db.engine.dialect.name
+        print(f"scan parts: {n_scans} scans each way, {n_tags} tags, {where}, in process")
         print(f"{'verify + record, own commit':34} {1e6 * alone / len(first):8.0f} us a scan")
         print(f"{f'the same in groups of {size}':34} {1e6 * together / len(second):8.0f} us a scan"
               f"  ({alone / len(first) / (together / len(second)):.2f}x)")  # fmt: skip
-        print(f"{'publish_pending, batches of 50':34} {1e6 * publishing / published:8.0f} us a "
+        batches = f"publish_pending, batches of {verdict_events.batch_size(db)}"
+        print(f"{batches:34} {1e6 * publishing / published:8.0f} us a "
               f"verdict ({published} verdicts)")  # fmt: skip
 
 

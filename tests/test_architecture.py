@@ -21,14 +21,6 @@ MAP = ROOT / "ARCHITECTURE.md"
 
 # Table classes still read outside their area, each with its reason. Shrink, never grow.
 KNOWN_TABLE_READS = {
-    # the scan hot path: one compiled statement joins the item, its product, its tag,
-    # passport and owner (src/mics/passport/BENCH.md); split, it costs a round trip per scan
-    ("mics.passport.scans", "mics.registry.store.ItemRow"),
-    ("mics.passport.scans", "mics.registry.store.ProductRow"),
-    # the verdict outbox reads each pending scan with its item's GTIN and serial in
-    # the statement that publishes it (one statement per batch of 50)
-    ("mics.passport.verdict_events", "mics.registry.store.ItemRow"),
-    ("mics.passport.verdict_events", "mics.registry.store.ProductRow"),
     # the passport cache's change check: one indexed statement over event identifiers
     # that leaves out the scan outbox's own events (tag_scan) in SQL
     ("mics.passport.passport_cache", "mics.trace.store.EventRow"),

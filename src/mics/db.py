@@ -9,6 +9,7 @@ psycopg 3 is the production store. Every area declares its tables on
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, make_url
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -112,10 +113,43 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # closed a PostgreSQL connection (a backend process, ~5 ms) every few scans
     # (bench/scan.py on PostgreSQL: 581-673 scans/s, p99 at 500/s 180-290 ms; 799 and
     # 56 ms with all kept).
+    #
+    # No ``pool_pre_ping``: it sent a ``SELECT 1`` round trip on every checkout, one of a
+    # tag scan's few (bench/scan.py). A connection is pinged instead when it comes out
+    # of the pool after lying idle more than IDLE_PING_S (``ping_idle_connections``), the
+    # case where a restarted or failed-over server or a firewall went unnoticed; a busy
+    # pool's connections were in use a moment ago. One that broke in use is dropped from
+    # the pool by SQLAlchemy (the ORM and Core paths) or ``storage.statements`` (the raw one).
     size = pool_size()
     pool = {} if "poolclass" in kwargs else {"pool_size": size, "max_overflow": 0}
-    options = {"pool_pre_ping": True} | pool | kwargs
-    return create_engine(url, **options)
+    engine = create_engine(url, **(pool | kwargs))
+    ping_idle_connections(engine)
+    return engine
+
+
+IDLE_PING_S = 10.0
+
+
+def ping_idle_connections(engine: Engine, idle_s: float = IDLE_PING_S) -> None:
+    """Ping a pooled connection at checkout when it was idle more than ``idle_s`` seconds.
+
+    A failed ping raises ``DisconnectionError``, on which the pool drops the connection
+    and hands out a fresh one (SQLAlchemy's checkout protocol)."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"a pooled connection failed its ping: {error}") from error
 
 
 def create_owner_only(url: str) -> None:

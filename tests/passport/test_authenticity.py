@@ -15,6 +15,8 @@ from mics.passport.authenticity import (
     Verdict,
     haversine_km,
     judge_scan,
+    judge_tag_scan,
+    recorded_verdict,
 )
 from mics.passport.sun import SunReading
 
@@ -155,3 +157,39 @@ def test_geopoint_rejects_impossible_coordinates(lat: float, lon: float, field: 
     with pytest.raises(InvalidInput) as caught:
         GeoPoint(lat, lon)
     assert caught.value.field == field
+
+
+# --- a scan of an item's URL, as recorded (the rules passport.scans applies) -------------------
+
+
+def test_a_tag_registered_to_no_item_is_not_authentic_and_moves_no_counter() -> None:
+    judged = judge_tag_scan(reading(3), "", UID.hex().upper(), None, None, T0, None)
+    assert judged.verdict is Verdict.NOT_AUTHENTIC
+    assert judged.reason == f"tag {UID.hex().upper()} is not registered to any item"
+    assert judged.last_seen is None
+
+
+def test_an_item_without_a_tag_is_not_authentic_whatever_tag_was_read() -> None:
+    judged = judge_tag_scan(reading(3), "", None, UID.hex().upper(), None, T0, None)
+    assert judged.verdict is Verdict.NOT_AUTHENTIC
+    assert "this item has no tag" in judged.reason
+    assert judged.last_seen is None
+
+
+def test_a_failed_mac_says_why() -> None:
+    judged = judge_tag_scan(None, "SDMMAC mismatch", UID.hex().upper(), None, None, T0, None)
+    assert judged.verdict is Verdict.NOT_AUTHENTIC
+    assert judged.reason.endswith(": SDMMAC mismatch")
+
+
+def test_a_genuine_tap_of_a_stolen_item_says_stolen_and_a_lost_race_is_a_replay() -> None:
+    judged = judge_tag_scan(reading(8), "", UID.hex().upper(), UID.hex().upper(), None, T0, None)
+    assert judged.verdict is Verdict.AUTHENTIC
+    assert recorded_verdict(judged, None) == ("authentic", judged.reason)
+    assert recorded_verdict(judged, "stolen")[0] == "stolen"
+    assert recorded_verdict(judged, "lost")[0] == "lost"
+    verdict, reason = recorded_verdict(judged, "stolen", won=False)
+    assert verdict == "replay"
+    assert "counter 8 was accepted for another scan" in reason
+    clone = judge_scan(reading(9), UID, LastSeen(8, T0, MILAN), T0 + timedelta(hours=1), NEW_YORK)
+    assert recorded_verdict(clone, "stolen")[0] == "possible_clone"  # only a genuine tap says it

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -11,16 +13,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from sqlalchemy import func, select
+from tests.support import tag_demo
 
 from mics.config import Settings
-from mics.db import Database
+from mics.db import Database, make_engine
 from mics.errors import NotFound, Unavailable
 from mics.passport import scans, tags, verdict_events
+from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.store import NEVER_READ, NfcTagRow, TagScanRow
 from mics.passport.sun import SunMasterKey
 from mics.registry import find_item
-from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.scan_group import ScanGroup, member_of, scan_group
 from mics.storage.write_gate import GateBusy, write_gate
 
 BASE = "https://mics.test"
@@ -45,7 +49,8 @@ def _params(url: str) -> tuple[DigitalLink, str, str]:
 
 def _scan(db: Database, master: SunMasterKey, url: str, group: ScanGroup) -> str:
     link, e, c = _params(url)
-    return scans.verify_scan(db, master, link, e, c, group=group).verdict
+    with member_of(group):
+        return scans.verify_scan(db, master, link, e, c).verdict
 
 
 def _one_authentic_scan(db: Database, master: SunMasterKey) -> ScanGroup:
@@ -108,8 +113,8 @@ async def test_a_scan_that_fails_before_writing_leaves_its_group_alone(
     good = _url(tagged, master, "BA00001", 1)
     assert _scan(tagged, master, good, group) == "authentic"
     link, e, c = _params(_url(tagged, master, "BA00002", 1))
-    with pytest.raises(NotFound):
-        scans.verify_scan(tagged, master, link, e, c, read_point="nowhere", group=group)
+    with pytest.raises(NotFound), member_of(group):
+        scans.verify_scan(tagged, master, link, e, c, read_point="nowhere")
     await group.join()[1]
     assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
 
@@ -331,3 +336,106 @@ async def test_a_scan_arriving_after_its_group_was_spoiled_waits_for_the_next_gr
     assert [a.status_code for a in answers] == [503, 503, 200]
     assert answers[2].json()["verdict"] == "authentic"
     assert [verdict for _, verdict in _stored(tagged)] == ["authentic"]
+
+
+# --- the grouped path against the plain one; groups in several processes (PostgreSQL) --------
+
+MILAN, NEW_YORK = GeoPoint(45.4642, 9.19), GeoPoint(40.7128, -74.006)
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def _scenario(db: Database, master: SunMasterKey) -> list[tuple[str, GeoPoint | None, datetime]]:
+    """Scans of every verdict (URL, place, time), the same on every store."""
+    first, second = _url(db, master, "BA00001", 1), _url(db, master, "BA00002", 3)
+    other_tag = _url(db, master, "BA00002", 4).split("?", 1)[1]
+    urls = [
+        (first, MILAN, T0),  # authentic, first scan
+        (first, MILAN, T0 + timedelta(seconds=5)),  # replay
+        (second, None, T0),  # authentic
+        (_url(db, master, "BA00001", 2), NEW_YORK, T0 + timedelta(minutes=1)),  # clone
+        (first.split("?")[0] + "?e=" + "0" * 32 + "&c=" + "0" * 16, None, T0),  # bad MAC
+        (first.split("?")[0] + "?" + other_tag, None, T0),  # another item's tag
+        (_url(db, master, "BA00001", 7), MILAN, T0 + timedelta(hours=9)),  # authentic
+    ]
+    return urls
+
+
+def _run_scenario(db: Database, master: SunMasterKey, group: ScanGroup | None) -> list[Any]:
+    found = []
+    for url, place, now in _scenario(db, master):
+        link, e, c = _params(url)
+        with member_of(group):
+            result = scans.verify_scan(db, master, link, e, c, place=place, now=now)
+        found.append(
+            (result.verdict, result.reason, result.uid, result.counter, result.distance_km)
+        )
+    return found
+
+
+@pytest.mark.anyio
+async def test_grouped_scans_give_the_plain_path_s_verdicts_and_rows(
+    db: Database, tmp_path: Path, master: SunMasterKey
+) -> None:
+    plain = Database.from_url(f"sqlite:///{tmp_path / 'plain.db'}")
+    plain.upgrade()
+    try:
+        tag_demo(plain)
+        tag_demo(db)
+        alone = _run_scenario(plain, master, None)
+        group = scan_group(db)
+        together = _run_scenario(db, master, group)
+        assert group.open  # every scan of the scenario in one group, not yet committed
+        await group.join()[1]
+        assert together == alone
+        assert [v for v, *_ in alone] == [
+            "authentic", "replay", "authentic", "possible_clone",
+            "not_authentic", "not_authentic", "authentic",
+        ]  # fmt: skip
+        assert _stored(db) == _stored(plain)
+        assert _counter(db, "BA00001") == _counter(plain, "BA00001") == 7
+    finally:
+        plain.dispose()
+
+
+def test_groups_in_four_processes_accept_one_url_once(db: Database, master: SunMasterKey) -> None:
+    """Four servers' scan groups on one PostgreSQL (an engine and a loop each) tap one URL."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: on SQLite one write gate orders every process's groups")
+    tag_demo(db)
+    url = _url(db, master, "BA00001", 9)
+    link, e, c = _params(url)
+    with db.engine.connect() as connection:
+        path = connection.exec_driver_sql("SHOW search_path").scalar()
+    address = db.engine.url.render_as_string(hide_password=False)
+    options = {"options": f"-csearch_path={path}"}
+    others = [Database(make_engine(address, connect_args=options)) for _ in range(4)]
+    start = threading.Barrier(4)
+    verdicts: list[str] = []
+    errors: list[BaseException] = []
+
+    async def tap(server: Database) -> None:
+        group = scan_group(server)
+        start.wait()
+        with member_of(group):
+            verdicts.append(scans.verify_scan(server, master, link, e, c).verdict)
+        await group.join()[1]
+
+    def run(server: Database) -> None:
+        try:
+            asyncio.run(tap(server))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(server,)) for server in others]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for server in others:
+            server.dispose()
+    assert errors == []
+    assert sorted(verdicts) == ["authentic"] + ["replay"] * 3
+    assert sorted(verdict for _, verdict in _stored(db)) == sorted(verdicts)
+    assert _counter(db, "BA00001") == 9

@@ -46,7 +46,7 @@ from mics.passport.passport_cache import PassportCache, compact, ownership_of
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
-from mics.storage.scan_group import ScanGroup, scan_group
+from mics.storage.scan_group import ScanGroup, member_of, scan_group
 from mics.storage.write_gate import GateBusy
 from mics.web.negotiation import negotiate, preferred_language
 
@@ -208,7 +208,10 @@ def _inline(request: Request, db: Database) -> bool:
     On SQLite a scan is ~1 ms of CPU around three sub-millisecond statements on a
     local file: handing it to the thread pool, and the GIL back and forth around
     every statement while 40 threads compete for it, costs more than the scan.
-    Pages (heavy) and a networked database (waits on the network) go to threads.
+    Pages (heavy) and PostgreSQL go to threads: on the loop, PostgreSQL's scans
+    (``storage.scan_group`` groups them there too) waited on the network one after
+    another, and a cold passport's reads held every request behind them (bench/scan.py
+    at load 10-20: its run took 12 minutes, against 3 with threads at load 2-14).
     """
     return (
         db.engine.dialect.name == "sqlite"
@@ -333,18 +336,18 @@ def _scan(
         )
     try:
         place = _place(params.get("lat"), params.get("lon"))
-        result = scans.verify_scan(
-            db,
-            master_key(request),
-            link,
-            params["e"],
-            params["c"],
-            place=place,
-            read_point=params.get("rp"),
-            group=group,
-            limits=scan_limits(request),
-            client=client_key(request.client.host if request.client else None),
-        )
+        with member_of(group):  # the scan records in its loop pass's group, if any
+            result = scans.verify_scan(
+                db,
+                master_key(request),
+                link,
+                params["e"],
+                params["c"],
+                place=place,
+                read_point=params.get("rp"),
+                limits=scan_limits(request),
+                client=client_key(request.client.host if request.client else None),
+            )
     except InvalidInput as error:
         return _bad_request(request, error)
     # After the answer: record the verdict as an EPCIS event (coalesced, off the request).

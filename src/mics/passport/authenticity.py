@@ -12,14 +12,17 @@ and this module compares the new scan with it:
   could travel in the time between them (great-circle distance, haversine);
 - ``authentic``: otherwise.
 
-"Stolen" is the caller's verdict (it knows the item's status), not this one's.
-Pure functions, no I/O.
+A scan of an item's URL is judged whole by ``judge_tag_scan`` (the tag read must
+be the item's, registered) and recorded as ``recorded_verdict`` says: a genuine
+tap of an item its owner reported ``stolen`` or ``lost`` says so, and a tap whose
+counter another scan stored first (two requests with one URL at the same moment)
+is a replay. Pure functions, no I/O: ``passport.scans`` reads and stores.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -47,6 +50,11 @@ class Verdict(StrEnum):
     NOT_AUTHENTIC = "not_authentic"
     REPLAY = "replay"
     POSSIBLE_CLONE = "possible_clone"
+
+
+# The owner's reports that a genuine tap of the item announces (recorded verdicts too).
+STOLEN = "stolen"
+LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,58 @@ def judge_scan(
         distance_km=distance,
         speed_kmh=speed,
     )
+
+
+def judge_tag_scan(
+    reading: SunReading | None,
+    failure: str,
+    item_uid: str | None,
+    read_uid: str | None,
+    last: LastSeen | None,
+    now: datetime,
+    place: GeoPoint | None,
+) -> Judgement:
+    """Judge a scan of an item's URL: ``judge_scan`` and the tag's registration.
+
+    ``failure`` is why the SUN message did not verify (``reading`` None);
+    ``item_uid`` the item's tag (upper-case hex, None: the item has none);
+    ``read_uid`` the tag read when it is registered to some item (None: it is not);
+    ``last`` what the read tag's last accepted scan left. A verdict that must not
+    move the tag's counter carries no ``last_seen``.
+    """
+    judgement = judge_scan(
+        reading, None if item_uid is None else bytes.fromhex(item_uid), last, now, place
+    )
+    if reading is None:
+        return replace(judgement, reason=f"{judgement.reason}: {failure}")
+    if read_uid is None:
+        reason = f"tag {reading.uid.hex().upper()} is not registered to any item"
+    elif item_uid is None:
+        # which item the tag belongs to is not the scanner's business
+        reason = f"this item has no tag, but tag {read_uid} was read"
+    else:
+        return judgement
+    return replace(judgement, verdict=Verdict.NOT_AUTHENTIC, reason=reason, last_seen=None)
+
+
+def recorded_verdict(
+    judgement: Judgement, report: str | None, *, won: bool = True
+) -> tuple[str, str]:
+    """The verdict and reason recorded for a judged scan.
+
+    ``won``: whether the scan stored its counter (a judgement with ``last_seen``);
+    False when another scan stored the same or a higher counter first, which makes
+    this one a replay. ``report``: the owner's lost/stolen report, which a genuine
+    tap announces.
+    """
+    if not won:
+        return Verdict.REPLAY.value, (
+            f"counter {judgement.counter} was accepted for another scan "
+            "at the same moment: this URL was used twice"
+        )
+    if judgement.verdict is Verdict.AUTHENTIC and report in (STOLEN, LOST):
+        return report, f"the tag is genuine, but this item was reported {report} by its owner"
+    return judgement.verdict.value, judgement.reason
 
 
 def haversine_km(a: GeoPoint, b: GeoPoint) -> float:

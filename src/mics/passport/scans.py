@@ -12,7 +12,10 @@ counter moves forward only through one conditional UPDATE, ``... SET counter =
 :c WHERE id = :id AND counter < :c``, whose row count says whether this scan won.
 Of two concurrent scans with the same counter, one is accepted and the other is
 a replay, on SQLite (writes serialise) and on PostgreSQL (the second UPDATE waits
-for the first row lock, then re-reads the row and matches nothing).
+for the first row lock, then re-reads the row and matches nothing). On PostgreSQL
+that UPDATE and the scan row's INSERT are one statement (a data-modifying WITH), so
+a scan is two round trips: its read and its write. The verdict recorded is
+``authenticity.recorded_verdict``'s: every verdict rule lives in ``authenticity``.
 
 The verdict is then published as an EPCIS event by :mod:`mics.passport.verdict_events`
 (an outbox). A ``not_authentic`` scan proves nothing about the item (anyone can make
@@ -25,18 +28,25 @@ anything is written.
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, exists, insert, select, update
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, Unavailable, VerificationError
 from mics.passport import rejected
-from mics.passport.authenticity import GeoPoint, LastSeen, Verdict, judge_scan
+from mics.passport.authenticity import (
+    LOST,
+    STOLEN,
+    GeoPoint,
+    LastSeen,
+    Verdict,
+    judge_tag_scan,
+    recorded_verdict,
+)
 from mics.passport.digital_link import DigitalLink
 from mics.passport.scan_limits import ScanLimiter
 from mics.passport.store import (
@@ -48,13 +58,11 @@ from mics.passport.store import (
     TagScanRow,
 )
 from mics.passport.sun import SunMasterKey, SunReading, parse_sun_params, verify_sun
-from mics.registry.store import ItemRow, ProductRow
-from mics.storage.scan_group import ScanGroup
-from mics.storage.statements import Statement, dbapi_connection
-from mics.storage.write_gate import write_gate
+from mics.registry.reads import item_keys
+from mics.storage.scan_group import scan_unit
+from mics.storage.statements import Statement
 
-STOLEN = "stolen"
-LOST = "lost"
+__all__ = ["FAILED", "LOST", "STOLEN", "Owned", "ScanResult", "TagState", "verify_scan"]
 # What anyone can produce without the tag in hand: a made-up or another tag's SUN
 # message (not_authentic), a URL read before (replay). Rationed by ``limits``.
 FAILED = frozenset({Verdict.NOT_AUTHENTIC.value, Verdict.REPLAY.value})
@@ -114,19 +122,16 @@ def verify_scan(
     place: GeoPoint | None = None,
     read_point: str | None = None,
     now: datetime | None = None,
-    wait: bool = True,
-    group: ScanGroup | None = None,
     limits: ScanLimiter | None = None,
     client: str | None = None,
 ) -> ScanResult:
     """Verify, judge and record one scan of the item ``link`` names.
 
     Malformed ``e``/``c`` and unknown items raise (InvalidInput, NotFound): there
-    is nothing to judge. Everything else yields a verdict, recorded. With
-    ``wait=False`` a busy SQLite write gate raises ``write_gate.GateBusy`` before
-    anything is written (the caller retries where waiting is harmless). With a
-    ``group`` (on the event loop) the scan reads and writes in the group's
-    transaction and the caller waits for the group's commit before answering.
+    is nothing to judge. Everything else yields a verdict, recorded, in the
+    transaction ``storage.scan_group.scan_unit`` gives: the scan's own, committed
+    before this returns, or (inside ``scan_group.member_of``, on the server's event
+    loop) its group's, whose commit the caller awaits before answering.
     With ``limits``, ``client`` (``scan_limits.client_key``) or the item's tag over
     its failed-scan budget raises ``TooManyRequests`` before anything is written.
     """
@@ -147,20 +152,16 @@ def verify_scan(
         failure = ""
     except VerificationError as error:
         reading, failure = None, error.message
-    # One pooled DBAPI connection for the scan, its statements on the driver's own
-    # cursor (``mics.storage.statements``: SQLAlchemy's execution machinery was most of a
-    # scan). First one short read: the item, its tag, the tag that was read, the
-    # read point and the owner's lost/stolen report.
+    uid = None if reading is None else reading.uid.hex().upper()
+    # The scan's statements run on the driver's own cursor (``mics.storage.statements``:
+    # SQLAlchemy's execution machinery was most of a scan). First one short read: the
+    # item, its tag, the tag that was read, the read point and the owner's report.
     dialect = db.engine.dialect
-    with ExitStack() as own:
-        if group is None:
-            conn = own.enter_context(dbapi_connection(db.engine))
-        else:
-            conn, _ = group.join()
+    with scan_unit(db) as unit:
+        conn = unit.connection
         item_id, item_tag, report, owned = _item_state(conn, dialect, link)
         read_tag = None
-        if reading is not None:
-            uid = reading.uid.hex().upper()
+        if uid is not None:
             read_tag = item_tag if item_tag is not None and item_tag.uid == uid else None
             if read_tag is None:
                 other = _TAG_OF_UID.rows(conn, dialect, {"uid": uid})
@@ -170,97 +171,80 @@ def verify_scan(
             if not point:
                 raise NotFound(f"no read point {read_point!r}", field="rp", value=read_point)
             place = GeoPoint(*point[0])
-        judgement = judge_scan(
+        judgement = judge_tag_scan(
             reading,
-            None if item_tag is None else bytes.fromhex(item_tag.uid),
+            failure,
+            None if item_tag is None else item_tag.uid,
+            None if read_tag is None else read_tag.uid,
             _last_seen(read_tag),
             now,
             place,
         )
-        verdict, reason = judgement.verdict.value, judgement.reason
-        if reading is None:
-            reason = f"{reason}: {failure}"
-        elif read_tag is None:
-            verdict = Verdict.NOT_AUTHENTIC.value
-            reason = f"tag {reading.uid.hex().upper()} is not registered to any item"
-        elif item_tag is None:
-            verdict = Verdict.NOT_AUTHENTIC.value
-            # which item the tag belongs to is not the scanner's business
-            reason = f"this item has no tag, but tag {read_tag.uid} was read"
-        status = report if verdict == Verdict.AUTHENTIC.value and report in (STOLEN, LOST) else None
+        verdict, reason = recorded_verdict(judgement, report)
         if limits is not None and verdict in FAILED:
             limits.charge(client, f"item:{item_id}")  # before the write: refused, nothing kept
-        # Then one short write: the compare-and-set first (it takes the write lock on
-        # SQLite, the row lock on PostgreSQL), then the scan row, committed together.
+        row = {
+            "item_id": item_id,
+            "uid": uid,
+            "counter": None if reading is None else reading.counter,
+            "reason": reason,
+            "scanned_at": now,
+            "latitude": None if place is None else place.latitude,
+            "longitude": None if place is None else place.longitude,
+            "read_point_id": read_point,
+        }
+        # Then one short write: the counter's compare-and-set (it takes the write lock on
+        # SQLite, the row lock on PostgreSQL) and the scan row, committed together.
         # (PostgreSQL reads committed rows per statement: the read's transaction
         # going on into the write changes nothing the compare-and-set relies on.)
-        if group is None:
-            own.enter_context(write_gate(db)(wait=wait))
-        else:
-            group.wrote()
+        unit.write()
         try:
-            if judgement.last_seen is not None and read_tag is not None and item_tag is not None:
-                moved = _CAS.execute(
-                    conn,
-                    dialect,
-                    {
-                        "tag": read_tag.id,
-                        "ctr": judgement.last_seen.counter,
-                        "at": now,
-                        "lat": None if place is None else place.latitude,
-                        "lon": None if place is None else place.longitude,
-                    },
-                )
-                if moved != 1:
-                    verdict = Verdict.REPLAY.value
-                    reason = (
-                        f"counter {judgement.last_seen.counter} was accepted for another scan "
-                        "at the same moment: this URL was used twice"
-                    )
-                    status = None
-            if status in (STOLEN, LOST):
-                verdict = status
-                reason = f"the tag is genuine, but this item was reported {status} by its owner"
-            row = {
-                "item_id": item_id,
-                "uid": None if reading is None else reading.uid.hex().upper(),
-                "counter": None if reading is None else reading.counter,
-                "reason": reason,
-                "scanned_at": now,
-                "latitude": None if place is None else place.latitude,
-                "longitude": None if place is None else place.longitude,
-                "read_point_id": read_point,
-            }
             if verdict == Verdict.NOT_AUTHENTIC.value:
                 rejected.record(conn, dialect, row)  # proves nothing: not for the log
             else:
-                row["tag_id"] = None if read_tag is None else read_tag.id
-                row["verdict"] = verdict
-                _RECORD.execute(conn, dialect, row)
-        except BaseException as error:
-            if group is not None:
-                group.spoil()  # its first statements may stand: the group must not commit
-            if isinstance(error, dialect.loaded_dbapi.Error):
-                raise Unavailable(
-                    f"the scan could not be recorded ({type(error).__name__}); nothing of it "
-                    "was kept: scan again"
-                ) from error
-            raise
-        if group is None:
-            conn.commit()
+                row |= {"tag_id": None if read_tag is None else read_tag.id, "verdict": verdict}
+                if judgement.last_seen is None:
+                    _RECORD.execute(conn, dialect, row)
+                else:
+                    lost = recorded_verdict(judgement, report, won=False)
+                    if not _advance_and_record(conn, dialect, row, lost):
+                        verdict, reason = lost
+        except dialect.loaded_dbapi.Error as error:
+            raise Unavailable(
+                f"the scan could not be recorded ({type(error).__name__}); nothing of it "
+                "was kept: scan again"
+            ) from error
     return ScanResult(
         verdict=verdict,
         reason=reason,
         item_id=item_id,
         gtin=link.gtin,
         serial=link.serial,
-        uid=None if reading is None else reading.uid.hex().upper(),
+        uid=uid,
         counter=None if reading is None else reading.counter,
         scanned_at=now,
         distance_km=judgement.distance_km,
         speed_kmh=judgement.speed_kmh,
         ownership=owned,
     )
+
+
+def _advance_and_record(
+    conn: Any, dialect: Dialect, row: dict[str, Any], lost: tuple[str, str]
+) -> bool:
+    """Move the tag's counter forward to the scan's and record the scan; whether it moved.
+
+    When another scan stored this counter (or a higher one) first, the scan is
+    recorded with the ``lost`` verdict and reason instead. On PostgreSQL both in one
+    statement, one round trip (``_ADVANCE_AND_RECORD``); on SQLite (no UPDATE in a
+    WITH) two statements on the file.
+    """
+    if dialect.name == "postgresql":
+        params = row | {"lost_verdict": lost[0], "lost_reason": lost[1]}
+        return bool(_ADVANCE_AND_RECORD.rows(conn, dialect, params)[0][0])
+    moved = _ADVANCE.execute(conn, dialect, row) == 1
+    _RECORD.execute(conn, dialect, row if moved else row | dict(zip(_VERDICT, lost, strict=True)))
+    return moved
 
 
 # Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
@@ -288,22 +272,22 @@ _TAG_COLUMNS = (
 )
 # The item, its tag, the owner's lost/stolen report and the ownership periods in
 # one statement (one row per period, at least one row).
+_KEYS = item_keys()
 _ITEM = Statement(
     select(
-        ItemRow.id,
-        ItemRow.lot,
+        _KEYS.id,
+        _KEYS.lot,
         PassportItemRow.status,
         PassportItemRow.item_id,
         OwnershipRow.since,
         OwnershipRow.until,
         *_TAG_COLUMNS,
     )
-    .select_from(ItemRow)
-    .join(ProductRow, ProductRow.id == ItemRow.product_id)
-    .outerjoin(NfcTagRow, NfcTagRow.item_id == ItemRow.id)
-    .outerjoin(PassportItemRow, PassportItemRow.item_id == ItemRow.id)
-    .outerjoin(OwnershipRow, OwnershipRow.item_id == ItemRow.id)
-    .where(ProductRow.gtin == bindparam("gtin"), ItemRow.serial == bindparam("serial"))
+    .select_from(_KEYS.source)
+    .outerjoin(NfcTagRow, NfcTagRow.item_id == _KEYS.id)
+    .outerjoin(PassportItemRow, PassportItemRow.item_id == _KEYS.id)
+    .outerjoin(OwnershipRow, OwnershipRow.item_id == _KEYS.id)
+    .where(_KEYS.gtin == bindparam("gtin"), _KEYS.serial == bindparam("serial"))
     .order_by(OwnershipRow.since, OwnershipRow.id)
 )
 _TAG_OF_UID = Statement(select(*_TAG_COLUMNS).where(NfcTagRow.uid == bindparam("uid")))
@@ -323,15 +307,48 @@ _SCAN_COLUMNS = (
     "read_point_id",
 )
 _RECORD = Statement(insert(TagScanRow).values({name: bindparam(name) for name in _SCAN_COLUMNS}))
-_CAS = Statement(
+_VERDICT = ("verdict", "reason")
+# The compare-and-set, bound by the scan row's names: the counter moves forward only.
+_ADVANCE_UPDATE = (
     update(NfcTagRow)
-    .where(NfcTagRow.id == bindparam("tag"), NfcTagRow.counter < bindparam("ctr"))
+    .where(NfcTagRow.id == bindparam("tag_id"), NfcTagRow.counter < bindparam("counter"))
     .values(
-        counter=bindparam("ctr"),
-        last_seen_at=bindparam("at"),
-        last_latitude=bindparam("lat"),
-        last_longitude=bindparam("lon"),
+        counter=bindparam("counter"),
+        last_seen_at=bindparam("scanned_at"),
+        last_latitude=bindparam("latitude"),
+        last_longitude=bindparam("longitude"),
     )
+)
+_ADVANCE = Statement(_ADVANCE_UPDATE)
+# PostgreSQL: the compare-and-set and the scan row in one statement. The UPDATE in the
+# WITH waits for a concurrent scan's row lock like the plain one, then re-reads the row
+# (READ COMMITTED) and matches nothing if that scan stored the counter: the row
+# inserted says ``lost_verdict`` then, and RETURNING says whether the counter moved.
+_MOVED = _ADVANCE_UPDATE.returning(NfcTagRow.id).cte("moved")
+_WON = exists(select(_MOVED.c.id))
+_SCAN_TABLE = TagScanRow.__table__
+
+
+def _bound(column: str, name: str | None = None) -> Any:
+    """A typed parameter for ``column`` (PostgreSQL types an INSERT's SELECT by its casts)."""
+    return bindparam(name or column, type_=_SCAN_TABLE.c[column].type)
+
+
+_ADVANCE_AND_RECORD = Statement(
+    insert(TagScanRow)
+    .from_select(
+        list(_SCAN_COLUMNS),
+        select(
+            *(
+                case((_WON, _bound(name)), else_=_bound(name, f"lost_{name}"))
+                if name in _VERDICT
+                else _bound(name)
+                for name in _SCAN_COLUMNS
+            )
+        ),
+    )
+    .add_cte(_MOVED)
+    .returning(_WON.label("won"))
 )
 
 

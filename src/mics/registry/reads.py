@@ -10,18 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, FromClause, select
 from sqlalchemy.orm import Session
 
 from mics.registry.store import ItemRow, MaterialRow, PartnerRow, ProductRow, SectorRow
 
 __all__ = [
     "Item",
+    "ItemKeys",
     "LabelledItem",
     "Material",
     "ProductName",
     "item",
     "item_by_serial",
+    "item_keys",
     "item_lot",
     "items_of_product",
     "labelled_item",
@@ -170,3 +172,31 @@ def labelled_items(s: Session) -> list[LabelledItem]:
     """Every item with its GTIN, by item id."""
     query = select(ItemRow, ProductRow.gtin).join(ProductRow).order_by(ItemRow.id)
     return [LabelledItem(_item(row), gtin) for row, gtin in s.execute(query)]
+
+
+@dataclass(frozen=True)
+class ItemKeys:
+    """An item with its GTIN and serial, for one statement of another area's hot path.
+
+    ``source`` is the item table joined with its product's; the columns name an item
+    (GS1 SGTIN) and are for reading: selecting, joining and filtering in a Core
+    statement the caller builds once (the tag scan's read, the verdict outbox's batch),
+    where a call per row of these functions would cost a round trip each.
+    """
+
+    source: FromClause
+    id: ColumnElement[int]
+    gtin: ColumnElement[str]
+    serial: ColumnElement[str]
+    lot: ColumnElement[str | None]
+
+
+def item_keys() -> ItemKeys:
+    item, product = ItemRow.__table__, ProductRow.__table__
+    return ItemKeys(
+        source=item.join(product, product.c.id == item.c.product_id),
+        id=item.c.id,
+        gtin=product.c.gtin,
+        serial=item.c.serial,
+        lot=item.c.lot,
+    )

@@ -25,15 +25,30 @@ The verdict publisher, on the same loop, needs the gate between groups:
 opening until the publisher is done (scans wait meanwhile, polling, as they do
 for any other writer).
 
-Measured with bench/scan.py (see src/mics/passport/BENCH.md, round 4).
+On PostgreSQL the group works the same way (one pooled connection, its row
+locks instead of the gate) except for the commit: it runs on a thread, so the
+loop goes on with the next group (on another connection) while PostgreSQL
+flushes its WAL, and the members' answers still wait for it. A member that
+updates a tag row the committing group holds waits for that commit (row lock),
+which needs no loop. A database error in a read spoils the group too there
+(PostgreSQL aborts the whole transaction). The server groups SQLite's scans only
+(``api.resolver._inline``): on PostgreSQL its request threads overlap the network
+waits that one event loop would take in turn.
+
+A scan joins a group through ``member_of(group)`` around the plain
+``passport.scans.verify_scan``, which takes its transaction from
+``scan_unit(db)``: the current group's, or its own connection and commit.
+
+Measured with bench/scan.py (see src/mics/passport/BENCH.md, rounds 4 and 9).
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
+from contextvars import ContextVar
 from typing import Any
 
 from mics.db import Database
@@ -41,18 +56,20 @@ from mics.errors import Unavailable
 from mics.storage.statements import dbapi_connection
 from mics.storage.write_gate import GateBusy, write_gate
 
-__all__ = ["ScanGroup", "scan_group"]
+__all__ = ["ScanGroup", "ScanUnit", "member_of", "scan_group", "scan_unit"]
 
 
 class ScanGroup:
-    """One SQLite transaction shared by the scans of one event-loop pass (see the module)."""
+    """One transaction shared by the scans of one event-loop pass (see the module)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.sqlite = db.engine.dialect.name == "sqlite"
         self.connection: Any = None  # the open group's DBAPI connection
         self._held: ExitStack | None = None  # its gate and pooled connection
         self._committed: asyncio.Future[None] | None = None
         self._spoiled = self._wrote = False
+        self._cause: BaseException | None = None  # the database error that spoiled it
         self._pauses = 0
 
     @property
@@ -97,9 +114,10 @@ class ScanGroup:
         """A member is about to write: the group's transaction must still be open at commit."""
         self._wrote = True
 
-    def spoil(self) -> None:
+    def spoil(self, cause: BaseException | None = None) -> None:
         """A member failed after it started writing: roll the whole group back."""
         self._spoiled = True
+        self._cause = self._cause or cause
 
     @asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
@@ -115,36 +133,140 @@ class ScanGroup:
 
     def _commit(self) -> None:
         held, committed, connection = self._held, self._committed, self.connection
-        spoiled = self._spoiled
+        spoiled, wrote = self._spoiled, self._wrote
+        cause, self._cause = self._cause, None
         self._held = self._committed = self.connection = None
         self._spoiled = False  # the next group starts clean
         assert held is not None
         assert committed is not None
-        failure: BaseException | None = Unavailable(
-            "the scan could not be recorded; nothing of it was kept"
+        if self.sqlite:  # the gate opens when the commit is done: on the loop, at once
+            _settle(committed, _finish(held, connection, spoiled, wrote, cause))
+            return
+        # PostgreSQL: the WAL flush on a thread, the loop goes on meanwhile
+        loop = committed.get_loop()
+        done = loop.run_in_executor(None, _finish, held, connection, spoiled, wrote, cause)
+        done.add_done_callback(lambda ran: _settle(committed, _outcome(ran)))
+
+
+def _finish(
+    held: ExitStack, connection: Any, spoiled: bool, wrote: bool, cause: BaseException | None
+) -> BaseException | None:
+    """Commit a group's transaction and give back its connection (and gate); the failure.
+
+    ``cause``: the database error that spoiled the group, if one did; with it the
+    connection leaves the pool when the error says it is dead.
+    """
+    failure: BaseException | None = Unavailable(
+        "the scan could not be recorded; nothing of it was kept"
+    )
+    try:
+        if spoiled:
+            raise Unavailable("a scan recorded together with this one failed; nothing was kept")
+        if wrote and _transaction_lost(connection):
+            # SQLite rolled the transaction back itself (I/O error, disk full) while
+            # a member was reading, or PostgreSQL aborted it: the members' writes are gone
+            raise Unavailable("the scan's transaction was lost; nothing was kept")
+        connection.commit()
+        failure = None
+    except Exception as error:  # every member hears of it, as a 503
+        cause = cause or error
+        failure = (
+            error
+            if isinstance(error, Unavailable)
+            else Unavailable(f"the scan could not be recorded ({type(error).__name__})")
         )
+    finally:
+        # the pool rolls back whatever was not committed; the gate opens
+        if cause is None:
+            held.close()
+        else:  # ``dbapi_connection`` sees the error: a dead connection leaves the pool
+            held.__exit__(type(cause), cause, cause.__traceback__)
+    return failure
+
+
+def _transaction_lost(connection: Any) -> bool:
+    """Whether the driver's transaction is gone: ``sqlite3``'s flag, psycopg's status."""
+    if hasattr(connection, "in_transaction"):
+        return not connection.in_transaction
+    return bool(connection.info.transaction_status.name != "INTRANS")
+
+
+def _outcome(ran: asyncio.Future[BaseException | None]) -> BaseException | None:
+    if ran.cancelled():
+        return Unavailable("the scan could not be recorded; nothing of it was kept")
+    return ran.exception() or ran.result()
+
+
+def _settle(committed: asyncio.Future[None], failure: BaseException | None) -> None:
+    if failure is None:
+        committed.set_result(None)
+    else:  # also when something worse than an Exception stopped the commit
+        committed.set_exception(failure)
+        committed.exception()  # retrieved: members that all left are no error
+
+
+class ScanUnit:
+    """One scan's transaction: its DBAPI connection and the step before its first write."""
+
+    def __init__(
+        self, connection: Any, db: Database, group: ScanGroup | None, held: ExitStack | None
+    ) -> None:
+        self.connection, self.db, self.group, self._held = connection, db, group, held
+        self.writing = False
+
+    def write(self) -> None:
+        """Before the scan's first write: alone, take the write gate until the commit (SQLite:
+        one writer at a time); in a group, tell the group (it holds the gate)."""
+        self.writing = True
+        if self.group is not None:
+            self.group.wrote()
+        elif self._held is not None:
+            self._held.enter_context(write_gate(self.db)(wait=True))
+
+
+_CURRENT: ContextVar[ScanGroup | None] = ContextVar("mics_scan_group", default=None)
+
+
+@contextmanager
+def member_of(group: ScanGroup | None) -> Iterator[None]:
+    """Scans verified in this block join ``group`` (None: each commits on its own)."""
+    token = _CURRENT.set(group)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextmanager
+def scan_unit(db: Database) -> Iterator[ScanUnit]:
+    """The transaction a scan runs in: the current group's (``member_of``) or its own.
+
+    Its own is a pooled connection committed when the block ends without an error. In
+    a group, a block that fails after it started writing, or on a database error,
+    spoils the group (see the module); the group commits later.
+    """
+    group = _CURRENT.get()
+    if group is not None and group.db is db:
+        connection, _ = group.join()
+        unit = ScanUnit(connection, db, group, None)
         try:
-            if spoiled:
-                raise Unavailable("a scan recorded together with this one failed; nothing was kept")
-            if self._wrote and not connection.in_transaction:
-                # SQLite rolled the transaction back itself (I/O error, disk full) while
-                # a member was reading: the earlier members' writes are gone
-                raise Unavailable("the scan's transaction was lost; nothing was kept")
-            connection.commit()
-            failure = None
-        except Exception as error:  # every member hears of it, as a 503
-            failure = (
-                error
-                if isinstance(error, Unavailable)
-                else Unavailable(f"the scan could not be recorded ({type(error).__name__})")
-            )
-        finally:
-            held.close()  # the pool rolls back whatever was not committed; the gate opens
-            if failure is None:
-                committed.set_result(None)
-            else:  # also when something worse than an Exception stopped the commit
-                committed.set_exception(failure)
-                committed.exception()  # retrieved: members that all left are no error
+            yield unit
+        except BaseException as error:
+            if unit.writing or _database_error(db, error):
+                # its first statements may stand: the group must not commit
+                group.spoil(error.__cause__ if isinstance(error, Unavailable) else error)
+            raise
+        return
+    with ExitStack() as held:
+        connection = held.enter_context(dbapi_connection(db.engine))
+        unit = ScanUnit(connection, db, None, held)
+        yield unit
+        connection.commit()  # under the gate, if the scan took it
+
+
+def _database_error(db: Database, error: BaseException) -> bool:
+    errors = db.engine.dialect.loaded_dbapi.Error
+    return isinstance(error, errors) or isinstance(error.__cause__, errors)
 
 
 _GROUPS: weakref.WeakKeyDictionary[Database, ScanGroup] = weakref.WeakKeyDictionary()

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import Executable
 
-__all__ = ["Statement", "dbapi_connection"]
+__all__ = ["Statement", "dbapi_connection", "invalidate_if_disconnected"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -50,7 +50,8 @@ class _Plan:
             name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in dict.fromkeys(self.names)
         }
-        self.columns = list(getattr(statement, "selected_columns", ()))
+        # the SELECT list, or what an INSERT, UPDATE or DELETE RETURNING gives back
+        self.columns = list(getattr(statement, "exported_columns", ()))
         self.results: list[_Processor] | None = None  # from the first result's type codes
 
     def bind(self, params: Mapping[str, Any]) -> Any:
@@ -143,5 +144,20 @@ def dbapi_connection(engine: Engine) -> Iterator[Any]:
     proxy = engine.raw_connection()
     try:
         yield proxy.driver_connection
+    except Exception as error:
+        # a connection the server closed (restart, failover) leaves the pool, not the next
+        # request: what SQLAlchemy's own execution does for the ORM and Core (the error
+        # may come wrapped, as the scan's ``Unavailable``)
+        invalidate_if_disconnected(engine, proxy, error)
+        raise
     finally:
         proxy.close()  # the pool rolls back whatever was not committed
+
+
+def invalidate_if_disconnected(engine: Engine, proxy: Any, error: BaseException) -> None:
+    """Drop ``proxy``'s connection from the pool when ``error`` (or its cause) says it is dead."""
+    found = error if isinstance(error, engine.dialect.loaded_dbapi.Error) else error.__cause__
+    if isinstance(found, engine.dialect.loaded_dbapi.Error) and engine.dialect.is_disconnect(
+        found, proxy.driver_connection, None
+    ):
+        proxy.invalidate(found)
