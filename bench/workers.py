@@ -41,8 +41,8 @@ from mics.db import Database, make_engine
 from mics.passport import tags
 from mics.passport.store import NfcTagRow, TagScanRow
 from mics.passport.sun import simulate_sun
-from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.registry.api_keys import create_key
+from mics.registry.demo import ensure_instance, load_demo_registry
 from mics.registry.store import ItemRow, ProductRow
 from mics.trace.store import EventEpcRow
 
