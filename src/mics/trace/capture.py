@@ -379,7 +379,8 @@ class _Writer:
             self.next_id += 1
             events.append(self._event_row(pk, event, digest, event_id, event_time))
             epcs += [(pk, epc, role) for epc, role in epc_list]
-            transactions += [(pk, kind, value) for kind, value in tx_list]
+            # keyed by (type, value, event): a transaction an event lists twice is stored once
+            transactions += [(pk, kind, value) for kind, value in dict.fromkeys(tx_list)]
             if leaf is None:  # leaf_data's checks, in its order, once (~2% of a capture)
                 leaf_data(digest, self.record_time, self.partner)
                 leaf = self.leaf = leaf_writer(self.record_time, self.partner)
