@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 from tests.support import epcis_document
 
@@ -112,3 +113,35 @@ def test_a_transaction_listed_twice_in_one_event_is_stored_once(repo: Database) 
     assert len(query.run(repo, {"EQ_bizTransaction_po": ORDER}, ALL).events) == 1
     with repo.read() as s:
         assert s.query(EventBizTransactionRow).count() == 1
+
+
+def _partitions(db: Database) -> dict[str, int]:
+    """PostgreSQL: each partition of ``epcis_event`` and the events it holds."""
+    with db.engine.connect() as connection:
+        names = connection.scalars(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent "
+                "WHERE p.relname = 'epcis_event' AND pg_table_is_visible(p.oid)"
+            )
+        ).all()
+        return {n: int(connection.scalar(text(f"SELECT count(*) FROM {n}")) or 0) for n in names}
+
+
+def test_postgres_events_go_to_the_partition_of_their_record_month(repo: Database) -> None:
+    if repo.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one event table (partitions are PostgreSQL's)")
+    _migrate(repo, "downgrade", "0010_custody")
+    capture.capture_document(repo, epcis_document(_events()[:1]), "tannery", now=NOW)
+    _migrate(repo, "upgrade", "heads")  # the stored November event moves to its month
+    assert _partitions(repo) == {"epcis_event_default": 0, "epcis_event_y2026m11": 1}
+    later = datetime(2027, 1, 31, 23, 59, tzinfo=UTC)
+    capture.capture_document(repo, epcis_document(_events()[1:]), "tannery", now=later)
+    assert _partitions(repo) == {
+        "epcis_event_default": 0,
+        "epcis_event_y2026m11": 1,
+        "epcis_event_y2027m01": 1,
+        "epcis_event_y2027m02": 0,  # made ahead
+    }
+    since = query.run(repo, {"GE_recordTime": "2027-01-01T00:00:00Z"}, ALL).events
+    assert [e["type"] for e in since] == ["ObjectEvent"]

@@ -16,6 +16,13 @@ costs each of ~9 rows an event writes.
 Existing rows are copied (SQLite: into the new table, which takes the old one's name) or
 re-keyed in place (PostgreSQL).
 
+On PostgreSQL ``epcis_event`` becomes partitioned by record time (``mics.trace.partitions``):
+a month a partition, created here for the months the stored events span and by capture
+for the months it writes, and a ``DEFAULT`` partition for any other row. Its primary key
+becomes ``(id, record_time)`` and ``event_id``'s unique constraint a plain index (a unique
+index must include the partition key; capture checks duplicates under the log's lock);
+the two foreign keys into it go (a foreign key must point at a unique key).
+
 Revision ID: 0011_schema
 Revises: 0010_custody
 Create Date: 2026-12-03 18:00:00
@@ -23,7 +30,10 @@ Create Date: 2026-12-03 18:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+
+from mics.trace.partitions import create_month, month_start
 
 revision: str = "0011_schema"
 down_revision: str | tuple[str, ...] | None = "0010_custody"
@@ -65,9 +75,12 @@ def upgrade() -> None:
         return
     _rekey("epcis_event_epc", ("event", "epc", "role"), "ix_epcis_event_epc_event")
     _rekey("epcis_event_biztx", ("type", "value", "event"), "ix_epcis_event_biztx_type_value_event")
+    _partition_events()
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        _unpartition_events()
     if op.get_bind().dialect.name == "sqlite":
         _rebuild(
             "epcis_event_epc",
@@ -118,3 +131,78 @@ def _rekey(table: str, key: tuple[str, ...], dropped_index: str) -> None:
     op.execute(f"ALTER TABLE {table} DROP COLUMN id")
     op.execute(f"DROP INDEX IF EXISTS {dropped_index}")
     op.execute(f"ALTER TABLE {table} ADD CONSTRAINT pk_{table} PRIMARY KEY ({names})")
+
+
+_EVENT_FKS = (
+    ("epcis_event_epc", "fk_epcis_event_epc_event_epcis_event"),
+    ("epcis_event_biztx", "fk_epcis_event_biztx_event_epcis_event"),
+)
+_EVENT_INDEXES = (
+    "CREATE INDEX ix_epcis_event_biz_location ON epcis_event (biz_location)",
+    "CREATE INDEX ix_epcis_event_disposition ON epcis_event (disposition)",
+    "CREATE INDEX ix_epcis_event_read_point ON epcis_event (read_point)",
+    "CREATE INDEX ix_epcis_event_record ON epcis_event (record_time, id)",
+    "CREATE INDEX ix_epcis_event_time_id ON epcis_event (event_time, id)",
+)
+_EVENT_REFERENCES = (
+    "ALTER TABLE epcis_event ADD CONSTRAINT fk_epcis_event_capture_id_capture_job "
+    "FOREIGN KEY (capture_id) REFERENCES capture_job (id)",
+    "ALTER TABLE epcis_event ADD CONSTRAINT fk_epcis_event_partner_id_partner "
+    "FOREIGN KEY (partner_id) REFERENCES partner (id)",
+)
+
+
+def _partition_events() -> None:
+    """PostgreSQL: ``epcis_event`` made anew, partitioned by month of record time."""
+    for table, name in _EVENT_FKS:
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    op.execute("ALTER TABLE epcis_event RENAME TO epcis_event_0010")
+    op.execute(
+        "CREATE TABLE epcis_event (LIKE epcis_event_0010 INCLUDING DEFAULTS) "
+        "PARTITION BY RANGE (record_time)"
+    )
+    _move_id_sequence("epcis_event_0010")
+    op.execute("CREATE TABLE epcis_event_default PARTITION OF epcis_event DEFAULT")
+    bind = op.get_bind()
+    first, last = bind.execute(
+        sa.text("SELECT min(record_time), max(record_time) FROM epcis_event_0010")
+    ).one()
+    if first is not None:
+        month = month_start(first)
+        while month <= last:
+            create_month(bind, month)
+            month = month_start(month, 1)
+    op.execute("INSERT INTO epcis_event SELECT * FROM epcis_event_0010")
+    op.execute("DROP TABLE epcis_event_0010")  # its indexes and constraints with it
+    op.execute(
+        "ALTER TABLE epcis_event ADD CONSTRAINT pk_epcis_event PRIMARY KEY (id, record_time)"
+    )
+    op.execute("CREATE INDEX ix_epcis_event_event_id ON epcis_event (event_id)")
+    for statement in (*_EVENT_INDEXES, *_EVENT_REFERENCES):
+        op.execute(statement)
+
+
+def _unpartition_events() -> None:
+    """PostgreSQL: ``epcis_event`` one table again, with its keys as 0010 had them."""
+    op.execute("ALTER TABLE epcis_event RENAME TO epcis_event_0011")
+    op.execute("CREATE TABLE epcis_event (LIKE epcis_event_0011 INCLUDING DEFAULTS)")
+    _move_id_sequence("epcis_event_0011")
+    op.execute("INSERT INTO epcis_event SELECT * FROM epcis_event_0011")
+    op.execute("DROP TABLE epcis_event_0011")  # and every partition
+    op.execute("ALTER TABLE epcis_event ADD CONSTRAINT pk_epcis_event PRIMARY KEY (id)")
+    op.execute("ALTER TABLE epcis_event ADD CONSTRAINT uq_epcis_event_event_id UNIQUE (event_id)")
+    for statement in (*_EVENT_INDEXES, *_EVENT_REFERENCES):
+        op.execute(statement)
+    for table, name in _EVENT_FKS:
+        op.execute(
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (event) "
+            "REFERENCES epcis_event (id)"
+        )
+
+
+def _move_id_sequence(old: str) -> None:
+    """The ``id`` sequence (a ``BIGSERIAL``'s) now belongs to the new ``epcis_event``: it
+    would go with the ``old`` table, and the new one's ``id`` default names it."""
+    sequence = op.get_bind().scalar(sa.text(f"SELECT pg_get_serial_sequence('{old}', 'id')"))
+    if sequence is not None:
+        op.execute(f"ALTER SEQUENCE {sequence} OWNED BY epcis_event.id")
