@@ -269,6 +269,12 @@ def main() -> None:
     parser.add_argument("--keep", help="build the store in this SQLite file and keep it")
     parser.add_argument("--url", help="a database URL to build in instead (PostgreSQL)")
     parser.add_argument("--explain", action="store_true", help="print each statement's plan")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out the reads whose name has this"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help="time only the reads whose name has this"
+    )
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp:
@@ -301,6 +307,10 @@ def main() -> None:
 
         print(f"{'read':<40}{'p50 ms':>9}{'p99 ms':>9}")
         for name, call in reads_of(db, picks):
+            if any(part in name for part in args.skip) or (
+                args.only and not any(part in name for part in args.only)
+            ):
+                continue
             call()  # once untimed: caches and the page cache warm, as in a running server
             if args.explain:
                 current[0] = name
