@@ -496,11 +496,13 @@ def postgres_rows(
     spawn = multiprocessing.get_context("spawn")
     pg: list[tuple[float, float]] = []
     lite: list[float] = []
-    for _ in range(rounds):
+    for round_ in range(rounds):
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
             pg.append(pool.submit(postgres_figures, url, count).result())
+        fresh = folder / f"sqlite-round-{round_}"  # capture_figures names its files alike
+        fresh.mkdir()
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            run = pool.submit(capture_figures, folder, count, streamed=False, workers=0)
+            run = pool.submit(capture_figures, fresh, count, streamed=False, workers=0)
             lite.append(run.result()[0])
 
     def span(values: list[float], form: str = ",.0f") -> str:
