@@ -245,9 +245,10 @@ def explain(db: Database, statements: Sent) -> None:
                 EVENT_TABLES,
             )
         else:
-            cursor.execute(
-                "SELECT tablename, indexname FROM pg_indexes WHERE tablename = ANY(%s) "
-                "ORDER BY 1, 2",
+            cursor.execute(  # the partitions' own indexes too: the plans name those
+                "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND (tablename = ANY(%s) OR tablename LIKE 'epcis\\_event\\_y%%' "
+                "OR tablename = 'epcis_event_default') ORDER BY 1, 2",
                 (list(EVENT_TABLES),),
             )
         print("\n## indexes of the event tables and the reads whose plans use them")
