@@ -16,10 +16,15 @@ AggregationEvents, TransactionEvents and AssociationEvents; about 1 KB each. On 
 3. hashes/s of ``mics.trace.event_hash`` and of the reference ``epcis-event-hash-generator``,
    and events/s of ``validate_event``;
 4. genealogy ``trace`` p50/p99, upstream and downstream of random items and lots, on a store of
-   ``--store`` events, and how long building that store took.
+   ``--store`` events, and how long building that store took;
+5. with ``--postgres URL`` (an empty PostgreSQL database; each round works in a schema of its
+   own and drops it), events/s of the same capture on PostgreSQL, held whole in one process,
+   and of a bare psycopg ``executemany`` of the rows it wrote, in ``--rounds`` rounds
+   alternating with the SQLite capture of the same document: PostgreSQL against SQLite and
+   against its own bare insert, min-max (issue 22, item 2).
 
     .venv/bin/python bench/capture.py [EVENTS=20000] [--store 200000] [--queries 200]
-        [--reference-events 2000]
+        [--reference-events 2000] [--postgres postgresql+psycopg://... [--rounds 3]]
 
 ``--store 1000000`` is the issue's size; building it takes ~10 minutes on 2 cores, so the
 default is 200,000 (the store grows through ``capture_events``, the path the API uses).
@@ -38,6 +43,7 @@ import random
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -45,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from mics import registry
-from mics.db import Database
+from mics.db import Database, make_engine
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
 from mics.trace import capture, documents, genealogy
@@ -356,6 +362,64 @@ def capture_figures(
     return count / elapsed, count / bare, len(body) // count
 
 
+def postgres_figures(url: str, count: int) -> tuple[float, float]:
+    """Events/s of a capture on PostgreSQL (held whole, one process) and of a bare psycopg
+    ``executemany`` of the rows it wrote, each in a fresh schema of the database at ``url``."""
+    import psycopg
+    from psycopg.types.json import Json
+
+    os.environ[WORKERS_ENV] = "0"
+    body = document(list(Chains(seed=3).stream(count)))
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    with psycopg.connect(plain, autocommit=True) as admin:
+        for schema in schemas:
+            admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            made = []
+            for schema in schemas:
+                db = Database(make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
+                db.upgrade()
+                ensure_instance(db, "op")
+                for pid, code in PARTNERS:
+                    registry.create_partner(
+                        db,
+                        PartnerIn(id=pid, name=pid, kind="enterprise", is_public=False, gln=code),
+                    )
+                made.append(db)
+            start = time.perf_counter()
+            result = capture.capture_stream(
+                made[0], io.BytesIO(body), "json", "pelletteria", now=NOW
+            )
+            elapsed = time.perf_counter() - start
+            assert result.captured == count, (result.captured, result.problems[:3])
+            rows = dump_rows(made[0])
+            for db in made:
+                db.dispose()
+            adapted = {  # JSON columns (the capture job's) as psycopg takes them
+                table: [
+                    [Json(v) if isinstance(v, dict | list) else v for v in row] for row in values
+                ]
+                for table, (_, values) in rows.items()
+            }
+            with psycopg.connect(plain, options=f"-csearch_path={schemas[1]}") as connection:
+                with connection.cursor() as cursor:
+                    start = time.perf_counter()
+                    for table in TABLES:
+                        columns = rows[table][0]
+                        marks = ",".join(["%s"] * len(columns))
+                        cursor.executemany(
+                            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",
+                            adapted[table],
+                        )
+                connection.commit()
+                bare = time.perf_counter() - start
+        finally:
+            for schema in schemas:
+                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return count / elapsed, count / bare
+
+
 def reference_hashes(events: list[dict[str, Any]]) -> list[str]:
     from epcis_event_hash_generator import hash_generator, json_to_py
 
@@ -425,6 +489,38 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
+def postgres_rows(
+    rows: list[tuple[str, str, str, str]], folder: Path, url: str, count: int, rounds: int
+) -> None:
+    """Rounds of capture on PostgreSQL and on SQLite, alternating, each in a fresh process."""
+    spawn = multiprocessing.get_context("spawn")
+    pg: list[tuple[float, float]] = []
+    lite: list[float] = []
+    for round_ in range(rounds):
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            pg.append(pool.submit(postgres_figures, url, count).result())
+        fresh = folder / f"sqlite-round-{round_}"  # capture_figures names its files alike
+        fresh.mkdir()
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            run = pool.submit(capture_figures, fresh, count, streamed=False, workers=0)
+            lite.append(run.result()[0])
+
+    def span(values: list[float], form: str = ",.0f") -> str:
+        return f"{min(values):{form}}-{max(values):{form}}"
+
+    ours = [p for p, _ in pg]
+    rows.append(
+        (f"PostgreSQL capture, held whole, no workers, {rounds} rounds", span(ours), "", "")
+    )
+    rows.append(("  bare psycopg executemany, same rows", span([b for _, b in pg]), "", ""))
+    rows.append(
+        ("  PostgreSQL capture / bare executemany", span([p / b for p, b in pg], ".2f"), "", "")
+    )
+    rows.append(("  SQLite capture in the same rounds", span(lite), "", ""))
+    ratios = [p / s for (p, _), s in zip(pg, lite, strict=True)]
+    rows.append(("  PostgreSQL / SQLite capture, per round", span(ratios, ".2f"), ">= 1", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("events", nargs="?", type=int, default=20_000)
@@ -436,6 +532,8 @@ def main() -> None:
     )
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--reference-events", type=int, default=2_000)
+    parser.add_argument("--postgres", help="an empty PostgreSQL database's URL (item 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="PostgreSQL/SQLite rounds")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     rows: list[tuple[str, str, str, str]] = []
@@ -467,6 +565,8 @@ def main() -> None:
             )
             rows.append(("  bare executemany, same rows (events/s)", f"{bare:,.0f}", "ceiling", ""))
             rows.append(("  capture / bare insert", f"{ours / bare:.2f}", ">= 0.25", ""))
+        if args.postgres:
+            postgres_rows(rows, folder, args.postgres, args.events, args.rounds)
         mine, ref, same, checked = hash_figures(args.events, args.reference_events)
         rows.append(("mics event_hash (events/s)", f"{mine:,.0f}", "", ""))
         rows.append(

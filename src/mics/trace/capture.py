@@ -27,7 +27,7 @@ from mics.ledger.leaf import leaf_data, leaf_writer
 from mics.ledger.store import log
 from mics.storage.bulk import insert_rows, parameter_mark
 from mics.storage.write_gate import write_gate
-from mics.trace import clock_skew, documents, json_text
+from mics.trace import clock_skew, documents, json_text, partitions
 from mics.trace.cbv import bare_term
 from mics.trace.inline_namespaces import lift_declarations, lift_document
 from mics.trace.parallel import in_order
@@ -210,6 +210,7 @@ def capture_events(
     result = CaptureResult(capture_id=str(uuid.uuid4()), success=False)
     if not built:  # @xmlns: keys of converted EPCIS 1.2 events become their own @context
         events = (lift_declarations(e, context) if isinstance(e, dict) else e for e in events)
+    partitions.ensure_months(db, record_time)  # PostgreSQL: the month's partition, once
     try:
         with write_gate(db)(wait=wait), db.transaction() as s:
             connection = s.connection()
@@ -379,7 +380,8 @@ class _Writer:
             self.next_id += 1
             events.append(self._event_row(pk, event, digest, event_id, event_time))
             epcs += [(pk, epc, role) for epc, role in epc_list]
-            transactions += [(pk, kind, value) for kind, value in tx_list]
+            # keyed by (type, value, event): a transaction an event lists twice is stored once
+            transactions += [(pk, kind, value) for kind, value in dict.fromkeys(tx_list)]
             if leaf is None:  # leaf_data's checks, in its order, once (~2% of a capture)
                 leaf_data(digest, self.record_time, self.partner)
                 leaf = self.leaf = leaf_writer(self.record_time, self.partner)

@@ -105,26 +105,30 @@ def build(params: Mapping[str, str | list[str]]) -> Select[Any]:
         elif name in MATCHES:
             roles = MATCHES[name]
             epcs = [canonical(v) for v in values]
+            # IN, not a correlated EXISTS: the planner then starts from the (epc, role,
+            # event) index; with EXISTS SQLite scanned every event in id order, testing
+            # each (2.2 s for one item's first page at 100,000 events, 0.3 ms so)
             query = query.where(
-                exists().where(
-                    EventEpcRow.event == EventRow.id,
-                    EventEpcRow.role.in_(roles),
-                    EventEpcRow.epc.in_(epcs),
+                EventRow.id.in_(
+                    select(EventEpcRow.event).where(
+                        EventEpcRow.role.in_(roles), EventEpcRow.epc.in_(epcs)
+                    )
                 )
             )
         elif name.startswith("EQ_bizTransaction_"):
             kind = name.removeprefix("EQ_bizTransaction_")
             query = query.where(
-                exists().where(
-                    EventBizTransactionRow.event == EventRow.id,
-                    EventBizTransactionRow.type.in_(
-                        [
-                            kind,
-                            f"https://ref.gs1.org/cbv/BTT-{kind}",
-                            f"urn:epcglobal:cbv:btt:{kind}",
-                        ]
-                    ),
-                    EventBizTransactionRow.value.in_(values),
+                EventRow.id.in_(
+                    select(EventBizTransactionRow.event).where(
+                        EventBizTransactionRow.type.in_(
+                            [
+                                kind,
+                                f"https://ref.gs1.org/cbv/BTT-{kind}",
+                                f"urn:epcglobal:cbv:btt:{kind}",
+                            ]
+                        ),
+                        EventBizTransactionRow.value.in_(values),
+                    )
                 )
             )
         else:

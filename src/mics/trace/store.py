@@ -7,15 +7,16 @@ beside it exist for queries. ``epcis_event_epc`` indexes every identifier an
 event names, in canonical GS1 Digital Link form, with its role.
 
 Every index costs each captured event a B-tree insert, so there is one per query
-that needs it (migration ``0004_capture_indexes`` has the plans):
+that needs it (migration ``0004_capture_indexes`` has the plans; ``bench/queries.py
+--explain`` prints each read's plan and the reads each index serves):
 ``event_id`` (duplicates, ``EQ_eventID``), ``(event_time, id)`` and
 ``(record_time, id)`` (time ranges and keyset pages), ``read_point`` and
 ``biz_location`` (``EQ_readPoint``, ``EQ_bizLocation``), ``disposition`` (the
 passport's recall check); ``(epc, role, event)`` answers ``MATCH_*``,
-visibility and genealogy from the index alone, ``epcis_event_epc.event`` the
-identifiers of given events; ``(type, value, event)`` answers
-``EQ_bizTransaction_*``. Low-selectivity filters (``eventType``, ``EQ_bizStep``)
-scan in ``id`` order and stop at the page size.
+visibility and genealogy from the index alone, the table itself, keyed by
+``(event, epc, role)``, the identifiers of given events; ``epcis_event_biztx``, keyed by
+``(type, value, event)``, answers ``EQ_bizTransaction_*``. Low-selectivity filters
+(``eventType``, ``EQ_bizStep``) scan in ``id`` order and stop at the page size.
 """
 
 from __future__ import annotations
@@ -98,21 +99,37 @@ class EventRow(Base):
 
 
 class EventEpcRow(Base):
+    """An identifier an event names, with its role: keyed by (``event``, ``epc``, ``role``).
+
+    No surrogate ``id`` (migration ``0011_schema``): on SQLite the table is ``WITHOUT
+    ROWID``, a B-tree in event order that answers "the identifiers of these events" itself,
+    so a row costs two B-tree inserts (that one, at its right edge, and the
+    ``(epc, role, event)`` index) instead of three (rowid table, ``event`` index and that
+    index); on PostgreSQL the heap, the primary key and that index, instead of four."""
+
     __tablename__ = "epcis_event_epc"
-    __table_args__ = (Index("ix_epcis_event_epc_epc_role_event", "epc", "role", "event"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"), index=True)
-    epc: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20))
+    __table_args__ = (
+        Index("ix_epcis_event_epc_epc_role_event", "epc", "role", "event"),
+        {"sqlite_with_rowid": False},
+    )
+    event: Mapped[int] = mapped_column(
+        ForeignKey("epcis_event.id"), primary_key=True, autoincrement=False
+    )
+    epc: Mapped[str] = mapped_column(String(300), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
 class EventBizTransactionRow(Base):
+    """A business transaction an event names: keyed by (``type``, ``value``, ``event``),
+    the order ``EQ_bizTransaction_*`` reads; ``WITHOUT ROWID`` on SQLite, so one B-tree."""
+
     __tablename__ = "epcis_event_biztx"
-    __table_args__ = (Index("ix_epcis_event_biztx_type_value_event", "type", "value", "event"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event: Mapped[int] = mapped_column(ForeignKey("epcis_event.id"))
-    type: Mapped[str] = mapped_column(String(200))
-    value: Mapped[str] = mapped_column(String(300))
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    type: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)
+    event: Mapped[int] = mapped_column(
+        ForeignKey("epcis_event.id"), primary_key=True, autoincrement=False
+    )
 
 
 class NamedQueryRow(Base):
