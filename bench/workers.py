@@ -232,7 +232,7 @@ def one_server(workers: int, args: argparse.Namespace) -> dict[str, float]:
             with db.read() as s:
                 stored = int(
                     s.scalar(
-                        select(func.count(EventEpcRow.id)).where(EventEpcRow.epc.like("%WKB%"))
+                        select(func.count(EventEpcRow.event)).where(EventEpcRow.epc.like("%WKB%"))
                     )
                     or 0
                 )
