@@ -29,10 +29,6 @@ KNOWN_TABLE_READS = {
     # the statement that publishes it (one statement per batch of 50)
     ("mics.passport.verdict_events", "mics.registry.store.ItemRow"),
     ("mics.passport.verdict_events", "mics.registry.store.ProductRow"),
-    # the passport cache's change check: one indexed statement over event identifiers
-    # that leaves out the scan outbox's own events (tag_scan) in SQL
-    ("mics.passport.passport_cache", "mics.trace.store.EventRow"),
-    ("mics.passport.passport_cache", "mics.trace.store.EventEpcRow"),
     # a type annotation only (the capture-job rows ``trace.capture_jobs.jobs`` returns);
     # api/epcis.py is being extended on another branch, left to the merge
     ("mics.api.epcis", "mics.trace.store.CaptureJobRow"),

@@ -383,7 +383,10 @@ def scan_limits(request: Request) -> ScanLimiter:
 def _passport_cache(request: Request) -> PassportCache:
     cache: PassportCache | None = getattr(request.app.state, "scan_passports", None)
     if cache is None:
-        cache = request.app.state.scan_passports = PassportCache()
+        # snapshots: a restart (or an item pushed out of the cache) does not mean
+        # assembling the passport again in the scan (passport.snapshots)
+        size = request.app.state.settings.passport_cache_size
+        cache = request.app.state.scan_passports = PassportCache(size=size, snapshots=True)
     return cache
 
 

@@ -12,13 +12,26 @@
 - ``rejected_scan``: scans judged ``not_authentic`` (a MAC that did not verify, a
   tag not the item's), kept apart from the log, the newest few per item
   (``passport.rejected``).
+- ``passport_snapshot``: the slow part of a passport as served, kept across
+  restarts (``passport.snapshots``; a cache, rebuilt whenever it may be stale).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, func, select
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mics.db import Base, UtcDateTime
@@ -75,6 +88,19 @@ class RejectedScanRow(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     read_point_id: Mapped[str | None] = mapped_column(ForeignKey("read_point.id"), nullable=True)
+
+
+class PassportSnapshotRow(Base):
+    """A served passport's slow part (JSON bytes) and what its change check needs."""
+
+    __tablename__ = "passport_snapshot"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha-256 of the cache key
+    item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    watch: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list, or NULL: any
+    watermark: Mapped[int] = mapped_column(Integer)  # the last event id when assembled
+    shared: Mapped[str] = mapped_column(String(64))  # digest of the product part used
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # The one home of the rule "only scans whose MAC checked speak for the item": anyone

@@ -7,21 +7,23 @@ package (``ARCHITECTURE.md``). Bodies are the stored EPCIS 2.0 JSON-LD text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.orm import Session
 
-from mics.trace.store import CaptureJobRow, EventEpcRow, EventRow
+from mics.trace.store import ROLES, CaptureJobRow, EventEpcRow, EventRow
 
 __all__ = [
     "EventSummary",
     "Recall",
     "event_bodies",
     "event_summaries",
+    "last_event_id",
     "linking_bodies",
+    "new_event_bodies",
     "recalls",
 ]
 
@@ -100,3 +102,43 @@ def recalls(
     elif prefix is not None:
         query = query.where(EventEpcRow.epc.startswith(prefix))
     return [Recall(*row) for row in s.execute(query.distinct())]
+
+
+_LAST_EVENT = select(func.max(EventRow.id))
+
+
+def last_event_id(conn: Connection | Session) -> int:
+    """The row id of the newest stored event (0 in an empty store): a watermark."""
+    return int(conn.scalar(_LAST_EVENT) or 0)
+
+
+def new_event_bodies(
+    conn: Connection | Session,
+    names: Iterable[str],
+    after: int,
+    upto: int,
+    limit: int,
+    skip: Callable[[ColumnElement[str]], ColumnElement[bool]] | None = None,
+) -> list[str]:
+    """Bodies of up to ``limit`` events stored in ``(after, upto]`` that name any of ``names``.
+
+    ``skip(event_id_column)``, when given, is a condition on the event's EPCIS
+    eventID that leaves an event out in SQL (the passport's own scan verdicts).
+    """
+    where = [
+        EventEpcRow.epc.in_(sorted(names)),
+        # every role: the (epc, role, event) index then seeks to the new events
+        # instead of reading each identifier's whole history
+        EventEpcRow.role.in_(ROLES),
+        EventEpcRow.event > after,
+        EventEpcRow.event <= upto,
+    ]
+    if skip is not None:
+        where.append(skip(EventRow.event_id.expression))
+    statement = (
+        select(EventRow.body)
+        .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+        .where(*where)
+        .limit(limit)
+    )
+    return list(conn.scalars(statement).all())
