@@ -101,7 +101,7 @@ def test_a_snapshot_whose_provenance_changed_is_assembled_anew(
 def test_a_snapshot_of_another_registry_context_is_assembled_anew(
     tagged: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A partner's city (a timeline's place) changed: the digest differs, the snapshot is not used."""
+    """A partner's city (a place on a timeline) changed: the snapshot is not used."""
     assembled = _counting(monkeypatch)
     link = DigitalLink(gtin=BAG, serial="BA00003")
     _served(tagged, link)
@@ -137,6 +137,8 @@ def test_the_fast_slow_part_equals_the_plain_passport_without_its_volatile_parts
     assert {k: v for k, v in full.items() if k not in VOLATILE} == slow.body
     assert (slow.item_id is None) == (serial is None)
     for tier in TIERS:
-        frozen = json.loads(freeze(tagged, DigitalLink(gtin=BAG, serial=serial), tier, "en", BASE).body)
+        frozen = json.loads(
+            freeze(tagged, DigitalLink(gtin=BAG, serial=serial), tier, "en", BASE).body
+        )
         plain = passport_json(tagged, BAG, serial, None, tier=tier, base_url=BASE)
         assert frozen == {k: v for k, v in plain.items() if k not in VOLATILE}, tier

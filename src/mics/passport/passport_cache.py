@@ -46,6 +46,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, select
+from sqlalchemy.engine import Dialect
 
 from mics.db import Database
 from mics.passport import access, snapshots
@@ -63,6 +64,7 @@ from mics.passport.view import (
     product_part,
 )
 from mics.registry import reads as registry
+from mics.storage.statements import Statement, dbapi_connection
 from mics.trace import reads as trace_reads
 
 Key = tuple[str, str | None, str | None, str, str, str]
@@ -128,6 +130,10 @@ def _published(event_id: ColumnElement[str]) -> ColumnElement[bool]:
     return exists().where(TagScanRow.event_id == event_id)
 
 
+_LAST_EVENT = Statement(trace_reads.LAST_EVENT_ID)
+_NEW_EVENTS = Statement(trace_reads.new_events_naming(skip=lambda event_id: ~_published(event_id)))
+
+
 def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     """Whether an event stored since ``frozen`` names what its provenance walked; the new mark.
 
@@ -137,27 +143,28 @@ def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     is read and checked as the view checks it. Without a ``watch`` set the answer
     is always yes.
     """
-    with db.engine.connect() as conn:
-        return _changed(conn, frozen)
+    with dbapi_connection(db.engine) as connection:
+        return _changed(connection, db.engine.dialect, frozen)
 
 
-def _changed(conn: Connection, frozen: Frozen) -> tuple[bool, int]:
-    mark = trace_reads.last_event_id(conn)
+def _changed(connection: Any, dialect: Dialect, frozen: Frozen) -> tuple[bool, int]:
+    """``provenance_changed`` on a DBAPI connection: one compiled statement per identifier
+    (the ``(epc, role, event)`` index seeks to each one's new events)."""
+    mark = int(_LAST_EVENT.rows(connection, dialect, {})[0][0] or 0)
     if frozen.watch is None:
         return True, mark
     if mark <= frozen.watermark or not frozen.watch:
         return False, mark
-    bodies = trace_reads.new_event_bodies(
-        conn,
-        frozen.watch,
-        frozen.watermark,
-        mark,
-        CHANGES_LIMIT + 1,
-        skip=lambda event_id: ~_published(event_id),
-    )
-    if len(bodies) > CHANGES_LIMIT:
-        return True, mark
-    return any(VERDICT_FIELD not in json.loads(body) for body in bodies), mark
+    seen = 0
+    for epc in sorted(frozen.watch):
+        params = {"epc": epc, "after": frozen.watermark, "upto": mark, "limit": CHANGES_LIMIT + 1}
+        bodies = [row[0] for row in _NEW_EVENTS.rows(connection, dialect, params)]
+        seen += len(bodies)
+        if seen > CHANGES_LIMIT:
+            return True, mark
+        if any(VERDICT_FIELD not in json.loads(body) for body in bodies):
+            return True, mark
+    return False, mark
 
 
 @cache
@@ -371,28 +378,38 @@ class PassportCache:
         self._entries[key] = (due, frozen)
         return frozen
 
-    def _trusted(self, db: Database, key: Key, frozen: Frozen) -> Frozen | None:
+    def _trusted(
+        self, db: Database, key: Key, frozen: Frozen, connection: Any = None
+    ) -> Frozen | None:
         """``frozen`` with a new watermark when nothing it shows changed, else None."""
         if frozen.watch is None:
             return None
         digest, _ = self._product(db, key[0], key[4])
         if digest != frozen.shared:
             return None
-        changed, mark = provenance_changed(db, frozen)
+        if connection is None:
+            changed, mark = provenance_changed(db, frozen)
+        else:
+            changed, mark = _changed(connection, db.engine.dialect, frozen)
         if changed:
             return None
         return replace(frozen, watermark=mark)
 
     def _recall(self, db: Database, key: Key) -> Frozen | None:
-        """The key's snapshot when it passes the change check (then it is served as built)."""
-        with db.engine.connect() as conn:
-            found = snapshots.recall(conn, snapshots.snapshot_key(key))
-        if found is None:
-            return None
-        frozen = Frozen(
-            found.body, found.item_id, time.monotonic(), found.watch, found.watermark, found.shared
-        )
-        return self._trusted(db, key, frozen)
+        """The key's snapshot when it passes the change check (then it is served as built).
+
+        Two or three compiled statements on one connection: a scan's first answer
+        after a restart waits for them.
+        """
+        with dbapi_connection(db.engine) as connection:
+            found = snapshots.recall(connection, db.engine.dialect, snapshots.snapshot_key(key))
+            if found is None:
+                return None
+            made = time.monotonic()
+            frozen = Frozen(
+                found.body, found.item_id, made, found.watch, found.watermark, found.shared
+            )
+            return self._trusted(db, key, frozen, connection)
 
     def _still_good(self, db: Database, key: Key) -> bool:
         """Keep the entry (and push its next check back) when nothing it shows changed."""

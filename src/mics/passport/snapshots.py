@@ -23,11 +23,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.engine import Dialect
 
 from mics.db import Database
 from mics.passport.store import PassportSnapshotRow
+from mics.storage.statements import Statement
 from mics.storage.write_gate import write_gate
 
 __all__ = ["Snapshot", "recall", "save", "snapshot_key"]
@@ -50,22 +53,28 @@ def snapshot_key(parts: Iterable[str | None]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_RECALL = select(
-    PassportSnapshotRow.body,
-    PassportSnapshotRow.item_id,
-    PassportSnapshotRow.watch,
-    PassportSnapshotRow.watermark,
-    PassportSnapshotRow.shared,
-).where(PassportSnapshotRow.key == bindparam("key"))
+_RECALL = Statement(
+    select(
+        PassportSnapshotRow.body,
+        PassportSnapshotRow.item_id,
+        PassportSnapshotRow.watch,
+        PassportSnapshotRow.watermark,
+        PassportSnapshotRow.shared,
+    ).where(PassportSnapshotRow.key == bindparam("key"))
+)
 
 
-def recall(conn: Connection, key: str) -> Snapshot | None:
-    """The snapshot stored under ``key``, unchecked (the caller checks it), or None."""
-    row = conn.execute(_RECALL, {"key": key}).first()
-    if row is None:
+def recall(connection: Any, dialect: Dialect, key: str) -> Snapshot | None:
+    """The snapshot stored under ``key``, unchecked (the caller checks it), or None.
+
+    On a DBAPI connection (``storage.statements``): it runs on a scan's path.
+    """
+    rows = _RECALL.rows(connection, dialect, {"key": key})
+    if not rows:
         return None
-    watch = None if row.watch is None else frozenset(json.loads(row.watch))
-    return Snapshot(bytes(row.body), row.item_id, watch, int(row.watermark), row.shared)
+    body, item_id, watch, watermark, shared = rows[0]
+    watched = None if watch is None else frozenset(json.loads(watch))
+    return Snapshot(bytes(body), item_id, watched, int(watermark), shared)
 
 
 def save(db: Database, snapshots: Sequence[tuple[str, Snapshot]]) -> None:
