@@ -21,7 +21,6 @@ from mics.db import Database
 from mics.errors import NotFound
 from mics.registry import domain
 from mics.registry import reads as registry
-from mics.registry.products import find_product
 from mics.registry.schemas import ItemOut
 from mics.trace import reads as events
 from mics.trace.canonical_uri import canonical_uri
@@ -81,7 +80,7 @@ def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -
     """The item, lot or model a Digital Link names, or ``NotFound``."""
     gtin = domain.normalise_gtin(gtin)
     with db.read() as s:
-        product = find_product(s, gtin)
+        product = registry.product_ref(s, gtin)
         if serial is None:
             if lot is not None and not registry.lot_exists(s, product.id, lot):
                 raise NotFound(f"no lot {lot!r} of GTIN {gtin}", field="lot", value=lot)
@@ -136,7 +135,7 @@ def custody(db: Database, subject: Subject) -> Custody:
     walked = frozenset(found.nodes).union(*names.values())
     roots = {node for node, about in found.nodes.items() if about.get("depth") == 0}
     with db.read() as s:
-        brand = find_product(s, subject.gtin).brand_id
+        brand = registry.product_ref(s, subject.gtin).brand_id
         # This instance's own operator (not a partnership member) runs the registry
         # and captures for partners without keys of their own (`mics epcis capture`).
         operators = registry.operator_ids(s)

@@ -378,19 +378,14 @@ class PassportCache:
         self._entries[key] = (due, frozen)
         return frozen
 
-    def _trusted(
-        self, db: Database, key: Key, frozen: Frozen, connection: Any = None
-    ) -> Frozen | None:
+    def _trusted(self, db: Database, key: Key, frozen: Frozen) -> Frozen | None:
         """``frozen`` with a new watermark when nothing it shows changed, else None."""
         if frozen.watch is None:
             return None
         digest, _ = self._product(db, key[0], key[4])
         if digest != frozen.shared:
             return None
-        if connection is None:
-            changed, mark = provenance_changed(db, frozen)
-        else:
-            changed, mark = _changed(connection, db.engine.dialect, frozen)
+        changed, mark = provenance_changed(db, frozen)
         if changed:
             return None
         return replace(frozen, watermark=mark)
@@ -399,17 +394,22 @@ class PassportCache:
         """The key's snapshot when it passes the change check (then it is served as built).
 
         Two or three compiled statements on one connection: a scan's first answer
-        after a restart waits for them.
+        after a restart waits for them. The product part comes first: it may need
+        connections of its own, and a request thread must not hold one while it
+        waits for another (40 threads would empty the pool).
         """
+        digest, _ = self._product(db, key[0], key[4])
         with dbapi_connection(db.engine) as connection:
-            found = snapshots.recall(connection, db.engine.dialect, snapshots.snapshot_key(key))
-            if found is None:
+            dialect = db.engine.dialect
+            found = snapshots.recall(connection, dialect, snapshots.snapshot_key(key))
+            if found is None or found.watch is None or found.shared != digest:
                 return None
             made = time.monotonic()
             frozen = Frozen(
                 found.body, found.item_id, made, found.watch, found.watermark, found.shared
             )
-            return self._trusted(db, key, frozen, connection)
+            changed, mark = _changed(connection, dialect, frozen)
+        return None if changed else replace(frozen, watermark=mark)
 
     def _still_good(self, db: Database, key: Key) -> bool:
         """Keep the entry (and push its next check back) when nothing it shows changed."""
