@@ -25,10 +25,20 @@ one rebuild. ``clear()`` drops everything (after a registry edit, say). Each
 worker process keeps its own cache: nothing in it needs to be shared, because
 the volatile parts come from the database on every request.
 
+With ``snapshots=True`` (the server's cache) every slow part assembled is also
+written, off the request path, to the ``passport_snapshot`` table
+(``passport.snapshots``). A key this process does not hold - after a restart,
+in another worker, or pushed out of a full cache (the oldest entry goes) - is
+recalled from there and served once it passes the same check a due entry
+passes: its product part's digest (content, not a counter: it holds across
+processes) and no new provenance event naming what it walked. Two or three
+compiled statements instead of an assembly.
+
 Measured (``bench/scan.py``, 2,000 tagged items): rebuilding every item each
 ``ttl`` took a whole core (2,000 x ~26 ms per 30-45 s) and left scans at
 66-209/s; with the product part shared and rebuilds only on change, a due
-item costs one indexed read (~0.2 ms).
+item costs one indexed read (~0.2 ms). First scans: ``src/mics/passport/BENCH.md``
+round 5 (``bench/scan.py ... restart`` and ``... evict``).
 """
 
 from __future__ import annotations
@@ -93,6 +103,9 @@ class Frozen:
     shared: str = ""
 
 
+# Snapshots assembled within this long are written together, in one transaction: a burst
+# of first scans (a restart under load) costs the write gate one commit, not one each.
+SAVE_DELAY_S = 2.0
 WATCH_LIMIT = 500  # identifiers; a larger provenance is rebuilt whenever due
 CHANGES_LIMIT = 200  # new events to look at before simply rebuilding
 
@@ -290,6 +303,7 @@ class PassportCache:
         self._shared: dict[tuple[str, str], tuple[float, str, dict[str, Any]]] = {}
         self._refreshing: set[Key] = set()
         self._unsaved: dict[Key, tuple[Database, Frozen]] = {}
+        self._saver: threading.Timer | None = None
         self._lock = threading.Lock()
         self._refresher: ThreadPoolExecutor | None = None
 
@@ -332,11 +346,17 @@ class PassportCache:
         self._shared.clear()
 
     def close(self) -> None:
-        """Wait for the rebuilds and snapshot writes under way (a later one starts a new thread)."""
+        """Wait for the rebuilds under way and write the snapshots queued (a later one starts
+        a new thread)."""
         with self._lock:
             refresher, self._refresher = self._refresher, None
+            saver = self._saver
         if refresher is not None:
             refresher.shutdown(wait=True)
+        if saver is not None:
+            saver.cancel()
+            saver.join()
+        self._save()
 
     def _assemble(
         self, db: Database, link: DigitalLink, tier: str, lang: str, base_url: str
@@ -427,18 +447,21 @@ class PassportCache:
         return True
 
     def _save_later(self, db: Database, key: Key, frozen: Frozen) -> None:
-        """Queue ``frozen`` for its snapshot; the refresher thread writes them in batches."""
+        """Queue ``frozen`` for its snapshot: written ``SAVE_DELAY_S`` later with the others."""
         if not self.snapshots:
             return
         with self._lock:
             first = not self._unsaved
             self._unsaved[key] = (db, frozen)
-        if first:
-            self._executor().submit(self._save)
+            if first:
+                self._saver = threading.Timer(SAVE_DELAY_S, self._save)
+                self._saver.daemon = True
+                self._saver.start()
 
     def _save(self) -> None:
         with self._lock:
             unsaved, self._unsaved = self._unsaved, {}
+            self._saver = None
         by_database: dict[Database, list[tuple[str, snapshots.Snapshot]]] = {}
         for key, (db, frozen) in unsaved.items():
             snap = snapshots.Snapshot(
