@@ -195,6 +195,19 @@ async def closed_loop(
     return _summary(latencies, elapsed)
 
 
+async def get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str
+) -> bool:
+    """One bare HTTP/1.1 GET on a keep-alive connection; whether it was answered 200."""
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return head.startswith(b"HTTP/1.1 200")
+
+
 async def open_loop(base: str, paths: list[str], rate: float) -> dict[str, float]:
     """``len(paths)`` requests at a fixed ``rate``; latency from each scheduled start.
 
@@ -216,13 +229,7 @@ async def open_loop(base: str, paths: list[str], rate: float) -> dict[str, float
         nonlocal failed
         reader, writer = await connections.get()
         try:
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode()
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            await reader.readexactly(int(length.group(1)) if length else 0)
-            if not head.startswith(b"HTTP/1.1 200"):
+            if not await get(reader, writer, host, path):
                 failed += 1
         except (OSError, asyncio.IncompleteReadError):
             failed += 1
@@ -265,22 +272,28 @@ def pending(db: Database) -> int:
         return int(s.scalar(select(func.count()).where(TagScanRow.event_id.is_(None))) or 0)
 
 
+def bench_database(folder: Path, port: int) -> tuple[str, dict[str, str], Database]:
+    """The server's address, its environment, and its migrated (empty) database."""
+    base = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        # MICS_BENCH_DATABASE_URL: an empty database elsewhere (PostgreSQL, say)
+        "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
+        or f"sqlite:///{folder / 'bench.db'}",
+        "MICS_HOME": str(folder / "home"),
+        "MICS_BASE_URL": base,
+    }
+    os.environ.update(env)
+    db = Database.from_url(env["MICS_DATABASE_URL"])
+    db.upgrade()
+    return base, env, db
+
+
 def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
     wrk = shutil.which("wrk")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = os.environ | {
-            # MICS_BENCH_DATABASE_URL: an empty database elsewhere (PostgreSQL, say)
-            "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
-            or f"sqlite:///{folder / 'bench.db'}",
-            "MICS_HOME": str(folder / "home"),
-            "MICS_BASE_URL": base,
-        }
-        os.environ.update(env)
-        db = Database.from_url(env["MICS_DATABASE_URL"])
-        db.upgrade()
+        base, env, db = bench_database(folder, port)
         # fresh URLs for up to 8,000 scans/s: a URL used twice is a replay, not a scan
         taps = max(2, int(8000 * seconds / n_tags) + 2)
         paths = prepare(db, folder / "home", base, n_tags, taps)
@@ -364,13 +377,7 @@ async def first_scans(base: str, paths: list[str], concurrency: int) -> dict[str
         reader, writer = await asyncio.open_connection(host, int(port))
         for path in queue:
             sent = time.perf_counter()
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode()
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            await reader.readexactly(int(length.group(1)) if length else 0)
-            if not head.startswith(b"HTTP/1.1 200"):
+            if not await get(reader, writer, host, path):
                 failed += 1
             latencies.append(time.perf_counter() - sent)
         writer.close()
@@ -393,16 +400,7 @@ def first_scan_main(mode: str, n_tags: int, connections: int, workers: int) -> N
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = os.environ | {
-            "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
-            or f"sqlite:///{folder / 'bench.db'}",
-            "MICS_HOME": str(folder / "home"),
-            "MICS_BASE_URL": base,
-        }
-        os.environ.update(env)
-        db = Database.from_url(env["MICS_DATABASE_URL"])
-        db.upgrade()
+        base, env, db = bench_database(folder, port)
         passes = 2 + 4 * rounds
         paths = prepare(db, folder / "home", base, n_tags, passes)
         taps = [paths[n * n_tags : (n + 1) * n_tags] for n in range(passes)]

@@ -8,13 +8,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.support import epcis_document
+from tests.support import count_assemblies, epcis_document
 
 from mics.config import Settings
 from mics.db import Database
@@ -22,7 +21,7 @@ from mics.passport import ownership, scans, tags, verdict_events
 from mics.passport.digital_link import DigitalLink
 from mics.passport.passport_cache import Frozen, PassportCache, freeze
 from mics.passport.store import TagScanRow
-from mics.passport.view import Assembled, Subject, assemble, passport_json
+from mics.passport.view import passport_json
 from mics.registry import find_item
 from mics.storage.write_gate import GateBusy, write_gate
 from mics.trace.capture import capture_document, capture_events
@@ -267,19 +266,14 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
 ) -> None:
     from mics.passport.view import product_part
 
-    assembled: list[str | None] = []
+    assembled = count_assemblies(monkeypatch)
     products: list[str] = []
-    real_assemble, real_part = assemble, product_part
-
-    def counting_assemble(db: Database, subject: Subject, *args: Any, **kwargs: Any) -> Assembled:
-        assembled.append(subject.serial)
-        return real_assemble(db, subject, *args, **kwargs)
+    real_part = product_part
 
     def counting_part(*args: object, **kwargs: object) -> dict[str, object]:
         products.append(str(args[1]))
         return real_part(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("mics.passport.passport_cache.assemble", counting_assemble)
     monkeypatch.setattr("mics.passport.passport_cache.product_part", counting_part)
     cache = PassportCache(ttl=3600)
     first, second = DigitalLink(gtin=BAG, serial="BA00001"), DigitalLink(gtin=BAG, serial="BA00002")
@@ -328,14 +322,7 @@ def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
     """
     from mics.passport.passport_cache import CHANGES_LIMIT
 
-    assembled: list[str | None] = []
-    real_assemble = assemble
-
-    def counting_assemble(db: Database, subject: Subject, *args: Any, **kwargs: Any) -> Assembled:
-        assembled.append(subject.serial)
-        return real_assemble(db, subject, *args, **kwargs)
-
-    monkeypatch.setattr("mics.passport.passport_cache.assemble", counting_assemble)
+    assembled = count_assemblies(monkeypatch)
     cache = PassportCache(ttl=3600)
     link = DigitalLink(gtin=BAG, serial="BA00001")
     cache.passport(tagged, link, "public", "en", BASE)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from tests.support import epcis_document, tag_demo
+from tests.support import count_assemblies, epcis_document, tag_demo
 
 from mics.db import Database
 from mics.passport import snapshots
@@ -14,8 +14,6 @@ from mics.passport.digital_link import DigitalLink
 from mics.passport.passport_cache import PassportCache, freeze
 from mics.passport.view import (
     VOLATILE,
-    Assembled,
-    Subject,
     assemble,
     find_subject,
     full_passport,
@@ -34,18 +32,6 @@ TIERS = ("public", "legitimate_interest", "authority")
 def tagged_any(db: Database) -> Database:
     """The tagged demo registry on SQLite and on PostgreSQL (the snapshot table on both)."""
     return tag_demo(db)
-
-
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    assembled: list[str | None] = []
-    real = assemble
-
-    def counting(db: Database, subject: Subject, *args: Any, **kwargs: Any) -> Assembled:
-        assembled.append(subject.serial)
-        return real(db, subject, *args, **kwargs)
-
-    monkeypatch.setattr("mics.passport.passport_cache.assemble", counting)
-    return assembled
 
 
 def _served(db: Database, link: DigitalLink) -> dict[str, dict[str, Any]]:
@@ -71,7 +57,7 @@ def _repair(serial: str) -> dict[str, object]:
 def test_a_restarted_cache_serves_the_snapshot_without_assembling(
     tagged_any: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assembled = _counting(monkeypatch)
+    assembled = count_assemblies(monkeypatch)
     link = DigitalLink(gtin=BAG, serial="BA00001")
     first = _served(tagged_any, link)
     assert assembled == ["BA00001"] * len(TIERS)
@@ -86,7 +72,7 @@ def test_a_restarted_cache_serves_the_snapshot_without_assembling(
 def test_a_snapshot_whose_provenance_changed_is_assembled_anew(
     tagged_any: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assembled = _counting(monkeypatch)
+    assembled = count_assemblies(monkeypatch)
     link = DigitalLink(gtin=BAG, serial="BA00002")
     before = _served(tagged_any, link)
     assert before["public"]["provenance"]["timeline"] == []
@@ -102,7 +88,7 @@ def test_a_snapshot_of_another_registry_context_is_assembled_anew(
     tagged: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A partner's city (a place on a timeline) changed: the snapshot is not used."""
-    assembled = _counting(monkeypatch)
+    assembled = count_assemblies(monkeypatch)
     link = DigitalLink(gtin=BAG, serial="BA00003")
     _served(tagged, link)
     with tagged.transaction() as s:
