@@ -41,10 +41,11 @@ from mics.errors import InvalidInput, MicsError
 from mics.passport import access, resolver, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
-from mics.passport.passport_cache import PassportCache, compact, ownership_of
+from mics.passport.passport_cache import PassportCache, compact
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
+from mics.passport.volatile import ownership_of
 from mics.storage.scan_group import ScanGroup, scan_group
 from mics.storage.write_gate import GateBusy
 from mics.web.negotiation import negotiate, preferred_language

@@ -48,31 +48,27 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, select
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
 from mics.passport import access, snapshots
 from mics.passport.digital_link import DigitalLink
-from mics.passport.ownership_store import OwnershipRow, PassportItemRow
-from mics.passport.store import LAST_CHECKED_SCAN, TagScanRow
+from mics.passport.store import TagScanRow
 from mics.passport.view import (
     VERDICT_FIELD,
     VOLATILE,
     assemble,
-    authenticity_block,
     check_lang,
     find_subject,
-    ownership_block,
     product_part,
 )
+from mics.passport.volatile import visible_keys, volatile_parts
 from mics.registry import reads as registry
 from mics.storage.statements import Statement, dbapi_connection
 from mics.trace import reads as trace_reads
@@ -180,26 +176,6 @@ def _changed(connection: Any, dialect: Dialect, frozen: Frozen) -> tuple[bool, i
     return False, mark
 
 
-@cache
-def visible_keys(tier: str) -> dict[str, frozenset[str]]:
-    """Which keys of each volatile part ``tier`` may read, by the ``access`` rules."""
-    template = {
-        "authenticity": authenticity_block("authentic", datetime.now(UTC), 1),
-        "ownership": ownership_block(
-            {
-                "owners": 1,
-                "since": "x",
-                "owned_since": ["x"],
-                "lost_or_stolen": True,
-                "status": "lost",
-                "claimable": False,
-            }
-        ),
-    }
-    kept = access.filter_to_tier(template, tier)
-    return {part: frozenset(kept.get(part, {})) for part in VOLATILE}
-
-
 def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes:
     """The whole passport: the frozen bytes with the volatile ``parts`` added, filtered."""
     keys = visible_keys(tier)
@@ -209,68 +185,6 @@ def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes
         if kept:
             tail += b',"' + name.encode() + b'":' + compact(kept)
     return frozen.body[:-1] + tail + b"}"
-
-
-# --- the volatile parts, read fresh ------------------------------------------------------------
-
-# The owner's report and every ownership period in one statement: periods only
-# exist for an item with a packaging secret (``ownership.claim`` needs one).
-_OWNERSHIP = (
-    select(PassportItemRow.status, OwnershipRow.since, OwnershipRow.until)
-    .select_from(PassportItemRow)
-    .outerjoin(OwnershipRow, OwnershipRow.item_id == PassportItemRow.item_id)
-    .where(PassportItemRow.item_id == bindparam("item"))
-    .order_by(OwnershipRow.since, OwnershipRow.id)
-)
-UNKNOWN = {"verdict": None, "checkedAt": None, "counter": None}
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def ownership_now(conn: Connection, item_id: int) -> dict[str, Any]:
-    """``ownership`` as ``ownership.item_status`` would give it, in one indexed read."""
-    rows = conn.execute(_OWNERSHIP, {"item": item_id}).all()
-    secret = bool(rows)  # the item has a passport_item row: a packaging secret
-    status = rows[0].status if rows else None
-    periods = [(row.since, row.until) for row in rows if row.since is not None]
-    return ownership_of(secret, status, periods)
-
-
-def ownership_of(
-    secret: bool, status: str | None, periods: Sequence[tuple[datetime, datetime | None]]
-) -> dict[str, Any]:
-    """``ownership`` from what the database holds: a packaging secret, a report, periods."""
-    current = [since for since, until in periods if until is None]
-    return ownership_block(
-        {
-            "owners": len(periods),
-            "since": _stamp(current[-1]) if current else None,
-            "owned_since": [_stamp(since) for since, _ in periods],
-            "lost_or_stolen": bool(status),
-            "status": status,
-            "claimable": secret and not periods,
-        }
-    )
-
-
-def volatile_parts(
-    db: Database,
-    item_id: int | None,
-    authenticity: dict[str, Any] | None = None,
-    ownership: dict[str, Any] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Fresh ``authenticity`` and ``ownership`` (unless given: a scan has just read both)."""
-    if item_id is None:
-        return {"authenticity": dict(UNKNOWN), "ownership": ownership_block(None)}
-    if authenticity is not None and ownership is not None:
-        return {"authenticity": authenticity, "ownership": ownership}
-    with db.engine.connect() as conn:
-        if authenticity is None:
-            last = conn.execute(LAST_CHECKED_SCAN, {"item": item_id}).first()
-            authenticity = dict(UNKNOWN) if last is None else authenticity_block(*last)
-        return {"authenticity": authenticity, "ownership": ownership_now(conn, item_id)}
 
 
 # --- the cache ---------------------------------------------------------------------------------
