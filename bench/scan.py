@@ -14,9 +14,23 @@ scans take a leaner path (``MicsApp`` answers them ahead of FastAPI's routing
 and middleware), so the bench also prints, for scale, the floor of the HTTP
 server itself: a bare ASGI callable returning a constant under the same
 uvicorn (``floor_app`` below, not the app). Usage:
-python bench/scan.py [SECONDS] [TAGS] [CONNECTIONS] [WORKERS]
+python bench/scan.py [SECONDS] [TAGS] [CONNECTIONS] [WORKERS] [MODE]
 (``MICS_BENCH_DATABASE_URL=postgresql+psycopg://...`` runs it on an empty
 PostgreSQL database instead of a temporary SQLite file).
+
+MODE ``warm`` (the default) is the run above. Two modes time *first* scans
+(issue 22.1; target: a first scan costs at most 2x a warm one), each path once,
+on CONNECTIONS keep-alive connections back to back (``first_scans``), in ROUNDS
+rounds (``MICS_BENCH_ROUNDS``, 3) with the warm figure from the same round:
+
+- ``restart``: each round starts the server anew on the same database, scans
+  every tag once (its first scan in this process) and then once more (warm).
+  Round 0 is the very first scan of every tag (no snapshot yet: assembled).
+- ``evict``: the server keeps TAGS / 10 passports (``MICS_PASSPORT_CACHE_SIZE``:
+  10x more tags than the cache holds) and scans the tags round-robin, so no
+  scan finds its passport in memory; the warm figure is the same pass on a
+  server whose cache holds every tag.
+SECONDS is unused in these modes (each pass scans every tag once).
 """
 
 from __future__ import annotations
@@ -181,6 +195,19 @@ async def closed_loop(
     return _summary(latencies, elapsed)
 
 
+async def get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str
+) -> bool:
+    """One bare HTTP/1.1 GET on a keep-alive connection; whether it was answered 200."""
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return head.startswith(b"HTTP/1.1 200")
+
+
 async def open_loop(base: str, paths: list[str], rate: float) -> dict[str, float]:
     """``len(paths)`` requests at a fixed ``rate``; latency from each scheduled start.
 
@@ -202,13 +229,7 @@ async def open_loop(base: str, paths: list[str], rate: float) -> dict[str, float
         nonlocal failed
         reader, writer = await connections.get()
         try:
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n".encode()
-            )
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            await reader.readexactly(int(length.group(1)) if length else 0)
-            if not head.startswith(b"HTTP/1.1 200"):
+            if not await get(reader, writer, host, path):
                 failed += 1
         except (OSError, asyncio.IncompleteReadError):
             failed += 1
@@ -251,22 +272,28 @@ def pending(db: Database) -> int:
         return int(s.scalar(select(func.count()).where(TagScanRow.event_id.is_(None))) or 0)
 
 
+def bench_database(folder: Path, port: int) -> tuple[str, dict[str, str], Database]:
+    """The server's address, its environment, and its migrated (empty) database."""
+    base = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        # MICS_BENCH_DATABASE_URL: an empty database elsewhere (PostgreSQL, say)
+        "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
+        or f"sqlite:///{folder / 'bench.db'}",
+        "MICS_HOME": str(folder / "home"),
+        "MICS_BASE_URL": base,
+    }
+    os.environ.update(env)
+    db = Database.from_url(env["MICS_DATABASE_URL"])
+    db.upgrade()
+    return base, env, db
+
+
 def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
     wrk = shutil.which("wrk")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = os.environ | {
-            # MICS_BENCH_DATABASE_URL: an empty database elsewhere (PostgreSQL, say)
-            "MICS_DATABASE_URL": os.environ.get("MICS_BENCH_DATABASE_URL")
-            or f"sqlite:///{folder / 'bench.db'}",
-            "MICS_HOME": str(folder / "home"),
-            "MICS_BASE_URL": base,
-        }
-        os.environ.update(env)
-        db = Database.from_url(env["MICS_DATABASE_URL"])
-        db.upgrade()
+        base, env, db = bench_database(folder, port)
         # fresh URLs for up to 8,000 scans/s: a URL used twice is a replay, not a scan
         taps = max(2, int(8000 * seconds / n_tags) + 2)
         paths = prepare(db, folder / "home", base, n_tags, taps)
@@ -338,8 +365,103 @@ def main(seconds: int, n_tags: int, connections: int, workers: int) -> None:
         print(f"EPCIS verdict events: backlog drained {drained:.1f} s after the load")
 
 
+async def first_scans(base: str, paths: list[str], concurrency: int) -> dict[str, float]:
+    """Every path once, ``concurrency`` bare HTTP/1.1 clients back to back (closed loop)."""
+    host, port = base.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    failed = 0
+    queue = iter(paths)
+
+    async def client() -> None:
+        nonlocal failed
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for path in queue:
+            sent = time.perf_counter()
+            if not await get(reader, writer, host, path):
+                failed += 1
+            latencies.append(time.perf_counter() - sent)
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return _summary(latencies, time.perf_counter() - started) | {"errors": float(failed)}
+
+
+def _settle(db: Database) -> None:
+    """Wait for the verdict outbox to empty (each pass starts from the same quiet state)."""
+    start = time.perf_counter()
+    while pending(db) and time.perf_counter() - start < 120:
+        time.sleep(0.2)
+
+
+def first_scan_main(mode: str, n_tags: int, connections: int, workers: int) -> None:
+    """``restart`` and ``evict`` (module docstring): first scans against warm ones."""
+    rounds = int(os.environ.get("MICS_BENCH_ROUNDS", "3"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        base, env, db = bench_database(folder, port)
+        passes = 2 + 4 * rounds
+        paths = prepare(db, folder / "home", base, n_tags, passes)
+        taps = [paths[n * n_tags : (n + 1) * n_tags] for n in range(passes)]
+        small = {"MICS_PASSPORT_CACHE_SIZE": str(max(1, n_tags // 10))}
+        rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
+
+        def run(extra: dict[str, str], *tap_lists: list[str]) -> list[dict[str, float]]:
+            server = start_server(port, env | extra, workers)
+            try:
+                found = []
+                for tap in tap_lists:
+                    found.append(asyncio.run(first_scans(base, tap, connections)))
+                    _settle(db)
+                return found
+            finally:
+                server.terminate()
+                server.wait(30)
+
+        loads = [os.getloadavg()[0]]
+        # Round 0: the first scan of every tag ever (assembled), then a warm one.
+        first, warm = run({}, taps[0], taps[1])
+        rows.append(("never scanned: assembled", first, warm))
+        for r in range(rounds):
+            a, b, c, d = taps[2 + 4 * r : 6 + 4 * r]
+            if mode == "restart":
+                first, warm = run({}, a, b)
+                rows.append((f"round {r + 1}: after a restart", first, warm))
+            else:
+                _, first = run(small, a, b)  # every scan misses the memory cache
+                _, warm = run({}, c, d)  # the same after a warm-up, all in memory
+                rows.append((f"round {r + 1}: 10x the cache", first, warm))
+            loads.append(os.getloadavg()[0])
+        counted = verdicts(db)
+    print(f"first-scan bench ({mode}): {connections} connections, uvicorn x{workers}, "
+          f"{n_tags} tags, {db.engine.dialect.name}, {os.cpu_count()} CPUs, "
+          f"load {min(loads):.1f}-{max(loads):.1f}")  # fmt: skip
+    print(f"{'':28} {'first/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'warm/s':>8} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'first costs':>11}")  # fmt: skip
+    ratios = []
+    for label, first, warm in rows:
+        ratio = warm["rps"] / first["rps"]
+        if not label.startswith("never"):
+            ratios.append(ratio)
+        print(f"{label:28} {first['rps']:8.0f} {first['p50']:7.2f} {first['p99']:7.2f} "
+              f"{warm['rps']:8.0f} {warm['p50']:7.2f} {warm['p99']:7.2f} "
+              f"{ratio:10.2f}x")  # fmt: skip
+    errors = sum(first["errors"] + warm["errors"] for _, first, warm in rows)
+    print(f"verdicts: {counted}; non-200 answers: {errors:.0f}")
+    print(f"a first scan costs {min(ratios):.2f}-{max(ratios):.2f}x a warm one "
+          f"(target <= 2x; min-max over {len(ratios)} rounds)")  # fmt: skip
+
+
 if __name__ == "__main__":
-    arguments = [int(a) for a in sys.argv[1:]]
+    words = sys.argv[1:]
+    mode = words.pop() if words and not words[-1].isdigit() else "warm"
+    arguments = [int(a) for a in words]
     defaults = [10, 2000, 32, 1]
     seconds, n_tags, connections, workers = arguments + defaults[len(arguments) :]
-    main(seconds, n_tags, connections, workers)
+    if mode == "warm":
+        main(seconds, n_tags, connections, workers)
+    elif mode in ("restart", "evict"):
+        first_scan_main(mode, n_tags, connections, workers)
+    else:
+        raise SystemExit(f"MODE {mode!r}: expected warm, restart or evict")

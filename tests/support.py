@@ -55,3 +55,17 @@ def tag_demo(db: Database) -> Database:
     load_demo_registry(db)
     tags.load_tag_demo(db)
     return db
+
+
+def count_assemblies(monkeypatch: Any) -> list[str | None]:
+    """The serials whose passports ``passport_cache`` assembles from now on, in order."""
+    from mics.passport import view
+
+    assembled: list[str | None] = []
+
+    def counting(db: Database, subject: Any, *args: Any, **kwargs: Any) -> view.Assembled:
+        assembled.append(subject.serial)
+        return view.assemble(db, subject, *args, **kwargs)
+
+    monkeypatch.setattr("mics.passport.passport_cache.assemble", counting)
+    return assembled

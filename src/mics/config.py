@@ -44,6 +44,8 @@ class Settings:
     - ``trusted_proxies``: ``MICS_TRUSTED_PROXIES``; the addresses (comma-separated,
       ``*`` for any) whose ``X-Forwarded-For`` names the client in ``mics serve``,
       ``127.0.0.1,::1`` by default; empty: trust no one, the connection is the client.
+    - ``passport_cache_size``: ``MICS_PASSPORT_CACHE_SIZE``; passports each server
+      process keeps in memory for scans (``mics.passport.passport_cache``), 10,000.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -57,6 +59,7 @@ class Settings:
     compute_workers: int = 1
     # uvicorn's own default: a proxy on the same machine (nginx, Caddy) names the client
     trusted_proxies: str = "127.0.0.1,::1"
+    passport_cache_size: int = 10_000
 
     @classmethod
     def from_env(cls, served_at: str | None = None) -> Settings:
@@ -73,6 +76,7 @@ class Settings:
             operator_partner=env.get("MICS_OPERATOR_PARTNER", "mics-operator"),
             compute_workers=_whole(env, "MICS_COMPUTE_WORKERS", 1, 1, 64),
             trusted_proxies=env.get("MICS_TRUSTED_PROXIES", "127.0.0.1,::1").strip(),
+            passport_cache_size=_whole(env, "MICS_PASSPORT_CACHE_SIZE", 10_000, 1, 10_000_000),
         )
 
     def remember_served_at(self) -> None:

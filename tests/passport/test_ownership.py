@@ -190,10 +190,10 @@ async def test_resale_through_the_api(client: httpx.AsyncClient, shop: Database)
 
 
 def test_the_passport_caches_fast_ownership_read_agrees_with_item_status(shop: Database) -> None:
-    """``passport_cache.ownership_now`` (one Core statement, the hot path) against the
+    """``volatile.ownership_now`` (one Core statement, the hot path) against the
     plain ``ownership.item_status`` the view uses, after each step of an item's life."""
-    from mics.passport.passport_cache import ownership_now
     from mics.passport.view import ownership_block
+    from mics.passport.volatile import ownership_now
 
     item = find_item(shop, BAG, "BA00002").id
 

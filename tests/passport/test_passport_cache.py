@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.support import epcis_document
+from tests.support import count_assemblies, epcis_document
 
 from mics.config import Settings
 from mics.db import Database
@@ -266,19 +266,14 @@ def test_a_due_passport_is_rebuilt_only_when_its_provenance_or_product_changed(
 ) -> None:
     from mics.passport.view import product_part
 
-    assembled: list[str | None] = []
+    assembled = count_assemblies(monkeypatch)
     products: list[str] = []
-    real_json, real_part = passport_json, product_part
-
-    def counting_json(*args: object, **kwargs: object) -> dict[str, object]:
-        assembled.append(str(args[2]))
-        return real_json(*args, **kwargs)  # type: ignore[arg-type]
+    real_part = product_part
 
     def counting_part(*args: object, **kwargs: object) -> dict[str, object]:
         products.append(str(args[1]))
         return real_part(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("mics.passport.passport_cache.passport_json", counting_json)
     monkeypatch.setattr("mics.passport.passport_cache.product_part", counting_part)
     cache = PassportCache(ttl=3600)
     first, second = DigitalLink(gtin=BAG, serial="BA00001"), DigitalLink(gtin=BAG, serial="BA00002")
@@ -327,14 +322,7 @@ def test_many_verdicts_and_an_unmarked_one_leave_a_due_passport_as_it_was(
     """
     from mics.passport.passport_cache import CHANGES_LIMIT
 
-    assembled: list[str] = []
-    real_json = passport_json
-
-    def counting_json(*args: object, **kwargs: object) -> dict[str, object]:
-        assembled.append(str(args[2]))
-        return real_json(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("mics.passport.passport_cache.passport_json", counting_json)
+    assembled = count_assemblies(monkeypatch)
     cache = PassportCache(ttl=3600)
     link = DigitalLink(gtin=BAG, serial="BA00001")
     cache.passport(tagged, link, "public", "en", BASE)

@@ -42,10 +42,11 @@ from mics.passport import access, resolver, scans, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.languages import LANGUAGES, language_code
-from mics.passport.passport_cache import PassportCache, compact, ownership_of
+from mics.passport.passport_cache import PassportCache, compact
 from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
+from mics.passport.volatile import ownership_of
 from mics.storage.scan_group import ScanGroup, member_of, scan_group
 from mics.storage.write_gate import GateBusy
 from mics.web.negotiation import negotiate, preferred_language
@@ -385,7 +386,10 @@ def scan_limits(request: Request) -> ScanLimiter:
 def _passport_cache(request: Request) -> PassportCache:
     cache: PassportCache | None = getattr(request.app.state, "scan_passports", None)
     if cache is None:
-        cache = request.app.state.scan_passports = PassportCache()
+        # snapshots: a restart (or an item pushed out of the cache) does not mean
+        # assembling the passport again in the scan (passport.snapshots)
+        size = request.app.state.settings.passport_cache_size
+        cache = request.app.state.scan_passports = PassportCache(size=size, snapshots=True)
     return cache
 
 

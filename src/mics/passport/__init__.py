@@ -13,7 +13,8 @@ Pure (named in ``__all__`` below):
 Services and their stores:
 
 - ``view``: the passport JSON (EU ESPR data, UNTP DPP) from registry, trace,
-  footprint; ``passport_cache`` keeps its slow part per product;
+  footprint; ``passport_cache`` keeps its slow part per product and item, and
+  ``snapshots`` keeps those in the database across restarts;
 - ``chain``: the subject a Digital Link names and its chain of custody;
 - ``resolver``: GS1 Digital Link resolution, linksets (RFC 9264), recalls;
 - ``scans``: a tag tap verified, judged (``authenticity``) and recorded;

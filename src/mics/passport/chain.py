@@ -21,7 +21,6 @@ from mics.db import Database
 from mics.errors import NotFound
 from mics.registry import domain
 from mics.registry import reads as registry
-from mics.registry.products import find_product
 from mics.registry.schemas import ItemOut
 from mics.trace import reads as events
 from mics.trace.canonical_uri import canonical_uri
@@ -74,13 +73,14 @@ class Custody:
     chain: frozenset[str]
     cited: list[CitedEvent]
     unvouched: list[dict[str, Any]]
+    walked: frozenset[str] = frozenset()  # every identifier the walk met
 
 
 def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -> Subject:
     """The item, lot or model a Digital Link names, or ``NotFound``."""
     gtin = domain.normalise_gtin(gtin)
     with db.read() as s:
-        product = find_product(s, gtin)
+        product = registry.product_ref(s, gtin)
         if serial is None:
             if lot is not None and not registry.lot_exists(s, product.id, lot):
                 raise NotFound(f"no lot {lot!r} of GTIN {gtin}", field="lot", value=lot)
@@ -103,7 +103,7 @@ def find_subject(db: Database, gtin: str, serial: str | None, lot: str | None) -
         return Subject(gtin, serial, row.lot, item)
 
 
-def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) -> list[CitedEvent]:
+def cited_events(db: Database, subject: Subject) -> list[CitedEvent]:
     """Every supply-chain event upstream of the subject (and of its lot), in time order.
 
     Tag-scan verdicts (``passport.scans`` records each as an ObjectEvent carrying
@@ -116,14 +116,14 @@ def cited_events(db: Database, subject: Subject, trail: set[str] | None = None) 
     must not let one write itself into another brand's provenance. The
     passport lists the others for authorities (``provenance.unvouched``).
     """
-    return custody(db, subject, trail).cited
+    return custody(db, subject).cited
 
 
-def custody(db: Database, subject: Subject, trail: set[str] | None = None) -> Custody:
+def custody(db: Database, subject: Subject) -> Custody:
     """The subject's chain of custody, the events it vouches for and those it does not.
 
-    ``trail``, when given, receives every identifier the walk met (a new event
-    naming one of them may change the answer).
+    ``Custody.walked`` holds every identifier the walk met: a new event naming
+    one of them may change the answer (``passport_cache`` watches them).
     """
     extra = [f"{GS1}/01/{subject.gtin}/10/{subject.lot}"] if subject.serial and subject.lot else []
     found = trace(db, subject.digital_link, "upstream", Viewer(partner=None), extra)
@@ -132,17 +132,15 @@ def custody(db: Database, subject: Subject, trail: set[str] | None = None) -> Cu
         eid: {epc for epc, role in identifiers(body) if role in OBJECT_ROLES}
         for eid, body in bodies.items()
     }
-    if trail is not None:  # a new event naming any of these may change the passport
-        trail.update(found.nodes)
-        trail.update(*names.values())
+    walked = frozenset(found.nodes).union(*names.values())
     roots = {node for node, about in found.nodes.items() if about.get("depth") == 0}
     with db.read() as s:
-        brand = find_product(s, subject.gtin).brand_id
+        brand = registry.product_ref(s, subject.gtin).brand_id
         # This instance's own operator (not a partnership member) runs the registry
         # and captures for partners without keys of their own (`mics epcis capture`).
         operators = registry.operator_ids(s)
         if not bodies:
-            return Custody(frozenset({brand} | operators), [], [])
+            return Custody(frozenset({brand} | operators), [], [], walked)
         rows = events.event_summaries(s, bodies)
         glns = registry.partner_ids_by_gln(s)
         partner_of = {row.event_id: row.partner_id for row in rows}
@@ -182,7 +180,7 @@ def custody(db: Database, subject: Subject, trail: set[str] | None = None) -> Cu
         for r in ordered
         if r.event_id not in vouched
     ]
-    return Custody(frozenset(chain), cited, unvouched)
+    return Custody(frozenset(chain), cited, unvouched, walked)
 
 
 # Roles of the objects an event is about (not the places or parties it names).

@@ -25,42 +25,54 @@ one rebuild. ``clear()`` drops everything (after a registry edit, say). Each
 worker process keeps its own cache: nothing in it needs to be shared, because
 the volatile parts come from the database on every request.
 
+With ``snapshots=True`` (the server's cache) every slow part assembled is also
+written, off the request path, to the ``passport_snapshot`` table
+(``passport.snapshots``). A key this process does not hold - after a restart,
+in another worker, or pushed out of a full cache (the oldest entry goes) - is
+recalled from there and served once it passes the same check a due entry
+passes: its product part's digest (content, not a counter: it holds across
+processes) and no new provenance event naming what it walked. Two or three
+compiled statements instead of an assembly.
+
 Measured (``bench/scan.py``, 2,000 tagged items): rebuilding every item each
 ``ttl`` took a whole core (2,000 x ~26 ms per 30-45 s) and left scans at
 66-209/s; with the product part shared and rebuilds only on change, a due
-item costs one indexed read (~0.2 ms).
+item costs one indexed read (~0.2 ms). First scans: ``src/mics/passport/BENCH.md``
+round 5 (``bench/scan.py ... restart`` and ``... evict``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, exists
+from sqlalchemy.engine import Dialect
 
 from mics.db import Database
-from mics.passport import access
+from mics.passport import access, snapshots
 from mics.passport.digital_link import DigitalLink
-from mics.passport.store import LAST_CHECKED_SCAN, OwnershipRow, PassportItemRow, TagScanRow
+from mics.passport.languages import language_code
+from mics.passport.store import TagScanRow
 from mics.passport.view import (
     VERDICT_FIELD,
-    authenticity_block,
+    VOLATILE,
+    assemble,
     find_subject,
-    ownership_block,
-    passport_json,
     product_part,
 )
-from mics.trace.store import ROLES, EventEpcRow, EventRow
+from mics.passport.volatile import visible_keys, volatile_parts
+from mics.registry import reads as registry
+from mics.storage.statements import Statement, dbapi_connection
+from mics.trace import reads as trace_reads
 
-VOLATILE = ("authenticity", "ownership")
 Key = tuple[str, str | None, str | None, str, str, str]
 
 
@@ -75,17 +87,21 @@ class Frozen:
 
     ``watch`` holds the identifiers whose new events may change it (None: rebuild
     whenever due), ``watermark`` the last event id stored when it was assembled,
-    ``shared`` the generation of the product part it was assembled from.
+    ``shared`` the digest of the product part (and registry context) it was
+    assembled from.
     """
 
     body: bytes
     item_id: int | None
-    made: float  # time.monotonic() when assembled
+    made: float  # time.monotonic() when assembled (or recalled from a snapshot)
     watch: frozenset[str] | None = None
     watermark: int = 0
-    shared: int = 0
+    shared: str = ""
 
 
+# Snapshots assembled within this long are written together, in one transaction: a burst
+# of first scans (a restart under load) costs the write gate one commit, not one each.
+SAVE_DELAY_S = 2.0
 WATCH_LIMIT = 500  # identifiers; a larger provenance is rebuilt whenever due
 CHANGES_LIMIT = 200  # new events to look at before simply rebuilding
 
@@ -96,39 +112,35 @@ def freeze(
     tier: str,
     lang: str,
     base_url: str,
-    shared: tuple[int, dict[str, Any]] | None = None,
+    shared: tuple[str, dict[str, Any]] | None = None,
 ) -> Frozen:
     """Assemble the passport (slow) and keep it as bytes without its volatile parts.
 
-    ``shared`` is (generation, ``view.product_part``) when the caller caches it.
+    ``shared`` is (digest, ``view.product_part``) when the caller caches it. The
+    bytes are those of ``view.passport_json`` without ``VOLATILE`` (a test
+    compares the two on the same data).
     """
     made = time.monotonic()
-    watermark = last_event(db)  # read first: an event stored meanwhile is seen next time
+    access.check_tier(tier)
+    lang = language_code(lang)
+    with db.engine.connect() as conn:  # read first: an event stored meanwhile is seen next time
+        watermark = trace_reads.last_event_id(conn)
     subject = find_subject(db, link.gtin, link.serial, link.lot)
-    trail: set[str] = set()
-    full = passport_json(
-        db,
-        link.gtin,
-        link.serial,
-        link.lot,
-        tier=tier,
-        lang=lang,
-        base_url=base_url,
-        shared=shared[1] if shared else None,
-        trail=trail,
-    )
-    slow = {key: value for key, value in full.items() if key not in VOLATILE}
-    item_id = subject.item.id if subject.item is not None else None
-    watch = frozenset(trail) if len(trail) <= WATCH_LIMIT else None
-    return Frozen(compact(slow), item_id, made, watch, watermark, shared[0] if shared else 0)
+    if shared is None:
+        shared = ("", product_part(db, subject.gtin, lang=lang))
+    slow = assemble(db, subject, shared[1], lang=lang, base_url=base_url)
+    body = access.filter_to_tier(slow.body, tier) | {"tier": tier}
+    watch = slow.walked if len(slow.walked) <= WATCH_LIMIT else None
+    return Frozen(compact(body), slow.item_id, made, watch, watermark, shared[0])
 
 
-_LAST_EVENT = select(func.max(EventRow.id))
+def _published(event_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """An event the scan outbox published (a verdict: not provenance), in SQL."""
+    return exists().where(TagScanRow.event_id == event_id)
 
 
-def last_event(db: Database) -> int:
-    with db.engine.connect() as conn:
-        return int(conn.scalar(_LAST_EVENT) or 0)
+_LAST_EVENT = Statement(trace_reads.LAST_EVENT_ID)
+_NEW_EVENTS = Statement(trace_reads.new_events_naming(skip=lambda event_id: ~_published(event_id)))
 
 
 def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
@@ -140,49 +152,28 @@ def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     is read and checked as the view checks it. Without a ``watch`` set the answer
     is always yes.
     """
-    with db.engine.connect() as conn:
-        mark = int(conn.scalar(_LAST_EVENT) or 0)
-        if frozen.watch is None:
-            return True, mark
-        if mark <= frozen.watermark or not frozen.watch:
-            return False, mark
-        bodies = conn.scalars(
-            select(EventRow.body)
-            .join(EventEpcRow, EventEpcRow.event == EventRow.id)
-            .where(
-                EventEpcRow.epc.in_(sorted(frozen.watch)),
-                # every role: the (epc, role, event) index then seeks to the new
-                # events instead of reading each identifier's whole history
-                EventEpcRow.role.in_(ROLES),
-                EventEpcRow.event > frozen.watermark,
-                EventEpcRow.event <= mark,
-                ~exists().where(TagScanRow.event_id == EventRow.event_id),
-            )
-            .limit(CHANGES_LIMIT + 1)
-        ).all()
-    if len(bodies) > CHANGES_LIMIT:
+    with dbapi_connection(db.engine) as connection:
+        return _changed(connection, db.engine.dialect, frozen)
+
+
+def _changed(connection: Any, dialect: Dialect, frozen: Frozen) -> tuple[bool, int]:
+    """``provenance_changed`` on a DBAPI connection: one compiled statement per identifier
+    (the ``(epc, role, event)`` index seeks to each one's new events)."""
+    mark = int(_LAST_EVENT.rows(connection, dialect, {})[0][0] or 0)
+    if frozen.watch is None:
         return True, mark
-    return any(VERDICT_FIELD not in json.loads(body) for body in bodies), mark
-
-
-@cache
-def visible_keys(tier: str) -> dict[str, frozenset[str]]:
-    """Which keys of each volatile part ``tier`` may read, by the ``access`` rules."""
-    template = {
-        "authenticity": authenticity_block("authentic", datetime.now(UTC), 1),
-        "ownership": ownership_block(
-            {
-                "owners": 1,
-                "since": "x",
-                "owned_since": ["x"],
-                "lost_or_stolen": True,
-                "status": "lost",
-                "claimable": False,
-            }
-        ),
-    }
-    kept = access.filter_to_tier(template, tier)
-    return {part: frozenset(kept.get(part, {})) for part in VOLATILE}
+    if mark <= frozen.watermark or not frozen.watch:
+        return False, mark
+    seen = 0
+    for epc in sorted(frozen.watch):
+        params = {"epc": epc, "after": frozen.watermark, "upto": mark, "limit": CHANGES_LIMIT + 1}
+        bodies = [row[0] for row in _NEW_EVENTS.rows(connection, dialect, params)]
+        seen += len(bodies)
+        if seen > CHANGES_LIMIT:
+            return True, mark
+        if any(VERDICT_FIELD not in json.loads(body) for body in bodies):
+            return True, mark
+    return False, mark
 
 
 def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes:
@@ -196,73 +187,17 @@ def splice(frozen: Frozen, tier: str, parts: dict[str, dict[str, Any]]) -> bytes
     return frozen.body[:-1] + tail + b"}"
 
 
-# --- the volatile parts, read fresh ------------------------------------------------------------
-
-# The owner's report and every ownership period in one statement: periods only
-# exist for an item with a packaging secret (``ownership.claim`` needs one).
-_OWNERSHIP = (
-    select(PassportItemRow.status, OwnershipRow.since, OwnershipRow.until)
-    .select_from(PassportItemRow)
-    .outerjoin(OwnershipRow, OwnershipRow.item_id == PassportItemRow.item_id)
-    .where(PassportItemRow.item_id == bindparam("item"))
-    .order_by(OwnershipRow.since, OwnershipRow.id)
-)
-UNKNOWN = {"verdict": None, "checkedAt": None, "counter": None}
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def ownership_now(conn: Connection, item_id: int) -> dict[str, Any]:
-    """``ownership`` as ``ownership.item_status`` would give it, in one indexed read."""
-    rows = conn.execute(_OWNERSHIP, {"item": item_id}).all()
-    secret = bool(rows)  # the item has a passport_item row: a packaging secret
-    status = rows[0].status if rows else None
-    periods = [(row.since, row.until) for row in rows if row.since is not None]
-    return ownership_of(secret, status, periods)
-
-
-def ownership_of(
-    secret: bool, status: str | None, periods: Sequence[tuple[datetime, datetime | None]]
-) -> dict[str, Any]:
-    """``ownership`` from what the database holds: a packaging secret, a report, periods."""
-    current = [since for since, until in periods if until is None]
-    return ownership_block(
-        {
-            "owners": len(periods),
-            "since": _stamp(current[-1]) if current else None,
-            "owned_since": [_stamp(since) for since, _ in periods],
-            "lost_or_stolen": bool(status),
-            "status": status,
-            "claimable": secret and not periods,
-        }
-    )
-
-
-def volatile_parts(
-    db: Database,
-    item_id: int | None,
-    authenticity: dict[str, Any] | None = None,
-    ownership: dict[str, Any] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Fresh ``authenticity`` and ``ownership`` (unless given: a scan has just read both)."""
-    if item_id is None:
-        return {"authenticity": dict(UNKNOWN), "ownership": ownership_block(None)}
-    if authenticity is not None and ownership is not None:
-        return {"authenticity": authenticity, "ownership": ownership}
-    with db.engine.connect() as conn:
-        if authenticity is None:
-            last = conn.execute(LAST_CHECKED_SCAN, {"item": item_id}).first()
-            authenticity = dict(UNKNOWN) if last is None else authenticity_block(*last)
-        return {"authenticity": authenticity, "ownership": ownership_now(conn, item_id)}
-
-
 # --- the cache ---------------------------------------------------------------------------------
 
 
 class PassportCache:
-    """Frozen passports per (gtin, serial, lot, tier, lang, base URL), refreshed after ``ttl``."""
+    """Frozen passports per (gtin, serial, lot, tier, lang, base URL), refreshed after ``ttl``.
+
+    With ``snapshots`` the slow parts are also kept in the database
+    (``passport.snapshots``): an entry this process does not hold (after a
+    restart, or pushed out of a full cache) is recalled and checked there before
+    it is assembled anew.
+    """
 
     def __init__(
         self,
@@ -270,26 +205,35 @@ class PassportCache:
         size: int = 10_000,
         build: Callable[[Database, DigitalLink, str, str, str], Frozen] | None = None,
         max_age: float | None = None,
+        *,
+        snapshots: bool = False,
     ) -> None:
         self.ttl, self.size = ttl, size
         self.max_age = 10 * ttl if max_age is None else max_age
         self.build = build or self._assemble
+        self.snapshots = snapshots and build is None
         self._entries: dict[Key, tuple[float, Frozen]] = {}  # (check after, passport)
-        # Product parts: (gtin, lang) -> (check after, generation, part, its JSON).
-        self._shared: dict[tuple[str, str], tuple[float, int, dict[str, Any], bytes]] = {}
-        self._generations = 0
+        # Product parts: (gtin, lang) -> (check after, digest, part).
+        self._shared: dict[tuple[str, str], tuple[float, str, dict[str, Any]]] = {}
         self._refreshing: set[Key] = set()
+        self._unsaved: dict[Key, tuple[Database, Frozen]] = {}
+        self._saver: threading.Timer | None = None
         self._lock = threading.Lock()
         self._refresher: ThreadPoolExecutor | None = None
 
     def frozen(
         self, db: Database, link: DigitalLink, tier: str, lang: str, base_url: str
     ) -> Frozen:
-        """The slow part: cached, or assembled now when this key was never seen."""
+        """The slow part: cached, recalled from its snapshot, or assembled now."""
         key: Key = (link.gtin, link.serial, link.lot, tier, lang, base_url)
         found = self._entries.get(key)
         if found is None:
-            return self._store(key, self.build(db, link, tier, lang, base_url))
+            recalled = self._recall(db, key) if self.snapshots else None
+            if recalled is not None:
+                return self._store(key, recalled)
+            built = self.build(db, link, tier, lang, base_url)
+            self._save_later(db, key, built)
+            return self._store(key, built)
         if found[0] < time.monotonic():
             self._refresh_later(key, db, link)
         return found[1]
@@ -316,45 +260,90 @@ class PassportCache:
         self._shared.clear()
 
     def close(self) -> None:
-        """Wait for the rebuild under way, if any (a later one starts a new thread)."""
+        """Wait for the rebuilds under way and write the snapshots queued (a later one starts
+        a new thread)."""
         with self._lock:
             refresher, self._refresher = self._refresher, None
+            saver = self._saver
         if refresher is not None:
             refresher.shutdown(wait=True)
+        if saver is not None:
+            saver.cancel()
+            saver.join()
+        self._save()
 
     def _assemble(
         self, db: Database, link: DigitalLink, tier: str, lang: str, base_url: str
     ) -> Frozen:
         return freeze(db, link, tier, lang, base_url, self._product(db, link.gtin, lang))
 
-    def _product(self, db: Database, gtin: str, lang: str) -> tuple[int, dict[str, Any]]:
-        """The product part and its generation (bumped only when its content changed)."""
+    def _product(self, db: Database, gtin: str, lang: str) -> tuple[str, dict[str, Any]]:
+        """The product part and the digest of it and of the registry context items read.
+
+        The digest names the content, so it holds across processes and restarts:
+        a snapshot assembled from another product part (or before a partner's
+        city or GLN changed) does not match it.
+        """
         key = (gtin, lang)
         found = self._shared.get(key)
         now = time.monotonic()
         if found is not None and found[0] >= now:
             return found[1], found[2]
         part = product_part(db, gtin, lang=lang)
-        text = compact(part)
+        with db.read() as s:  # what assemble reads of the registry besides the product
+            context = [
+                registry.places_by_gln(s),
+                registry.partner_ids_by_gln(s),
+                sorted(registry.operator_ids(s)),
+            ]
+        digest = hashlib.sha256(compact([part, context])).hexdigest()
         with self._lock:  # requests and the refresher thread both get here
-            latest = self._shared.get(key)
-            if latest is not None and latest[3] == text:
-                generation = latest[1]
-            else:  # a number never used before for this key: it only goes up
-                self._generations += 1
-                generation = self._generations
-            self._shared[key] = (now + self.ttl, generation, part, text)
-        return generation, part
+            self._shared[key] = (now + self.ttl, digest, part)
+        return digest, part
 
     def _store(self, key: Key, frozen: Frozen, since: float | None = None) -> Frozen:
         if len(self._entries) >= self.size and key not in self._entries:
-            self._entries.clear()
+            # the oldest entry out (its snapshot, if any, stays in the database)
+            self._entries.pop(next(iter(self._entries)), None)
         # Up to half a ttl more, at random: passports assembled together (a warm-up,
         # a label run) must not all fall due, and be checked, in the same second.
         start = frozen.made if since is None else since
         due = start + self.ttl * (1.0 + random.random() / 2)
         self._entries[key] = (due, frozen)
         return frozen
+
+    def _trusted(self, db: Database, key: Key, frozen: Frozen) -> Frozen | None:
+        """``frozen`` with a new watermark when nothing it shows changed, else None."""
+        if frozen.watch is None:
+            return None
+        digest, _ = self._product(db, key[0], key[4])
+        if digest != frozen.shared:
+            return None
+        changed, mark = provenance_changed(db, frozen)
+        if changed:
+            return None
+        return replace(frozen, watermark=mark)
+
+    def _recall(self, db: Database, key: Key) -> Frozen | None:
+        """The key's snapshot when it passes the change check (then it is served as built).
+
+        Two or three compiled statements on one connection: a scan's first answer
+        after a restart waits for them. The product part comes first: it may need
+        connections of its own, and a request thread must not hold one while it
+        waits for another (40 threads would empty the pool).
+        """
+        digest, _ = self._product(db, key[0], key[4])
+        with dbapi_connection(db.engine) as connection:
+            dialect = db.engine.dialect
+            found = snapshots.recall(connection, dialect, snapshots.snapshot_key(key))
+            if found is None or found.watch is None or found.shared != digest:
+                return None
+            made = time.monotonic()
+            frozen = Frozen(
+                found.body, found.item_id, made, found.watch, found.watermark, found.shared
+            )
+            changed, mark = _changed(connection, dialect, frozen)
+        return None if changed else replace(frozen, watermark=mark)
 
     def _still_good(self, db: Database, key: Key) -> bool:
         """Keep the entry (and push its next check back) when nothing it shows changed."""
@@ -363,30 +352,61 @@ class PassportCache:
             return False
         frozen = found[1]
         now = time.monotonic()
-        if frozen.watch is None or now - frozen.made > self.max_age:
+        if now - frozen.made > self.max_age:
             return False
-        generation, _ = self._product(db, key[0], key[4])
-        if generation != frozen.shared:
+        checked = self._trusted(db, key, frozen)
+        if checked is None:
             return False
-        changed, mark = provenance_changed(db, frozen)
-        if changed:
-            return False
-        self._store(key, replace(frozen, watermark=mark), since=now)
+        self._store(key, checked, since=now)
         return True
+
+    def _save_later(self, db: Database, key: Key, frozen: Frozen) -> None:
+        """Queue ``frozen`` for its snapshot: written ``SAVE_DELAY_S`` later with the others."""
+        if not self.snapshots:
+            return
+        with self._lock:
+            first = not self._unsaved
+            self._unsaved[key] = (db, frozen)
+            if first:
+                self._saver = threading.Timer(SAVE_DELAY_S, self._save)
+                self._saver.daemon = True
+                self._saver.start()
+
+    def _save(self) -> None:
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, {}
+            self._saver = None
+        by_database: dict[Database, list[tuple[str, snapshots.Snapshot]]] = {}
+        for key, (db, frozen) in unsaved.items():
+            snap = snapshots.Snapshot(
+                frozen.body, frozen.item_id, frozen.watch, frozen.watermark, frozen.shared
+            )
+            by_database.setdefault(db, []).append((snapshots.snapshot_key(key), snap))
+        for db, batch in by_database.items():
+            try:
+                snapshots.save(db, batch)
+            except Exception:  # a lost snapshot costs a rebuild, nothing more
+                continue
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._refresher is None:
+                self._refresher = ThreadPoolExecutor(1, thread_name_prefix="passport-refresh")
+            return self._refresher
 
     def _refresh_later(self, key: Key, db: Database, link: DigitalLink) -> None:
         with self._lock:
             if key in self._refreshing:
                 return
             self._refreshing.add(key)
-            if self._refresher is None:
-                self._refresher = ThreadPoolExecutor(1, thread_name_prefix="passport-refresh")
-        self._refresher.submit(self._refresh, key, db, link)
+        self._executor().submit(self._refresh, key, db, link)
 
     def _refresh(self, key: Key, db: Database, link: DigitalLink) -> None:
         try:
             if not self._still_good(db, key):
-                self._store(key, self.build(db, link, key[3], key[4], key[5]))
+                built = self.build(db, link, key[3], key[4], key[5])
+                self._store(key, built)
+                self._save_later(db, key, built)
         except Exception:
             self._entries.pop(key, None)
         finally:

@@ -70,7 +70,7 @@ _log = logging.getLogger(__name__)
 
 
 class Owned(NamedTuple):
-    """An item's ownership as a scan reads it (``passport_cache.ownership_of`` takes it)."""
+    """An item's ownership as a scan reads it (``volatile.ownership_of`` takes it)."""
 
     has_secret: bool  # a packaging secret was issued
     report: str | None  # the owner's lost/stolen report

@@ -17,13 +17,26 @@
   codes (``passport.ownership``). Only SHA-256 hashes of secrets, owner tokens and
   transfer codes are stored; nothing says who an owner is - a period only has a
   start and an end.
+- ``passport_snapshot``: the slow part of a passport as served, kept across
+  restarts (``passport.snapshots``; a cache, rebuilt whenever it may be stale).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, bindparam, func, select
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mics.db import Base, UtcDateTime
@@ -117,6 +130,19 @@ class TransferRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PassportSnapshotRow(Base):
+    """A served passport's slow part (JSON bytes) and what its change check needs."""
+
+    __tablename__ = "passport_snapshot"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha-256 of the cache key
+    item_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    watch: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list, or NULL: any
+    watermark: Mapped[int] = mapped_column(Integer)  # the last event id when assembled
+    shared: Mapped[str] = mapped_column(String(64))  # digest of the product part used
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # The one home of the rule "only scans whose MAC checked speak for the item": anyone

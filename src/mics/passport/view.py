@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -45,8 +46,10 @@ from mics.trace.event_identifiers import identifiers
 __all__ = [  # the chain of custody is mics.passport.chain's; named here as before
     "GS1",
     "VERDICT_FIELD",
+    "Assembled",
     "CitedEvent",
     "Subject",
+    "assemble",
     "cited_events",
     "custody_chain",
     "find_subject",
@@ -88,11 +91,10 @@ def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
     return {"place": city or None, "country": country_of_gln(gln)}
 
 
-def provenance(
-    db: Database, subject: Subject, lang: str, trail: set[str] | None = None
-) -> dict[str, Any]:
-    """The public timeline (date, step, place, country), the full event list, the unvouched."""
-    found = custody(db, subject, trail)
+def provenance(db: Database, subject: Subject, lang: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The public timeline (date, step, place, country), the full event list, the unvouched;
+    and every identifier the walk met (a new event naming one may change the answer)."""
+    found = custody(db, subject)
     events, unvouched = found.cited, found.unvouched
     labels = strings(lang)["steps"]
     with db.read() as s:
@@ -132,7 +134,8 @@ def provenance(
                 "partner": partner,
             }
         )
-    return {"timeline": timeline, "events": full, "unvouched": unvouched, "madeOn": made}
+    made_on = {"timeline": timeline, "events": full, "unvouched": unvouched, "madeOn": made}
+    return made_on, found.walked
 
 
 MADE_ROLES = {"output", "output_quantity"}  # what a TransformationEvent makes
@@ -255,7 +258,7 @@ def ownership_block(status: dict[str, Any] | None) -> dict[str, Any]:
 def product_part(db: Database, gtin: str, *, lang: str = "en") -> dict[str, Any]:
     """The parts of a passport every item of a product shares (the slow ones: BOM, footprint).
 
-    Unfiltered; ``full_passport`` takes it as ``shared`` so that a cache can assemble
+    Unfiltered; ``assemble`` takes it as ``shared`` so that a cache can assemble
     it once per product rather than once per item (``passport.passport_cache``).
     """
     lang = language_code(lang)
@@ -325,33 +328,35 @@ def product_texts(product: ProductOut, lang: str) -> tuple[dict[str, str], list[
     return chosen, untranslated
 
 
-def full_passport(
-    db: Database,
-    gtin: str,
-    serial: str | None,
-    lot: str | None,
-    *,
-    lang: str = "en",
-    base_url: str,
-    shared: dict[str, Any] | None = None,
-    trail: set[str] | None = None,
-) -> dict[str, Any]:
-    """Every field of the passport, unfiltered (the authority view).
+@dataclass(frozen=True)
+class Assembled:
+    """A passport without its volatile parts (``authenticity``, ``ownership``), unfiltered.
 
-    ``shared`` is ``product_part`` of the subject's product when the caller has it;
-    ``trail``, when given, receives every identifier the provenance walked (a new
-    event naming one of them may change the passport).
+    ``walked`` holds every identifier its provenance walked: a new event naming
+    one of them may change it.
+    """
+
+    body: dict[str, Any]
+    item_id: int | None
+    walked: frozenset[str]
+
+
+VOLATILE = ("authenticity", "ownership")  # the parts any scan or resale changes
+
+
+def assemble(
+    db: Database, subject: Subject, shared: dict[str, Any], *, lang: str, base_url: str
+) -> Assembled:
+    """The slow part of the subject's passport, from its product's ``product_part``.
+
+    Everything but ``VOLATILE``, in ``full_passport``'s order: a cache keeps this
+    (``passport.passport_cache``) and adds the volatile parts read fresh.
     """
     lang = language_code(lang)
-    subject = find_subject(db, gtin, serial, lot)
-    if shared is None:
-        shared = product_part(db, subject.gtin, lang=lang)
-    item = subject.item
-    status = item_status(db, item.id) if item is not None else None
-    made = provenance(db, subject, lang, trail)
+    made, walked = provenance(db, subject, lang)
     base = base_url.rstrip("/")
     page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
-    return {
+    body = {
         "@context": CONTEXT,
         "@type": "ProductPassport",
         "@id": subject.digital_link,
@@ -374,7 +379,22 @@ def full_passport(
         "repair": shared["repair"],
         "endOfLife": shared["endOfLife"],
         "custody": custody_claims(db, subject, base),
-        "authenticity": _authenticity(db, item.id if item else None),
+    }
+    item_id = subject.item.id if subject.item is not None else None
+    return Assembled(body, item_id, walked)
+
+
+def full_passport(
+    db: Database, gtin: str, serial: str | None, lot: str | None, *, lang: str = "en", base_url: str
+) -> dict[str, Any]:
+    """Every field of the passport, unfiltered (the authority view)."""
+    lang = language_code(lang)
+    subject = find_subject(db, gtin, serial, lot)
+    shared = product_part(db, subject.gtin, lang=lang)
+    slow = assemble(db, subject, shared, lang=lang, base_url=base_url)
+    status = item_status(db, slow.item_id) if slow.item_id is not None else None
+    return slow.body | {
+        "authenticity": _authenticity(db, slow.item_id),
         "ownership": ownership_block(status),
     }
 
@@ -398,12 +418,8 @@ def passport_json(
     tier: str = "public",
     lang: str = "en",
     base_url: str,
-    shared: dict[str, Any] | None = None,
-    trail: set[str] | None = None,
 ) -> dict[str, Any]:
     """The passport as JSON-LD with only the fields ``tier`` may see (``full_passport``)."""
     access.check_tier(tier)
-    full = full_passport(
-        db, gtin, serial, lot, lang=lang, base_url=base_url, shared=shared, trail=trail
-    )
+    full = full_passport(db, gtin, serial, lot, lang=lang, base_url=base_url)
     return access.filter_to_tier(full, tier) | {"tier": tier}

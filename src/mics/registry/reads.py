@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, FromClause, select
 from sqlalchemy.orm import Session
 
+from mics.errors import InvalidInput, NotFound
+from mics.registry import domain
 from mics.registry.store import ItemRow, MaterialRow, PartnerRow, ProductRow, SectorRow
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "LabelledItem",
     "Material",
     "ProductName",
+    "ProductRef",
     "item",
     "item_by_serial",
     "item_keys",
@@ -36,6 +39,7 @@ __all__ = [
     "places_by_gln",
     "product_by_gtin",
     "product_ids",
+    "product_ref",
     "sector_name",
 ]
 
@@ -132,6 +136,31 @@ def product_ids(s: Session) -> list[str]:
 def product_by_gtin(s: Session, gtin: str) -> ProductName | None:
     found = s.execute(select(ProductRow.id, ProductRow.name).where(ProductRow.gtin == gtin)).first()
     return None if found is None else ProductName(found[0], found[1])
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """A product's keys: its id, GTIN and brand (partner id)."""
+
+    id: str
+    gtin: str
+    brand_id: str
+
+
+def product_ref(s: Session, ref: str) -> ProductRef:
+    """``products.find_product``'s lookup (by id, else by GTIN when ``ref`` is all digits)
+    as one column read, without loading the product's components; or ``NotFound``."""
+    columns = (ProductRow.id, ProductRow.gtin, ProductRow.brand_id)
+    found = s.execute(select(*columns).where(ProductRow.id == ref)).first()
+    if found is None and ref.isdigit():
+        try:
+            gtin = domain.normalise_gtin(ref)
+        except InvalidInput:
+            gtin = ref
+        found = s.execute(select(*columns).where(ProductRow.gtin == gtin)).first()
+    if found is None:
+        raise NotFound(f"no product with id or GTIN {ref!r}", field="product", value=ref)
+    return ProductRef(found[0], found[1], found[2])
 
 
 def item(s: Session, item_id: int) -> Item | None:

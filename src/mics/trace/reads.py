@@ -7,21 +7,24 @@ package (``ARCHITECTURE.md``). Bodies are the stored EPCIS 2.0 JSON-LD text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from mics.trace.store import CaptureJobRow, EventEpcRow, EventRow
+from mics.trace.store import ROLES, CaptureJobRow, EventEpcRow, EventRow
 
 __all__ = [
+    "LAST_EVENT_ID",
     "EventSummary",
     "Recall",
     "event_bodies",
     "event_summaries",
+    "last_event_id",
     "linking_bodies",
+    "new_events_naming",
     "recalls",
 ]
 
@@ -100,3 +103,45 @@ def recalls(
     elif prefix is not None:
         query = query.where(EventEpcRow.epc.startswith(prefix))
     return [Recall(*row) for row in s.execute(query.distinct())]
+
+
+# The row id of the newest stored event (NULL in an empty store): a watermark.
+LAST_EVENT_ID = select(func.max(EventRow.id))
+
+
+def last_event_id(conn: Connection | Session) -> int:
+    """The row id of the newest stored event (0 in an empty store): a watermark."""
+    return int(conn.scalar(LAST_EVENT_ID) or 0)
+
+
+Skip = Callable[[ColumnElement[str]], ColumnElement[bool]]
+
+
+def _new_events(names: ColumnElement[bool], skip: Skip | None) -> Select[str]:
+    where = [
+        names,
+        # every role: the (epc, role, event) index then seeks to the new events
+        # instead of reading each identifier's whole history
+        # (one placeholder per role, not an expanding list: it compiles once)
+        EventEpcRow.role.in_([bindparam(f"role_{n}", role) for n, role in enumerate(ROLES)]),
+        EventEpcRow.event > bindparam("after"),
+        EventEpcRow.event <= bindparam("upto"),
+    ]
+    if skip is not None:
+        where.append(skip(EventRow.event_id.expression))
+    return (
+        select(EventRow.body)
+        .join(EventEpcRow, EventEpcRow.event == EventRow.id)
+        .where(*where)
+        .limit(bindparam("limit"))
+    )
+
+
+def new_events_naming(skip: Skip | None = None) -> Select[str]:
+    """Bodies of up to ``:limit`` events stored in ``(:after, :upto]`` naming ``:epc``.
+
+    A statement to compile once (``mics.storage.statements``). ``skip(event_id)``,
+    when given, is a condition on the event's EPCIS eventID that leaves an event
+    out in SQL (the passport's own scan verdicts).
+    """
+    return _new_events(EventEpcRow.epc == bindparam("epc"), skip)
