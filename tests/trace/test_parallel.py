@@ -1,4 +1,5 @@
-"""Captures prepared by worker processes (mics.trace.parallel) store what one process stores."""
+"""Captures prepared by worker processes (``mics.runtime.process_pool``) store what one
+process stores."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from mics.db import Database
 from mics.errors import TooLarge, Unavailable
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
-from mics.trace import capture, parallel
+from mics.runtime import process_pool as parallel
+from mics.trace import capture
 from mics.trace.prepare import prepare
 from mics.trace.validate import DOCUMENT_EVENTS, DocumentInvalid
 
@@ -157,7 +159,7 @@ def capture_with(
 
 
 def worker_pids() -> set[int]:
-    """This process's ``python -m mics.trace.parallel`` children."""
+    """This process's worker children (``mics.runtime.process_pool``)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -168,7 +170,7 @@ def worker_pids() -> set[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"mics.trace.parallel" in command:
+        if parent == os.getpid() and b"mics.runtime.process_pool" in command:
             found.add(int(entry.name))
     return found
 
@@ -250,8 +252,8 @@ def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
     args = (CONTEXT, NOW, DOCUMENT_EVENTS, False)
     # the first item is prepared here, the second in the worker: a non-pair cannot unpack
     with pytest.raises(TypeError, match="cannot unpack"):
-        list(parallel.in_order([good, [7]], *args))  # type: ignore[list-item]
-    results = list(parallel.in_order([good, good, good], *args))
+        list(parallel.in_order(prepare, [good, [7]], *args))
+    results = list(parallel.in_order(prepare, [good, good, good], *args))
     assert [len(prepared) for _batch, (_problems, prepared) in results] == [1, 1, 1]
     assert results[2][1] == prepare(good, *args)
 
@@ -375,7 +377,9 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
             if index == 120:  # another capture, under a new count, runs to its end
                 monkeypatch.setenv(parallel.WORKERS_ENV, "2")
                 other.extend(
-                    parallel.in_order([batch, batch, batch], CONTEXT, NOW, DOCUMENT_EVENTS, False)
+                    parallel.in_order(
+                        prepare, [batch, batch, batch], CONTEXT, NOW, DOCUMENT_EVENTS, False
+                    )
                 )
             yield event
 
@@ -422,7 +426,7 @@ def test_too_many_problems_is_reported_before_too_many_events(
 
 
 @pytest.mark.usefixtures("small_batches")
-def test_then_and_progress_see_every_batch_with_workers(
+def test_the_callers_transaction_and_progress_see_every_batch_with_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(parallel.WORKERS_ENV, "2")
@@ -430,13 +434,12 @@ def test_then_and_progress_see_every_batch_with_workers(
     steps: list[int] = []
     seen: list[int] = []
 
-    def then(connection: Any) -> None:  # inside the capture's transaction
-        seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar())
-
-    result = capture.capture_events(
-        db, iter(chain_events(110)), CONTEXT, "tannery", now=NOW, then=then,
-        progress=steps.append, built=True,
-    )  # fmt: skip
+    with db.transaction() as s:
+        result = capture.capture_in(
+            s, iter(chain_events(110)), CONTEXT, "tannery", now=NOW, progress=steps.append
+        )
+        connection = s.connection()  # inside the capture's transaction
+        seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar_one())
     assert result.captured == 110
     assert steps == [25, 25, 25, 25, 10]
     assert seen == [110]
@@ -477,7 +480,7 @@ def test_a_worker_that_does_not_greet_turns_the_workers_off(
     wrong = b"someone else's program".ljust(len(parallel._HELLO), b".")  # as long: no wait
     monkeypatch.setattr(parallel, "_HELLO", wrong)
     db = fresh(tmp_path, "nohello.db")
-    with caplog.at_level("WARNING", logger="mics.trace.parallel"):
+    with caplog.at_level("WARNING", logger="mics.runtime.process_pool"):
         result = capture.capture_events(db, iter(chain_events(100)), CONTEXT, "tannery")
     assert result.captured == 100
     assert parallel._failed
@@ -531,9 +534,9 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     tasks = b"".join(
         parallel._FRAME.pack(len(p)) + p
         for p in (
-            pickle.dumps((batch, CONTEXT, NOW, DOCUMENT_EVENTS, False)),
-            pickle.dumps(([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False)),
-            pickle.dumps(([7], CONTEXT, NOW, "/x", False)),
+            pickle.dumps((prepare, (batch, CONTEXT, NOW, DOCUMENT_EVENTS, False))),
+            pickle.dumps((prepare, ([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False))),
+            pickle.dumps((prepare, ([7], CONTEXT, NOW, "/x", False))),
             b"\x80\x05not a pickle",
         )
     )
@@ -626,7 +629,7 @@ def test_closing_a_pool_ends_a_busy_worker_and_starts_no_other(tmp_path: Path) -
     event = event | {"example:mark": Marker(str(mark)), "example:slow": sleeper}
     others = worker_pids()  # of pools other tests left behind
     pool = parallel._Pool(1)
-    future = pool.submit(([(0, event)], CONTEXT, NOW, DOCUMENT_EVENTS, False))
+    future = pool.submit(prepare, ([(0, event)], CONTEXT, NOW, DOCUMENT_EVENTS, False))
     deadline = time.monotonic() + 30
     while not mark.exists() and time.monotonic() < deadline:
         time.sleep(0.01)

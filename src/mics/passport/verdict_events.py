@@ -3,7 +3,7 @@
 Recording (an outbox): ``passport.scans`` writes the scan row in the same
 transaction as the tag counter; ``publish_pending`` later captures each verdict
 as an EPCIS 2.0 ObjectEvent (action OBSERVE, bizStep ``inspecting``) through
-``trace.capture.capture_events`` as the instance's operator, so it enters the
+``trace.capture.capture_built_in`` as the instance's operator, so it enters the
 transparency log, and marks the scan rows in that same transaction; many
 verdicts share one capture transaction under load (``VerdictPublisher`` runs it
 off the event loop). A ``not_authentic`` scan never gets here.
@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Integer, bindparam, select, update
+from sqlalchemy import Integer, bindparam, select, update
 
 from mics.db import Database
 from mics.passport.authenticity import Verdict
@@ -50,8 +50,8 @@ from mics.passport.store import ReadPointRow, TagScanRow
 from mics.registry.store import ItemRow, ProductRow
 from mics.storage.scan_group import scan_group
 from mics.storage.statements import Statement, dbapi_connection
-from mics.storage.write_gate import GateBusy
-from mics.trace.capture import capture_events
+from mics.storage.write_gate import GateBusy, write_gate
+from mics.trace.capture import capture_built_in
 
 VERDICTS = (*(v.value for v in Verdict), STOLEN, LOST)
 MICS_VOC = "https://mics.example/voc/"
@@ -138,12 +138,11 @@ def publish_pending(
     events = [verdict_event(scan) for scan in rows]
     marks = [{"scan": row.id, "event": e["eventID"]} for row, e in zip(rows, events, strict=True)]
 
-    def mark(connection: Connection) -> None:
-        _MARK.execute_many(connection.connection, dialect, marks)
-
     # Captured and marked in one transaction. Their eventIDs (uuid5 of the scan) also
     # make a second publisher that read the same rows meanwhile store nothing twice.
-    capture_events(db, events, CONTEXT, operator, wait=wait, built=True, then=mark)
+    with write_gate(db)(wait=wait), db.transaction() as s:
+        capture_built_in(s, events, CONTEXT, operator)
+        _MARK.execute_many(s.connection().connection, dialect, marks)
     return len(rows)
 
 

@@ -1,44 +1,52 @@
-"""Worker processes that prepare the batches of a large capture on the machine's other cores.
+"""Warm worker processes for pure, CPU-bound work that would only take turns at the GIL.
 
-Validating and hashing events (``mics.trace.prepare``) is pure Python, so threads
-alone would only take turns at the GIL; SQLite takes one writer at a time, so the
-inserts stay in the capturing process. A capture of more than one batch therefore
-hands its batches to worker processes and writes each prepared batch, in document
-order, while the workers prepare the next ones. A capture of one batch (every
-tag-scan verdict, most API calls) never leaves the capturing process.
+The process's one pool of worker processes (``in_order``): a caller hands it a
+module-level function and a stream of items, and gets ``(item, function(item,
+*args))`` back in order while the workers compute the next ones. Capture is its
+user today: ``mics.trace.capture`` has the batches of a large document validated
+and hashed (``mics.trace.prepare``) here while it writes each one, in document
+order, in the capturing process (SQLite takes one writer at a time).
 
 ``MICS_CAPTURE_WORKERS`` sets how many workers: by default as many as the CPUs
-this process may run on, at most ``MAX_DEFAULT`` (the workers and the writer share
-the CPUs; on 2 cores 2 workers beat 1), none on one CPU or in a frozen
-application; ``0`` prepares every batch in the capturing process.
+this process may run on, at most ``MAX_DEFAULT``, none on one CPU or in a frozen
+application; ``0`` keeps all work in the calling process. By default the pool is
+used only where it wins (``worth_it``, measured with ``bench/capture_workers.py``):
+for at least ``MIN_ITEMS`` items and while the machine has a CPU to spare (the
+load average of the last minute at most ``cpus - 1``: on a machine kept busy by
+other processes, workers made a capture slower in 4 of 6 runs). A count set in
+``MICS_CAPTURE_WORKERS`` is used for any call of two items or more, whatever the load.
 
-Each worker is a ``python`` running ``serve`` (the parent's interpreter flags, no
-current directory on its path), started at the first capture that needs it and
-kept for the life of the process, fed by a thread of its own here (the thread
-waits on the pipes without the GIL). Not ``multiprocessing``: its ``spawn`` and
+Each worker is a ``python`` running ``_main`` (the parent's interpreter flags, no
+current directory on its path) that imports the modules it will run before it
+greets (``warm``), and is kept for the life of the process, fed by a thread of its
+own here (the thread waits on the pipes without the GIL). The server starts its
+workers when it starts (``warm`` in its lifespan, on a thread: the first request
+does not wait) and the CLI when a command reads a large document; otherwise the
+first call that needs them starts them. Not ``multiprocessing``: its ``spawn`` and
 ``forkserver`` methods run the parent's main script again in every worker (a
 library user's script without an ``if __name__ == "__main__"`` guard would capture
 twice or fail), and its ``fork`` copies a process that holds database connections
-and threads.
+and threads. Under ``uvicorn --workers N`` each server process keeps a pool of its own.
 
 What can go wrong, and what happens then:
 
 - a worker never opens the database and ignores SIGINT and SIGTERM (a Ctrl-C or a
-  service manager's signal to the process group must not cut captures the server is
-  still finishing); it exits at end of input: when the capturing process closes its
+  service manager's signal to the process group must not cut work the server is
+  still finishing); it exits at end of input: when the calling process closes its
   pipe or dies, even by SIGKILL;
 - a worker that cannot start (no usable interpreter, a different ``mics`` on its
   path, an answer that is not ours) is reported once in the log; the pool is then
-  turned off and batches are prepared in the capturing process;
-- a batch that cannot be pickled, or an answer that cannot be unpickled, is
-  prepared again in the capturing process (same result, the worker kept);
+  turned off and all work is done in the calling process;
+- a task that cannot be pickled, or an answer that cannot be unpickled, is
+  computed again in the calling process (same result, the worker kept);
 - a worker that dies during a task is replaced and the task given once to the new
-  worker (``prepare`` has no side effects); if that one dies too, the capture fails
-  with ``Unavailable`` (503) and nothing of it is stored;
-- a change of ``MICS_CAPTURE_WORKERS`` takes effect at the next capture; the old
-  pool ends when its last capture is done.
+  worker (the functions run here have no side effects); if that one dies too, the
+  call fails with ``Unavailable`` (503): for a capture, nothing of it is stored;
+- a change of ``MICS_CAPTURE_WORKERS`` takes effect at the next call; the old
+  pool ends when its last call is done.
 
-Measured with ``python bench/capture.py``: src/mics/trace/BENCH.md, round 5.
+Measured with ``python bench/capture_workers.py`` and ``python bench/capture.py``:
+src/mics/trace/BENCH.md.
 """
 
 from __future__ import annotations
@@ -58,43 +66,59 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from importlib import import_module
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from mics.errors import Unavailable
-from mics.trace.prepare import Batch, Outcome, prepare
 
-__all__ = ["MAX_DEFAULT", "WORKERS_ENV", "in_order", "serve", "shutdown", "worker_count"]
+__all__ = [
+    "MAX_DEFAULT",
+    "MIN_ITEMS",
+    "WORKERS_ENV",
+    "in_order",
+    "serve",
+    "shutdown",
+    "spare_cpus",
+    "warm",
+    "worker_count",
+    "worth_it",
+]
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 WORKERS_ENV = "MICS_CAPTURE_WORKERS"
 MAX_DEFAULT = 3  # past ~3 workers the single writer, not preparation, sets the pace
 AHEAD = 2  # batches handed out per worker beyond the one being written
 START_TIMEOUT_S = 30.0  # for a worker to import mics and say hello (~0.3 s on 2 cores)
-_HELLO = b"MICS capture worker 1\n"  # a worker's first bytes on its protocol pipe
+MIN_ITEMS = 3  # items (capture batches of 2,000 events) below which one process is as fast
+_HELLO = b"MICS worker 2\n"  # a worker's first bytes on its protocol pipe
 _MAX_FRAME = 1 << 31  # no answer is near 2 GiB: a longer length is not our frame
 _COLLECT = 50  # tasks between a worker's full garbage collections
 _FRAME = struct.Struct("!Q")  # each message: its length, then a pickle
 _SOURCE = str(Path(__file__).resolve().parents[2])  # the folder that holds mics/
+_ENTRY = "from mics.runtime.process_pool import _main; _main()"
 _log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pool: _Pool | None = None
 _failed = False  # a worker could not start: prepare in the capturing process from now on
 _resting_until = 0.0  # the system refused a new process: none tried before this (monotonic)
+_preload: tuple[str, ...] = ()  # modules a worker imports before it greets (``warm``)
 REST_S = 60.0
 
 
 def worker_count() -> int:
-    """Worker processes a capture may use: ``MICS_CAPTURE_WORKERS`` or the default."""
+    """Worker processes a call may use: ``MICS_CAPTURE_WORKERS`` or the default."""
     raw = os.environ.get(WORKERS_ENV)
     if raw is None or not raw.strip():
         if getattr(sys, "frozen", False) or not sys.executable:
             return 0  # no interpreter to start workers with
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        cpus = cpus or os.cpu_count() or 1
+        cpus = _cpus()
         return 0 if cpus < 2 else min(cpus, MAX_DEFAULT)
     try:
         count = int(raw)
@@ -108,32 +132,102 @@ def worker_count() -> int:
     return count
 
 
-def in_order(batches: Iterable[Batch], *args: Any) -> Iterator[tuple[Batch, Outcome]]:
-    """``(batch, prepare(batch, *args))`` for each batch, in order, prepared ahead in workers.
+def _cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return cpus or os.cpu_count() or 1
 
-    With a single batch, or no workers, everything runs here. When no
-    worker is idle yet (the first capture starts them, ~0.3 s each), the first item
-    is computed here while the workers take the next ones. Items are taken from
-    ``batches`` only as far ahead as the workers can use; closing the iterator early
-    cancels what was not started (a started task finishes and is dropped).
+
+def spare_cpus() -> float:
+    """CPUs left idle over the last minute: this process's CPUs less the load average.
+
+    Where the system keeps no load average, every CPU counts as spare.
     """
-    iterator = iter(batches)
-    head = list(islice(iterator, 2))
-    pool = _borrow() if len(head) == 2 else None
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(_cpus())
+    return _cpus() - load
+
+
+def worth_it(items: int) -> bool:
+    """Whether ``items`` tasks should go to the workers rather than stay in this process.
+
+    Set by hand (``MICS_CAPTURE_WORKERS``), any two items or more go. By default
+    only ``MIN_ITEMS`` or more, and only while a CPU is spare (``spare_cpus`` at
+    least 1): the calling process keeps one CPU busy writing, so workers on a
+    machine without another idle CPU only take turns with it and with each other.
+    """
+    if items < 2:
+        return False
+    raw = os.environ.get(WORKERS_ENV)
+    if raw is not None and raw.strip():
+        return True
+    return items >= MIN_ITEMS and spare_cpus() >= 1.0
+
+
+def warm(*modules: str, wait: bool = False) -> bool:
+    """Start the pool's workers now, on a thread, each importing ``modules`` before it greets.
+
+    For a server at start-up, or a command about to read a large document: the
+    workers' start (~0.3 s each on 2 cores) then overlaps other work instead of
+    the first call's. True if workers are starting; False if the count is 0 or
+    workers are off. Calls that come before they are ready use those that are.
+    ``wait``: return once they are ready (benchmarks).
+    """
+    global _preload
+    _preload = tuple(dict.fromkeys((*_preload, *modules)))
+    pool = _borrow()
     if pool is None:
-        for batch in chain(head, iterator):
-            yield batch, prepare(batch, *args)
+        return False
+
+    def start() -> None:
+        try:
+            futures = [pool.threads.submit(pool.prestart) for _ in range(pool.size)]
+            for future in futures:
+                future.result()
+        except Exception as error:  # logged by _turn_off/_rest where it matters
+            _log.debug("warming the worker processes stopped: %s", error)
+        finally:
+            _give_back(pool)
+
+    starting = threading.Thread(target=start, name="warm-workers", daemon=True)
+    starting.start()
+    if wait:
+        starting.join()
+    return True
+
+
+def in_order(
+    function: Callable[..., Result], items: Iterable[Item], *args: Any
+) -> Iterator[tuple[Item, Result]]:
+    """``(item, function(item, *args))`` for each item, in order, computed ahead in workers.
+
+    ``function`` is a module-level function without side effects (a worker imports it
+    by name). With fewer items than ``worth_it`` asks for, no workers, or no CPU to
+    spare, everything runs here. When no worker is idle yet (a cold start, ~0.3 s
+    each), the first item is computed here while the workers take the next ones.
+    Items are taken from ``items`` only as far ahead as the workers can use; closing
+    the iterator early cancels what was not started (a started task finishes and is
+    dropped).
+    """
+    iterator = iter(items)
+    head = list(islice(iterator, MIN_ITEMS))
+    pool = _borrow(function) if worth_it(len(head)) else None
+    if pool is None:
+        for item in chain(head, iterator):
+            yield item, function(item, *args)
         return
-    pending: deque[tuple[Batch, Future[Outcome]]] = deque()
+    pending: deque[tuple[Item, Future[Result]]] = deque()
     try:
         here = head[0] if pool.cold() else None
         rest = chain(head[1:] if here is not None else head, iterator)
         for item in islice(rest, pool.size * AHEAD):
-            pending.append((item, pool.submit((item, *args))))
+            pending.append((item, pool.submit(function, (item, *args))))
         if here is not None:
-            yield here, prepare(here, *args)
+            yield here, function(here, *args)
         for item in rest:
-            pending.append((item, pool.submit((item, *args))))
+            pending.append((item, pool.submit(function, (item, *args))))
             done, future = pending.popleft()
             yield done, future.result()
         while pending:
@@ -145,9 +239,14 @@ def in_order(batches: Iterable[Batch], *args: Any) -> Iterator[tuple[Batch, Outc
         _give_back(pool)
 
 
-def _borrow() -> _Pool | None:
-    """The pool for the current worker count, counted as in use until ``_give_back``."""
-    global _pool
+def _borrow(function: Callable[..., Any] | None = None) -> _Pool | None:
+    """The pool for the current worker count, counted as in use until ``_give_back``.
+
+    ``function``'s module joins those a worker started from now on imports first.
+    """
+    global _pool, _preload
+    if function is not None and function.__module__ not in _preload:
+        _preload = (*_preload, function.__module__)
     count = worker_count()
     if count == 0 or _off():
         return None
@@ -205,7 +304,7 @@ class _Pool:
         self.users = 0  # in_order calls using the pool now (under _lock)
         self.retired = False  # a pool of another size replaced it
         self.closing = False  # close() has begun: no new worker, no second try
-        self.threads = ThreadPoolExecutor(size, thread_name_prefix="capture-worker")
+        self.threads = ThreadPoolExecutor(size, thread_name_prefix="pool-worker")
         self.idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self.workers: set[_Worker] = set()  # at most one per thread
         self.lock = threading.Lock()
@@ -214,28 +313,43 @@ class _Pool:
         """No worker is waiting for a task: the next ones must start (or finish) first."""
         return self.idle.qsize() == 0
 
-    def submit(self, args: tuple[Any, ...]) -> Future[Any]:
-        return self.threads.submit(self._run, args)
+    def submit(self, function: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+        return self.threads.submit(self._run, function, args)
 
-    def _run(self, args: tuple[Any, ...]) -> Any:
-        """On a feeding thread: ``prepare(*args)`` by a worker process, or here."""
-        if self.closing:  # what is left of a capture that ended: no one reads the answer
-            raise Unavailable("the capture workers are shutting down")
-        if _off():  # workers could not start: no capture waits for another try
-            return prepare(*args)
+    def prestart(self) -> None:
+        """On a feeding thread: start one worker and leave it idle (``warm``)."""
+        if self.closing or _off() or len(self.workers) >= self.size:
+            return
         try:
-            payload = pickle.dumps(args, pickle.HIGHEST_PROTOCOL)
+            worker = self._lend()
+        except _StartFailed as failure:
+            _turn_off(str(failure))
+        except _NoProcess as refused:
+            _rest(str(refused))
+        except _Died:
+            return  # the first call starts another
+        else:
+            self.idle.put(worker)
+
+    def _run(self, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """On a feeding thread: ``function(*args)`` by a worker process, or here."""
+        if self.closing:  # what is left of a call that ended: no one reads the answer
+            raise Unavailable("the capture workers are shutting down")
+        if _off():  # workers could not start: no call waits for another try
+            return function(*args)
+        try:
+            payload = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
         except Exception:  # too deep, or a value pickle refuses: no worker needed
-            return prepare(*args)
+            return function(*args)
         for attempt in (1, 2):
             try:
                 worker = self._lend()
             except _StartFailed as failure:
                 _turn_off(str(failure))
-                return prepare(*args)
+                return function(*args)
             except _NoProcess as refused:
                 _rest(str(refused))
-                return prepare(*args)
+                return function(*args)
             except _Died as died:  # killed while it started (out of memory, say)
                 if attempt == 1:
                     continue
@@ -248,7 +362,7 @@ class _Pool:
             except BaseException as error:  # its pipes may hold half a message: never reuse
                 self._drop(worker)
                 if isinstance(error, _Died) and attempt == 1 and not self.closing:
-                    continue  # prepare has no side effects: once more, on a new worker
+                    continue  # no side effects: once more, on a new worker
                 if isinstance(error, _Died):
                     raise Unavailable(
                         f"a capture worker process stopped twice on one batch ({error}); "
@@ -259,8 +373,8 @@ class _Pool:
             if kind == "ok":
                 return value
             if kind == "raised":
-                raise value  # prepare's own error, raised in the worker
-            return prepare(*args)  # the worker could not read the task, or we its answer
+                raise value  # the function's own error, raised in the worker
+            return function(*args)  # the worker could not read the task, or we its answer
         raise AssertionError("unreachable")
 
     def _lend(self) -> _Worker:
@@ -315,8 +429,9 @@ class _Worker:
             *subprocess._args_from_interpreter_flags(),  # type: ignore[attr-defined]
             "-P",  # no current directory on the path: a local ipaddress.py stays unseen
             "-c",
-            "from mics.trace.parallel import _main; _main()",
+            _ENTRY,
             _SOURCE,
+            *_preload,
         ]
         # Its own process group: a Ctrl-C at the terminal or a signal to the server's
         # group reaches the server, which then ends its workers itself.
@@ -367,7 +482,7 @@ class _Worker:
         )
 
     def call(self, payload: bytes) -> tuple[str, Any]:
-        """``("ok", result)``, ``("raised", prepare's exception)`` or ``("unread", text)``."""
+        """``("ok", result)``, ``("raised", the function's exception)`` or ``("unread", text)``."""
         assert self.process.stdin is not None
         assert self.process.stdout is not None
         try:
@@ -470,10 +585,10 @@ atexit.register(shutdown)
 
 
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:
-    """A worker's loop: read ``prepare`` arguments, answer ``(kind, value, traceback)``.
+    """A worker's loop: read ``(function, arguments)``, answer ``(kind, value, traceback)``.
 
-    ``kind`` is ``ok`` (the result), ``raised`` (prepare's exception) or ``unread``
-    (the task did not unpickle; the parent prepares it itself). The cyclic garbage
+    ``kind`` is ``ok`` (the result), ``raised`` (the function's exception) or ``unread``
+    (the task did not unpickle; the parent computes it itself). The cyclic garbage
     collector is off between full collections every ``_COLLECT`` tasks: a batch is
     ~60,000 containers that die by reference counting when the task ends, and the
     collections their allocation set off cost ~10% of a task.
@@ -491,12 +606,12 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
             return  # the capturing process closed the pipe or died
         answer: tuple[str, Any, str]
         try:
-            args = pickle.loads(task)
+            function, args = pickle.loads(task)
         except Exception as error:
             answer = ("unread", repr(error), "")
         else:
             try:
-                answer = ("ok", prepare(*args), "")
+                answer = ("ok", function(*args), "")
             except Exception as error:  # sent back and raised in the capturing process
                 answer = ("raised", error, traceback.format_exc())
         try:
@@ -510,17 +625,19 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
 
 
 def _main() -> None:
-    """A worker process: check it runs this very ``mics``, greet, then ``serve``."""
+    """A worker process: check it runs this very ``mics``, import, greet, then ``serve``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     expected = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else None
     if expected is not None and Path(__file__).resolve().parents[2] != expected:
         sys.stderr.write(
-            f"mics capture worker: imported mics from {Path(__file__).parents[2]}, "
+            f"mics worker: imported mics from {Path(__file__).parents[2]}, "
             f"the capturing process uses {expected}\n"
         )
         raise SystemExit(2)
+    for module in sys.argv[2:]:  # what the tasks will run, imported before the hello
+        import_module(module)
     # The protocol gets its own copy of stdout; stray prints go to stderr from now on.
     protocol = os.fdopen(os.dup(1), "wb")
     errors = sys.stderr.fileno() if sys.stderr is not None else os.open(os.devnull, os.O_WRONLY)
