@@ -6,6 +6,7 @@ worker that is not ours, shutdown) are in tests/trace/test_parallel.py.
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 from collections.abc import Iterator
@@ -146,3 +147,40 @@ def test_capture_starts_its_workers_only_when_a_cpu_is_spare(
     assert pool.size == 2
     process_pool.shutdown()  # waits for the warming thread's workers, then ends them
     assert len(starts) <= 2
+
+
+def test_this_process_own_captures_do_not_count_as_a_busy_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(process_pool.WORKERS_ENV, raising=False)
+    own = process_pool._OwnLoad()
+    own.average = 2.5  # a capture with 2 workers just ended here
+    monkeypatch.setattr(process_pool, "_OWN", own)
+    load(monkeypatch, 2.7)  # all but 0.2 of it ours
+    assert process_pool.spare_cpus() == pytest.approx(1.8, abs=0.01)
+    assert process_pool.worth_it(process_pool.MIN_ITEMS)
+    own.average = 0.0
+    assert not process_pool.worth_it(process_pool.MIN_ITEMS)  # the same load, from others
+
+
+def test_the_own_load_decays_as_the_kernel_one_minute_average() -> None:
+    own = process_pool._OwnLoad()
+    own.change(+3)
+    own.at -= 60.0  # three busy for a minute, from zero
+    assert own.value() == pytest.approx(3 * (1 - math.exp(-1)), rel=1e-3)
+    own.change(-3)
+    own.at -= 120.0  # then idle for two minutes
+    assert own.value() == pytest.approx(3 * (1 - math.exp(-1)) * math.exp(-2), rel=1e-3)
+
+
+def test_calls_and_busy_workers_raise_the_own_load_while_they_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(process_pool.WORKERS_ENV, "1")
+    own = process_pool._OwnLoad()
+    monkeypatch.setattr(process_pool, "_OWN", own)
+    results = process_pool.in_order(operator.mul, range(4), 2)
+    assert next(results) == (0, 0)
+    assert own.level >= 1  # the caller, and the worker if it is on a task now
+    assert list(results) == [(n, n * 2) for n in range(1, 4)]
+    assert own.level == 0

@@ -12,8 +12,9 @@ this process may run on, at most ``MAX_DEFAULT``, none on one CPU or in a frozen
 application; ``0`` keeps all work in the calling process. By default the pool is
 used only where it wins (``worth_it``, measured with ``bench/capture_workers.py``):
 for at least ``MIN_ITEMS`` items and while the machine has a CPU to spare (the
-load average of the last minute at most ``cpus - 1``: on a machine kept busy by
-other processes, workers made a capture slower in 4 of 6 runs). A count set in
+load average of the last minute, less this process's own share of it, at most
+``cpus - 1``: on a machine kept busy by other processes, workers made a capture
+slower in 4 of 6 runs). A count set in
 ``MICS_CAPTURE_WORKERS`` is used for any call of two items or more, whatever the load.
 
 Each worker is a ``python`` running ``_main`` (the parent's interpreter flags, no
@@ -55,6 +56,7 @@ import atexit
 import contextlib
 import gc
 import logging
+import math
 import os
 import pickle
 import queue
@@ -139,7 +141,10 @@ def _cpus() -> int:
 
 
 def spare_cpus() -> float:
-    """CPUs left idle over the last minute: this process's CPUs less the load average.
+    """CPUs other processes left idle over the last minute: this process's CPUs less the
+    load average, less what this process's own captures and workers put in it (``_OWN``:
+    a server whose last large capture kept its workers busy would otherwise turn them
+    off for the next minute).
 
     Where the system keeps no load average, every CPU counts as spare.
     """
@@ -147,7 +152,43 @@ def spare_cpus() -> float:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return float(_cpus())
-    return _cpus() - load
+    return _cpus() - max(0.0, load - _OWN.value())
+
+
+class _OwnLoad:
+    """This process's share of the 1-minute load average, damped as the kernel damps it.
+
+    ``level`` counts what runs now for ``in_order``: its callers (each writes while the
+    workers prepare) and the workers busy with a task. Linux's figure is an exponential
+    average of the runnable count with a 60 s time constant; so is ``value``.
+    """
+
+    TAU_S = 60.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.level = 0
+        self.average = 0.0
+        self.at = time.monotonic()
+
+    def _settle(self) -> None:
+        now = time.monotonic()
+        decay = math.exp(-(now - self.at) / self.TAU_S)
+        self.average = self.level + (self.average - self.level) * decay
+        self.at = now
+
+    def change(self, delta: int) -> None:
+        with self.lock:
+            self._settle()
+            self.level += delta
+
+    def value(self) -> float:
+        with self.lock:
+            self._settle()
+            return self.average
+
+
+_OWN = _OwnLoad()
 
 
 def worth_it(items: int) -> bool:
@@ -214,9 +255,13 @@ def in_order(
     iterator = iter(items)
     head = list(islice(iterator, MIN_ITEMS))
     pool = _borrow(function) if worth_it(len(head)) else None
+    _OWN.change(+1)  # this caller, computing or writing, for as long as it runs
     if pool is None:
-        for item in chain(head, iterator):
-            yield item, function(item, *args)
+        try:
+            for item in chain(head, iterator):
+                yield item, function(item, *args)
+        finally:
+            _OWN.change(-1)
         return
     pending: deque[tuple[Item, Future[Result]]] = deque()
     try:
@@ -237,6 +282,7 @@ def in_order(
         for _item, future in pending:
             future.cancel()
         _give_back(pool)
+        _OWN.change(-1)
 
 
 def _borrow(function: Callable[..., Any] | None = None) -> _Pool | None:
@@ -357,9 +403,11 @@ class _Pool:
                     f"capture worker processes keep stopping ({died}); "
                     "nothing of this capture was stored, send it again"
                 ) from died
+            _OWN.change(+1)
             try:
                 kind, value = worker.call(payload)
             except BaseException as error:  # its pipes may hold half a message: never reuse
+                _OWN.change(-1)
                 self._drop(worker)
                 if isinstance(error, _Died) and attempt == 1 and not self.closing:
                     continue  # no side effects: once more, on a new worker
@@ -369,6 +417,7 @@ class _Pool:
                         "nothing of this capture was stored, send it again"
                     ) from error
                 raise
+            _OWN.change(-1)
             self.idle.put(worker)
             if kind == "ok":
                 return value
