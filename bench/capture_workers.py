@@ -98,6 +98,7 @@ def main() -> None:
             ways = ways_asked[turn:] + ways_asked[:turn]
             for size in sizes:
                 batches = -(-size // capture.BATCH)
+                os.environ.pop(process_pool.WORKERS_ENV, None)  # the default rule's choice
                 went = "workers" if process_pool.worth_it(batches) else "one"
                 autos.setdefault(size, []).append(f"{went} (spare {process_pool.spare_cpus():.1f})")
                 for way in ways:

@@ -54,7 +54,10 @@ def test_by_default_workers_go_only_with_enough_items_and_a_spare_cpu(
     assert not process_pool.worth_it(process_pool.MIN_ITEMS - 1)
     assert not process_pool.worth_it(1)
     load(monkeypatch, 1.3)  # 0.7 spare: the writer alone keeps a CPU busy
-    assert not process_pool.worth_it(100)
+    assert not process_pool.worth_it(process_pool.BUSY_ITEMS - 1)
+    load(monkeypatch, 12.0)  # busy: only large work goes (the workers' share beats one)
+    assert process_pool.worth_it(process_pool.BUSY_ITEMS)
+    assert not process_pool.worth_it(process_pool.MIN_ITEMS)
 
 
 def test_a_count_set_by_hand_is_used_whatever_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,8 +83,8 @@ def test_on_a_busy_machine_the_default_starts_no_worker_and_answers_in_order(
     monkeypatch.delenv(process_pool.WORKERS_ENV, raising=False)
     load(monkeypatch, 5.0)
     starts = counted_starts(monkeypatch)
-    results = list(process_pool.in_order(operator.mul, range(10), 3))
-    assert results == [(n, n * 3) for n in range(10)]
+    results = list(process_pool.in_order(operator.mul, range(4), 3))
+    assert results == [(n, n * 3) for n in range(4)]
     assert starts == []
     assert process_pool._pool is None
 
@@ -132,15 +135,17 @@ def test_warm_does_nothing_without_workers(monkeypatch: pytest.MonkeyPatch) -> N
     assert process_pool._pool is None
 
 
-def test_capture_starts_its_workers_only_when_a_cpu_is_spare(
+def test_capture_starts_its_workers_for_a_large_document_when_a_cpu_is_spare(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(process_pool.WORKERS_ENV, raising=False)
     starts = counted_starts(monkeypatch)
     load(monkeypatch, 3.0)
     assert not capture.start_workers()
+    assert not capture.start_workers(capture.LARGE_DOCUMENT_BYTES)  # 3 batches, busy
     assert process_pool._pool is None
     load(monkeypatch, 0.2)
+    assert not capture.start_workers(capture.LARGE_DOCUMENT_BYTES // 2)  # too small anyway
     assert capture.start_workers()
     pool = process_pool._pool
     assert pool is not None
@@ -184,3 +189,14 @@ def test_calls_and_busy_workers_raise_the_own_load_while_they_run(
     assert own.level >= 1  # the caller, and the worker if it is on a task now
     assert list(results) == [(n, n * 2) for n in range(1, 4)]
     assert own.level == 0
+
+
+def test_on_a_busy_machine_large_work_still_goes_to_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(process_pool.WORKERS_ENV, raising=False)
+    load(monkeypatch, 12.0)
+    starts = counted_starts(monkeypatch)
+    items = range(process_pool.BUSY_ITEMS + 1)
+    assert list(process_pool.in_order(operator.mul, items, 3)) == [(n, n * 3) for n in items]
+    assert starts  # the first item computed here while they start, the rest by them

@@ -11,10 +11,10 @@ order, in the capturing process (SQLite takes one writer at a time).
 this process may run on, at most ``MAX_DEFAULT``, none on one CPU or in a frozen
 application; ``0`` keeps all work in the calling process. By default the pool is
 used only where it wins (``worth_it``, measured with ``bench/capture_workers.py``):
-for at least ``MIN_ITEMS`` items and while the machine has a CPU to spare (the
-load average of the last minute, less this process's own share of it, at most
-``cpus - 1``: on a machine kept busy by other processes, workers made a capture
-slower in 4 of 6 runs). A count set in
+for ``BUSY_ITEMS`` items or more, and for at least ``MIN_ITEMS`` while the machine
+has a CPU to spare (the load average of the last minute, less this process's own
+share of it, at most ``cpus - 1``: on a machine kept busy by other processes,
+workers made a 5,000-event capture slower in 4 of 6 runs). A count set in
 ``MICS_CAPTURE_WORKERS`` is used for any call of two items or more, whatever the load.
 
 Each worker is a ``python`` running ``_main`` (the parent's interpreter flags, no
@@ -78,6 +78,7 @@ from typing import IO, Any, TypeVar
 from mics.errors import Unavailable
 
 __all__ = [
+    "BUSY_ITEMS",
     "MAX_DEFAULT",
     "MIN_ITEMS",
     "WORKERS_ENV",
@@ -97,7 +98,11 @@ WORKERS_ENV = "MICS_CAPTURE_WORKERS"
 MAX_DEFAULT = 3  # past ~3 workers the single writer, not preparation, sets the pace
 AHEAD = 2  # batches handed out per worker beyond the one being written
 START_TIMEOUT_S = 30.0  # for a worker to import mics and say hello (~0.3 s on 2 cores)
-MIN_ITEMS = 3  # items (capture batches of 2,000 events) below which one process is as fast
+# Where the workers win, measured with bench/capture_workers.py (XML capture batches of 2,000
+# events, 2 warm workers against one process, 3 interleaved rounds at load 14-19 on 2 cores):
+# 2 batches 0.45-1.29x, 3 batches 0.61-1.37x, 5 batches 1.08-1.98x.
+MIN_ITEMS = 3  # fewer: one process, always (by default)
+BUSY_ITEMS = 5  # this many or more: the workers, even when no CPU is spare
 _HELLO = b"MICS worker 2\n"  # a worker's first bytes on its protocol pipe
 _MAX_FRAME = 1 << 31  # no answer is near 2 GiB: a longer length is not our frame
 _COLLECT = 50  # tasks between a worker's full garbage collections
@@ -195,14 +200,18 @@ def worth_it(items: int) -> bool:
     """Whether ``items`` tasks should go to the workers rather than stay in this process.
 
     Set by hand (``MICS_CAPTURE_WORKERS``), any two items or more go. By default
-    only ``MIN_ITEMS`` or more, and only while a CPU is spare (``spare_cpus`` at
-    least 1): the calling process keeps one CPU busy writing, so workers on a
-    machine without another idle CPU only take turns with it and with each other.
+    ``BUSY_ITEMS`` or more go whatever the load (measured: they won in every round
+    even at load 14-19 on 2 cores, where the workers' share of the CPUs beats one
+    process's); ``MIN_ITEMS`` or more only while a CPU is spare (``spare_cpus`` at
+    least 1: on a busy machine workers took turns with the writer and lost about
+    as often as they won); fewer stay in the calling process.
     """
     if items < 2:
         return False
     raw = os.environ.get(WORKERS_ENV)
     if raw is not None and raw.strip():
+        return True
+    if items >= BUSY_ITEMS:
         return True
     return items >= MIN_ITEMS and spare_cpus() >= 1.0
 
@@ -253,7 +262,7 @@ def in_order(
     dropped).
     """
     iterator = iter(items)
-    head = list(islice(iterator, MIN_ITEMS))
+    head = list(islice(iterator, BUSY_ITEMS))
     pool = _borrow(function) if worth_it(len(head)) else None
     _OWN.change(+1)  # this caller, computing or writing, for as long as it runs
     if pool is None:

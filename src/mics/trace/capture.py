@@ -72,9 +72,10 @@ __all__ = [
 ]
 
 BATCH = 2000
-# A document this large (~3 batches of ~1 KB JSON events; XML events are larger) is worth
-# starting the worker processes for before it is read (``start_workers``).
-LARGE_DOCUMENT_BYTES = 5 * 1024 * 1024
+# A document this large (~3 batches of ~700-byte JSON events; XML events are ~1 KB) may be
+# worth starting the worker processes for before it is read (``start_workers``).
+_BATCH_BYTES = BATCH * 700
+LARGE_DOCUMENT_BYTES = 3 * _BATCH_BYTES
 CAPTURE_LIMIT = 100_000  # events per document, advertised as GS1-EPCIS-Capture-Limit
 BEHAVIOURS = ("rollback", "proceed")
 # EPCIS 2.0 §8.2.1 / §12.2: capture takes an EPCISDocument; an EPCISQueryDocument carries query
@@ -257,12 +258,13 @@ def capture_built_in(
     return result
 
 
-def start_workers() -> bool:
+def start_workers(size: int = 0) -> bool:
     """Start the worker processes that prepare large captures, now and on a thread
-    (``mics.runtime.process_pool.warm``): for a server at start-up, or a command about
-    to read a document of ``LARGE_DOCUMENT_BYTES`` or more when a CPU is spare. False
-    when none start (none configured, or the machine busy)."""
-    if not process_pool.worth_it(process_pool.MIN_ITEMS):
+    (``mics.runtime.process_pool.warm``), if a document of ``size`` bytes (0: any
+    large one, for a server at start-up) would use them. False when none start (none
+    configured, the document too small, or the machine too busy for it)."""
+    batches = size // _BATCH_BYTES if size else process_pool.MIN_ITEMS
+    if not process_pool.worth_it(batches):
         return False
     return process_pool.warm(prepare.__module__)
 
