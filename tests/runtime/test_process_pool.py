@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mics.runtime import process_pool
+from mics.runtime import load as machine_load
+from mics.runtime import process_pool, worker_process
 from mics.trace import capture
 
 
@@ -34,13 +35,13 @@ def load(monkeypatch: pytest.MonkeyPatch, one_minute: float) -> None:
 
 def counted_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     starts: list[int] = []
-    real = process_pool._Worker.__init__
+    real = worker_process._Worker.__init__
 
-    def counted(self: process_pool._Worker) -> None:
+    def counted(self: worker_process._Worker, *args: tuple[str, ...]) -> None:
         starts.append(1)
-        real(self)
+        real(self, *args)
 
-    monkeypatch.setattr(process_pool._Worker, "__init__", counted)
+    monkeypatch.setattr(worker_process._Worker, "__init__", counted)
     return starts
 
 
@@ -101,13 +102,13 @@ def test_warm_workers_are_ready_before_the_first_call_which_starts_no_other(
     assert pool.idle.qsize() == 2  # started, greeted, waiting
     assert not pool.cold()
     calls: list[int] = []
-    real = process_pool._Worker.call
+    real = worker_process._Worker.call
 
-    def call(self: process_pool._Worker, payload: bytes) -> tuple[str, object]:
+    def call(self: worker_process._Worker, payload: bytes) -> tuple[str, object]:
         calls.append(self.process.pid)
         return real(self, payload)
 
-    monkeypatch.setattr(process_pool._Worker, "call", call)
+    monkeypatch.setattr(worker_process._Worker, "call", call)
     results = list(process_pool.in_order(operator.mul, range(8), 3))
     assert results == [(n, n * 3) for n in range(8)]
     assert len(starts) == 2  # no worker started by the call
@@ -126,7 +127,7 @@ def test_a_warm_worker_imports_what_it_will_run_before_it_greets(
     (worker,) = pool.workers
     command = Path(f"/proc/{worker.process.pid}/cmdline").read_bytes().split(b"\0")
     assert b"mics.trace.prepare" in command
-    assert b"from mics.runtime.process_pool import _main; _main()" in command
+    assert b"from mics.runtime.worker_process import _main; _main()" in command
 
 
 def test_warm_does_nothing_without_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,9 +159,9 @@ def test_this_process_own_captures_do_not_count_as_a_busy_machine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(process_pool.WORKERS_ENV, raising=False)
-    own = process_pool._OwnLoad()
+    own = machine_load.OwnLoad()
     own.average = 2.5  # a capture with 2 workers just ended here
-    monkeypatch.setattr(process_pool, "_OWN", own)
+    monkeypatch.setattr(machine_load, "OWN_LOAD", own)
     load(monkeypatch, 2.7)  # all but 0.2 of it ours
     assert process_pool.spare_cpus() == pytest.approx(1.8, abs=0.01)
     assert process_pool.worth_it(process_pool.MIN_ITEMS)
@@ -169,7 +170,7 @@ def test_this_process_own_captures_do_not_count_as_a_busy_machine(
 
 
 def test_the_own_load_decays_as_the_kernel_one_minute_average() -> None:
-    own = process_pool._OwnLoad()
+    own = machine_load.OwnLoad()
     own.change(+3)
     own.at -= 60.0  # three busy for a minute, from zero
     assert own.value() == pytest.approx(3 * (1 - math.exp(-1)), rel=1e-3)
@@ -182,8 +183,8 @@ def test_calls_and_busy_workers_raise_the_own_load_while_they_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(process_pool.WORKERS_ENV, "1")
-    own = process_pool._OwnLoad()
-    monkeypatch.setattr(process_pool, "_OWN", own)
+    own = machine_load.OwnLoad()
+    monkeypatch.setattr(machine_load, "OWN_LOAD", own)
     results = process_pool.in_order(operator.mul, range(4), 2)
     assert next(results) == (0, 0)
     assert own.level >= 1  # the caller, and the worker if it is on a task now

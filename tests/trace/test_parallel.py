@@ -26,6 +26,7 @@ from mics.errors import TooLarge, Unavailable
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
 from mics.runtime import process_pool as parallel
+from mics.runtime import worker_process
 from mics.trace import capture
 from mics.trace.prepare import prepare
 from mics.trace.validate import DOCUMENT_EVENTS, DocumentInvalid
@@ -170,7 +171,7 @@ def worker_pids() -> set[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"mics.runtime.process_pool" in command:
+        if parent == os.getpid() and b"mics.runtime.worker_process" in command:
             found.add(int(entry.name))
     return found
 
@@ -183,14 +184,14 @@ linux_only = pytest.mark.skipif(
 def count_worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per task a worker process answered, from now on."""
     calls: list[int] = []
-    real = parallel._Worker.call
+    real = worker_process._Worker.call
 
     def counted(self: Any, payload: bytes) -> tuple[str, Any]:
         answer = real(self, payload)
         calls.append(self.process.pid)
         return answer
 
-    monkeypatch.setattr(parallel._Worker, "call", counted)
+    monkeypatch.setattr(worker_process._Worker, "call", counted)
     return calls
 
 
@@ -477,8 +478,8 @@ def test_a_worker_that_does_not_greet_turns_the_workers_off(
 ) -> None:
     monkeypatch.setattr(capture, "BATCH", 25)
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")  # a pool of its own
-    wrong = b"someone else's program".ljust(len(parallel._HELLO), b".")  # as long: no wait
-    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    wrong = b"someone else's program".ljust(len(worker_process._HELLO), b".")  # as long: no wait
+    monkeypatch.setattr(worker_process, "_HELLO", wrong)
     db = fresh(tmp_path, "nohello.db")
     with caplog.at_level("WARNING", logger="mics.runtime.process_pool"):
         result = capture.capture_events(db, iter(chain_events(100)), CONTEXT, "tannery")
@@ -505,7 +506,7 @@ def test_no_worker_starts_for_one_batch_or_when_turned_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[object] = []
-    monkeypatch.setattr(parallel, "_Worker", lambda: started.append(1))
+    monkeypatch.setattr(parallel, "_Worker", lambda *_: started.append(1))
     db = fresh(tmp_path, "alone.db")
     assert capture_with(monkeypatch, 3, db, document(chain_events(30))).captured == 30
     monkeypatch.setattr(capture, "BATCH", 10)
@@ -532,7 +533,7 @@ def test_the_default_worker_count_follows_the_cpus(monkeypatch: pytest.MonkeyPat
 def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     batch = [(0, chain_events(1)[0])]
     tasks = b"".join(
-        parallel._FRAME.pack(len(p)) + p
+        worker_process._FRAME.pack(len(p)) + p
         for p in (
             pickle.dumps((prepare, (batch, CONTEXT, NOW, DOCUMENT_EVENTS, False))),
             pickle.dumps((prepare, ([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False))),
@@ -544,8 +545,8 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     parallel.serve(io.BytesIO(tasks), out)
     out.seek(0)
     answers = []
-    while head := out.read(parallel._FRAME.size):
-        answers.append(pickle.loads(out.read(parallel._FRAME.unpack(head)[0])))
+    while head := out.read(worker_process._FRAME.size):
+        answers.append(pickle.loads(out.read(worker_process._FRAME.unpack(head)[0])))
     assert answers[0] == ("ok", prepare(batch, CONTEXT, NOW, DOCUMENT_EVENTS, False), "")
     kind, (problems, prepared), _ = answers[1]
     assert kind == "ok"
@@ -604,16 +605,16 @@ def test_once_workers_are_off_a_running_capture_starts_no_more_of_them(
 ) -> None:
     monkeypatch.setattr(capture, "BATCH", 25)
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
-    wrong = b"x" * len(parallel._HELLO)
-    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    wrong = b"x" * len(worker_process._HELLO)
+    monkeypatch.setattr(worker_process, "_HELLO", wrong)
     starts: list[int] = []
-    real = parallel._Worker.__init__
+    real = worker_process._Worker.__init__
 
-    def counted(self: Any) -> None:
+    def counted(self: Any, *args: Any) -> None:
         starts.append(1)
-        real(self)
+        real(self, *args)
 
-    monkeypatch.setattr(parallel._Worker, "__init__", counted)
+    monkeypatch.setattr(worker_process._Worker, "__init__", counted)
     db = fresh(tmp_path, "off.db")
     result = capture.capture_events(db, iter(chain_events(300)), CONTEXT, "tannery")
     assert result.captured == 300  # 12 batches, prepared here
