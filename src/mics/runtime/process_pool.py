@@ -17,17 +17,18 @@ share of it, at most ``cpus - 1``: on a machine kept busy by other processes,
 workers made a 5,000-event capture slower in 4 of 6 runs). A count set in
 ``MICS_CAPTURE_WORKERS`` is used for any call of two items or more, whatever the load.
 
-Each worker is a ``python`` running ``mics.runtime.worker_process._main`` (the parent's interpreter flags, no
-current directory on its path) that imports the modules it will run before it
-greets (``warm``), and is kept for the life of the process, fed by a thread of its
-own here (the thread waits on the pipes without the GIL). The server starts its
-workers when it starts (``warm`` in its lifespan, on a thread: the first request
-does not wait) and the CLI when a command reads a large document; otherwise the
-first call that needs them starts them. Not ``multiprocessing``: its ``spawn`` and
-``forkserver`` methods run the parent's main script again in every worker (a
-library user's script without an ``if __name__ == "__main__"`` guard would capture
-twice or fail), and its ``fork`` copies a process that holds database connections
-and threads. Under ``uvicorn --workers N`` each server process keeps a pool of its own.
+Each worker is a ``python`` running ``mics.runtime.worker_process._main`` (the
+parent's interpreter flags, no current directory on its path) that imports the modules
+it will run before it greets (``warm``), and is kept for the life of the process, fed
+by a thread of its own here (the thread waits on the pipes without the GIL). The
+server starts its workers when it starts (``warm`` in its lifespan, on a thread: the
+first request does not wait) and the CLI when a command reads a large document;
+otherwise the first call that needs them starts them. Not ``multiprocessing``: its
+``spawn`` and ``forkserver`` methods run the parent's main script again in every
+worker (a library user's script without an ``if __name__ == "__main__"`` guard would
+capture twice or fail), and its ``fork`` copies a process that holds database
+connections and threads. Under ``uvicorn --workers N`` each server process keeps a
+pool of its own.
 
 What can go wrong, and what happens then:
 
@@ -92,8 +93,9 @@ WORKERS_ENV = "MICS_CAPTURE_WORKERS"
 MAX_DEFAULT = 3  # past ~3 workers the single writer, not preparation, sets the pace
 AHEAD = 2  # batches handed out per worker beyond the one being written
 # Where the workers win, measured with bench/capture_workers.py (XML capture batches of 2,000
-# events, 2 warm workers against one process, 3 interleaved rounds at load 14-19 on 2 cores):
-# 2 batches 0.45-1.29x, 3 batches 0.61-1.37x, 5 batches 1.08-1.98x.
+# events, 2 warm workers against one process, interleaved rounds at load 14-21 on 2 cores):
+# 2 batches 0.45-1.29x, 3 batches 0.61-1.37x, 4 batches 0.91-1.24x, 5 batches 0.78-1.98x
+# (won at least 4 of 6 rounds).
 MIN_ITEMS = 3  # fewer: one process, always (by default)
 BUSY_ITEMS = 5  # this many or more: the workers, even when no CPU is spare
 _log = logging.getLogger(__name__)
@@ -130,8 +132,8 @@ def worth_it(items: int) -> bool:
     """Whether ``items`` tasks should go to the workers rather than stay in this process.
 
     Set by hand (``MICS_CAPTURE_WORKERS``), any two items or more go. By default
-    ``BUSY_ITEMS`` or more go whatever the load (measured: they won in every round
-    even at load 14-19 on 2 cores, where the workers' share of the CPUs beats one
+    ``BUSY_ITEMS`` or more go whatever the load (measured: they won most rounds even
+    at load 14-21 on 2 cores, where the workers' share of the CPUs beats one
     process's); ``MIN_ITEMS`` or more only while a CPU is spare (``spare_cpus`` at
     least 1: on a busy machine workers took turns with the writer and lost about
     as often as they won); fewer stay in the calling process.
