@@ -21,10 +21,12 @@ from mics.trace import capture
 
 @pytest.fixture(autouse=True)
 def own_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts with no pool and workers allowed, and ends its own pool."""
+    """Each test starts with no pool, workers allowed and no load of this process's own
+    (earlier tests' captures), and ends its own pool."""
     process_pool.shutdown()
     monkeypatch.setattr(process_pool, "_failed", False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(machine_load, "OWN_LOAD", machine_load.OwnLoad())  # earlier captures'
     yield
     process_pool.shutdown()
 
