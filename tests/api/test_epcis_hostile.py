@@ -250,9 +250,10 @@ async def test_an_event_stored_with_an_undeclared_prefix_never_fails_an_xml_read
         "https://ns.example.com/epcis/x": 1,
         "sensorElementList": [{"sensorReport": [{"type": "Length", "foo:r": 2, "p:r": 3}]}],
     }
-    capture.capture_events(
-        demo_db, [legacy], [*EPCIS_CONTEXT, {"p": "foo:"}], "conceria-del-brenta", built=True
-    )
+    with demo_db.transaction() as s:
+        capture.capture_built_in(
+            s, [legacy], [*EPCIS_CONTEXT, {"p": "foo:"}], "conceria-del-brenta"
+        )
     partner = {"authorization": "Bearer " + create_key(demo_db, "design-quercia")}
     for headers in ({}, partner):
         xml = await client.get(

@@ -16,6 +16,7 @@ from mics.db import Database
 from mics.errors import InvalidInput
 from mics.ledger.store import log
 from mics.ledger.store.tables import LeafRow
+from mics.storage.write_gate import write_gate
 from mics.trace import capture, capture_jobs, query
 from mics.trace.event_hash import event_hash
 from mics.trace.store import EventRow
@@ -237,22 +238,26 @@ def test_a_one_event_capture_runs_eleven_statements(repo: Database) -> None:
     assert sum("ledger_node WHERE" in sql for sql in statements) == 1
 
 
-def test_then_commits_with_the_events_or_not_at_all(repo: Database) -> None:
+def test_what_the_caller_writes_in_the_capture_commits_with_the_events_or_not_at_all(
+    repo: Database,
+) -> None:
     seen: list[int] = []
 
-    def then(connection: Any) -> None:  # sees the capture's own rows, uncommitted
-        seen.append(connection.execute(select(func.count()).select_from(EventRow)).scalar())
+    with write_gate(repo)(), repo.transaction() as s:
+        capture.capture_in(s, [observe("T1"), observe("T2")], CONTEXT, "tannery")
+        connection = s.connection()  # sees the capture's own rows, uncommitted
+        seen.append(connection.execute(select(func.count()).select_from(EventRow)).scalar_one())
         connection.execute(text("UPDATE partner SET name = 'marked' WHERE id = 'workshop'"))
-
-    capture.capture_events(repo, [observe("T1"), observe("T2")], CONTEXT, "tannery", then=then)
     assert seen == [2]
 
-    def fails(connection: Any) -> None:
-        connection.execute(text("UPDATE partner SET name = 'lost' WHERE id = 'tannery'"))
-        raise RuntimeError("the caller's part failed")
+    def fails() -> None:
+        with write_gate(repo)(), repo.transaction() as s:
+            capture.capture_in(s, [observe("T3")], CONTEXT, "tannery")
+            s.connection().execute(text("UPDATE partner SET name = 'lost' WHERE id = 'tannery'"))
+            raise RuntimeError("the caller's part failed")
 
     with pytest.raises(RuntimeError):
-        capture.capture_events(repo, [observe("T3")], CONTEXT, "tannery", then=fails)
+        fails()
     with repo.read() as s:
         names = {str(r[0]): str(r[1]) for r in s.execute(text("SELECT id, name FROM partner"))}
         assert log.size(s) == 2
@@ -267,5 +272,6 @@ def test_built_events_skip_validation_and_others_do_not(repo: Database) -> None:
     with pytest.raises(DocumentInvalid) as caught:
         capture.capture_events(repo, [flawed], CONTEXT, "tannery")
     assert [p.pointer for p in caught.value.problems] == ["/epcisBody/eventList/0/readPoint/id"]
-    result = capture.capture_events(repo, [flawed], CONTEXT, "tannery", built=True)
+    with repo.transaction() as s:
+        result = capture.capture_built_in(s, [flawed], CONTEXT, "tannery")
     assert result.captured == 1

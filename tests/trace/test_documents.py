@@ -54,10 +54,7 @@ def whole(data: bytes) -> Any:
 
 def held_whole(data: bytes) -> bool:
     """Whether ``data`` takes the one-pass path."""
-    found = documents._read_whole(io.BytesIO(data))
-    if found is not None:
-        documents._HEAP.thaw()
-    return found is not None
+    return documents._read_whole(io.BytesIO(data)) is not None
 
 
 def encoded(value: Any) -> bytes:

@@ -177,7 +177,7 @@ def test_event_hash_of_a_deep_event_is_a_problem_not_a_recursion_error() -> None
 def test_deep_documents_refused_before_worker_processes_see_them(
     repo: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Several batches go to worker processes (mics.trace.parallel): refused before them."""
+    """Several batches go to worker processes (mics.runtime.process_pool): refused before them."""
     monkeypatch.setenv("MICS_CAPTURE_WORKERS", "1")
     monkeypatch.setattr(capture, "BATCH", 1)
     deep = EVENT | {"epcList": ["urn:epc:id:sgtin:8012345.000001.BA00003"]}

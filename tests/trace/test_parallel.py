@@ -1,4 +1,5 @@
-"""Captures prepared by worker processes (mics.trace.parallel) store what one process stores."""
+"""Captures prepared by worker processes (``mics.runtime.process_pool``) store what one
+process stores."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ from mics.db import Database
 from mics.errors import TooLarge, Unavailable
 from mics.registry.demo import ensure_instance
 from mics.registry.schemas import PartnerIn
-from mics.trace import capture, parallel
+from mics.runtime import process_pool as parallel
+from mics.runtime import worker_process
+from mics.trace import capture
 from mics.trace.prepare import prepare
 from mics.trace.validate import DOCUMENT_EVENTS, DocumentInvalid
 
@@ -157,7 +160,7 @@ def capture_with(
 
 
 def worker_pids() -> set[int]:
-    """This process's ``python -m mics.trace.parallel`` children."""
+    """This process's worker children (``mics.runtime.process_pool``)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -168,7 +171,7 @@ def worker_pids() -> set[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"mics.trace.parallel" in command:
+        if parent == os.getpid() and b"mics.runtime.worker_process" in command:
             found.add(int(entry.name))
     return found
 
@@ -181,14 +184,14 @@ linux_only = pytest.mark.skipif(
 def count_worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per task a worker process answered, from now on."""
     calls: list[int] = []
-    real = parallel._Worker.call
+    real = worker_process._Worker.call
 
     def counted(self: Any, payload: bytes) -> tuple[str, Any]:
         answer = real(self, payload)
         calls.append(self.process.pid)
         return answer
 
-    monkeypatch.setattr(parallel._Worker, "call", counted)
+    monkeypatch.setattr(worker_process._Worker, "call", counted)
     return calls
 
 
@@ -250,8 +253,8 @@ def test_a_worker_sends_back_the_error_prepare_raised_and_keeps_serving(
     args = (CONTEXT, NOW, DOCUMENT_EVENTS, False)
     # the first item is prepared here, the second in the worker: a non-pair cannot unpack
     with pytest.raises(TypeError, match="cannot unpack"):
-        list(parallel.in_order([good, [7]], *args))  # type: ignore[list-item]
-    results = list(parallel.in_order([good, good, good], *args))
+        list(parallel.in_order(prepare, [good, [7]], *args))
+    results = list(parallel.in_order(prepare, [good, good, good], *args))
     assert [len(prepared) for _batch, (_problems, prepared) in results] == [1, 1, 1]
     assert results[2][1] == prepare(good, *args)
 
@@ -375,7 +378,9 @@ def test_changing_the_worker_count_mid_capture_leaves_that_capture_alone(
             if index == 120:  # another capture, under a new count, runs to its end
                 monkeypatch.setenv(parallel.WORKERS_ENV, "2")
                 other.extend(
-                    parallel.in_order([batch, batch, batch], CONTEXT, NOW, DOCUMENT_EVENTS, False)
+                    parallel.in_order(
+                        prepare, [batch, batch, batch], CONTEXT, NOW, DOCUMENT_EVENTS, False
+                    )
                 )
             yield event
 
@@ -422,7 +427,7 @@ def test_too_many_problems_is_reported_before_too_many_events(
 
 
 @pytest.mark.usefixtures("small_batches")
-def test_then_and_progress_see_every_batch_with_workers(
+def test_the_callers_transaction_and_progress_see_every_batch_with_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(parallel.WORKERS_ENV, "2")
@@ -430,13 +435,12 @@ def test_then_and_progress_see_every_batch_with_workers(
     steps: list[int] = []
     seen: list[int] = []
 
-    def then(connection: Any) -> None:  # inside the capture's transaction
-        seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar())
-
-    result = capture.capture_events(
-        db, iter(chain_events(110)), CONTEXT, "tannery", now=NOW, then=then,
-        progress=steps.append, built=True,
-    )  # fmt: skip
+    with db.transaction() as s:
+        result = capture.capture_in(
+            s, iter(chain_events(110)), CONTEXT, "tannery", now=NOW, progress=steps.append
+        )
+        connection = s.connection()  # inside the capture's transaction
+        seen.append(connection.exec_driver_sql("SELECT count(*) FROM epcis_event").scalar_one())
     assert result.captured == 110
     assert steps == [25, 25, 25, 25, 10]
     assert seen == [110]
@@ -474,10 +478,10 @@ def test_a_worker_that_does_not_greet_turns_the_workers_off(
 ) -> None:
     monkeypatch.setattr(capture, "BATCH", 25)
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")  # a pool of its own
-    wrong = b"someone else's program".ljust(len(parallel._HELLO), b".")  # as long: no wait
-    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    wrong = b"someone else's program".ljust(len(worker_process._HELLO), b".")  # as long: no wait
+    monkeypatch.setattr(worker_process, "_HELLO", wrong)
     db = fresh(tmp_path, "nohello.db")
-    with caplog.at_level("WARNING", logger="mics.trace.parallel"):
+    with caplog.at_level("WARNING", logger="mics.runtime.process_pool"):
         result = capture.capture_events(db, iter(chain_events(100)), CONTEXT, "tannery")
     assert result.captured == 100
     assert parallel._failed
@@ -502,7 +506,7 @@ def test_no_worker_starts_for_one_batch_or_when_turned_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[object] = []
-    monkeypatch.setattr(parallel, "_Worker", lambda: started.append(1))
+    monkeypatch.setattr(parallel, "_Worker", lambda *_: started.append(1))
     db = fresh(tmp_path, "alone.db")
     assert capture_with(monkeypatch, 3, db, document(chain_events(30))).captured == 30
     monkeypatch.setattr(capture, "BATCH", 10)
@@ -529,11 +533,11 @@ def test_the_default_worker_count_follows_the_cpus(monkeypatch: pytest.MonkeyPat
 def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     batch = [(0, chain_events(1)[0])]
     tasks = b"".join(
-        parallel._FRAME.pack(len(p)) + p
+        worker_process._FRAME.pack(len(p)) + p
         for p in (
-            pickle.dumps((batch, CONTEXT, NOW, DOCUMENT_EVENTS, False)),
-            pickle.dumps(([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False)),
-            pickle.dumps(([7], CONTEXT, NOW, "/x", False)),
+            pickle.dumps((prepare, (batch, CONTEXT, NOW, DOCUMENT_EVENTS, False))),
+            pickle.dumps((prepare, ([(0, {"type": "ObjectEvent"})], CONTEXT, NOW, "/x", False))),
+            pickle.dumps((prepare, ([7], CONTEXT, NOW, "/x", False))),
             b"\x80\x05not a pickle",
         )
     )
@@ -541,8 +545,8 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
     parallel.serve(io.BytesIO(tasks), out)
     out.seek(0)
     answers = []
-    while head := out.read(parallel._FRAME.size):
-        answers.append(pickle.loads(out.read(parallel._FRAME.unpack(head)[0])))
+    while head := out.read(worker_process._FRAME.size):
+        answers.append(pickle.loads(out.read(worker_process._FRAME.unpack(head)[0])))
     assert answers[0] == ("ok", prepare(batch, CONTEXT, NOW, DOCUMENT_EVENTS, False), "")
     kind, (problems, prepared), _ = answers[1]
     assert kind == "ok"
@@ -601,16 +605,16 @@ def test_once_workers_are_off_a_running_capture_starts_no_more_of_them(
 ) -> None:
     monkeypatch.setattr(capture, "BATCH", 25)
     monkeypatch.setenv(parallel.WORKERS_ENV, "3")
-    wrong = b"x" * len(parallel._HELLO)
-    monkeypatch.setattr(parallel, "_HELLO", wrong)
+    wrong = b"x" * len(worker_process._HELLO)
+    monkeypatch.setattr(worker_process, "_HELLO", wrong)
     starts: list[int] = []
-    real = parallel._Worker.__init__
+    real = worker_process._Worker.__init__
 
-    def counted(self: Any) -> None:
+    def counted(self: Any, *args: Any) -> None:
         starts.append(1)
-        real(self)
+        real(self, *args)
 
-    monkeypatch.setattr(parallel._Worker, "__init__", counted)
+    monkeypatch.setattr(worker_process._Worker, "__init__", counted)
     db = fresh(tmp_path, "off.db")
     result = capture.capture_events(db, iter(chain_events(300)), CONTEXT, "tannery")
     assert result.captured == 300  # 12 batches, prepared here
@@ -626,7 +630,7 @@ def test_closing_a_pool_ends_a_busy_worker_and_starts_no_other(tmp_path: Path) -
     event = event | {"example:mark": Marker(str(mark)), "example:slow": sleeper}
     others = worker_pids()  # of pools other tests left behind
     pool = parallel._Pool(1)
-    future = pool.submit(([(0, event)], CONTEXT, NOW, DOCUMENT_EVENTS, False))
+    future = pool.submit(prepare, ([(0, event)], CONTEXT, NOW, DOCUMENT_EVENTS, False))
     deadline = time.monotonic() + 30
     while not mark.exists() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -32,9 +32,9 @@ from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.store.signing_key import load_or_create_signer
-from mics.runtime import heap
+from mics.runtime import heap, process_pool
 from mics.storage import checkpoints
-from mics.trace import parallel
+from mics.trace import capture
 from mics.trace.webhook_tokens import load_or_create_token_seal
 
 __all__ = ["MicsApp", "create_app"]
@@ -78,9 +78,12 @@ class MicsApp(FastAPI):
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """For the server's life: SQLite's WAL checkpoints on a thread of their own
-    (``mics.storage.checkpoints``), and what lives as long as the process set aside from
-    the cyclic garbage collector's full passes (``mics.runtime.heap``: 183 ms pauses)."""
-    parallel.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
+    (``mics.storage.checkpoints``), the capture worker processes started and ready
+    (``mics.runtime.process_pool``: the first large capture does not wait ~0.3 s each
+    for them), and what lives as long as the process set aside from the cyclic garbage
+    collector's full passes (``mics.runtime.heap``: 183 ms pauses)."""
+    process_pool.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
+    capture.start_workers()
     checkpointer = checkpoints.start(app.state.db.engine)
     try:
         heap.freeze_baseline()
@@ -89,7 +92,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if checkpointer is not None:
             checkpointer.stop()
         app.state.compute.shutdown()  # Monte Carlo runs still waiting are dropped
-        parallel.shutdown()  # capture worker processes, if a capture started any
+        process_pool.shutdown()  # the capture worker processes
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

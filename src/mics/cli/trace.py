@@ -46,6 +46,9 @@ def capture_files(
     ] = False,
 ) -> None:
     """Capture EPCIS 2.0 documents (JSON-LD or XML), each all or nothing."""
+    largest = max(file.stat().st_size for file in files)
+    if largest >= capture.LARGE_DOCUMENT_BYTES:
+        capture.start_workers(largest)  # they start while the database opens, the file is read
     db = database()
     who = partner or settings().operator_partner
     get_partner(db, who)

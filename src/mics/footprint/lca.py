@@ -44,6 +44,7 @@ from mics.footprint.matrices import (
     singular_processes,
 )
 from mics.footprint.model import Dataset, Process
+from mics.runtime import blas
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # bw2calc warns at import when pypardiso is absent
@@ -127,12 +128,25 @@ class LcaSystem:
 
     def demand_vector(self, demand: Mapping[str, float]) -> Array:
         """``f``: the demand as a dense vector; unknown ids and bad amounts raise."""
+        rows, amounts = self.demand_entries(demand)
+        vector = np.zeros(len(self.processes))
+        np.add.at(vector, rows, amounts)
+        return vector
+
+    def demand_entries(self, demand: Mapping[str, float]) -> tuple[npt.NDArray[np.intp], Array]:
+        """The demand's rows in ``f`` and their amounts, checked as ``demand_vector`` checks.
+
+        A score is ``lam . f``, and ``f`` is zero but for these rows: reading them straight
+        from the adjoint vector costs a few entries, not a vector of every process
+        (a dot product that BLAS spreads over busy cores: ``mics.runtime.blas``).
+        """
         if not demand:
             raise InvalidInput(
                 "the demand is empty", field="demand", value={}, expected="{process id: amount}"
             )
-        vector = np.zeros(len(self.processes))
-        for process, amount in demand.items():
+        rows = np.empty(len(demand), dtype=np.intp)
+        amounts = np.empty(len(demand))
+        for k, (process, amount) in enumerate(demand.items()):
             if process not in self.index:
                 raise InvalidInput(
                     f"no process {process!r} in dataset {self.name!r}; use one of its process ids",
@@ -147,8 +161,8 @@ class LcaSystem:
                     value=amount,
                     expected="a finite number of reference units",
                 )
-            vector[self.index[process]] += amount
-        return vector
+            rows[k], amounts[k] = self.index[process], amount
+        return rows, amounts
 
     def supply(self, demand: Mapping[str, float]) -> Array:
         """``s = A^-1 f``: each process's activity level for the demand."""
@@ -160,19 +174,27 @@ class LcaSystem:
         return {flow: float(flows[row]) for flow, row in self.flow_rows.items()}
 
     def score(self, demand: Mapping[str, float], method: str) -> float:
-        """``h = c B A^-1 f``, computed as ``lam . f`` with the indicator's adjoint vector."""
-        return float(self.adjoint_vector(method) @ self.demand_vector(demand))
+        """``h = c B A^-1 f``, computed as ``lam . f`` with the indicator's adjoint vector
+        (read at the demand's rows only, ``demand_entries``)."""
+        rows, amounts = self.demand_entries(demand)
+        return float(self.adjoint_vector(method)[rows] @ amounts)
 
     def scores_many(self, demands: Sequence[Mapping[str, float]], method: str) -> Array:
-        """Scores of many demands: one adjoint vector, then one dot product each."""
+        """Scores of many demands: one adjoint vector, then its entries at each demand's rows."""
         lam = self.adjoint_vector(method)
-        return np.array([lam @ self.demand_vector(demand) for demand in demands])
+        scores = np.empty(len(demands))
+        for k, demand in enumerate(demands):
+            rows, amounts = self.demand_entries(demand)
+            scores[k] = lam[rows] @ amounts
+        return scores
 
     def footprint(self, demand: Mapping[str, float]) -> tuple[IndicatorScore, ...]:
         """Every indicator's score for the demand, ``gwp100`` with its parts."""
-        f = self.demand_vector(demand)
+        rows, amounts = self.demand_entries(demand)
         return tuple(
-            IndicatorScore(m, float(self.adjoint[m] @ f), self.units[m], self.parts.get(m, ()))
+            IndicatorScore(
+                m, float(self.adjoint[m][rows] @ amounts), self.units[m], self.parts.get(m, ())
+            )
             for m in self.methods
         )
 
@@ -313,11 +335,12 @@ def compile_system(dataset: Dataset) -> LcaSystem:
             characterisation[method] = np.asarray(lca.characterization_matrix.diagonal())
         else:
             characterisation[method] = np.zeros(b_matrix.shape[0])
-    factorisation = _factorise(a_matrix, dataset.processes)
-    adjoint = {
-        m: np.asarray(factorisation.solve(np.asarray(b_matrix.T @ c)))
-        for m, c in characterisation.items()
-    }
+    with blas.one_thread():  # SuperLU's dense kernels on vector-sized blocks
+        factorisation = _factorise(a_matrix, dataset.processes)
+        adjoint = {
+            m: np.asarray(factorisation.solve(np.asarray(b_matrix.T @ c)))
+            for m, c in characterisation.items()
+        }
     if not all(np.isfinite(lam).all() for lam in adjoint.values()):
         _raise_singular(a_matrix, dataset.processes)
     return LcaSystem(

@@ -41,6 +41,7 @@ from scipy.sparse.linalg import SuperLU, bicgstab, splu
 from mics.errors import InvalidInput
 from mics.footprint.lca import LcaSystem
 from mics.footprint.matrices import LOGNORMAL, NORMAL, TRIANGULAR, UNIFORM, MatrixEntries
+from mics.runtime import blas
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]
@@ -211,15 +212,16 @@ def sample_scores(
     rng = np.random.default_rng(seed)
     scores = np.empty((iterations, len(demands)))
     direct = 0
-    for k in range(iterations):
-        values = sampler.draw(rng)
-        a_matrix = patterns[0].matrix(values[:split])
-        rhs = np.asarray(patterns[1].matrix(values[split:]).T @ c)
-        lam, refactorised = _adjoint(
-            a_matrix, rhs, system.factorisation, reference_lam, refactorise
-        )
-        direct += refactorised
-        scores[k] = demand_rows @ lam
+    with blas.one_thread():  # the solves' dot products and norms are vector-sized
+        for k in range(iterations):
+            values = sampler.draw(rng)
+            a_matrix = patterns[0].matrix(values[:split])
+            rhs = np.asarray(patterns[1].matrix(values[split:]).T @ c)
+            lam, refactorised = _adjoint(
+                a_matrix, rhs, system.factorisation, reference_lam, refactorise
+            )
+            direct += refactorised
+            scores[k] = demand_rows @ lam
     return scores, direct
 
 

@@ -3,7 +3,7 @@
 Recording (an outbox): ``passport.scans`` writes the scan row in the same
 transaction as the tag counter; ``publish_pending`` later captures each verdict
 as an EPCIS 2.0 ObjectEvent (action OBSERVE, bizStep ``inspecting``) through
-``trace.capture.capture_events`` as the instance's operator, so it enters the
+``trace.capture.capture_built_in`` as the instance's operator, so it enters the
 transparency log, and marks the scan rows in that same transaction; many
 verdicts share one capture transaction under load (``VerdictPublisher`` runs it
 off the event loop). A ``not_authentic`` scan never gets here.
@@ -51,8 +51,9 @@ from mics.registry.reads import item_keys
 from mics.storage.locks import exclusive, file_lock
 from mics.storage.scan_group import scan_group
 from mics.storage.statements import Statement, dbapi_connection
-from mics.storage.write_gate import GateBusy
-from mics.trace.capture import capture_events
+from mics.storage.write_gate import GateBusy, write_gate
+from mics.trace import partitions
+from mics.trace.capture import capture_built_in
 
 VERDICTS = (*(v.value for v in Verdict), STOLEN, LOST)
 MICS_VOC = "https://mics.example/voc/"
@@ -164,8 +165,12 @@ def publish_pending(
         marked = [{"scan": row.id, "event": event["eventID"]} for row, event in pairs]
         _MARK.execute_many(connection.connection, dialect, marked)
 
-    # Captured and marked in one transaction.
-    capture_events(db, events, CONTEXT, operator, wait=wait, built=True, then=mark)
+    # Captured and marked in one transaction. Their eventIDs (uuid5 of the scan) also
+    # make a second publisher that read the same rows meanwhile store nothing twice.
+    partitions.ensure_months(db, datetime.now(UTC))  # before the transaction (DDL)
+    with write_gate(db)(wait=wait), db.transaction() as s:
+        capture_built_in(s, events, CONTEXT, operator)
+        mark(s.connection())
     return len(rows)
 
 

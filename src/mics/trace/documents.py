@@ -15,11 +15,9 @@ binding is read with ``iterparse`` (``mics.trace.xml_binding``).
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,31 +95,33 @@ def binding_for(content_type: str | None, name: str = "") -> str:
 def opened(stream: IO[bytes], binding: str) -> Iterator[tuple[Header, Iterator[dict[str, Any]]]]:
     """The document's header and an iterator over its events, for the ``with`` block.
 
-    A JSON document held whole keeps the cyclic garbage collector off it meanwhile: its
-    ~300,000 dicts and lists (20,000 events) would otherwise be scanned by every full
-    collection, three of them a capture (~0.1 s each, ~10% of the capture).
+    A JSON document held whole keeps the cyclic garbage collector off it meanwhile
+    (``mics.runtime.heap.parsed_frozen``): its ~300,000 dicts and lists (20,000 events)
+    would otherwise be scanned by every full collection, three of them a capture
+    (~0.1 s each, ~10% of the capture).
 
     A JSON document is checked first (``mics.trace.json_text``): its encoding, nesting
     and keys, before either parser builds anything of it.
     """
     if binding == "json":
         json_text.check(stream)
-    whole = _read_whole(stream) if binding == "json" else None
-    if whole is None:
-        header = read_header(stream, binding)
-        yield header, iter_events(stream, header)
-        return
-    try:
-        yield whole
-    finally:
-        _HEAP.thaw()
+        data = _one_pass_text(stream)
+        if data is not None:
+            frozen = heap.parsed_frozen(data, _loads)
+            del data
+            with frozen as document:
+                whole = _split(document)
+                del document
+                if whole is not None:
+                    yield whole
+                    return
+    header = read_header(stream, binding)
+    yield header, iter_events(stream, header)
 
 
-def _read_whole(stream: IO[bytes]) -> tuple[Header, Iterator[dict[str, Any]]] | None:
-    """One ``orjson`` pass over a small document, or None where ``ijson`` must decide.
-
-    On return the parsed document is frozen (``_Heap``): the caller must ``_HEAP.thaw()``.
-    """
+def _one_pass_text(stream: IO[bytes]) -> bytes | None:
+    """The whole text of a small document for one ``orjson`` pass, or None where
+    ``ijson`` must decide."""
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
     if size > WHOLE_JSON_BYTES:
@@ -138,20 +138,37 @@ def _read_whole(stream: IO[bytes]) -> tuple[Header, Iterator[dict[str, Any]]] | 
         or any(data.count(key) > 1 for key in _BODY_KEYS)
     ):
         return None
-    document = _HEAP.parse(data)
-    del data
+    return data
+
+
+def _loads(data: bytes) -> Any:
+    """``orjson.loads``, or None where it refuses the text (``ijson`` then names the error)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _read_whole(stream: IO[bytes]) -> tuple[Header, Iterator[dict[str, Any]]] | None:
+    """The header and events of a small document read in one plain ``orjson`` pass (not
+    frozen), or None where ``ijson`` must decide: what ``opened`` does, for tests."""
+    data = _one_pass_text(stream)
+    return None if data is None else _split(_loads(data))
+
+
+def _split(document: Any) -> tuple[Header, Iterator[dict[str, Any]]] | None:
+    """A parsed document's header and events, or None where ``ijson`` would read it
+    otherwise (not an object, keys holding dots)."""
     if not isinstance(document, dict):
-        _HEAP.thaw()
         return None  # ijson's error message or verdict, from the streaming path
     if any("." in key for key in document):
-        _HEAP.thaw()
         return None  # a top-level "epcisBody.eventList" would be events to ijson
-    body = document.pop("epcisBody", None)
+    body = document.get("epcisBody")
     results = body.get("queryResults") if isinstance(body, dict) else None
     rows = results.get("resultsBody") if isinstance(results, dict) else None
     if any(isinstance(d, dict) and any("." in k for k in d) for d in (body, results, rows)):
-        _HEAP.thaw()
         return None  # ijson prefixes join keys with dots: "a.b" and a -> b would clash
+    document.pop("epcisBody", None)
     lists = [d.get("eventList") if isinstance(d, dict) else None for d in (body, rows)]
     name = results.get("queryName") if isinstance(results, dict) else None
     if isinstance(name, str) and name:
@@ -162,58 +179,6 @@ def _read_whole(stream: IO[bytes]) -> tuple[Header, Iterator[dict[str, Any]]] | 
     return header, _release(events if isinstance(events, list) else [])
 
 
-class _Heap:
-    """Parsing with the cyclic garbage collector paused, then freezing what was parsed.
-
-    ``gc.freeze`` moves every tracked object to the permanent generation, which collections
-    skip; objects made later are still collected, and frozen ones are still freed by their
-    reference counts (each event as capture is done with it). The last capture to thaw
-    moves them back. Counted under a lock, as captures run in the API's thread pool.
-    Measured (20,000 events, load 2.3-3): 6,542-6,670 events/s without, 7,133-7,496 with.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.parsing = 0  # parses under way, with collection paused
-        self.enabled = True  # whether collection was on when the first of them began
-        self.frozen = 0  # documents held frozen
-
-    def parse(self, data: bytes) -> Any:
-        """``orjson.loads(data)`` frozen (thaw it later), or None if ``orjson`` refuses it."""
-        with self.lock:
-            if not self.parsing:
-                self.enabled = gc.isenabled()
-                gc.disable()  # no collections of a growing young generation meanwhile
-            self.parsing += 1
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            document = None
-        finally:
-            with self.lock:
-                self.parsing -= 1
-                if not self.parsing and self.enabled:
-                    gc.enable()
-        with self.lock:
-            # Freeze once per run of overlapping captures: each freeze also moves every
-            # other object of the process, garbage included, out of the collector's
-            # reach until the last thaw, and captures that keep overlapping would
-            # otherwise keep freezing the garbage made between them (review: RSS
-            # 59 -> 380 MiB over 8 overlapping rounds). Later documents of the run
-            # stay collectable: slower for them, bounded for the process.
-            if not self.frozen:
-                gc.freeze()
-            self.frozen += 1
-        return document
-
-    def thaw(self) -> None:
-        with self.lock:
-            self.frozen -= 1
-            if not self.frozen:
-                heap.thaw()  # keeps a server's baseline frozen (mics.runtime.heap)
-
-
-_HEAP = _Heap()
 # A string holding a \u escape and followed by a colon: an object key.
 _ESCAPED_KEY = re.compile(rb'\\u[0-9A-Fa-f]{4}(?:[^"\\]|\\.)*"\s*:')
 

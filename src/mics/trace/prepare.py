@@ -4,7 +4,7 @@ For a batch of ``(index, event)`` pairs, ``prepare`` validates every event (unle
 built them itself), then for each valid one computes its CBV 2.0 hash, its event time in
 UTC, the identifiers it names and its business transactions. Nothing here reads or
 writes the database or depends on what was captured before, so a batch gives the same
-answer in this process or in a worker process (``mics.trace.parallel``): on the
+answer in this process or in a worker process (``mics.runtime.process_pool``): on the
 capture benchmark this is ~55% of a capture's CPU time (validation ~70 us an event,
 hash ~55 us, identifiers ~11 us on the 2-core bench machine).
 """
