@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from tests.databases import Templates
 
 from mics.api import create_app
 from mics.config import Settings
@@ -41,14 +42,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_file(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     """The full demo, loaded once per module into a SQLite file each test copies."""
-    from mics.demo import load_demo
 
     path = tmp_path_factory.mktemp("resolver") / "demo.db"
-    database = Database.from_url(f"sqlite:///{path}")
-    database.upgrade()
-    load_demo(database)
+    database = templates.sqlite("demo", path)
     database.dispose()
     return path
 

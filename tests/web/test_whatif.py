@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.footprint import service
@@ -42,9 +41,7 @@ def demo(sqlite_db: Database) -> Database:
 
 @pytest.fixture
 async def client(demo: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo, tmp_path / "var") as c:
         yield c
 
 
