@@ -82,14 +82,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
+        # 120 s: on a busy shared machine the server's imports alone have taken over 30 s
+        deadline = time.monotonic() + 120
+        while True:
             try:
                 urllib.request.urlopen(f"{url}/health", timeout=1).read()
                 break
             except OSError:
+                if process.poll() is not None:
+                    pytest.fail(f"mics serve exited with status {process.returncode}")
+                if time.monotonic() > deadline:
+                    pytest.fail("the server did not start within 120 s")
                 time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start within 30 s")
         yield Served(url, home, env)
     finally:
         process.terminate()
