@@ -69,6 +69,14 @@ def sqlite_db(templates: Templates, tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
+def demo_registry(templates: Templates, tmp_path: Path) -> Iterator[Database]:
+    """The demo registry alone (partners, materials, products, items) on SQLite."""
+    database = templates.sqlite("registry", tmp_path / "registry.db")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def demo_db(db: Database) -> Database:
     """``db`` with the demo data loaded (copied from the session's demo template)."""
     if db not in _demo_filled:  # ``db`` was made before this fixture was known

@@ -60,6 +60,12 @@ def _fill_demo(db: Database) -> None:
     load_demo(db)
 
 
+def _fill_registry(db: Database) -> None:
+    from mics.registry.demo import load_demo_registry
+
+    load_demo_registry(db)
+
+
 def _fill_tagged(db: Database) -> None:
     from tests.support import tag_demo
 
@@ -69,6 +75,7 @@ def _fill_tagged(db: Database) -> None:
 FILLS: dict[str, Callable[[Database], object]] = {
     "empty": lambda db: None,
     "demo": _fill_demo,  # mics.demo.load_demo: every area's demo data
+    "registry": _fill_registry,  # mics.registry.demo.load_demo_registry alone
     "tagged": _fill_tagged,  # tests.support.tag_demo: the registry, a tag on every item
 }
 _demo_filled: weakref.WeakSet[Database] = weakref.WeakSet()

@@ -10,7 +10,6 @@ import pytest
 from tests.support import app_client
 
 from mics.db import Database
-from mics.registry.demo import load_demo_registry
 
 pytestmark = pytest.mark.anyio
 
@@ -27,10 +26,11 @@ async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.Async
 
 
 @pytest.fixture
-async def registry_client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def registry_client(
+    demo_registry: Database, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     """The demo registry alone on SQLite: enough for the input checks."""
-    load_demo_registry(sqlite_db)
-    async with app_client(sqlite_db, tmp_path / "var") as c:
+    async with app_client(demo_registry, tmp_path / "var") as c:
         yield c
 
 

@@ -10,7 +10,6 @@ import pytest
 from tests.support import app_client
 
 from mics.db import Database
-from mics.registry.demo import load_demo_registry
 from mics.web.match_pages import marked
 
 pytestmark = pytest.mark.anyio
@@ -22,9 +21,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    load_demo_registry(sqlite_db)
-    async with app_client(sqlite_db, tmp_path / "var") as c:
+async def client(demo_registry: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(demo_registry, tmp_path / "var") as c:
         yield c
 
 

@@ -13,7 +13,6 @@ from tests.support import app_client
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.footprint import service
-from mics.registry.demo import load_demo_registry
 from mics.web import sankey
 from mics.web.whatif import Design, design, spec_from_form
 
@@ -34,9 +33,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def demo(sqlite_db: Database) -> Database:
-    load_demo_registry(sqlite_db)
-    return sqlite_db
+def demo(demo_registry: Database) -> Database:
+    return demo_registry
 
 
 @pytest.fixture
