@@ -364,7 +364,10 @@ async def test_fast_path_scan_problems_match_the_routed_ones(client: httpx.Async
 async def test_a_client_sending_failed_scans_is_answered_429_with_retry_after(
     app: FastAPI,
 ) -> None:
-    from mics.passport.scan_limits import CLIENT_BURST, CLIENT_REFILL_S
+    from mics.passport.scan_limits import CLIENT_BURST, CLIENT_REFILL_S, ScanLimiter
+
+    # a stopped clock: on a busy machine the burst took over a second, and Retry-After fell
+    app.state.scan_limits = ScanLimiter(clock=lambda: 0.0)
 
     def client_at(address: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
