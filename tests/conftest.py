@@ -1,15 +1,15 @@
-"""Shared fixtures: the public test data in ../shared and the database URLs."""
+"""Shared fixtures: the public test data in ../shared and the databases (tests/databases.py)."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.databases import Templates, _demo_filled, _fill_demo, store_copy
 
-from mics.db import Database, make_engine
+from mics.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MICS_SHARED", str(REPO.parent / "shared")))
@@ -33,78 +33,60 @@ class SharedData:
     path = staticmethod(shared_path)
 
 
-# --- databases ------------------------------------------------------------------------------
-
-POSTGRES_ENV = "MICS_TEST_POSTGRES_URL"
-_postgres_state: dict[str, str | None] = {}
-
-
-def _postgres_url() -> str:
-    """The PostgreSQL URL from the environment, or skip with the reason."""
-    if "url" not in _postgres_state:
-        url = os.environ.get(POSTGRES_ENV)
-        reason = None
-        if not url:
-            reason = f"{POSTGRES_ENV} is not set: PostgreSQL store tests skipped"
-        else:
-            from sqlalchemy import create_engine, text
-
-            try:
-                engine = create_engine(url, connect_args={"connect_timeout": 3})
-                with engine.connect() as connection:
-                    connection.execute(text("SELECT 1"))
-                engine.dispose()
-            except Exception as error:
-                reason = f"no PostgreSQL answers at {POSTGRES_ENV}: {type(error).__name__}"
-        _postgres_state["url"] = url
-        _postgres_state["reason"] = reason
-    if _postgres_state["reason"]:
-        pytest.skip(_postgres_state["reason"])
-    url = _postgres_state["url"]
-    assert url is not None
-    return url
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    built = Templates(tmp_path_factory.mktemp("templates"))
+    yield built
+    built.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        database = Database.from_url(f"sqlite:///{tmp_path / 'test.db'}")
-        database.upgrade()
+def _wants_demo(request: pytest.FixtureRequest) -> bool:
+    """True when the test uses this conftest's ``demo_db`` (not a module's own ``demo_db``)."""
+    return "demo_db" in request.fixturenames and not hasattr(request.module, "demo_db")
+
+
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
+def db(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL database.
+
+    With ``demo_db`` in the test's fixtures it starts as a copy of the demo instead."""
+    fill = "demo" if _wants_demo(request) else "empty"
+    for database in store_copy(request, templates, tmp_path, fill):
+        if fill == "demo":
+            _demo_filled.add(database)
         yield database
-        database.dispose()
-        return
-    url = _postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(make_engine(url, connect_args={"options": f"-csearch_path={schema}"}))
-    try:
-        database.upgrade()
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+def sqlite_db(templates: Templates, tmp_path: Path) -> Iterator[Database]:
     """A migrated SQLite database only (for tests that need no PostgreSQL variant)."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'test.db'}")
-    database.upgrade()
+    database = templates.sqlite("empty", tmp_path / "test.db")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def demo_registry(templates: Templates, tmp_path: Path) -> Iterator[Database]:
+    """The demo registry alone (partners, materials, products, items) on SQLite."""
+    database = templates.sqlite("registry", tmp_path / "registry.db")
     yield database
     database.dispose()
 
 
 @pytest.fixture
 def demo_db(db: Database) -> Database:
-    """``db`` with the demo data loaded."""
-    from mics.demo import load_demo
-
-    load_demo(db)
+    """``db`` with the demo data loaded (copied from the session's demo template)."""
+    if db not in _demo_filled:  # ``db`` was made before this fixture was known
+        _fill_demo(db)
     return db
+
+
+@pytest.fixture(params=STORES)
+def tagged_db(
+    request: pytest.FixtureRequest, templates: Templates, tmp_path: Path
+) -> Iterator[Database]:
+    """The demo registry with a tag on every item (``tests.support.tag_demo``), both stores."""
+    yield from store_copy(request, templates, tmp_path, "tagged")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 if TYPE_CHECKING:
     from mics.db import Database
@@ -69,3 +73,27 @@ def count_assemblies(monkeypatch: Any) -> list[str | None]:
 
     monkeypatch.setattr("mics.passport.passport_cache.assemble", counting)
     return assembled
+
+
+@asynccontextmanager
+async def app_client(
+    db: Database,
+    home: Path,
+    *,
+    url: str = "http://mics.test",
+    raise_app_exceptions: bool = True,
+    **settings: Any,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client at ``url`` on the app over ``db`` in this process (ASGI, no server).
+
+    ``settings`` add to ``Settings(database_url="sqlite://", home=home)``, e.g.
+    ``base_url="https://mics.test"`` (the app's public address). With
+    ``raise_app_exceptions=False`` an error inside the app comes back as a 500 instead of
+    raising in the test."""
+    from mics.api import create_app
+    from mics.config import Settings
+
+    app = create_app(Settings(database_url="sqlite://", home=home, **settings), db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    async with httpx.AsyncClient(transport=transport, base_url=url) as client:
+        yield client

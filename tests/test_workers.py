@@ -89,9 +89,9 @@ def cluster(
         db = Database.from_url(url)
         drop: Callable[[], None] = lambda: None  # noqa: E731
     else:
-        from tests.conftest import _postgres_url
+        from tests.databases import postgres_url
 
-        admin_url = _postgres_url()
+        admin_url = postgres_url()
         schema = f"w_{uuid.uuid4().hex[:12]}"
         admin = create_engine(admin_url)
         with admin.begin() as connection:

@@ -31,12 +31,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from tests.databases import Templates
 from tests.support import EPCIS_CONTEXT, epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
 from mics.db import Database
-from mics.demo import load_demo
 from mics.factory.service import scenario_text
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer
 from mics.ledger.witness_client import witness_once
@@ -746,12 +746,10 @@ ROUTES: list[Call] = [
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_file(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     """The demo, every component renamed to start with ``SENTINEL``, items for each role."""
     path = tmp_path_factory.mktemp("access") / "demo.db"
-    db = Database.from_url(f"sqlite:///{path}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", path)
     for product in ("borsa-aurora", "sedia-quercia", "pinza-robotica"):
         parts = get_product(db, product).components
         renamed = [

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from tests.support import epcis_document
+from tests.support import app_client, epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
@@ -40,9 +40,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client holding the operator's key; errors inside the app come back as 500s."""
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var", raise_app_exceptions=False) as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, "mics-operator", "operator")
         yield c
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.routing import Match
-from tests.support import epcis_document
+from tests.support import app_client, epcis_document
 
 from mics.api import create_app
 from mics.config import Settings
@@ -29,10 +29,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "var")
-    app = create_app(settings, demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var") as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, OWN)
         c.headers["x-other"] = "Bearer " + create_key(demo_db, OTHER)
         c.headers["x-operator"] = "Bearer " + create_key(demo_db, "mics-operator", "operator")

@@ -16,10 +16,8 @@ from xml.parsers import expat
 import httpx
 import pytest
 from sqlalchemy import func, select
-from tests.support import EPCIS_CONTEXT, epcis_document
+from tests.support import EPCIS_CONTEXT, app_client, epcis_document
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.ledger.store import log
 from mics.registry.api_keys import create_key
@@ -50,10 +48,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "var")
-    app = create_app(settings, demo_db)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var", raise_app_exceptions=False) as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, "conceria-del-brenta")
         yield c
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import app_client
 
 from mics.api import create_app
 from mics.api.problems import PROBLEM
@@ -74,9 +75,7 @@ def test_keyed_operations_declare_the_key_and_its_problems(document: dict[str, A
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     db = Database.from_url(f"sqlite:///{tmp_path / 'o.db'}")
     db.upgrade()
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(db, tmp_path / "var") as c:
         yield c
     db.dispose()
 

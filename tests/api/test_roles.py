@@ -8,10 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support import epcis_document
+from tests.support import app_client, epcis_document
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.registry import find_item
 from mics.registry.api_keys import create_key
@@ -27,9 +25,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var") as c:
         yield c
 
 

@@ -92,7 +92,7 @@ KNOWN: list[dict[str, Any]] = [
     # Monte Carlo runs cost up to seconds of CPU each (a key may ask 20,000 iterations):
     # the run pins them at 0 to stay within its time; the caps by caller (401 above 1,000
     # without a key, 422 above 20,000, 503 when the pool is busy) are tested in
-    # tests/footprint/test_footprint_api.py.
+    # tests/api/test_footprint.py.
     # The EPCIS 2.0 REST binding gives this optional token release two answers, 204 and
     # 501 (ImplementationException); MICS's tokens hold nothing on the server, so it answers
     # 501 on purpose: the one 5xx that is no server error (tests/api/test_epcis_resources.py).
@@ -193,7 +193,7 @@ def site(
         yield _site(db, home / "var")
         db.dispose()
         return
-    from tests.conftest import _postgres_url
+    from tests.databases import postgres_url as _postgres_url
 
     url = _postgres_url()
     from sqlalchemy import create_engine, text

@@ -6,20 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.databases import Templates
 from tests.support import run_mics
-
-from mics.db import Database
-from mics.demo import load_demo
 
 RING = "08012345000708/AF0008"  # GTIN/serial of the demo's unclaimed cast ring
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def folder(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     path = tmp_path_factory.mktemp("custody-cli")
-    db = Database.from_url(f"sqlite:///{path / 'cli.db'}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", path / "cli.db")
     db.dispose()
     return path
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.custody import reports, service
 from mics.custody.sankey import svg
 from mics.db import Database
@@ -24,9 +23,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as c:
+    async with app_client(demo_db, tmp_path / "var", url="http://m.test") as c:
         yield c
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests.databases import Templates
 
 from mics.custody import events as ev
 from mics.custody import reports, service
@@ -27,13 +28,9 @@ SITE, GLN = "orafi-aretini", "8012345900121"
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mics.demo import load_demo
-
+def demo_file(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     path = tmp_path_factory.mktemp("custody") / "demo.db"
-    db = Database.from_url(f"sqlite:///{path}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", path)
     db.dispose()
     return path
 

@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from tests.databases import Templates
 
 from mics.db import Database
 from mics.errors import InvalidInput
@@ -238,12 +239,8 @@ def test_checked_share_is_the_contribution_of_checked_rows(checked_link: bool) -
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('dq') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("dq") / "demo.db")
     yield db
     db.dispose()
 

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import spsolve
+from tests.databases import Templates
 
 from mics.db import Database
 from mics.errors import InvalidInput
@@ -26,12 +27,8 @@ DEMO = ("borsa-aurora", "sedia-quercia", "pinza-robotica")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('eol') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("eol") / "demo.db")
     yield db
     db.dispose()
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.databases import Templates
 from tests.support import run_mics
 
 
@@ -16,14 +17,9 @@ def mics(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mics.db import Database
-    from mics.demo import load_demo
-
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     path = tmp_path_factory.mktemp("footprint-cli")
-    db = Database.from_url(f"sqlite:///{path / 'cli.db'}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", path / "cli.db")
     db.dispose()
     return path
 

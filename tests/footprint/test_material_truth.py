@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
+from tests.databases import Templates
 
 from mics.db import Database
 from mics.errors import InvalidInput
@@ -16,12 +17,8 @@ from mics.footprint.monte_carlo import monte_carlo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('truth') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("truth") / "demo.db")
     yield db
     db.dispose()
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from importlib.resources import files
 
 import pytest
+from tests.databases import Templates
 
 from mics.db import Database
 from mics.footprint import service
@@ -27,12 +28,8 @@ REFERENCES = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('pl') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("pl") / "demo.db")
     yield db
     db.dispose()
 

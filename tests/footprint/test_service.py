@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
+from tests.databases import Templates
 
 from mics import registry
 from mics.db import Database
@@ -24,13 +25,9 @@ DEMO = ("borsa-aurora", "sedia-quercia", "pinza-robotica")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
     """One demo registry (SQLite) shared by the tests that only read it."""
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('fp') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("fp") / "demo.db")
     yield db
     db.dispose()
 

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.databases import Templates
 
-from mics.db import Database
-from mics.demo import load_demo
 from mics.partnership import encoder, index, ranking
 from mics.partnership.quality import ndcg_at, precision_at
 
@@ -22,10 +21,8 @@ Scores = dict[tuple[str, str], tuple[float, float]]  # (method, set) -> (P@5, nD
 
 
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory: pytest.TempPathFactory) -> Scores:
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('ideas') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def scores(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Scores:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("ideas") / "demo.db")
     built = index.current(db)
     vectors = encoder.embed([idea["text"] for idea in IDEAS])
     out: Scores = {}

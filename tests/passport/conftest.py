@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.support import tag_demo
+from tests.databases import Templates
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 
 TAGGED_BASE = "https://mics.test"
 
 
 @pytest.fixture
-def tagged(sqlite_db: Database) -> Database:
-    return tag_demo(sqlite_db)
+def tagged(templates: Templates, tmp_path: Path) -> Iterator[Database]:
+    """tests.support.tag_demo's database (SQLite), copied from the session's template."""
+    database = templates.sqlite("tagged", tmp_path / "test.db")
+    yield database
+    database.dispose()
 
 
 @pytest.fixture
@@ -29,8 +31,5 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def client(tagged: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The app on ``tagged`` (modules with another ``client`` fixture use their own)."""
-    settings = Settings(database_url="sqlite://", home=tmp_path / "home", base_url=TAGGED_BASE)
-    app = create_app(settings, tagged)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(tagged, tmp_path / "home", base_url=TAGGED_BASE) as c:
         yield c

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.databases import Templates
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
-from mics.demo import load_demo
 from mics.passport import access, ownership
 from mics.passport.view import full_passport, passport_json
 from mics.registry import find_item
@@ -22,10 +21,8 @@ BAG, SERIAL, BASE = "08012345000012", "BA00002", "https://mics.test"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('access') / 'a.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("access") / "a.db")
     item = find_item(db, BAG, SERIAL)
     [issued] = [
         s for s in ownership.issue_secrets(db, "borsa-aurora", reissue=True) if s.serial == SERIAL
@@ -96,10 +93,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "var", base_url=BASE)
-    app = create_app(settings, demo)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo, tmp_path / "var", base_url=BASE) as c:
         yield c
 
 

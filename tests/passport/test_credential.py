@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.databases import Templates
 
 from mics.config import Settings
 from mics.db import Database
-from mics.demo import load_demo
 from mics.errors import VerificationError
 from mics.passport.credential import check_structure, verify_credential
 from mics.passport.data_integrity import (
@@ -60,11 +60,11 @@ W3C_SIGNED: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Settings, Any]]:
+def issued(
+    tmp_path_factory: pytest.TempPathFactory, templates: Templates
+) -> Iterator[tuple[Database, Settings, Any]]:
     home = tmp_path_factory.mktemp("credential")
-    db = Database.from_url(f"sqlite:///{home / 'c.db'}")
-    db.upgrade()
-    load_demo(db)
+    db = templates.sqlite("demo", home / "c.db")
     settings = Settings(database_url="", home=home / "var", base_url="https://mics.test:8443")
     yield db, settings, issue_credential(db, settings, BAG, SERIAL, tier="authority")
     db.dispose()

@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import inspect
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from mics.passport import ownership
@@ -150,9 +149,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(shop: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), shop)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(shop, tmp_path / "var") as c:
         yield c
 
 

@@ -9,21 +9,18 @@ from typing import Any
 import httpx
 import pytest
 from starlette.requests import Request
+from tests.databases import Templates
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
-from mics.demo import load_demo
 from mics.web.passport_pages import banner, choose_language, footprint_bar
 
 BAG = "08012345000012"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'p.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("pages") / "p.db")
     yield db
     db.dispose()
 
@@ -35,9 +32,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo, tmp_path / "var") as c:
         yield c
 
 

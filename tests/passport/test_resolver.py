@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from tests.databases import Templates
 
 from mics.api import create_app
 from mics.config import Settings
@@ -41,14 +42,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_file(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Path:
     """The full demo, loaded once per module into a SQLite file each test copies."""
-    from mics.demo import load_demo
 
     path = tmp_path_factory.mktemp("resolver") / "demo.db"
-    database = Database.from_url(f"sqlite:///{path}")
-    database.upgrade()
-    load_demo(database)
+    database = templates.sqlite("demo", path)
     database.dispose()
     return path
 
@@ -366,7 +364,10 @@ async def test_fast_path_scan_problems_match_the_routed_ones(client: httpx.Async
 async def test_a_client_sending_failed_scans_is_answered_429_with_retry_after(
     app: FastAPI,
 ) -> None:
-    from mics.passport.scan_limits import CLIENT_BURST, CLIENT_REFILL_S
+    from mics.passport.scan_limits import CLIENT_BURST, CLIENT_REFILL_S, ScanLimiter
+
+    # a stopped clock: on a busy machine the burst took over a second, and Retry-After fell
+    app.state.scan_limits = ScanLimiter(clock=lambda: 0.0)
 
     def client_at(address: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=app, client=(address, 40000))

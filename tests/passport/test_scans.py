@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from tests.support import tag_demo
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound, TooManyRequests
@@ -40,14 +39,14 @@ T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def demo_db(sqlite_db: Database) -> Database:
-    return tag_demo(sqlite_db)
+def demo_db(tagged: Database) -> Database:
+    return tagged
 
 
 @pytest.fixture
-def any_demo_db(db: Database) -> Database:
+def any_demo_db(tagged_db: Database) -> Database:
     """SQLite and, when MICS_TEST_POSTGRES_URL is set, PostgreSQL."""
-    return tag_demo(db)
+    return tagged_db
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.databases import Templates
 
 from mics.db import Database
-from mics.demo import load_demo
 from mics.errors import InvalidInput, NotFound
 from mics.passport import ownership
 from mics.passport.view import country_of_gln, full_passport, passport_json
@@ -24,10 +24,8 @@ BAG, SERIAL, BASE = "08012345000012", "BA00001", "https://mics.test"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('view') / 'v.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("view") / "v.db")
     yield db
     db.dispose()
 

@@ -9,9 +9,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from tests.factory.test_scenario import MINIMAL
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.web import factory_pages
 
@@ -28,9 +27,7 @@ async def client(
     sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("MICS_HOME", str(tmp_path / "home"))
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "home"), sqlite_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(sqlite_db, tmp_path / "home") as c:
         yield c
 
 

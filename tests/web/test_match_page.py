@@ -7,11 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
-from mics.registry.demo import load_demo_registry
 from mics.web.match_pages import marked
 
 pytestmark = pytest.mark.anyio
@@ -23,11 +21,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    load_demo_registry(sqlite_db)
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), sqlite_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+async def client(demo_registry: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(demo_registry, tmp_path / "var") as c:
         yield c
 
 

@@ -38,7 +38,7 @@ PAGES = {
 @pytest.fixture
 def page(server: str, tmp_path: Path) -> Iterator[Page]:
     assert CHROMIUM is not None  # the server fixture skips without it
-    browser = Browser(CHROMIUM, tmp_path / "profile")
+    browser = Browser(CHROMIUM, tmp_path / "profile", lang="en-GB")
     try:
         yield browser.page()
     finally:

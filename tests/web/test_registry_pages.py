@@ -8,11 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
-from mics.registry.demo import load_demo_registry
 
 pytestmark = pytest.mark.anyio
 BASE = "https://mics.test"
@@ -24,12 +22,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-async def client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    load_demo_registry(sqlite_db)
-    settings = Settings(database_url="sqlite://", home=tmp_path / "var", base_url=BASE)
-    app = create_app(settings, sqlite_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+async def client(demo_registry: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(demo_registry, tmp_path / "var", base_url=BASE) as c:
         yield c
 
 

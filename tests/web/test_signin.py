@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.registry.api_keys import create_key, revoke_key
 from mics.web.visitor import SESSION_SECONDS, SessionSeal, load_or_create_session_seal
@@ -30,9 +29,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def client(demo_db: Database, home: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=home), demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://mics.test") as c:
+    async with app_client(demo_db, home, url="https://mics.test") as c:
         yield c
 
 

@@ -1,6 +1,6 @@
 """Events, trace, upload and the transparency log, clicked through in headless Chromium.
 
-A real browser over the DevTools pipe (``tests/web/cdp.py``): it signs in with the
+A real browser over the DevTools pipe (``tests/web/devtools.py``): it signs in with the
 demo's operator key, filters events, opens a trace, uploads a document with a bad event,
 and verifies proofs in the log page - whose verdicts must be the Python verifier's
 (``mics.ledger.verify``) on the same proofs, good and tampered.
@@ -20,8 +20,8 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 from tests.support import epcis_document
-from tests.web.cdp import Browser
 from tests.web.conftest import CHROMIUM, Served
+from tests.web.devtools import Browser, Page
 
 from mics.errors import MicsError
 from mics.ledger.note import ALG_COSIGNATURE_V1, Signer, verify_cosignatures
@@ -45,16 +45,17 @@ def _api(served: Served, path: str) -> Any:
     return body if answer.headers.get_content_type() == "text/plain" else json.loads(body)
 
 
-def _sign_in(browser: Browser, served: Served) -> None:
+def _sign_in(browser: Page, served: Served) -> None:
     browser.open(f"{served.url}/signin")
     browser.fill("#api_key", _key(served))
     browser.click_and_wait("form.stack button")
 
 
 @pytest.fixture(scope="module")
-def signed_in(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+def signed_in(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     assert CHROMIUM is not None
-    with Browser(CHROMIUM, tmp_path_factory.mktemp("profile")) as browser:
+    with Browser(CHROMIUM, tmp_path_factory.mktemp("profile")) as chromium:
+        browser = chromium.page(1280)
         _sign_in(browser, served)
         yield browser
 
@@ -63,62 +64,63 @@ def test_signing_in_with_the_demo_key_opens_the_operators_events(
     served: Served, tmp_path: Path
 ) -> None:
     assert CHROMIUM is not None
-    with Browser(CHROMIUM, tmp_path / "profile") as browser:
+    with Browser(CHROMIUM, tmp_path / "profile") as chromium:
+        browser = chromium.page(1280)
         browser.open(f"{served.url}/events")
-        assert "Sign in to see events" in browser.text("#refused")
-        assert browser.evaluate("document.cookie") == ""  # the CSRF cookie is HttpOnly
+        assert "Sign in to see events" in browser.shown_text("#refused")
+        assert browser.run("document.cookie") == ""  # the CSRF cookie is HttpOnly
         _sign_in(browser, served)
-        assert browser.evaluate("location.pathname") == "/events"
-        shown = browser.evaluate("document.querySelectorAll('article.event').length")
+        assert browser.run("location.pathname") == "/events"
+        shown = browser.run("document.querySelectorAll('article.event').length")
         every = _api(served, "/epcis/events?perPage=1000")["epcisBody"]["queryResults"]
         assert shown == min(20, len(every["resultsBody"]["eventList"]))
-        assert browser.evaluate("document.cookie") == ""  # the session cookie too
-        assert "Account" in browser.text("header nav")
+        assert browser.run("document.cookie") == ""  # the session cookie too
+        assert "Account" in browser.shown_text("header nav")
 
 
 def test_filtering_events_by_business_step_shows_only_those(
-    signed_in: Browser, served: Served
+    signed_in: Page, served: Served
 ) -> None:
     signed_in.open(f"{served.url}/events")
     signed_in.fill("select[name=step]", "shipping")
     signed_in.click_and_wait("#event-filters button")
-    steps = signed_in.evaluate(
+    steps = signed_in.run(
         "[...document.querySelectorAll('article.event .event-head .pill')].map(e => e.innerText)"
     )
     api = _api(served, "/epcis/events?EQ_bizStep=shipping&perPage=1000")
     expected = api["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert steps == ["shipping"] * len(expected)
     assert len(expected) >= 3
-    assert "step=shipping" in signed_in.evaluate("location.search")
+    assert "step=shipping" in signed_in.run("location.search")
 
 
 def test_a_trace_page_draws_the_graph_with_names_the_timeline_and_the_map(
-    signed_in: Browser, served: Served
+    signed_in: Page, served: Served
 ) -> None:
     signed_in.open(f"{served.url}/trace?{urlencode({'epc': LOT})}")
-    boxes = signed_in.evaluate(
+    boxes = signed_in.run(
         "[...document.querySelectorAll('svg.trace-graph .node text')].map(t => t.textContent)"
     )
     answer = _api(served, f"/api/trace/{LOT}/downstream")
     assert len(boxes) == len(answer["nodes"])
     assert "BA00003 (Borsa Aurora leather…" in boxes
-    arrows = signed_in.evaluate("document.querySelectorAll('svg.trace-graph path.edge').length")
+    arrows = signed_in.run("document.querySelectorAll('svg.trace-graph path.edge').length")
     assert arrows == len(answer["edges"])
-    steps = signed_in.evaluate("document.querySelectorAll('#timeline li').length")
+    steps = signed_in.run("document.querySelectorAll('#timeline li').length")
     assert steps == len(answer["timeline"])
-    pins = signed_in.evaluate(
+    pins = signed_in.run(
         "[...document.querySelectorAll('#trace-map .pin-label')].map(t => t.textContent)"
     )
     assert pins == ["Arzignano", "Scandicci", "Milano"]  # tannery, workshop, brand and shop
-    assert signed_in.evaluate("document.querySelector('#trace-map path.land').getAttribute('d')")
+    assert signed_in.run("document.querySelector('#trace-map path.land').getAttribute('d')")
 
 
-def _verdict(browser: Browser, result: str) -> str:
+def _verdict(browser: Page, result: str) -> str:
     expression = (
         f"(v => ['valid', 'invalid'].includes(v) && v)"
         f"(document.getElementById('{result}').dataset.verdict)"
     )
-    return str(browser.wait_until(expression))
+    return str(browser.wait(expression))
 
 
 def _python_verdict(check: Any) -> str:
@@ -148,7 +150,7 @@ def _flip(hex_text: str) -> str:
 
 
 def test_the_page_verifies_inclusion_proofs_as_the_python_verifier_does(
-    signed_in: Browser, served: Served
+    signed_in: Page, served: Served
 ) -> None:
     events = _api(served, "/epcis/events?perPage=5")["epcisBody"]["queryResults"]
     event_id = events["resultsBody"]["eventList"][3]["eventID"]
@@ -169,7 +171,7 @@ def test_the_page_verifies_inclusion_proofs_as_the_python_verifier_does(
     verdicts = {}
     for name, case in cases.items():
         signed_in.fill("#proof", json.dumps(case))
-        signed_in.evaluate("document.getElementById('verify-inclusion').click()")
+        signed_in.run("document.getElementById('verify-inclusion').click()")
         in_page = _verdict(signed_in, "inclusion-result")
         leaf = bytes.fromhex(case["leaf_data"])
         python = _python_verdict(
@@ -186,7 +188,7 @@ def test_the_page_verifies_inclusion_proofs_as_the_python_verifier_does(
 
 
 def test_the_page_checks_witness_cosignatures_as_the_python_verifier_does(
-    signed_in: Browser, served: Served, tmp_path: Path
+    signed_in: Page, served: Served, tmp_path: Path
 ) -> None:
     key = served.mics("keys", "create", "maison-aurora", "--role", "witness").strip()
     cosigner = Signer("aurora-witness.example", b"w" * 32, ALG_COSIGNATURE_V1)
@@ -201,32 +203,32 @@ def test_the_page_checks_witness_cosignatures_as_the_python_verifier_does(
     event_id = events["resultsBody"]["eventList"][0]["eventID"]
     signed_in.open(f"{served.url}/log?event={quote(event_id, safe='')}")
     assert _verdict(signed_in, "inclusion-result") == "valid"
-    assert "cosigned by 1 of 1 witnesses: aurora-witness.example" in signed_in.text(
+    assert "cosigned by 1 of 1 witnesses: aurora-witness.example" in signed_in.shown_text(
         "#inclusion-result"
     )
-    proof = json.loads(signed_in.evaluate("document.getElementById('proof').value"))
+    proof = json.loads(signed_in.run("document.getElementById('proof').value"))
     witness = [cosigner.verifier]
     assert verify_cosignatures(proof["checkpoint"], witness, 1)[0].name == cosigner.name
     forged = proof | {"checkpoint": _altered_signature(proof["checkpoint"], cosigner.name)}
     signed_in.fill("#proof", json.dumps(forged))
-    signed_in.evaluate("document.getElementById('verify-inclusion').click()")
+    signed_in.run("document.getElementById('verify-inclusion').click()")
     in_page = _verdict(signed_in, "inclusion-result")
     python = _python_verdict(lambda: verify_cosignatures(forged["checkpoint"], witness, 1))
     assert (in_page, python) == ("invalid", "invalid")
-    assert "cosignature of aurora-witness.example does not verify" in signed_in.text(
+    assert "cosignature of aurora-witness.example does not verify" in signed_in.shown_text(
         "#inclusion-result"
     )
 
 
 def test_the_page_checks_consistency_between_two_checkpoints(
-    signed_in: Browser, served: Served
+    signed_in: Page, served: Served
 ) -> None:
     signed_in.open(f"{served.url}/log")
-    sizes = signed_in.evaluate("[...document.querySelectorAll('#first option')].map(o => o.value)")
+    sizes = signed_in.run("[...document.querySelectorAll('#first option')].map(o => o.value)")
     first, second = sizes[0], sizes[-1]
     signed_in.fill("#first", first)
     signed_in.fill("#second", second)
-    signed_in.evaluate("document.getElementById('verify-consistency').click()")
+    signed_in.run("document.getElementById('verify-consistency').click()")
     in_page = _verdict(signed_in, "consistency-result")
     proof = _api(served, f"/ledger/proof/consistency?first={first}&second={second}")
     old = _api(served, f"/ledger/checkpoints/{first}")
@@ -234,11 +236,11 @@ def test_the_page_checks_consistency_between_two_checkpoints(
     vkey = _api(served, "/ledger/key").strip()
     python = _python_verdict(lambda: verify_consistency_proof(proof, old, new, vkey))
     assert (in_page, python) == ("valid", "valid")
-    assert f"extends the tree of size {first}" in signed_in.text("#consistency-result")
+    assert f"extends the tree of size {first}" in signed_in.shown_text("#consistency-result")
 
 
 def test_uploading_a_document_with_a_bad_event_shows_the_problem_and_stores_nothing(
-    signed_in: Browser, served: Served
+    signed_in: Page, served: Served
 ) -> None:
     good = {
         "type": "ObjectEvent",
@@ -257,7 +259,7 @@ def test_uploading_a_document_with_a_bad_event_shows_the_problem_and_stores_noth
     signed_in.open(f"{served.url}/events/upload")
     signed_in.fill("#document", json.dumps(epcis_document([good, bad])))
     signed_in.click_and_wait("#upload-form button")
-    problems = signed_in.text("#upload-problems")
+    problems = signed_in.shown_text("#upload-problems")
     assert "Nothing was stored" in problems
     assert "Event 2" in problems
     assert "Event 1" not in problems
@@ -282,7 +284,7 @@ PAGES = {
 
 
 def test_every_page_renders_at_1280_and_390_pixels(
-    signed_in: Browser, served: Served, tmp_path: Path
+    signed_in: Page, served: Served, tmp_path: Path
 ) -> None:
     """Screenshots to look at (kept under the test's folder); none overflows sideways."""
     first = _api(served, "/epcis/events?perPage=1")["epcisBody"]["queryResults"]
@@ -294,7 +296,7 @@ def test_every_page_renders_at_1280_and_390_pixels(
             signed_in.open(served.url + (path or f"/events/event?id={quote(event_id, safe='')}"))
             shot = signed_in.screenshot(tmp_path / f"{name}-{width}.png")
             assert int.from_bytes(shot.read_bytes()[16:20], "big") == width
-            wide = signed_in.evaluate("document.documentElement.scrollWidth")
+            wide = signed_in.run("document.documentElement.scrollWidth")
             if wide > width:
                 overflowing.append(f"{name} at {width}: {wide} px wide")
     signed_in.resize(1280, 900)

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.footprint import service
-from mics.registry.demo import load_demo_registry
 from mics.web import sankey
 from mics.web.whatif import Design, design, spec_from_form
 
@@ -35,16 +33,13 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def demo(sqlite_db: Database) -> Database:
-    load_demo_registry(sqlite_db)
-    return sqlite_db
+def demo(demo_registry: Database) -> Database:
+    return demo_registry
 
 
 @pytest.fixture
 async def client(demo: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo, tmp_path / "var") as c:
         yield c
 
 

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.registry.api_keys import create_key
 
@@ -25,9 +24,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client holding the operator's key (registry writes need one)."""
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var") as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, "mics-operator", "operator")
         yield c
 

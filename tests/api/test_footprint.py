@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.databases import Templates
 
 from mics.api import create_app
 from mics.config import Settings
@@ -27,12 +28,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    from mics.demo import load_demo
-
-    db = Database.from_url(f"sqlite:///{tmp_path_factory.mktemp('api') / 'demo.db'}")
-    db.upgrade()
-    load_demo(db)
+def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
+    db = templates.sqlite("demo", tmp_path_factory.mktemp("api") / "demo.db")
     yield db
     db.dispose()
 

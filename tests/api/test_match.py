@@ -7,11 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support import app_client
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
-from mics.registry.demo import load_demo_registry
 
 pytestmark = pytest.mark.anyio
 
@@ -23,19 +21,16 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var") as c:
         yield c
 
 
 @pytest.fixture
-async def registry_client(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def registry_client(
+    demo_registry: Database, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     """The demo registry alone on SQLite: enough for the input checks."""
-    load_demo_registry(sqlite_db)
-    app = create_app(Settings(database_url="sqlite://", home=tmp_path / "var"), sqlite_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_registry, tmp_path / "var") as c:
         yield c
 
 

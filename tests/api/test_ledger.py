@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from sqlalchemy import text
+from tests.ledger.conftest import CONTEXT, OPERATOR, add_partner, events
 
 from mics.api import create_app
 from mics.config import Settings
@@ -21,8 +22,6 @@ from mics.registry.api_keys import create_key
 from mics.registry.demo import ensure_instance
 from mics.trace.capture import capture_events
 from mics.trace.offline import verify_event
-
-from .conftest import CONTEXT, OPERATOR, add_partner, events
 
 pytestmark = pytest.mark.anyio
 ORIGIN = "mics.example/api"

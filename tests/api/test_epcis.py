@@ -10,10 +10,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from tests.support import EPCIS_CONTEXT, epcis_document
+from tests.support import EPCIS_CONTEXT, app_client, epcis_document
 
-from mics.api import create_app
-from mics.config import Settings
 from mics.db import Database
 from mics.registry.api_keys import create_key
 from mics.trace.event_hash import event_hash
@@ -30,10 +28,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="sqlite://", home=tmp_path / "var")
-    app = create_app(settings, demo_db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mics.test") as c:
+    async with app_client(demo_db, tmp_path / "var") as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, "conceria-del-brenta")
         c.headers["x-operator"] = create_key(demo_db, "mics-operator", "operator")
         yield c
