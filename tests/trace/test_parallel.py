@@ -3,6 +3,7 @@ process stores."""
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -542,7 +543,11 @@ def test_serve_answers_each_task_in_turn_and_stops_at_end_of_input() -> None:
         )
     )
     out = io.BytesIO()
-    parallel.serve(io.BytesIO(tasks), out)
+    try:
+        parallel.serve(io.BytesIO(tasks), out)
+    finally:  # serve is a worker process's loop: it freezes and pauses this process's GC
+        gc.unfreeze()
+        gc.enable()
     out.seek(0)
     answers = []
     while head := out.read(worker_process._FRAME.size):
