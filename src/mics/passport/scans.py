@@ -270,6 +270,39 @@ _TAG_COLUMNS = (
     NfcTagRow.last_latitude,
     NfcTagRow.last_longitude,
 )
+
+
+class _ItemRead(NamedTuple):
+    """One row of ``_ITEM``, by name: the item, its report, one ownership period, its tag."""
+
+    item_id: int
+    lot: str | None
+    status: str | None  # the owner's lost/stolen report
+    secret_of: int | None  # not None: the item has a packaging secret
+    since: datetime | None  # one ownership period (None: none yet)
+    until: datetime | None
+    tag_id: int | None  # None: the item has no tag
+    uid: str | None
+    tag_item: int | None
+    counter: int | None
+    last_seen_at: datetime | None
+    last_latitude: float | None
+    last_longitude: float | None
+
+    def tag(self) -> TagState | None:
+        if self.tag_id is None:
+            return None
+        return TagState(
+            id=self.tag_id,
+            uid=str(self.uid),
+            item_id=int(self.tag_item or 0),
+            counter=int(self.counter or 0),
+            last_seen_at=self.last_seen_at,
+            last_latitude=self.last_latitude,
+            last_longitude=self.last_longitude,
+        )
+
+
 # The item, its tag, the owner's lost/stolen report and the ownership periods in
 # one statement (one row per period, at least one row).
 _KEYS = item_keys()
@@ -359,9 +392,12 @@ def _item_state(
 
     Ownership is (has a packaging secret, report, periods as (since, until)).
     """
-    rows = _ITEM.rows(conn, dialect, {"gtin": link.gtin, "serial": link.serial})
+    rows = [
+        _ItemRead(*row)
+        for row in _ITEM.rows(conn, dialect, {"gtin": link.gtin, "serial": link.serial})
+    ]
     found = rows[0] if rows else None
-    if found is None or (link.lot is not None and found[1] != link.lot):
+    if found is None or (link.lot is not None and found.lot != link.lot):
         raise NotFound(
             f"no item with serial {link.serial!r}"
             + (f" in lot {link.lot!r}" if link.lot else "")
@@ -369,9 +405,9 @@ def _item_state(
             field="serial",
             value=link.serial,
         )
-    tag = None if found[6] is None else TagState(*list(found)[6:])
-    periods = tuple((row[4], row[5]) for row in rows if row[4] is not None)
-    return int(found[0]), tag, found[2], Owned(found[3] is not None, found[2], periods)
+    periods = tuple((row.since, row.until) for row in rows if row.since is not None)
+    owned = Owned(found.secret_of is not None, found.status, periods)
+    return int(found.item_id), found.tag(), found.status, owned
 
 
 def _last_seen(tag: TagState | None) -> LastSeen | None:
