@@ -339,7 +339,7 @@ async def test_head_answers_like_get_without_a_body(client: httpx.AsyncClient) -
 def test_only_tag_scans_take_the_fast_path(
     method: str, path: str, query: bytes, taken: bool
 ) -> None:
-    from mics.api.resolver import takes_scan
+    from mics.api.fast_scan import takes_scan
 
     scope = {"type": "http", "method": method, "path": path, "query_string": query}
     assert takes_scan(scope) is taken

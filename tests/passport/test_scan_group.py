@@ -244,7 +244,7 @@ async def test_a_scan_whose_group_could_not_commit_is_a_503_problem(
 async def test_a_cancelled_waiter_neither_cancels_its_group_nor_keeps_scans_out(
     tagged: Database, master: SunMasterKey
 ) -> None:
-    from mics.api.resolver import _gated
+    from mics.storage.scan_group import gated as _gated
 
     group = scan_group(tagged)
 

@@ -21,12 +21,13 @@ from mics.api import compute, docs, edge, epcis_queries, epcis_resources, openap
 from mics.api import custody as custody_api
 from mics.api import epcis as epcis_api
 from mics.api import factory as factory_api
+from mics.api import fast_scan as scan_path
 from mics.api import footprint as footprint_api
 from mics.api import ledger as ledger_api
+from mics.api import links as links_api
 from mics.api import match as match_api
 from mics.api import passport as passport_api
 from mics.api import registry as registry_api
-from mics.api import resolver as resolver_api
 from mics.api import trace as trace_api
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
@@ -47,7 +48,7 @@ class MicsApp(FastAPI):
     column can hold (NUL, unpaired surrogates) is refused there, once for all routes.
 
     A scan (``GET /01/...?e=..&c=..``) is the one request a busy deployment
-    serves by the thousand per second; ``resolver.fast_scan`` answers it with
+    serves by the thousand per second; ``api.fast_scan`` answers it with
     the route's own handler and problem responses. Everything else, and every
     other method on those paths, goes through FastAPI as usual (``/api/ping``,
     the constant the scan benchmark compares with, included: it is the cost of
@@ -69,8 +70,8 @@ class MicsApp(FastAPI):
         return self.openapi_schema
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if resolver_api.takes_scan(scope):
-            await resolver_api.fast_scan(scope, receive, send)
+        if scan_path.takes_scan(scope):
+            await scan_path.fast_scan(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     docs.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router
     # ahead of it costs a scan its route matching (~0.1 ms for the six of them).
-    app.include_router(resolver_api.router)
+    app.include_router(links_api.router)
     app.include_router(carriers_api.router)
     app.include_router(registry_api.router)
     app.include_router(ledger_api.router)  # before /epcis: its /events/{id}/proof is narrower

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mics.api import openapi
 from mics.api.deps import DatabaseDep, SettingsDep, WriterDep
-from mics.api.resolver import master_key
+from mics.api.links import master_key
 from mics.column_ranges import RowId
 from mics.db import Database
 from mics.errors import Forbidden

@@ -11,7 +11,7 @@ links it has are typed with the GS1 Web Vocabulary link types (``gs1:pip``,
 resolver describes itself at ``/.well-known/gs1resolver`` (resolver standard
 §5, the description file).
 
-Pure over rows read by ``resolve``; the HTTP face is ``mics.api.resolver``.
+Pure over rows read by ``resolve``; the HTTP face is ``mics.api.links``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Group commit: the tag scans answered in one pass of the event loop share one transaction.
 
 On SQLite the server verifies scans on its event loop, one after another
-(``api.resolver._inline``), and every scan used to end in its own commit: a
+(``api.links._inline``), and every scan used to end in its own commit: a
 pool checkout, a ``COMMIT`` writing the same few pages (the tag row, the scan
 row, their index pages) to the WAL again, and the gate taken and given back.
 A ``ScanGroup`` instead opens one transaction (one pooled connection, the write
@@ -32,7 +32,7 @@ flushes its WAL, and the members' answers still wait for it. A member that
 updates a tag row the committing group holds waits for that commit (row lock),
 which needs no loop. A database error in a read spoils the group too there
 (PostgreSQL aborts the whole transaction). The server groups SQLite's scans only
-(``api.resolver._inline``): on PostgreSQL its request threads overlap the network
+(``api.links._inline``): on PostgreSQL its request threads overlap the network
 waits that one event loop would take in turn.
 
 A scan joins a group through ``member_of(group)`` around the plain
@@ -46,17 +46,21 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio.to_thread
 
 from mics.db import Database
 from mics.errors import Unavailable
 from mics.storage.statements import dbapi_connection
 from mics.storage.write_gate import GateBusy, write_gate
 
-__all__ = ["ScanGroup", "ScanUnit", "member_of", "scan_group", "scan_unit"]
+__all__ = ["ScanGroup", "ScanUnit", "gated", "member_of", "scan_group", "scan_unit"]
+
+Answer = TypeVar("Answer")
 
 
 class ScanGroup:
@@ -278,3 +282,34 @@ def scan_group(db: Database) -> ScanGroup:
     if group is None:
         group = _GROUPS[db] = ScanGroup(db)
     return group
+
+
+# A scan that finds the SQLite write gate held (the verdict publisher capturing a
+# batch, ~5-10 ms) waits for it on the event loop, polling, rather than on a pool
+# thread: measured with bench/scan.py, handing those scans to threads cost the
+# hop, GIL hand-offs and pool-overflow connections, and throughput fell to a
+# third. After GATE_POLLS polls (~0.25 s) it waits on a thread after all.
+GATE_POLLS, GATE_POLL_S = 500, 0.0005
+
+
+async def gated(db: Database, answer: Callable[[ScanGroup | None], Answer]) -> Answer:
+    """``answer(group)`` on the event loop, polling while another writer holds the gate.
+
+    The scan joins this loop pass's group and its answer
+    goes out once the group has committed. After ``GATE_POLLS`` polls,
+    ``answer(None)`` on a thread, waiting for the gate there.
+    """
+    group = scan_group(db)
+    for _ in range(GATE_POLLS):
+        if group.joinable():
+            try:
+                _, committed = group.join()
+            except GateBusy:
+                pass  # another process is writing
+            else:
+                response = answer(group)
+                # shielded: one cancelled request must not cancel its group's commit
+                await asyncio.shield(committed)  # Unavailable (503) if it could not commit
+                return response
+        await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
+    return await anyio.to_thread.run_sync(answer, None)

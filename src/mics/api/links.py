@@ -20,8 +20,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +28,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.routing import NoMatchFound
-from starlette.types import Receive, Scope, Send
 
 from mics.api import openapi, problems
 from mics.api.deps import OPTIONAL_KEY, DatabaseDep, SettingsDep, get_principal
@@ -47,8 +44,7 @@ from mics.passport.scan_limits import ScanLimiter, client_key
 from mics.passport.sun import SunMasterKey
 from mics.passport.view import authenticity_block
 from mics.passport.volatile import ownership_of
-from mics.storage.scan_group import ScanGroup, member_of, scan_group
-from mics.storage.write_gate import GateBusy
+from mics.storage.scan_group import ScanGroup, gated, member_of
 from mics.web.negotiation import negotiate, preferred_language
 
 router = APIRouter(tags=["passport"])
@@ -137,70 +133,10 @@ async def resolve(rest: str, request: Request) -> Response:
     params = request.query_params
     link_type, lang = params.get("linkType"), params.get("lang")
     if ("e" in params or "c" in params) and _inline(request, db):
-        return await _gated(
+        return await gated(
             db, lambda group: _resolve(request, db, settings, link_type, lang, group=group)
         )
     return await run_in_threadpool(_resolve, request, db, settings, link_type, lang)
-
-
-async def _gated(db: Database, answer: Callable[[ScanGroup | None], Response]) -> Response:
-    """``answer(group)`` on the event loop, polling while another writer holds the gate.
-
-    The scan joins this loop pass's group (``mics.storage.scan_group``) and its answer
-    goes out once the group has committed. After ``GATE_POLLS`` polls,
-    ``answer(None)`` on a thread, waiting for the gate there.
-    """
-    group = scan_group(db)
-    for _ in range(GATE_POLLS):
-        if group.joinable():
-            try:
-                _, committed = group.join()
-            except GateBusy:
-                pass  # another process is writing
-            else:
-                response = answer(group)
-                # shielded: one cancelled request must not cancel its group's commit
-                await asyncio.shield(committed)  # Unavailable (503) if it could not commit
-                return response
-        await asyncio.sleep(GATE_POLL_S)  # let other requests run meanwhile
-    return await run_in_threadpool(answer, None)
-
-
-def takes_scan(scope: Scope) -> bool:
-    """Whether ``scope`` is a tag scan ``fast_scan`` answers: GET /01/...?e=..&c=.."""
-    query: bytes = scope.get("query_string", b"")
-    return (
-        scope["type"] == "http"
-        and scope["method"] == "GET"
-        and scope["path"].startswith("/01/")
-        and (query.startswith(b"e=") or b"&e=" in query)
-        and (query.startswith(b"c=") or b"&c=" in query)
-    )
-
-
-async def fast_scan(scope: Scope, receive: Receive, send: Send) -> None:
-    """A tag scan answered without FastAPI's routing, middleware and injection.
-
-    The same handler (``resolve``) and the same problem responses as the routed
-    request; only the framework's ~0.2 ms a request (a third of a scan's CPU,
-    measured with py-spy under bench/scan.py) is left out. ``MicsApp`` calls it.
-    """
-    request = Request(scope, receive)
-    try:
-        response = await resolve(scope["path"][len("/01/") :], request)
-    except MicsError as error:
-        response = problems.mics_error_response(request, error)
-    except OverflowError as error:
-        response = problems.overflow_response(request, error)
-    await response(scope, receive, send)
-
-
-# A scan that finds the SQLite write gate held (the verdict publisher capturing a
-# batch, ~5-10 ms) waits for it on the event loop, polling, rather than on a pool
-# thread: measured with bench/scan.py, handing those scans to threads cost the
-# hop, GIL hand-offs and pool-overflow connections, and throughput fell to a
-# third. After GATE_POLLS polls (~0.25 s) it waits on a thread after all.
-GATE_POLLS, GATE_POLL_S = 500, 0.0005
 
 
 def _inline(request: Request, db: Database) -> bool:
@@ -302,7 +238,7 @@ async def scan(
     except InvalidInput as error:
         return _bad_request(request, error)
     if _inline(request, db):
-        return await _gated(db, lambda g: _scan(request, db, link, "en", page=False, group=g))
+        return await gated(db, lambda g: _scan(request, db, link, "en", page=False, group=g))
     return await run_in_threadpool(_scan, request, db, link, "en", page=False)
 
 
