@@ -15,10 +15,11 @@ from mics.db import Database
 from mics.ledger.note import Signer
 from mics.ledger.store import log
 from mics.ledger.store.cosignatures import note_with_cosignatures
-from mics.trace.store import CaptureJobRow, EventRow
+from mics.trace.query import StoredEvent
+from mics.trace.store import CaptureJobRow
 
 
-def event_proof(db: Database, signer: Signer, origin: str, event: EventRow) -> dict[str, object]:
+def event_proof(db: Database, signer: Signer, origin: str, event: StoredEvent) -> dict[str, object]:
     """What ``GET /epcis/events/{id}/proof`` serves: the inclusion proof of a stored event.
 
     The proof is against the latest checkpoint if it already holds the event (so

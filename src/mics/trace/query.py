@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -292,7 +292,7 @@ def _decode(token: str) -> tuple[dict[str, Any], list[Any]]:
         ) from error
 
 
-def as_event(row: EventRow, context: Any = None) -> dict[str, Any]:
+def as_event(row: EventRow | StoredEvent, context: Any = None) -> dict[str, Any]:
     """The stored event as EPCIS 2.0 JSON-LD, with its recordTime.
 
     ``context`` is the ``@context`` of the document the event came in
@@ -316,13 +316,13 @@ def _adds(entry: Any) -> bool:
     return entry not in (None, EPCIS_CONTEXT) and not (isinstance(entry, dict) and not entry)
 
 
-def answer(db: Database, row: EventRow) -> dict[str, Any]:
+def answer(db: Database, row: StoredEvent) -> dict[str, Any]:
     """``as_event`` of one row, with the context of its capture."""
     with db.read() as s:
         return as_event(row, _contexts(s, [row]).get(row.capture_id))
 
 
-def _contexts(s: Session, rows: list[EventRow]) -> dict[str, Any]:
+def _contexts(s: Session, rows: Sequence[EventRow | StoredEvent]) -> dict[str, Any]:
     """Capture id -> the @context of its document, for the captures of ``rows``."""
     ids = {row.capture_id for row in rows}
     if not ids:
@@ -333,8 +333,39 @@ def _contexts(s: Session, rows: list[EventRow]) -> dict[str, Any]:
     return {str(job): context for job, context in found}
 
 
-def get_event(db: Database, event_id: str, viewer: Viewer) -> EventRow | None:
+@dataclass(frozen=True)
+class StoredEvent:
+    """One stored event as the other areas and the faces see it (the table row stays in
+    ``trace``): ``answer`` renders it, ``proofs.event_proof`` proves it."""
+
+    id: int  # the log's leaf key
+    event_id: str
+    event_hash: str
+    event_type: str
+    event_time: datetime
+    record_time: datetime
+    partner_id: str
+    capture_id: str
+    body: str  # the event as captured (JSON text)
+
+    @classmethod
+    def of(cls, row: EventRow) -> StoredEvent:
+        return cls(
+            id=row.id,
+            event_id=row.event_id,
+            event_hash=row.event_hash,
+            event_type=row.event_type,
+            event_time=row.event_time,
+            record_time=row.record_time,
+            partner_id=row.partner_id,
+            capture_id=row.capture_id,
+            body=row.body,
+        )
+
+
+def get_event(db: Database, event_id: str, viewer: Viewer) -> StoredEvent | None:
+    """The event ``event_id`` if ``viewer`` may see it, else None."""
     with db.read() as s:
         query = visible(select(EventRow).where(EventRow.event_id == event_id), viewer)
         found: EventRow | None = s.scalar(query)
-        return found
+        return None if found is None else StoredEvent.of(found)

@@ -101,13 +101,23 @@ def create_query(db: Database, name: str, query: Any, partner: str) -> dict[str,
     return {"name": name, "query": params}
 
 
-def get_query(db: Database, name: str, partner: str) -> NamedQueryRow:
+@dataclass(frozen=True)
+class NamedQuery:
+    """A partner's named query as the faces see it (the table row stays in ``trace``)."""
+
+    partner_id: str
+    name: str
+    params: dict[str, Any]
+    created_at: datetime
+
+
+def get_query(db: Database, name: str, partner: str) -> NamedQuery:
     """``partner``'s query named ``name``."""
     with db.read() as s:
         row = s.get(NamedQueryRow, (partner, name))
-    if row is None:
-        raise NotFound(f"you have no query named {name!r}", field="queryName", value=name)
-    return row
+        if row is None:
+            raise NotFound(f"you have no query named {name!r}", field="queryName", value=name)
+        return NamedQuery(row.partner_id, row.name, dict(row.params or {}), row.created_at)
 
 
 def list_queries(db: Database, partner: str) -> list[dict[str, Any]]:
