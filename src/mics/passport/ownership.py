@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -253,23 +254,39 @@ def item_status(db: Database, item_id: int) -> dict[str, Any]:
     with db.read() as s:
         _item(s, item_id)
         passport = s.get(PassportItemRow, item_id)
-        periods = list(
-            s.scalars(
-                select(OwnershipRow.since)
-                .where(OwnershipRow.item_id == item_id)
-                .order_by(OwnershipRow.since, OwnershipRow.id)
-            )
-        )
-        current = _current(s, item_id)
-    starts = [_stamp(p) for p in periods]
+        periods = s.execute(
+            select(OwnershipRow.since, OwnershipRow.until)
+            .where(OwnershipRow.item_id == item_id)
+            .order_by(OwnershipRow.since, OwnershipRow.id)
+        ).all()
+        if passport is None:
+            return status_of(False, None, None, [])
+        return status_of(True, passport.status, passport.status_changed_at, periods)
+
+
+def status_of(
+    secret: bool,
+    report: str | None,
+    report_at: datetime | None,
+    periods: Sequence[tuple[datetime, datetime | None]],
+) -> dict[str, Any]:
+    """The one rule for an item's ownership status, from what the database holds.
+
+    ``secret``: a packaging secret was issued (the item has a ``passport_item`` row);
+    ``report``/``report_at``: the owner's lost/stolen report and when it changed;
+    ``periods``: ``(since, until)`` of each owner, oldest first. ``item_status`` and the
+    passport's fast read (``volatile.ownership_now``, the scan's ``Owned``) both answer
+    with it.
+    """
+    current = [since for since, until in periods if until is None]
     return {
         "owners": len(periods),
-        "since": _stamp(current.since) if current is not None else None,
-        "owned_since": starts,
-        "lost_or_stolen": bool(passport and passport.status),
-        "status": passport.status if passport else None,
-        "status_changed_at": _stamp(passport.status_changed_at) if passport else None,
-        "claimable": passport is not None and not periods,
+        "since": _stamp(current[-1]) if current else None,
+        "owned_since": [_stamp(since) for since, _ in periods],
+        "lost_or_stolen": bool(report),
+        "status": report,
+        "status_changed_at": _stamp(report_at),
+        "claimable": secret and not periods,
     }
 
 

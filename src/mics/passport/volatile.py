@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from mics.db import Database
 from mics.passport import access
+from mics.passport.ownership import status_of
 from mics.passport.store import LAST_CHECKED_SCAN, OwnershipRow, PassportItemRow
 from mics.passport.view import VOLATILE, authenticity_block, ownership_block
 
@@ -55,10 +56,6 @@ _OWNERSHIP = (
 UNKNOWN = {"verdict": None, "checkedAt": None, "counter": None}
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def ownership_now(conn: Connection, item_id: int) -> dict[str, Any]:
     """``ownership`` as ``ownership.item_status`` would give it, in one indexed read."""
     rows = conn.execute(_OWNERSHIP, {"item": item_id}).all()
@@ -71,18 +68,9 @@ def ownership_now(conn: Connection, item_id: int) -> dict[str, Any]:
 def ownership_of(
     secret: bool, status: str | None, periods: Sequence[tuple[datetime, datetime | None]]
 ) -> dict[str, Any]:
-    """``ownership`` from what the database holds: a packaging secret, a report, periods."""
-    current = [since for since, until in periods if until is None]
-    return ownership_block(
-        {
-            "owners": len(periods),
-            "since": _stamp(current[-1]) if current else None,
-            "owned_since": [_stamp(since) for since, _ in periods],
-            "lost_or_stolen": bool(status),
-            "status": status,
-            "claimable": secret and not periods,
-        }
-    )
+    """``ownership`` from what the database holds: a packaging secret, a report, periods
+    (the rule is ``ownership.status_of``)."""
+    return ownership_block(status_of(secret, status, None, periods))
 
 
 def volatile_parts(
