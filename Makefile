@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest worker processes (pytest-xdist); 0 runs the suite in this process
+PYTEST_WORKERS ?= 2
 
 .PHONY: install install-dev demo test lint typecheck pytest lock bench clean
 
@@ -42,7 +44,7 @@ typecheck:
 	$(BIN)/mypy
 
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## lock: re-resolve the lock files after changing pyproject.toml (needs uv)
 lock:
