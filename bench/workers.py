@@ -138,24 +138,33 @@ async def http(
 
 
 async def drive(port: int, connections: int, seconds: float, request: Any) -> tuple[int, float]:
-    """``connections`` clients sending ``request(n)`` (head, body) back to back; (2xx, s)."""
+    """``connections`` clients, client ``c`` sending ``request(c, k)`` (head, body) for
+    k = 0, 1, ... back to back until it returns None; (2xx answers, seconds). Any other
+    status stops the run: a figure made of refusals (429s from the scan limiter, say)
+    measures nothing."""
     done = 0
-    counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
 
-    async def client() -> None:
+    async def client(index: int) -> None:
         nonlocal done
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            while time.perf_counter() < deadline:
-                head, body = request(next(counter))
-                if 200 <= await http(reader, writer, head, body) < 300:
-                    done += 1
+            for k in range(10**9):
+                if time.perf_counter() >= deadline:
+                    break
+                asked = request(index, k)
+                if asked is None:  # this client has nothing more to send
+                    break
+                head, body = asked
+                status = await http(reader, writer, head, body)
+                if not 200 <= status < 300:
+                    raise SystemExit(f"{head.split(' HTTP')[0]} answered {status}")
+                done += 1
         finally:
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(connections)))
+    await asyncio.gather(*(client(c) for c in range(connections)))
     return done, time.perf_counter() - started
 
 
@@ -197,27 +206,38 @@ def one_server(workers: int, args: argparse.Namespace) -> dict[str, float]:
             else:
                 raise SystemExit("mics serve did not start within 300 s")
 
-            def scan(n: int, pool: list[str]) -> tuple[str, bytes]:
-                path = pool[n % len(pool)]
+            tagged = len(paths) // args.taps  # scan_paths: tap by tap, every tag in each
+
+            def scan(client: int, k: int, pool: list[str]) -> tuple[str, bytes] | None:
+                # Each connection scans its own tags, each tag's taps in order: a tag's
+                # counter rises scan by scan, so no scan is a replay (a replay is a failed
+                # scan, and the scan limiter refuses a client after CLIENT_BURST of them).
+                mine = range(client, tagged, args.connections)
+                if not mine:
+                    return None
+                tap, tag = divmod(k, len(mine))
+                if tap * tagged >= len(pool):
+                    return None  # every tap of its tags sent
+                path = pool[tap * tagged + mine[tag]]
                 host = f"127.0.0.1:{port}"
                 return (
                     f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n\r\n",
                     b"",
                 )
 
-            asyncio.run(drive(port, args.connections, 3.0, lambda n: scan(n, warm)))
+            asyncio.run(drive(port, args.connections, 3.0, lambda c, k: scan(c, k, warm)))
             accepted = select(func.count(TagScanRow.id)).where(TagScanRow.verdict == "authentic")
             with db.read() as s:
                 warmed = int(s.scalar(accepted) or 0)
             scanned, elapsed = asyncio.run(
-                drive(port, args.connections, args.seconds, lambda n: scan(n, paths))
+                drive(port, args.connections, args.seconds, lambda c, k: scan(c, k, paths))
             )
             with db.read() as s:  # the timed scans only (the warm-up ones were authentic too)
                 authentic = int(s.scalar(accepted) or 0) - warmed
             scans_per_s = scanned / elapsed
 
-            def capture(n: int) -> tuple[str, bytes]:
-                body = document(n, args.events)
+            def capture(client: int, k: int) -> tuple[str, bytes]:
+                body = document(client * 10**6 + k, args.events)
                 head = (
                     f"POST /epcis/capture HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                     f"Authorization: Bearer {key}\r\nContent-Type: application/ld+json\r\n"
