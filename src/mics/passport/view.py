@@ -50,6 +50,7 @@ __all__ = [  # the chain of custody is mics.passport.chain's; named here as befo
     "CitedEvent",
     "Subject",
     "assemble",
+    "assemble_each",
     "cited_events",
     "custody_chain",
     "find_subject",
@@ -91,37 +92,61 @@ def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
     return {"place": city or None, "country": country_of_gln(gln)}
 
 
-def provenance(db: Database, subject: Subject, lang: str) -> tuple[dict[str, Any], frozenset[str]]:
-    """The public timeline (date, step, place, country), the full event list, the unvouched;
-    and every identifier the walk met (a new event naming one may change the answer)."""
+@dataclass(frozen=True)
+class Walk:
+    """What a provenance timeline is drawn from, in any language: the chain of custody's
+    cited events, their bodies and capturing partners, the places of GLNs, the unvouched
+    events and every identifier the walk met."""
+
+    cited: list[CitedEvent]
+    unvouched: list[dict[str, Any]]
+    bodies: dict[str, tuple[dict[str, Any], str]]
+    places: dict[str, str]
+    walked: frozenset[str]
+
+
+def walk(db: Database, subject: Subject) -> Walk:
+    """The subject's chain of custody and what its timeline shows of each event (slow:
+    the genealogy walk; one per item however many languages are drawn from it)."""
     found = custody(db, subject)
-    events, unvouched = found.cited, found.unvouched
-    labels = strings(lang)["steps"]
     with db.read() as s:
         places = registry.places_by_gln(s)
         bodies = {
             event_id: (json.loads(body), partner)
             for event_id, (body, partner) in trace_reads.event_bodies(
-                s, [e.event_id for e in events]
+                s, [e.event_id for e in found.cited]
             ).items()
         }
-    timeline, full = [], []
+    return Walk(found.cited, found.unvouched, bodies, places, found.walked)
+
+
+def provenance(db: Database, subject: Subject, lang: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The public timeline (date, step, place, country), the full event list, the unvouched;
+    and every identifier the walk met (a new event naming one may change the answer)."""
+    walked = walk(db, subject)
+    return timeline(walked, subject, lang), walked.walked
+
+
+def timeline(walked: Walk, subject: Subject, lang: str) -> dict[str, Any]:
+    """``provenance`` drawn in ``lang`` from a walk."""
+    labels = strings(lang)["steps"]
+    rows, full = [], []
     made: str | None = None
-    for event in events:
-        body, partner = bodies[event.event_id]
+    for event in walked.cited:
+        body, partner = walked.bodies[event.event_id]
         if made is None and _makes(body, subject):
             made = event.event_time[:10]
         location = (body.get("bizLocation") or {}).get("id") or (body.get("readPoint") or {}).get(
             "id"
         )
         step = short_step(event.biz_step)
-        timeline.append(
+        rows.append(
             {
                 "date": event.event_time[:10],
                 "step": step,
                 "stepLabel": labels.get(step or "other", labels["other"]),
             }
-            | _place(places, location)
+            | _place(walked.places, location)
         )
         full.append(
             {
@@ -134,8 +159,7 @@ def provenance(db: Database, subject: Subject, lang: str) -> tuple[dict[str, Any
                 "partner": partner,
             }
         )
-    made_on = {"timeline": timeline, "events": full, "unvouched": unvouched, "madeOn": made}
-    return made_on, found.walked
+    return {"timeline": rows, "events": full, "unvouched": walked.unvouched, "madeOn": made}
 
 
 MADE_ROLES = {"output", "output_quantity"}  # what a TransformationEvent makes
@@ -353,10 +377,37 @@ def assemble(
     (``passport.passport_cache``) and adds the volatile parts read fresh.
     """
     lang = language_code(lang)
-    made, walked = provenance(db, subject, lang)
+    return assemble_each(db, subject, {lang: shared}, base_url=base_url)[lang]
+
+
+def assemble_each(
+    db: Database, subject: Subject, shared: dict[str, dict[str, Any]], *, base_url: str
+) -> dict[str, Assembled]:
+    """``assemble`` in each language of ``shared`` (language -> its ``product_part``), from
+    one walk of the chain of custody and one read of the custody claims (neither depends
+    on the language): what ``passport.prebuild`` writes for every language at once."""
+    walked = walk(db, subject)
     base = base_url.rstrip("/")
+    claims = custody_claims(db, subject, base)
+    item_id = subject.item.id if subject.item is not None else None
+    found = {}
+    for lang, part in shared.items():
+        code = language_code(lang)
+        body = _slow_body(subject, part, timeline(walked, subject, code), code, base, claims)
+        found[code] = Assembled(body, item_id, walked.walked)
+    return found
+
+
+def _slow_body(
+    subject: Subject,
+    shared: dict[str, Any],
+    made: dict[str, Any],
+    lang: str,
+    base: str,
+    claims: dict[str, Any],
+) -> dict[str, Any]:
     page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
-    body = {
+    return {
         "@context": CONTEXT,
         "@type": "ProductPassport",
         "@id": subject.digital_link,
@@ -378,10 +429,8 @@ def assemble(
         "circularity": shared["circularity"],
         "repair": shared["repair"],
         "endOfLife": shared["endOfLife"],
-        "custody": custody_claims(db, subject, base),
+        "custody": claims,
     }
-    item_id = subject.item.id if subject.item is not None else None
-    return Assembled(body, item_id, walked)
 
 
 def full_passport(
