@@ -206,3 +206,21 @@ def test_mics_passport_warm_refuses_bad_input_in_one_line(
     assert "Traceback" not in bad.stderr
     with tagged.read() as s:
         assert s.scalar(select(func.count()).select_from(PassportSnapshotRow)) == 0
+
+
+def test_mics_tag_register_writes_the_new_items_snapshot(tagged: Database, tmp_path: Path) -> None:
+    from mics.config import Settings
+    from mics.passport import tags
+    from mics.registry import create_item
+    from mics.registry.schemas import ItemIn
+
+    env = {"MICS_DATABASE_URL": str(tagged.engine.url), "MICS_BASE_URL": BASE}
+    tags.load_or_create_master_key(tmp_path / "var", Settings().instance)
+    create_item(tagged, ItemIn(product="borsa-aurora", serial="NEW0003"))
+    done = run_mics(tmp_path, "tag", "register", f"{BAG}/NEW0003", "--uid", "04C1B2C3D4E5F6", **env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["serial"] == "NEW0003"
+    for lang in LANGUAGES:
+        stored = _stored(tagged, "NEW0003", lang)
+        assert stored is not None, lang
+        assert json.loads(stored.body)["language"] == lang

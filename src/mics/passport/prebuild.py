@@ -175,8 +175,8 @@ def warm(
     ``gtin`` keeps to one product, ``item_ids`` to those items; ``missing_only``
     skips the change check of stored snapshots (a sweep at a server's start).
     ``progress(done, total)`` is called after each batch, ``pause()`` before each
-    assembly (the server's prebuilder yields to requests there, and may raise to
-    stop). One transaction a batch: what a batch wrote stays if a later one fails.
+    batch and each assembly (the server's prebuilder yields to requests there, and
+    may raise to stop). One transaction a batch: what a batch wrote stays if a later one fails.
     """
     started = time.perf_counter()
     base = base_url.rstrip("/")
@@ -187,6 +187,8 @@ def warm(
     pass_ = _Pass(db, base, langs, missing_only, pause)
     after, done = 0, 0
     while True:
+        if pause is not None:  # even the reads of a batch wait for a quiet moment
+            pause()
         page = targets(
             db, tagged=not every, gtin=product, item_ids=chosen, after=after, limit=batch
         )
