@@ -289,3 +289,32 @@ def test_the_setting_switches_it_off_and_refuses_anything_else(
     with pytest.raises(InvalidInput, match="MICS_PASSPORT_PREBUILD") as bad:
         Settings.from_env()
     assert bad.value.expected == "1 (on) or 0 (off)"
+
+
+def test_a_cached_passport_whose_provenance_changed_takes_the_prebuilt_snapshot(
+    tagged: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's refresher recalls what the prebuilder wrote instead of assembling again."""
+    assembled = count_assemblies(monkeypatch)
+    link = DigitalLink(gtin=BAG, serial="BA00005")
+    cache = PassportCache(ttl=0.05, snapshots=True)
+    before = json.loads(cache.passport(tagged, link, "public", "en", BASE))
+    assert before["provenance"]["timeline"] == []
+    assert assembled == ["BA00005"]
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-05-04T10:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": [f"https://id.gs1.org/01/{BAG}/21/BA00005"],
+        "action": "OBSERVE",
+        "bizStep": "repairing",
+    }
+    capture_document(tagged, epcis_document([event]), BRAND)
+    assert prebuild.warm(tagged, BASE, item_ids=[find_item(tagged, BAG, "BA00005").id]).written
+    time.sleep(0.1)  # due
+    cache.passport(tagged, link, "public", "en", BASE)  # served as it was; checked behind
+    cache.close()
+    after = json.loads(cache.passport(tagged, link, "public", "en", BASE))
+    assert [row["step"] for row in after["provenance"]["timeline"]] == ["repairing"]
+    assert after == passport_json(tagged, BAG, "BA00005", None, base_url=BASE)
+    assert assembled == ["BA00005"]  # the new one came from the snapshot

@@ -415,6 +415,14 @@ class PassportCache:
     def _refresh(self, key: Key, db: Database, link: DigitalLink) -> None:
         try:
             if not self._still_good(db, key):
+                # a change seen: the server's prebuilder may have written the new snapshot
+                # already (not past max_age: that rebuild is for what no check sees)
+                found = self._entries.get(key)
+                young = found is not None and time.monotonic() - found[1].made <= self.max_age
+                recalled = self._recall(db, key) if self.snapshots and young else None
+                if recalled is not None:
+                    self._store(key, recalled)
+                    return
                 built = self.build(db, link, key[3], key[4], key[5])
                 self._store(key, built)
                 self._save_later(db, key, built)

@@ -47,6 +47,7 @@ __all__ = ["DELAY_S", "QUEUE_LIMIT", "Prebuilder"]
 DELAY_S = 0.5  # after the first notice, for the rest of a burst
 QUEUE_LIMIT = 10_000  # items waiting; beyond, a sweep for missing snapshots instead
 NAMED_LIMIT = 5_000  # identifiers new events name; beyond, every tagged item is checked
+BATCH = 20  # items a transaction: the SQLite write gate is held a few ms at a time
 QUIET_S = 0.05  # no request for this long: a quiet moment
 PATIENCE_S = 2.0  # under constant load, build one item per this long anyway
 LOCK = "passport-prebuild"
@@ -182,6 +183,7 @@ class Prebuilder:
             self.base_url,
             item_ids=items,
             languages=self.languages,
+            batch=BATCH,
             missing_only=missing_only,
             pause=self._yield,
         )
