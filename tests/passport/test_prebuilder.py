@@ -318,3 +318,36 @@ def test_a_cached_passport_whose_provenance_changed_takes_the_prebuilt_snapshot(
     assert [row["step"] for row in after["provenance"]["timeline"]] == ["repairing"]
     assert after == passport_json(tagged, BAG, "BA00005", None, base_url=BASE)
     assert assembled == ["BA00005"]  # the new one came from the snapshot
+
+
+@pytest.mark.anyio
+async def test_a_product_edit_over_http_rebuilds_that_products_snapshots_only(
+    served: tuple[httpx.AsyncClient, Any], tagged: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, app = served
+    prebuild.warm(tagged, BASE)
+    bags = len(prebuild.targets(tagged, gtin=BAG, limit=10**6))
+    everything = len(prebuild.targets(tagged, limit=10**6))
+    assert bags < everything
+    passes: list[prebuild.Warmed] = []
+    real = prebuild.warm
+
+    def spying(*args: Any, **kwargs: Any) -> prebuild.Warmed:
+        passes.append(real(*args, **kwargs))
+        return passes[-1]
+
+    monkeypatch.setattr(prebuild, "warm", spying)
+    key = {"authorization": "Bearer " + create_key(tagged, BRAND)}
+    edited = await client.patch(
+        "/api/products/borsa-aurora", json={"name": "Borsa Aurora II"}, headers=key
+    )
+    assert edited.status_code == 200, edited.text
+    _settled(app.state.prebuilder)
+    # every item checked; the bags' English passports rebuilt (their Italian ones show the
+    # product's own Italian name, unchanged: their digest still matches)
+    assert [(p.items, p.written) for p in passes] == [(everything, bags)]
+    english, italian = _stored(tagged, "BA00001"), _stored(tagged, "BA00001", "it")
+    assert english is not None
+    assert italian is not None
+    assert json.loads(english.body)["product"]["name"] == "Borsa Aurora II"
+    assert json.loads(italian.body)["product"]["name"] != "Borsa Aurora II"

@@ -11,6 +11,8 @@ faces after a commit:
   ``Frozen.watch``, the identifiers the walk met; ``snapshots.items_watching``)
   and the tagged items they name themselves; each is rebuilt only when that
   check finds it stale;
+- ``registry_changed()`` after a partner, material or product was edited: every
+  tagged item's snapshot checked (the product part's digest) and the stale rebuilt;
 - at start, one sweep for tagged items that have no snapshot yet, held by one
   process at a time (``storage.locks``: ``mics serve --workers N`` shares it).
 
@@ -80,6 +82,7 @@ class Prebuilder:
         self._items: set[int] = set()
         self._events = False
         self._sweep = False
+        self._check_all = False
         self._working = False
         self._cursor = 0  # the last event id looked at
         self._lock = threading.Lock()
@@ -131,10 +134,20 @@ class Prebuilder:
             self._events = True
         self._wake.set()
 
+    def registry_changed(self) -> None:
+        """A partner, material or product changed (committed): check every tagged item's
+        snapshot (the product part's digest tells which are stale) and rebuild those."""
+        if not self.running:
+            return
+        with self._lock:
+            self._check_all = True
+        self._wake.set()
+
     def idle(self) -> bool:
         """Whether nothing waits and no pass is under way (tests wait for it)."""
         with self._lock:
-            waiting = self._items or self._events or self._sweep or self._wake.is_set()
+            waiting = self._items or self._events or self._sweep or self._check_all
+            waiting = waiting or self._wake.is_set()
             return not (waiting or self._working)
 
     # --- the thread -------------------------------------------------------------------------
@@ -150,9 +163,10 @@ class Prebuilder:
                 items, self._items = self._items, set()
                 events, self._events = self._events, False
                 sweep, self._sweep = self._sweep, False
+                check_all, self._check_all = self._check_all, False
                 self._working = True
             try:
-                self._pass(items, events, sweep)
+                self._pass(items, events, sweep, check_all)
             except Stopped:
                 return
             except Exception:  # logged; the server and the next pass go on
@@ -163,18 +177,18 @@ class Prebuilder:
                     self._working = False
                     self.passes += 1
 
-    def _pass(self, items: set[int], events: bool, sweep: bool) -> None:
-        if sweep:
+    def _pass(self, items: set[int], events: bool, sweep: bool, check_all: bool) -> None:
+        if sweep and not check_all:
             with locks.exclusive(self.db, LOCK) as held:
                 if held:  # else another process sweeps
                     self._warm(None, missing_only=True)
         if events:
             touched = self._touched()
-            if touched is None:
-                self._warm(None)
-                return
-            items |= touched
-        if items:
+            check_all = check_all or touched is None
+            items |= touched or set()
+        if check_all:  # every tagged item, each snapshot checked (missing ones too)
+            self._warm(None)
+        elif items:
             self._warm(items)
 
     def _warm(self, items: set[int] | None, *, missing_only: bool = False) -> None:
