@@ -351,3 +351,30 @@ async def test_a_product_edit_over_http_rebuilds_that_products_snapshots_only(
     assert italian is not None
     assert json.loads(english.body)["product"]["name"] == "Borsa Aurora II"
     assert json.loads(italian.body)["product"]["name"] != "Borsa Aurora II"
+
+
+def test_events_another_process_captured_are_found_by_the_poll(tagged: Database) -> None:
+    prebuild.warm(tagged, BASE)
+    polling = Prebuilder(tagged, BASE, delay=0.01, poll=0.1)
+    try:
+        polling.start(sweep=False)
+        event = {
+            "type": "ObjectEvent",
+            "eventTime": "2026-05-05T10:00:00+01:00",
+            "eventTimeZoneOffset": "+01:00",
+            "epcList": [f"https://id.gs1.org/01/{BAG}/21/BA00001"],
+            "action": "OBSERVE",
+            "bizStep": "repairing",
+        }
+        capture_document(tagged, epcis_document([event]), BRAND)  # no notice: the CLI, say
+        deadline = time.monotonic() + 20
+        while True:
+            stored = _stored(tagged, "BA00001")
+            assert stored is not None
+            if json.loads(stored.body)["provenance"]["timeline"]:
+                break
+            assert time.monotonic() < deadline, "the poll did not rebuild it"
+            time.sleep(0.05)
+    finally:
+        polling.stop()
+    assert polling.errors == 0

@@ -14,7 +14,10 @@ faces after a commit:
 - ``registry_changed()`` after a partner, material or product was edited: every
   tagged item's snapshot checked (the product part's digest) and the stale rebuilt;
 - at start, one sweep for tagged items that have no snapshot yet, held by one
-  process at a time (``storage.locks``: ``mics serve --workers N`` shares it).
+  process at a time (``storage.locks``: ``mics serve --workers N`` shares it);
+- every ``POLL_S`` without a notice, a look for events stored meanwhile (by another
+  process, host or ``mics epcis capture``: no notice reaches this one), as after
+  ``captured()``; a look that finds only scan verdicts (no provenance) does nothing.
 
 It never works in a request: notices only add to a bounded set (past
 ``QUEUE_LIMIT`` items the next pass sweeps for missing snapshots instead) and
@@ -47,6 +50,7 @@ from mics.trace import reads as trace_reads
 __all__ = ["DELAY_S", "QUEUE_LIMIT", "Prebuilder"]
 
 DELAY_S = 0.5  # after the first notice, for the rest of a burst
+POLL_S = 30.0  # without a notice, look for new events this often
 QUEUE_LIMIT = 10_000  # items waiting; beyond, a sweep for missing snapshots instead
 NAMED_LIMIT = 5_000  # identifiers new events name; beyond, every tagged item is checked
 BATCH = 20  # items a transaction: the SQLite write gate is held a few ms at a time
@@ -72,10 +76,11 @@ class Prebuilder:
         languages: Iterable[str] = LANGUAGES,
         delay: float = DELAY_S,
         limit: int = QUEUE_LIMIT,
+        poll: float = POLL_S,
     ) -> None:
         self.db, self.base_url = db, base_url
         self.languages = tuple(languages)
-        self.delay, self.limit = delay, limit
+        self.delay, self.limit, self.poll = delay, limit, poll
         self.last_request = 0.0  # time.monotonic() of the last request: the faces set it
         self.passes = 0  # passes finished (with or without an error)
         self.errors = 0  # passes that failed (logged)
@@ -155,8 +160,12 @@ class Prebuilder:
     def _run(self) -> None:
         _lower_priority()
         while not self._stopping.is_set():
-            self._wake.wait()
-            if self._stopping.wait(self.delay):  # the rest of a burst comes meanwhile
+            if not self._wake.wait(self.poll):  # captures no notice told of: another
+                with self._lock:  # process's, the CLI's
+                    self._events = True
+            elif self._stopping.wait(self.delay):  # the rest of a burst comes meanwhile
+                return
+            if self._stopping.is_set():
                 return
             with self._lock:
                 self._wake.clear()
@@ -209,6 +218,8 @@ class Prebuilder:
         identifiers named to tell; check every tagged item)."""
         with self.db.engine.connect() as conn:
             mark = trace_reads.last_event_id(conn)
+            if mark <= self._cursor:
+                return set()
             named = trace_reads.named_between(
                 conn,
                 self._cursor,
