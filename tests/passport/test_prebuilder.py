@@ -378,3 +378,29 @@ def test_events_another_process_captured_are_found_by_the_poll(tagged: Database)
     finally:
         polling.stop()
     assert polling.errors == 0
+
+
+def test_two_processes_prebuilders_on_one_database_write_each_snapshot_without_errors(
+    tagged: Database,
+) -> None:
+    """``mics serve --workers 2``: two prebuilders start together; one sweeps at a time."""
+    other = Database.from_url(str(tagged.engine.url))  # a second process's engine
+    first = Prebuilder(tagged, BASE, delay=0.01)
+    second = Prebuilder(other, BASE, delay=0.01)
+    try:
+        first.start()
+        second.start()
+        _settled(first)
+        _settled(second)
+        item = find_item(tagged, BAG, "BA00002").id
+        first.enrolled([item])  # both told of one item: both check it, neither fails
+        second.enrolled([item])
+        _settled(first)
+        _settled(second)
+    finally:
+        first.stop()
+        second.stop()
+        other.dispose()
+    assert (first.errors, second.errors) == (0, 0)
+    count = len(prebuild.targets(tagged, limit=10**6))
+    assert prebuild.warm(tagged, BASE).fresh == count * len(LANGUAGES)
