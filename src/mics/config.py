@@ -46,6 +46,9 @@ class Settings:
       ``127.0.0.1,::1`` by default; empty: trust no one, the connection is the client.
     - ``passport_cache_size``: ``MICS_PASSPORT_CACHE_SIZE``; passports each server
       process keeps in memory for scans (``mics.passport.passport_cache``), 10,000.
+    - ``passport_prebuild``: ``MICS_PASSPORT_PREBUILD``; ``1`` (the default): the server
+      writes tagged items' passport snapshots in the background, before their first
+      scan (``mics.passport.prebuilder``); ``0``: it does not (scans assemble them).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -60,6 +63,7 @@ class Settings:
     # uvicorn's own default: a proxy on the same machine (nginx, Caddy) names the client
     trusted_proxies: str = "127.0.0.1,::1"
     passport_cache_size: int = 10_000
+    passport_prebuild: bool = True
 
     @classmethod
     def from_env(cls, served_at: str | None = None) -> Settings:
@@ -77,6 +81,7 @@ class Settings:
             compute_workers=_whole(env, "MICS_COMPUTE_WORKERS", 1, 1, 64),
             trusted_proxies=env.get("MICS_TRUSTED_PROXIES", "127.0.0.1,::1").strip(),
             passport_cache_size=_whole(env, "MICS_PASSPORT_CACHE_SIZE", 10_000, 1, 10_000_000),
+            passport_prebuild=_switch(env, "MICS_PASSPORT_PREBUILD", True),
         )
 
     def remember_served_at(self) -> None:
@@ -109,3 +114,20 @@ def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int)
             f"{name}={raw!r} is not valid", field=name, value=raw, expected=f"{low} to {high}"
         )
     return value
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``env[name]`` as on (1) or off (0), ``default`` when unset, or InvalidInput naming it."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in _ON:
+        return True
+    if raw.lower() in _OFF:
+        return False
+    raise InvalidInput(
+        f"{name}={raw!r} is not a switch", field=name, value=raw, expected="1 (on) or 0 (off)"
+    )

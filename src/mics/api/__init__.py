@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,7 @@ from mics.api.deps import OPTIONAL_KEY, DatabaseDep, get_reader
 from mics.config import Settings
 from mics.db import Database
 from mics.ledger.store.signing_key import load_or_create_signer
+from mics.passport.prebuilder import Prebuilder
 from mics.runtime import heap, process_pool
 from mics.storage import checkpoints
 from mics.trace import capture
@@ -55,8 +57,12 @@ class MicsApp(FastAPI):
     an ordinary route of this app).
     """
 
+    prebuilder: Prebuilder | None = None  # told of every request: it yields to them
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        if self.prebuilder is not None:
+            self.prebuilder.last_request = time.monotonic()
         await edge.guard(self._dispatch, scope, receive, send)  # text no column can hold: 422
 
     def openapi(self) -> dict[str, Any]:
@@ -81,15 +87,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """For the server's life: SQLite's WAL checkpoints on a thread of their own
     (``mics.storage.checkpoints``), the capture worker processes started and ready
     (``mics.runtime.process_pool``: the first large capture does not wait ~0.3 s each
-    for them), and what lives as long as the process set aside from the cyclic garbage
+    for them), the passport prebuilder (``mics.passport.prebuilder``, unless
+    ``MICS_PASSPORT_PREBUILD=0``: tagged items' passports assembled before their first
+    scan), and what lives as long as the process set aside from the cyclic garbage
     collector's full passes (``mics.runtime.heap``: 183 ms pauses)."""
     process_pool.worker_count()  # a bad MICS_CAPTURE_WORKERS stops the start, naming it
     capture.start_workers()
     checkpointer = checkpoints.start(app.state.db.engine)
+    prebuilder: Prebuilder = app.state.prebuilder
+    if app.state.settings.passport_prebuild:
+        prebuilder.start()
     try:
         heap.freeze_baseline()
         yield
     finally:
+        prebuilder.stop()
         if checkpointer is not None:
             checkpointer.stop()
         app.state.compute.shutdown()  # Monte Carlo runs still waiting are dropped
@@ -113,6 +125,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.signer = load_or_create_signer(settings.home, settings.instance)
     app.state.webhook_tokens = load_or_create_token_seal(settings.home)
     app.state.compute = compute.ComputePool(settings.compute_workers)
+    # started by the lifespan (the server), not by an app only called in a test
+    app.state.prebuilder = app.prebuilder = Prebuilder(db, settings.base_url)
     problems.install(app)
     docs.install(app)
     # The resolver first: every tag scan takes its /01/ route, and each router

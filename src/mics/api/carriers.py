@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from mics.api import openapi
-from mics.api.deps import DatabaseDep, SettingsDep, WriterDep
+from mics.api.deps import DatabaseDep, SettingsDep, WriterDep, prebuilder
 from mics.api.links import master_key
 from mics.column_ranges import RowId
 from mics.db import Database
@@ -54,7 +54,11 @@ def register_tag(
     """Bind an NTAG 424 DNA (by UID) to the item: the operator or the item's brand."""
     _check_brand(db, item_id, who.partner, who.role)
     master_key(request)  # the master key exists before the first tag is made
-    return tags.register_tag(db, item_id, body.uid).as_json()
+    tag = tags.register_tag(db, item_id, body.uid)
+    builder = prebuilder(request)
+    if builder is not None:  # its passport, assembled before the first scan
+        builder.enrolled([item_id])
+    return tag.as_json()
 
 
 @router.get("/api/items/{item_id}/tag")

@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mics.config import Settings
 from mics.db import Database
 from mics.passport import access
+from mics.passport.prebuilder import Prebuilder
 from mics.registry.api_keys import Principal, authenticate
 from mics.trace.query import Viewer
 from mics.trace.visibility import viewer_for
@@ -41,6 +42,13 @@ def get_db(request: Request) -> Database:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def prebuilder(request: Request) -> Prebuilder | None:
+    """The app's passport prebuilder (``mics.passport.prebuilder``): handlers tell it, after
+    their commit, that a tag was enrolled or events were captured. None in an app without."""
+    found: Prebuilder | None = getattr(request.app.state, "prebuilder", None)
+    return found
 
 
 DatabaseDep = Annotated[Database, Depends(get_db)]

@@ -29,6 +29,7 @@ from mics.api.deps import (
     DatabaseDep,
     EventReaderDep,
     ViewerDep,
+    prebuilder,
     sees_every_capture_job,
 )
 from mics.api.epcis_answers import CONTEXT, EVENTS, LD_JSON, query_params, results, stamp, wants_xml
@@ -152,6 +153,7 @@ async def capture_document(request: Request, db: DatabaseDep, who: CapturerDep) 
             return problem_response(body, headers=DISCOVERY)
     finally:
         spool.close()
+    _captured(request, result.captured)
     location = f"/epcis/capture/{result.capture_id}"
     return JSONResponse(
         {
@@ -273,6 +275,7 @@ async def capture_one_event(request: Request, db: DatabaseDep, who: CapturerDep)
         problem = invalid.problem()
         problem.update(status=400, instance=request.url.path)
         return problem_response(problem, headers=DISCOVERY)
+    _captured(request, 1)
     row = query.get_event(db, done.event_id, query.Viewer(partner=None))  # the caller's own
     assert row is not None, "the event was stored in the capture that just ended"
     stored = query.answer(db, row)
@@ -284,6 +287,13 @@ async def capture_one_event(request: Request, db: DatabaseDep, who: CapturerDep)
         media_type=LD_JSON,
         headers=headers,
     )
+
+
+def _captured(request: Request, count: int) -> None:
+    """Tell the passport prebuilder: passports naming these events' identifiers may be stale."""
+    builder = prebuilder(request)
+    if count and builder is not None:
+        builder.captured()
 
 
 async def _limited_body(request: Request) -> bytes:

@@ -8,14 +8,21 @@ suppliers for authorities, bills of materials for legitimate interest).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from mics import registry
-from mics.api.deps import DatabaseDep, OperatorDep, ReaderDep, WriterDep, reader_tier
+from mics.api.deps import (
+    DatabaseDep,
+    OperatorDep,
+    ReaderDep,
+    WriterDep,
+    prebuilder,
+    reader_tier,
+)
 from mics.api.openapi import media, problems
 from mics.column_ranges import Int32, RowId
 from mics.errors import Forbidden, InvalidInput, MicsError, Unauthorized
@@ -99,7 +106,7 @@ def partner(db: DatabaseDep, partner_id: str) -> PartnerOut:
 
 @router.patch("/partners/{partner_id}")
 def update_partner(
-    db: DatabaseDep, partner_id: str, body: PartnerPatch, who: WriterDep
+    db: DatabaseDep, partner_id: str, body: PartnerPatch, who: WriterDep, request: Request
 ) -> PartnerOut:
     """Change a partner: the operator, or the partner itself for everything but its GLN."""
     if who.role != "operator":
@@ -110,7 +117,7 @@ def update_partner(
                 "only the operator may set a partner's GLN: it decides what the "
                 "partner may read in the EPCIS repository"
             )
-    return registry.update_partner(db, partner_id, body)
+    return _changed(request, registry.update_partner(db, partner_id, body))
 
 
 @router.get("/projects", responses=problems(404))
@@ -188,10 +195,10 @@ def material(db: DatabaseDep, material_id: str, reader: ReaderDep) -> MaterialVi
 
 @router.patch("/materials/{material_id}")
 def update_material(
-    db: DatabaseDep, material_id: str, body: MaterialPatch, who: OperatorDep
+    db: DatabaseDep, material_id: str, body: MaterialPatch, who: OperatorDep, request: Request
 ) -> MaterialOut:
     """Change a material (operator key)."""
-    return registry.update_material(db, material_id, body)
+    return _changed(request, registry.update_material(db, material_id, body))
 
 
 @router.get("/products", response_model_exclude_unset=True, responses=problems(404))
@@ -224,13 +231,13 @@ def product(db: DatabaseDep, product_id: str, reader: ReaderDep) -> ProductOut:
 
 @router.patch("/products/{product_id}")
 def update_product(
-    db: DatabaseDep, product_id: str, body: ProductPatch, who: WriterDep
+    db: DatabaseDep, product_id: str, body: ProductPatch, who: WriterDep, request: Request
 ) -> ProductOut:
     """Change a product: the operator, or its brand partner (who cannot give it away)."""
     _brand_or_operator(who, registry.get_product(db, product_id).brand)
     if body.brand is not None:
         _brand_or_operator(who, body.brand)
-    return registry.update_product(db, product_id, body)
+    return _changed(request, registry.update_product(db, product_id, body))
 
 
 @router.get("/products/{product_id}/bom", response_model_exclude_unset=True)
@@ -326,9 +333,10 @@ async def import_records(
     else:
         data = registry.parse_json(text)
     try:
-        return await run_in_threadpool(registry.load, db, data)  # not on the event loop
+        counts = await run_in_threadpool(registry.load, db, data)  # not on the event loop
     except ValidationError as error:  # pragma: no cover - load converts these
         raise InvalidInput(str(error), field="body") from error
+    return _changed(request, counts)
 
 
 @router.get("/registry/export/{kind}", responses=media("application/json", "text/csv"))
@@ -348,3 +356,15 @@ def export_records(
     return Response(
         json.dumps({kind: records}, ensure_ascii=False, indent=1), media_type="application/json"
     )
+
+
+Changed = TypeVar("Changed")
+
+
+def _changed(request: Request, result: Changed) -> Changed:
+    """Tell the passport prebuilder that what passports show of the registry may have
+    changed (after the commit); ``result`` passes through."""
+    builder = prebuilder(request)
+    if builder is not None:
+        builder.registry_changed()
+    return result

@@ -6,7 +6,10 @@
   issuer's eddsa-jcs-2022 signature, every event's log inclusion proof against
   its signed checkpoint - and exits 0 only when everything checks;
 - ``secrets PRODUCT`` prints the packaging secrets of items that have none
-  (each is shown once; only its hash is kept).
+  (each is shown once; only its hash is kept);
+- ``warm`` writes the passport snapshot of every tagged item (``--all``: every item)
+  whose snapshot is missing or stale, so that no item's first scan assembles its
+  passport (``mics.passport.prebuild``); run again, it writes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from mics.cli.common import console, database, err_console, settings
 from mics.errors import InvalidInput, VerificationError
@@ -25,7 +29,9 @@ from mics.ledger.store.signing_key import load_signer
 from mics.passport.credential import verify_credential
 from mics.passport.data_integrity import jcs
 from mics.passport.issue import issue_credential, parse_item
+from mics.passport.languages import LANGUAGES, language_code
 from mics.passport.ownership import issue_secrets
+from mics.passport.prebuild import BATCH, product_gtin, warm
 
 passport_app = typer.Typer(help="Product passports: export, verify, secrets.", no_args_is_help=True)
 SCHEMA = ("standards", "untp", "data-models", "untp-dpp", "artefacts", "untp-dpp-schema.json")
@@ -136,3 +142,55 @@ def secrets(
         console.print("no item needed a new secret (use --reissue for unclaimed items)")
     for entry in issued:
         sys.stdout.write(f"{entry.serial}\t{entry.secret}\n")
+
+
+@passport_app.command("warm")
+def warm_snapshots(
+    gtin: Annotated[
+        str | None, typer.Option(help="only the items of this product (its GTIN)")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="every item, not only those with an NFC tag")
+    ] = False,
+    lang: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"a passport language ({', '.join(LANGUAGES)}; default: all), again for more"
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="items a transaction")] = BATCH,
+) -> None:
+    """Assemble passports before anyone scans: write the snapshot of every tagged item
+    whose snapshot is missing or stale (for the public tier, each language, MICS_BASE_URL).
+
+    A scan then reads the stored snapshot instead of assembling the passport (genealogy,
+    chain of custody, custody claims). Run it after a bulk import, a product edit, or
+    with the server's prebuilder off (MICS_PASSPORT_PREBUILD=0); run again, it writes
+    nothing. The snapshots are for the address in MICS_BASE_URL: use the server's."""
+    config = settings()
+    db = database()
+    product = None if gtin is None else product_gtin(db, gtin)  # bad input: before any work
+    languages = [language_code(code) for code in lang or LANGUAGES]
+    with Progress(
+        TextColumn("passport snapshots"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("warm", total=None)
+        done = warm(
+            db,
+            config.base_url,
+            gtin=product,
+            every=every,
+            languages=languages,
+            batch=batch,
+            progress=lambda n, total: progress.update(task, completed=n, total=total),
+        )
+    for failure in done.failures:
+        typer.echo(f"failed: {failure}", err=True)
+    typer.echo(f"passport warm ({config.base_url}): {done.summary()}")
+    if done.failed:
+        raise typer.Exit(1)

@@ -19,7 +19,7 @@ from mics.cli.common import console, database, settings
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
 from mics.passport import labels as labels_mod
-from mics.passport import rejected, tags, verdict_events
+from mics.passport import prebuild, rejected, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import parse_sun_params, verify_sun
@@ -61,12 +61,18 @@ def register(
     item: ItemArg,
     uid: Annotated[str, typer.Option("--uid", help="the tag's 7-byte UID in hex")],
 ) -> None:
-    """Bind an NFC tag to an item (its keys derive from the instance master key)."""
+    """Bind an NFC tag to an item (its keys derive from the instance master key).
+
+    The item's passport snapshot is written too (``mics passport warm``), so that its
+    first scan does not assemble the passport."""
     config = settings()
     db = database()
     tags.load_master_key(config.home, config.instance)
     tag = tags.register_tag(db, item_id_of(db, item), uid)
     console.print_json(json.dumps(tag.as_json()))
+    done = prebuild.warm(db, config.base_url, item_ids=[tag.item_id])
+    for failure in done.failures:  # the tag stays registered: its first scan assembles
+        typer.echo(f"note: passport snapshot not written: {failure}", err=True)
 
 
 @tag_app.command("simulate")

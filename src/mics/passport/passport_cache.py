@@ -64,6 +64,7 @@ from mics.passport.store import TagScanRow
 from mics.passport.view import (
     VERDICT_FIELD,
     VOLATILE,
+    Assembled,
     assemble,
     find_subject,
     product_part,
@@ -129,18 +130,40 @@ def freeze(
     if shared is None:
         shared = ("", product_part(db, subject.gtin, lang=lang))
     slow = assemble(db, subject, shared[1], lang=lang, base_url=base_url)
+    return frozen_of(slow, tier, made, watermark, shared[0])
+
+
+def frozen_of(slow: Assembled, tier: str, made: float, watermark: int, shared: str) -> Frozen:
+    """An assembled slow part filtered to ``tier`` and kept as bytes (``freeze``'s end)."""
     body = access.filter_to_tier(slow.body, tier) | {"tier": tier}
     watch = slow.walked if len(slow.walked) <= WATCH_LIMIT else None
-    return Frozen(compact(body), slow.item_id, made, watch, watermark, shared[0])
+    return Frozen(compact(body), slow.item_id, made, watch, watermark, shared)
 
 
-def _published(event_id: ColumnElement[str]) -> ColumnElement[bool]:
+def shared_part(db: Database, gtin: str, lang: str) -> tuple[str, dict[str, Any]]:
+    """The product part and the digest of it and of the registry context items read.
+
+    The digest names the content, so it holds across processes and restarts: a
+    snapshot assembled from another product part (or before a partner's city or
+    GLN changed) does not match it.
+    """
+    part = product_part(db, gtin, lang=lang)
+    with db.read() as s:  # what assemble reads of the registry besides the product
+        context = [
+            registry.places_by_gln(s),
+            registry.partner_ids_by_gln(s),
+            sorted(registry.operator_ids(s)),
+        ]
+    return hashlib.sha256(compact([part, context])).hexdigest(), part
+
+
+def verdict_published(event_id: ColumnElement[str]) -> ColumnElement[bool]:
     """An event the scan outbox published (a verdict: not provenance), in SQL."""
     return exists().where(TagScanRow.event_id == event_id)
 
 
 _LAST_EVENT = Statement(trace_reads.LAST_EVENT_ID)
-_NEW_EVENTS = Statement(trace_reads.new_events_naming(skip=lambda event_id: ~_published(event_id)))
+_NEW_EVENTS = Statement(trace_reads.new_events_naming(skip=lambda eid: ~verdict_published(eid)))
 
 
 def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
@@ -153,10 +176,10 @@ def provenance_changed(db: Database, frozen: Frozen) -> tuple[bool, int]:
     is always yes.
     """
     with dbapi_connection(db.engine) as connection:
-        return _changed(connection, db.engine.dialect, frozen)
+        return changed_on(connection, db.engine.dialect, frozen)
 
 
-def _changed(connection: Any, dialect: Dialect, frozen: Frozen) -> tuple[bool, int]:
+def changed_on(connection: Any, dialect: Dialect, frozen: Frozen) -> tuple[bool, int]:
     """``provenance_changed`` on a DBAPI connection: one compiled statement per identifier
     (the ``(epc, role, event)`` index seeks to each one's new events)."""
     mark = int(_LAST_EVENT.rows(connection, dialect, {})[0][0] or 0)
@@ -278,25 +301,13 @@ class PassportCache:
         return freeze(db, link, tier, lang, base_url, self._product(db, link.gtin, lang))
 
     def _product(self, db: Database, gtin: str, lang: str) -> tuple[str, dict[str, Any]]:
-        """The product part and the digest of it and of the registry context items read.
-
-        The digest names the content, so it holds across processes and restarts:
-        a snapshot assembled from another product part (or before a partner's
-        city or GLN changed) does not match it.
-        """
+        """The product part and its digest (``shared_part``), kept for ``ttl``."""
         key = (gtin, lang)
         found = self._shared.get(key)
         now = time.monotonic()
         if found is not None and found[0] >= now:
             return found[1], found[2]
-        part = product_part(db, gtin, lang=lang)
-        with db.read() as s:  # what assemble reads of the registry besides the product
-            context = [
-                registry.places_by_gln(s),
-                registry.partner_ids_by_gln(s),
-                sorted(registry.operator_ids(s)),
-            ]
-        digest = hashlib.sha256(compact([part, context])).hexdigest()
+        digest, part = shared_part(db, gtin, lang)
         with self._lock:  # requests and the refresher thread both get here
             self._shared[key] = (now + self.ttl, digest, part)
         return digest, part
@@ -342,7 +353,7 @@ class PassportCache:
             frozen = Frozen(
                 found.body, found.item_id, made, found.watch, found.watermark, found.shared
             )
-            changed, mark = _changed(connection, dialect, frozen)
+            changed, mark = changed_on(connection, dialect, frozen)
         return None if changed else replace(frozen, watermark=mark)
 
     def _still_good(self, db: Database, key: Key) -> bool:
@@ -404,6 +415,14 @@ class PassportCache:
     def _refresh(self, key: Key, db: Database, link: DigitalLink) -> None:
         try:
             if not self._still_good(db, key):
+                # a change seen: the server's prebuilder may have written the new snapshot
+                # already (not past max_age: that rebuild is for what no check sees)
+                found = self._entries.get(key)
+                young = found is not None and time.monotonic() - found[1].made <= self.max_age
+                recalled = self._recall(db, key) if self.snapshots and young else None
+                if recalled is not None:
+                    self._store(key, recalled)
+                    return
                 built = self.build(db, link, key[3], key[4], key[5])
                 self._store(key, built)
                 self._save_later(db, key, built)

@@ -12,8 +12,11 @@ a digest of the product part (and registry context) it was assembled from. The
 cache trusts a snapshot only after the same check a due cached passport passes
 (``PassportCache._trusted``); otherwise it assembles anew, as before.
 
-Snapshots are written off the request path, in batches, by the cache's
-background thread; losing one (a crash, a failed write) only costs a rebuild.
+Snapshots are written off the request path, in batches: by the cache's
+background thread, and ahead of any scan by ``passport.prebuild`` (``mics
+passport warm``, the server's prebuilder). Losing one (a crash, a failed write)
+only costs a rebuild. Writers in several processes may write one key at once:
+the last one wins (an upsert), none fails.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Insert, bindparam, delete, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from mics.db import Database
@@ -33,7 +37,7 @@ from mics.passport.store import PassportSnapshotRow
 from mics.storage.statements import Statement
 from mics.storage.write_gate import write_gate
 
-__all__ = ["Snapshot", "recall", "save", "snapshot_key"]
+__all__ = ["Snapshot", "items_watching", "recall", "recall_many", "save", "snapshot_key"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,55 @@ def recall(connection: Any, dialect: Dialect, key: str) -> Snapshot | None:
     return Snapshot(bytes(body), item_id, watched, int(watermark), shared)
 
 
+def recall_many(db: Database, keys: Sequence[str]) -> dict[str, Snapshot]:
+    """The snapshots stored under ``keys`` (those there are), unchecked, by key."""
+    query = select(
+        PassportSnapshotRow.key,
+        PassportSnapshotRow.body,
+        PassportSnapshotRow.item_id,
+        PassportSnapshotRow.watch,
+        PassportSnapshotRow.watermark,
+        PassportSnapshotRow.shared,
+    ).where(PassportSnapshotRow.key.in_(list(keys)))
+    with db.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {
+        key: Snapshot(
+            bytes(body),
+            item_id,
+            None if watch is None else frozenset(json.loads(watch)),
+            int(watermark),
+            shared,
+        )
+        for key, body, item_id, watch, watermark, shared in rows
+    }
+
+
+def items_watching(db: Database, identifiers: Sequence[str], chunk: int = 50) -> set[int]:
+    """The items with a snapshot that watches any of ``identifiers`` (a new event naming
+    one may have made it stale). A scan of the ``watch`` text (JSON lists), ``chunk``
+    identifiers a statement: background work (``passport.prebuilder``), never a scan's."""
+    found: set[int] = set()
+    with db.engine.connect() as conn:
+        for start in range(0, len(identifiers), chunk):
+            named = identifiers[start : start + chunk]
+            query = (
+                select(PassportSnapshotRow.item_id)
+                .where(PassportSnapshotRow.item_id.is_not(None))
+                .where(
+                    or_(
+                        *(
+                            PassportSnapshotRow.watch.contains(json.dumps(epc), autoescape=True)
+                            for epc in named
+                        )
+                    )
+                )
+                .distinct()
+            )
+            found.update(item for item in conn.scalars(query) if item is not None)
+    return found
+
+
 def save(db: Database, snapshots: Sequence[tuple[str, Snapshot]]) -> None:
     """Store (replace) ``snapshots`` in one transaction, queued at the SQLite write gate."""
     if not snapshots:
@@ -96,5 +149,31 @@ def save(db: Database, snapshots: Sequence[tuple[str, Snapshot]]) -> None:
         for key, snap in latest.items()
     ]
     with write_gate(db)(), db.engine.begin() as conn:
+        upsert = _upsert(conn.dialect.name)
+        if upsert is not None:
+            conn.execute(upsert, rows)
+            return
         conn.execute(delete(PassportSnapshotRow).where(PassportSnapshotRow.key.in_(list(latest))))
         conn.execute(insert(PassportSnapshotRow), rows)
+
+
+_REPLACED = ("item_id", "body", "watch", "watermark", "shared", "made_at")
+
+
+def _upsert(dialect: str) -> Insert | None:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` on SQLite and PostgreSQL: two processes
+    writing one key at once (a prebuilder and a scan's cache) both succeed, where a
+    delete and an insert would fail the second one's batch on the primary key."""
+    if dialect == "sqlite":
+        lite = sqlite.insert(PassportSnapshotRow)
+        return lite.on_conflict_do_update(
+            index_elements=[PassportSnapshotRow.key],
+            set_={name: lite.excluded[name] for name in _REPLACED},
+        )
+    if dialect == "postgresql":
+        pg = postgresql.insert(PassportSnapshotRow)
+        return pg.on_conflict_do_update(
+            index_elements=[PassportSnapshotRow.key],
+            set_={name: pg.excluded[name] for name in _REPLACED},
+        )
+    return None

@@ -11,12 +11,9 @@ repair and end-of-life guidance, the last authenticity verdict (when
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from mics.db import Database
@@ -29,7 +26,6 @@ from mics.passport.chain import (
     CitedEvent,
     Subject,
     cited_events,
-    custody,
     custody_chain,
     find_subject,
 )
@@ -37,133 +33,40 @@ from mics.passport.data_integrity import did_web
 from mics.passport.languages import language_code
 from mics.passport.ownership import item_status
 from mics.passport.store import LAST_CHECKED_SCAN
+from mics.passport.timeline import (
+    country_of_gln,
+    provenance,
+    short_step,
+    strings,
+    timeline,
+    walk,
+)
 from mics.registry import domain, get_partner, get_product, product_tree
 from mics.registry import reads as registry
 from mics.registry.schemas import BomNode, ProductOut
-from mics.trace import reads as trace_reads
-from mics.trace.event_identifiers import identifiers
 
-__all__ = [  # the chain of custody is mics.passport.chain's; named here as before
+__all__ = [  # the chain of custody is mics.passport.chain's, the timeline
+    # mics.passport.timeline's: named here as before
     "GS1",
     "VERDICT_FIELD",
     "Assembled",
     "CitedEvent",
     "Subject",
     "assemble",
+    "assemble_each",
     "cited_events",
+    "country_of_gln",
     "custody_chain",
     "find_subject",
     "full_passport",
     "passport_json",
     "product_part",
+    "provenance",
+    "short_step",
+    "strings",
 ]
 
 CONTEXT = {"@vocab": "https://mics.example/ns/passport#", "schema": "https://schema.org/"}
-
-
-@cache
-def _data(name: str) -> Any:
-    return json.loads(resources.files("mics.passport").joinpath("data", name).read_text("utf-8"))
-
-
-def strings(lang: str) -> dict[str, Any]:
-    """The page and label texts in ``lang`` (``en`` or ``it``)."""
-    table: dict[str, Any] = _data("i18n.json")[language_code(lang)]
-    return table
-
-
-def country_of_gln(gln: str) -> str | None:
-    """The country of the GS1 member organisation that issued the GLN's prefix."""
-    prefix = gln[:3]
-    for row in _data("gs1_prefixes.json")["ranges"]:
-        if row["from"] <= prefix <= row["to"]:
-            found: str = row["country"]
-            return found
-    return None
-
-
-def _place(places: dict[str, str], location: str | None) -> dict[str, Any]:
-    """City and country of an SGLN location, from the partner holding the GLN."""
-    if not location or "/414/" not in location:
-        return {"place": None, "country": None}
-    gln = location.split("/414/", 1)[1].split("/", 1)[0]
-    city = places.get(gln, "")
-    return {"place": city or None, "country": country_of_gln(gln)}
-
-
-def provenance(db: Database, subject: Subject, lang: str) -> tuple[dict[str, Any], frozenset[str]]:
-    """The public timeline (date, step, place, country), the full event list, the unvouched;
-    and every identifier the walk met (a new event naming one may change the answer)."""
-    found = custody(db, subject)
-    events, unvouched = found.cited, found.unvouched
-    labels = strings(lang)["steps"]
-    with db.read() as s:
-        places = registry.places_by_gln(s)
-        bodies = {
-            event_id: (json.loads(body), partner)
-            for event_id, (body, partner) in trace_reads.event_bodies(
-                s, [e.event_id for e in events]
-            ).items()
-        }
-    timeline, full = [], []
-    made: str | None = None
-    for event in events:
-        body, partner = bodies[event.event_id]
-        if made is None and _makes(body, subject):
-            made = event.event_time[:10]
-        location = (body.get("bizLocation") or {}).get("id") or (body.get("readPoint") or {}).get(
-            "id"
-        )
-        step = short_step(event.biz_step)
-        timeline.append(
-            {
-                "date": event.event_time[:10],
-                "step": step,
-                "stepLabel": labels.get(step or "other", labels["other"]),
-            }
-            | _place(places, location)
-        )
-        full.append(
-            {
-                "eventID": event.event_id,
-                "eventHash": event.event_hash,
-                "eventTime": event.event_time,
-                "type": body.get("type"),
-                "bizStep": step,
-                "location": location,
-                "partner": partner,
-            }
-        )
-    made_on = {"timeline": timeline, "events": full, "unvouched": unvouched, "madeOn": made}
-    return made_on, found.walked
-
-
-MADE_ROLES = {"output", "output_quantity"}  # what a TransformationEvent makes
-
-
-def _makes(event: dict[str, Any], subject: Subject) -> bool:
-    """Whether ``event`` made the subject (or its lot): a transformation's output, or an
-    ObjectEvent ADD that commissions it (CBV 2.0 §7.2: the object comes into being)."""
-    names = {subject.digital_link}
-    if subject.lot:
-        names.add(f"{GS1}/01/{subject.gtin}/10/{subject.lot}")
-    roles = {role for ident, role in identifiers(event) if ident in names}
-    if roles & MADE_ROLES:
-        return True
-    commissioned = event.get("type") == "ObjectEvent" and event.get("action") == "ADD"
-    return (
-        commissioned
-        and bool(roles & {"epc", "quantity"})
-        and (short_step(event.get("bizStep")) in ("commissioning", None))
-    )
-
-
-def short_step(step: str | None) -> str | None:
-    if not step:
-        return None
-    for prefix in ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:"):
-        step = step.removeprefix(prefix)
-    return step
 
 
 def _materials(tree: BomNode) -> list[dict[str, Any]]:
@@ -353,10 +256,37 @@ def assemble(
     (``passport.passport_cache``) and adds the volatile parts read fresh.
     """
     lang = language_code(lang)
-    made, walked = provenance(db, subject, lang)
+    return assemble_each(db, subject, {lang: shared}, base_url=base_url)[lang]
+
+
+def assemble_each(
+    db: Database, subject: Subject, shared: dict[str, dict[str, Any]], *, base_url: str
+) -> dict[str, Assembled]:
+    """``assemble`` in each language of ``shared`` (language -> its ``product_part``), from
+    one walk of the chain of custody and one read of the custody claims (neither depends
+    on the language): what ``passport.prebuild`` writes for every language at once."""
+    walked = walk(db, subject)
     base = base_url.rstrip("/")
+    claims = custody_claims(db, subject, base)
+    item_id = subject.item.id if subject.item is not None else None
+    found = {}
+    for lang, part in shared.items():
+        code = language_code(lang)
+        body = _slow_body(subject, part, timeline(walked, subject, code), code, base, claims)
+        found[code] = Assembled(body, item_id, walked.walked)
+    return found
+
+
+def _slow_body(
+    subject: Subject,
+    shared: dict[str, Any],
+    made: dict[str, Any],
+    lang: str,
+    base: str,
+    claims: dict[str, Any],
+) -> dict[str, Any]:
     page = f"{base}/01/{subject.gtin}" + (f"/21/{subject.serial}" if subject.serial else "")
-    body = {
+    return {
         "@context": CONTEXT,
         "@type": "ProductPassport",
         "@id": subject.digital_link,
@@ -378,10 +308,8 @@ def assemble(
         "circularity": shared["circularity"],
         "repair": shared["repair"],
         "endOfLife": shared["endOfLife"],
-        "custody": custody_claims(db, subject, base),
+        "custody": claims,
     }
-    item_id = subject.item.id if subject.item is not None else None
-    return Assembled(body, item_id, walked)
 
 
 def full_passport(

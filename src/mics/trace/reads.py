@@ -24,6 +24,7 @@ __all__ = [
     "event_summaries",
     "last_event_id",
     "linking_bodies",
+    "named_between",
     "new_events_naming",
     "recalls",
 ]
@@ -145,3 +146,24 @@ def new_events_naming(skip: Skip | None = None) -> Select[str]:
     out in SQL (the passport's own scan verdicts).
     """
     return _new_events(EventEpcRow.epc == bindparam("epc"), skip)
+
+
+def named_between(
+    conn: Connection, after: int, upto: int, limit: int, skip: Skip | None = None
+) -> list[str]:
+    """The identifiers (up to ``limit``, distinct) named by events stored in ``(after, upto]``.
+
+    ``skip(event_id)``, when given, leaves an event out in SQL. A range of the
+    ``(event, epc, role)`` key: what a batch of captures just named.
+    """
+    where = [EventEpcRow.event > after, EventEpcRow.event <= upto]
+    if skip is not None:
+        where.append(skip(EventRow.event_id.expression))
+    query = (
+        select(EventEpcRow.epc)
+        .join(EventRow, EventRow.id == EventEpcRow.event)
+        .where(*where)
+        .distinct()
+        .limit(limit)
+    )
+    return [str(epc) for epc in conn.scalars(query)]

@@ -27,6 +27,7 @@ from mics.api.deps import (
     EVENT_READERS,
     DatabaseDep,
     event_viewer,
+    prebuilder,
     sees_every_capture_job,
 )
 from mics.cli.trace_view import Labels
@@ -248,6 +249,9 @@ async def upload(request: Request, db: DatabaseDep, visitor: VisitorDep) -> Resp
         )
     except (DocumentInvalid, InvalidInput) as failure:
         return _upload(request, visitor, {**form, "behaviour": behaviour}, failure, 422)
+    builder = prebuilder(request)
+    if result.captured and builder is not None:  # passports these events change
+        builder.captured()
     return RedirectResponse(f"/events/captures/{result.capture_id}", status_code=303)
 
 
