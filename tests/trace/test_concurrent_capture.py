@@ -28,7 +28,7 @@ from mics.ledger.store import log
 from mics.trace import capture, partitions
 from mics.trace.audit import audit
 from mics.trace.capture_jobs import CaptureResult
-from mics.trace.prepare import Batch, Outcome
+from mics.trace.prepare import Batch, Outcome, prepare
 from mics.trace.validate import DocumentInvalid
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -159,11 +159,10 @@ def test_captures_validate_while_the_log_is_locked_and_queue_only_to_write(
         pytest.skip("PostgreSQL only: on SQLite the write gate runs one capture at a time")
     partitions.ensure_months(repo, NOW)
     prepared: list[str] = []
-    real = capture.prepare
 
     def noted(batch: Batch, *args: Any) -> Outcome:
         prepared.extend(event["epcList"][0].rsplit("/", 1)[1] for _, event in batch)
-        return real(batch, *args)
+        return prepare(batch, *args)
 
     monkeypatch.setattr(capture, "prepare", noted)
     shared = observe("S1", event_id("shared", 99))
