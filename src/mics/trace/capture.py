@@ -235,7 +235,9 @@ def capture_in(
 ) -> CaptureResult:
     """``capture_events`` in the caller's transaction ``s``: what the caller writes there
     commits with the events or not at all. The caller holds the write gate; a capture
-    refused whole raises ``DocumentInvalid`` and leaves the rollback to the caller. On
+    refused whole raises ``DocumentInvalid`` and leaves the rollback to the caller. The
+    log's lock, taken when the first event is written, is held until the caller's
+    transaction ends: what it writes after the capture is ordered with the log too. On
     PostgreSQL the caller first makes the month's partition (``partitions.ensure_months``,
     DDL, outside its transaction)."""
     behaviour = check_behaviour(behaviour)
