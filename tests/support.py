@@ -75,6 +75,13 @@ def count_assemblies(monkeypatch: Any) -> list[str | None]:
     return assembled
 
 
+def bearer(db: Database, partner: str, role: str = "partner") -> dict[str, str]:
+    """The ``authorization`` header of a new API key of ``partner`` with ``role``."""
+    from mics.registry.api_keys import create_key
+
+    return {"authorization": "Bearer " + create_key(db, partner, role)}
+
+
 @asynccontextmanager
 async def app_client(
     db: Database,

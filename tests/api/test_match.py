@@ -15,17 +15,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(demo_db, tmp_path / "var") as c:
-        yield c
-
-
-@pytest.fixture
 async def registry_client(
     demo_registry: Database, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:

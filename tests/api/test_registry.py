@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.support import app_client
+from tests.support import bearer
 
 from mics.db import Database
-from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """A client holding the operator's key (registry writes need one)."""
-    async with app_client(demo_db, tmp_path / "var") as c:
-        c.headers["authorization"] = "Bearer " + create_key(demo_db, "mics-operator", "operator")
-        yield c
+def client(client: httpx.AsyncClient, demo_db: Database) -> httpx.AsyncClient:
+    """The demo client (tests/api/conftest.py) holding the operator's key: registry
+    writes need one."""
+    client.headers.update(bearer(demo_db, "mics-operator", "operator"))
+    return client
 
 
 async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -226,7 +218,7 @@ async def test_registry_writes_need_the_right_key(
     body = {"id": "x", "name": "X", "kind": "enterprise", "is_public": False}
     anonymous = await client.post("/api/partners", json=body, headers={"authorization": ""})
     assert anonymous.status_code == 401
-    brand = {"authorization": "Bearer " + create_key(demo_db, "maison-aurora")}
+    brand = bearer(demo_db, "maison-aurora")
     assert (await client.post("/api/partners", json=body, headers=brand)).status_code == 403
     gln = await client.patch(
         "/api/partners/maison-aurora", json={"gln": "8012345900992"}, headers=brand

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.support import app_client, epcis_document
+from tests.support import bearer, epcis_document
 
 from mics.db import Database
 from mics.registry import find_item
-from mics.registry.api_keys import create_key
 
 pytestmark = pytest.mark.anyio
 BRAND, BAG = "maison-aurora", "08012345000012"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(demo_db, tmp_path / "var") as c:
-        yield c
 
 
 def _product(suffix: str) -> dict[str, Any]:
@@ -44,7 +30,7 @@ def _product(suffix: str) -> dict[str, Any]:
 async def test_a_brands_non_partner_keys_change_nothing_and_read_no_tag(
     client: httpx.AsyncClient, demo_db: Database, role: str
 ) -> None:
-    key = {"authorization": "Bearer " + create_key(demo_db, BRAND, role)}
+    key = bearer(demo_db, BRAND, role)
     item = find_item(demo_db, BAG, "BA00001").id
     before = (await client.get(f"/api/partners/{BRAND}")).json()
     attempts = [
@@ -67,7 +53,7 @@ async def test_a_brands_non_partner_keys_change_nothing_and_read_no_tag(
 async def test_the_brands_partner_key_still_writes_its_own_records(
     client: httpx.AsyncClient, demo_db: Database
 ) -> None:
-    key = {"authorization": "Bearer " + create_key(demo_db, BRAND)}
+    key = bearer(demo_db, BRAND)
     patched = await client.patch(f"/api/partners/{BRAND}", json={"city": "Firenze"}, headers=key)
     assert (patched.status_code, patched.json()["city"]) == (200, "Firenze")
     created = await client.post("/api/products", json=_product("w"), headers=key)
@@ -81,10 +67,10 @@ async def test_checkpoints_on_demand_need_an_operator_or_witness_key(
     client: httpx.AsyncClient, demo_db: Database
 ) -> None:
     assert (await client.post("/ledger/checkpoint")).status_code == 401
-    partner = {"authorization": "Bearer " + create_key(demo_db, BRAND)}
+    partner = bearer(demo_db, BRAND)
     assert (await client.post("/ledger/checkpoint", headers=partner)).status_code == 403
     for role in ("operator", "witness"):
-        key = {"authorization": "Bearer " + create_key(demo_db, "mics-operator", role)}
+        key = bearer(demo_db, "mics-operator", role)
         signed = await client.post("/ledger/checkpoint", headers=key)
         assert signed.status_code == 200
         assert signed.text.startswith("mics.example/")  # the origin line of the note
@@ -102,7 +88,7 @@ async def test_authority_keys_read_every_event_repairers_and_witnesses_none(
         "action": "OBSERVE",
         "bizStep": "inspecting",
     }
-    brand = {"authorization": "Bearer " + create_key(demo_db, BRAND)}
+    brand = bearer(demo_db, BRAND)
     captured = await client.post("/epcis/capture", json=epcis_document([event]), headers=brand)
     assert captured.status_code == 202
     params = {"EQ_bizStep": "inspecting", "MATCH_epc": event["epcList"][0]}
@@ -112,7 +98,7 @@ async def test_authority_keys_read_every_event_repairers_and_witnesses_none(
         (BRAND, "legitimate_interest", 403, None),
         (BRAND, "witness", 403, None),
     ):
-        key = {"authorization": "Bearer " + create_key(demo_db, partner, role)}
+        key = bearer(demo_db, partner, role)
         response = await client.get("/epcis/events", params=params, headers=key)
         assert response.status_code == status, role
         if seen is not None:

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import InvalidInput, TooLarge
-from mics.ledger.store import log
 from mics.runtime import process_pool
 from mics.storage.write_gate import write_gate
 from mics.trace import documents, json_text, partitions
@@ -236,7 +235,9 @@ def capture_in(
 ) -> CaptureResult:
     """``capture_events`` in the caller's transaction ``s``: what the caller writes there
     commits with the events or not at all. The caller holds the write gate; a capture
-    refused whole raises ``DocumentInvalid`` and leaves the rollback to the caller. On
+    refused whole raises ``DocumentInvalid`` and leaves the rollback to the caller. The
+    log's lock, taken when the first event is written, is held until the caller's
+    transaction ends: what it writes after the capture is ordered with the log too. On
     PostgreSQL the caller first makes the month's partition (``partitions.ensure_months``,
     DDL, outside its transaction)."""
     behaviour = check_behaviour(behaviour)
@@ -297,14 +298,17 @@ def _capture(
     job: _Job,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """The capture, in ``s``: the job row, the log's lock, each batch prepared then written."""
+    """The capture, in ``s``: the job row, then each batch prepared and written (the first
+    write takes the log's lock, held to the end of the transaction)."""
     now, context = job.now, job.context
     record_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
     if not job.built:  # @xmlns: keys of converted EPCIS 1.2 events become their own @context
         events = (lift_declarations(e, context) if isinstance(e, dict) else e for e in events)
     connection = s.connection()
     connection.execute(NEW_JOB, job_row(result, job.partner, now, job.behaviour, context, job.role))
-    log.lock(s)
+    # The log's lock is taken by the writer, at the first batch it writes: validating and
+    # hashing need no lock, so concurrent captures (server processes on one PostgreSQL)
+    # prepare side by side and one refused whole never queues for it.
     writer = Writer(s, result, job.partner, record_time, context, job.base, now)
     past = _Past()
     # Batches are validated and hashed ahead, in worker processes when that wins

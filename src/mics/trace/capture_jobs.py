@@ -28,6 +28,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from mics.db import Database
 from mics.errors import InvalidInput
 from mics.trace import clock_skew
+from mics.trace.row_copies import frozen_copy
 from mics.trace.store import CaptureJobRow
 from mics.trace.validate import MAX_PROBLEMS, Problem
 
@@ -69,21 +70,10 @@ class CaptureJob:
 
     @classmethod
     def of(cls, row: CaptureJobRow) -> CaptureJob:
-        return cls(
-            id=row.id,
-            partner_id=row.partner_id,
-            role=row.role,
-            created_at=row.created_at,
-            finished_at=row.finished_at,
-            running=row.running,
-            success=row.success,
-            error_behaviour=row.error_behaviour,
-            captured=row.captured,
-            duplicates=row.duplicates,
-            errors=list(row.errors or []),
-            warnings=None if row.warnings is None else list(row.warnings),
-            context=row.context,
-        )
+        # the JSON lists copied, not shared with the row: a frozen job's lists stay its own
+        errors = list(row.errors or [])
+        warnings = None if row.warnings is None else list(row.warnings)
+        return frozen_copy(cls, row, errors=errors, warnings=warnings)
 
 
 def job(db: Database, capture_id: str) -> CaptureJob | None:

@@ -1,7 +1,8 @@
 """Writing a capture's rows: events, their identifiers and business transactions, log leaves.
 
 Given a batch of events and what ``mics.trace.prepare`` computed of them, ``Writer``
-looks up which eventIDs are stored already (a duplicate, or a conflict when the hash
+takes the log's lock at the first batch it writes (not before: validation runs
+unlocked), looks up which eventIDs are stored already (a duplicate, or a conflict when the hash
 differs), then inserts the new events' rows in bulk (``mics.storage.bulk``) and
 appends their leaves to the transparency log (``mics.ledger.store.log``), all in the
 capture's transaction.
@@ -48,8 +49,7 @@ class Writer:
         # ~0.44 ms through the ORM, ~0.08 ms so, and every capture runs both at least once.
         self.connection = s.connection()
         self.mark = parameter_mark(self.connection.dialect)
-        found = self.connection.exec_driver_sql("SELECT max(id) FROM epcis_event").scalar()
-        self.next_id = int(found or 0) + 1
+        self.next_id = 0  # read under the log's lock, when the first batch is written
         self.seen: dict[str, str] = {}
         self.leaf: Callable[[str], bytes] | None = None  # made at the first event stored
 
@@ -57,6 +57,8 @@ class Writer:
         """Store the events of ``batch`` that ``prepared`` holds (the valid ones)."""
         if not prepared:  # every event of the batch refused (proceed): no "IN ()" to send
             return
+        if not self.next_id:
+            self._lock()
         events_of = dict(batch)
         ready = []
         for index, digest, event_time, epc_list, tx_list in prepared:
@@ -108,6 +110,20 @@ class Writer:
             insert_rows(self.s, BIZ_TX_TABLE, ("event", "type", "value"), transactions)
             log.append(self.s, leaves)
             self.result.captured += len(events)
+
+    def _lock(self) -> None:
+        """Take the log's lock, before the first batch is written, and read what it guards.
+
+        Taken no earlier: until a batch is written a capture only validates and hashes,
+        which the captures of several server processes do side by side, and a document
+        refused whole in its first batch never takes it. From here to the transaction's
+        end no other capture writes: the next event row id read now stays free, and the
+        eventIDs ``write`` finds stored are all there are (on PostgreSQL ``event_id`` has
+        no unique index, migration 0011_schema: this lock keeps each eventID once).
+        """
+        log.lock(self.s)
+        found = self.connection.exec_driver_sql("SELECT max(id) FROM epcis_event").scalar()
+        self.next_id = int(found or 0) + 1
 
     def _check_clock(self, index: int, event: dict[str, Any], event_time: datetime) -> None:
         """A warning for a stored event whose time is later than the capture's."""

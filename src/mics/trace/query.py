@@ -25,6 +25,7 @@ from mics.errors import InvalidInput
 from mics.trace import json_text
 from mics.trace.canonical_uri import canonical
 from mics.trace.cbv import bare_term
+from mics.trace.row_copies import frozen_copy
 from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
 
@@ -350,17 +351,7 @@ class StoredEvent:
 
     @classmethod
     def of(cls, row: EventRow) -> StoredEvent:
-        return cls(
-            id=row.id,
-            event_id=row.event_id,
-            event_hash=row.event_hash,
-            event_type=row.event_type,
-            event_time=row.event_time,
-            record_time=row.record_time,
-            partner_id=row.partner_id,
-            capture_id=row.capture_id,
-            body=row.body,
-        )
+        return frozen_copy(cls, row)
 
 
 def get_event(db: Database, event_id: str, viewer: Viewer) -> StoredEvent | None:
