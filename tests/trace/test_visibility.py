@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +11,12 @@ from sqlalchemy import exists, or_, select, text
 from sqlalchemy.orm import aliased
 from tests.trace.test_capture import NOW, doc, observe
 
+from mics import registry
 from mics.db import Database
+from mics.registry.demo import ensure_instance
+from mics.registry.schemas import PartnerIn
 from mics.trace import capture, query, resources
+from mics.trace import viewer as viewer_module
 from mics.trace.store import EventEpcRow, EventRow
 from mics.trace.viewer import visible_parts
 from mics.trace.visibility import viewer_for
@@ -110,6 +115,15 @@ def _pages(repo: Database, params: dict[str, str], viewer: query.Viewer) -> list
         page = query.run(repo, {"nextPageToken": page.next_token}, viewer)
 
 
+@pytest.fixture(params=["few", "many"])
+def part_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each part read through its own index ("few"), and, with ``FEW`` at 1, along the
+    read's order with the part's condition checked per row ("many")."""
+    if request.param == "many":
+        monkeypatch.setattr(viewer_module, "FEW", 1)
+    return str(request.param)
+
+
 QUERIES: list[dict[str, str]] = [
     {},
     {"orderDirection": "DESC"},
@@ -125,7 +139,9 @@ QUERIES: list[dict[str, str]] = [
 ]
 
 
-def test_partners_see_own_and_named_events_once_and_nothing_else(repo: Database) -> None:
+def test_partners_see_own_and_named_events_once_and_nothing_else(
+    repo: Database, part_size: str
+) -> None:
     _mixed_store(repo)
     serials = {}
     for partner in ("tannery", "workshop"):
@@ -138,7 +154,7 @@ def test_partners_see_own_and_named_events_once_and_nothing_else(repo: Database)
 
 @pytest.mark.parametrize("per_page", ["1", "2", "3", "30"])
 def test_partner_pages_are_those_of_the_own_or_named_predicate(
-    repo: Database, per_page: str
+    repo: Database, per_page: str, part_size: str
 ) -> None:
     _mixed_store(repo)
     viewers = [viewer_for(repo, "tannery"), viewer_for(repo, "workshop"), query.Viewer(None)]
@@ -174,7 +190,7 @@ COLUMNS = {  # a resource's column of epcis_event
 
 @pytest.mark.parametrize("per_page", [1, 2, 30])
 def test_partner_value_lists_are_those_of_the_own_or_named_predicate(
-    repo: Database, per_page: int
+    repo: Database, per_page: int, part_size: str
 ) -> None:
     _mixed_store(repo)
     for partner in ("tannery", "workshop"):
@@ -193,23 +209,57 @@ def test_partner_value_lists_are_those_of_the_own_or_named_predicate(
     assert [e.rsplit("/", 1)[1] for e in epcs] == ["T2", "T5", "W1", "W2", "W3", "W4", "W5"]
 
 
-def test_sqlite_reads_a_partners_first_page_through_indexes(sqlite_db: Database) -> None:
-    """Neither part of a partner's bare page scans the events: its own come from
-    ``(partner_id, id)`` in order, the named from the identifiers' index."""
-    statement = query.build({})
-    viewer = query.Viewer("tannery", (f"{DL}/417/{TANNERY}",))
+PLANS = [  # part sizes, query, (index the own part reads, index the named part reads)
+    ("few", {}, ("ix_epcis_event_partner (partner_id=?)", "ix_epcis_event_epc_epc_role_event")),
+    (
+        "few",
+        {"orderBy": "eventTime"},
+        ("ix_epcis_event_partner (partner_id=?)", "ix_epcis_event_epc_epc_role_event"),
+    ),
+    ("many", {}, ("ix_epcis_event_partner (partner_id=?)", "SCAN epcis_event")),
+    (
+        "many",
+        {"EQ_readPoint": f"{DL}/414/{TANNERY}"},
+        ("ix_epcis_event_read_point", "ix_epcis_event_read_point"),
+    ),
+    ("many", {"orderBy": "eventTime"}, ("ix_epcis_event_time_id", "ix_epcis_event_time_id")),
+]
+
+
+@pytest.mark.parametrize(("size", "params", "indexes"), PLANS)
+def test_sqlite_reads_each_part_through_the_index_that_suits_its_size(
+    sqlite_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    size: str,
+    params: dict[str, str],
+    indexes: tuple[str, str],
+) -> None:
+    """A part with few events comes through its own index (the partner's in capture
+    order, the identifiers'); a part with many along the read's own index, never by a
+    sort of all of a partner's events (SQLite keeps no statistics: the plan is the rule)."""
+    ensure_instance(sqlite_db, "op")
+    registry.create_partner(
+        sqlite_db,
+        PartnerIn(id="tannery", name="tannery", kind="enterprise", is_public=False, gln=TANNERY),
+    )
+    capture.capture_document(
+        sqlite_db, doc([_event("T1", 1, source=f"417/{TANNERY}")]), "tannery", now=NOW
+    )
+    if size == "many":
+        monkeypatch.setattr(viewer_module, "FEW", 1)
+    order = query.ORDER_FIELDS.get(params.get("orderBy", ""))
+    keys = [order, EventRow.id] if order is not None else [EventRow.id]
     plans = []
     with sqlite_db.read() as s:
-        for part in visible_parts(statement, viewer):
+        for part in visible_parts(s, query.build(params), viewer_for(sqlite_db, "tannery")):
             compiled = (
-                part.order_by(EventRow.id)
+                part.order_by(*keys)
                 .limit(31)
                 .compile(sqlite_db.engine, compile_kwargs={"literal_binds": True})
             )
             rows = s.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
             plans.append(" | ".join(str(row[-1]) for row in rows))
-    own, named = plans
-    assert "USING INDEX ix_epcis_event_partner (partner_id=?)" in own, own
-    assert "ix_epcis_event_epc_epc_role_event" in named, named
-    assert "SCAN" not in named, named
-    assert "TEMP B-TREE" not in own + named, plans
+    for plan, index in zip(plans, indexes, strict=True):
+        assert index in plan, plans
+        assert "TEMP B-TREE FOR ORDER BY" not in plan or size == "few", plans
+    assert not re.search(r"SCAN epcis_event( \||$)", plans[0]), plans  # never every row

@@ -217,7 +217,7 @@ def ordered_rows(
     keys = _keys(order_name)
     order = [k.desc() if direction == "DESC" else k.asc() for k in keys]
     found: dict[int, EventRow] = {}
-    for part in visible_parts(query, viewer):
+    for part in visible_parts(s, query, viewer):
         for row in s.scalars(part.order_by(*order).limit(limit)):
             found[row.id] = row
     moment = ORDER_ATTRIBUTES.get(order_name or "")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, union
+from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
@@ -99,8 +100,8 @@ def values(
         statement = _selecting(resource, viewer, column.is_not(None))
         if after is not None:
             statement = statement.where(column > after)
-        statement = _first_values(statement, column, viewer, per_page + 1)
         with db.read() as s:
+            statement = _first_values(s, statement, column, viewer, per_page + 1)
             found = [str(v) for v in s.scalars(statement)]
     if len(found) <= per_page:
         return ValuePage(found, None)
@@ -145,12 +146,13 @@ def _selecting(resource: str, viewer: Viewer, condition: ColumnElement[bool]) ->
     return statement
 
 
-def _first_values(statement: Any, column: Any, viewer: Viewer, limit: int) -> Any:
+def _first_values(s: Session, statement: Any, column: Any, viewer: Viewer, limit: int) -> Any:
     """The first ``limit`` distinct values of ``statement`` in the events ``viewer`` sees,
     in value order: the first of each of ``visible_parts``, merged by the database (whose
     collation orders the values and the pages' ``column > after``)."""
     parts = [
-        part.distinct().order_by(column).limit(limit) for part in visible_parts(statement, viewer)
+        part.distinct().order_by(column).limit(limit)
+        for part in visible_parts(s, statement, viewer)
     ]
     if len(parts) == 1:
         return parts[0]
