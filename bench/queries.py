@@ -20,7 +20,8 @@ the reads then take ~1 minute); the default, 100,000, runs in ~2 minutes. ``--db
 kept store (upgrading it to the code's schema first), so one store built by the old code
 can be timed by the old code and, upgraded in a copy, by the new: the before/after of a
 schema change in one run. ``--url`` times a store elsewhere (PostgreSQL: an empty database
-to build in, or with ``--db``-like reuse when ``--keep`` names the sidecar file).
+to build in; with ``--keep F`` the values the reads pick from are kept in ``F.json``, and a
+later run with the same ``--url`` and ``--keep`` reopens that store instead of building).
 """
 
 from __future__ import annotations
@@ -308,11 +309,11 @@ def main() -> None:
         path = Path(args.db or args.keep or Path(tmp) / "store.db")
         sidecar = Path(f"{path}.json")
         started = time.perf_counter()
-        if args.db:
-            db = Database.from_url(f"sqlite:///{path}")
+        if args.db or (args.url and args.keep and sidecar.exists()):
+            db = Database.from_url(args.url or f"sqlite:///{path}")
             db.upgrade()
             picks = json.loads(sidecar.read_text())
-            made = f"reopened {path} (upgraded to this code's schema)"
+            made = f"reopened {args.url or path} (upgraded to this code's schema)"
         else:
             db = Database.from_url(args.url or f"sqlite:///{path}")
             db.upgrade()
