@@ -40,9 +40,10 @@ from mics.trace.store import EventEpcRow, EventRow
 __all__ = ["FEW", "NAMING_ROLES", "Viewer", "visible", "visible_parts"]
 
 NAMING_ROLES = ("source", "destination")  # the roles in which an identifier names a party
-# A part with fewer events is read through its index and sorted (at most FEW rows); a part
-# with more is found along the read's order, ~ page size x events / FEW rows walked: the
-# two costs meet near sqrt(page size x events), 2,000 for 30 a page of 100,000 events
+# A part with fewer events is read through its index and sorted: at most FEW rows. A part
+# with more is found along the read's order: ~ page size x events / FEW rows walked at
+# worst. The two meet near sqrt(page size x events): 1,700 for pages of 30 among 100,000
+# events, 5,500 among 1,000,000
 FEW = 2_000
 Statement = TypeVar("Statement", bound=Select[Any])
 
