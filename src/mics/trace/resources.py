@@ -101,8 +101,7 @@ def values(
         if after is not None:
             statement = statement.where(column > after)
         with db.read() as s:
-            statement = _first_values(s, statement, column, viewer, per_page + 1)
-            found = [str(v) for v in s.scalars(statement)]
+            found = _first_values(s, statement, column, viewer, per_page + 1)
     if len(found) <= per_page:
         return ValuePage(found, None)
     return ValuePage(found[:per_page], _encode(resource, found[per_page - 1]))
@@ -146,7 +145,7 @@ def _selecting(resource: str, viewer: Viewer, condition: ColumnElement[bool]) ->
     return statement
 
 
-def _first_values(s: Session, statement: Any, column: Any, viewer: Viewer, limit: int) -> Any:
+def _first_values(s: Session, statement: Any, column: Any, viewer: Viewer, limit: int) -> list[str]:
     """The first ``limit`` distinct values of ``statement`` in the events ``viewer`` sees,
     in value order: the first of each of ``visible_parts``, merged by the database (whose
     collation orders the values and the pages' ``column > after``)."""
@@ -154,11 +153,11 @@ def _first_values(s: Session, statement: Any, column: Any, viewer: Viewer, limit
         part.distinct().order_by(column).limit(limit)
         for part in visible_parts(s, statement, viewer)
     ]
-    if len(parts) == 1:
-        return parts[0]
-    merged = union(*(select(part.subquery()) for part in parts)).subquery()
-    value = merged.c[0]
-    return select(value).order_by(value).limit(limit)
+    if len(parts) > 1:
+        merged = union(*(select(part.subquery()) for part in parts)).subquery()
+        value = merged.c[0]
+        parts = [select(value).order_by(value).limit(limit)]
+    return [str(v) for part in parts for v in s.scalars(part)]
 
 
 def _check_resource(resource: str) -> None:

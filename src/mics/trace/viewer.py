@@ -67,23 +67,27 @@ def visible(query: Statement, viewer: Viewer) -> Statement:
 def visible_parts(s: Session, query: Statement, viewer: Viewer) -> list[Statement]:
     """Statements whose rows together are ``query``'s rows that ``viewer`` sees: ``query``
     itself for the operator; for a partner, ``query`` over its own events and ``query``
-    over the events naming it (an event may be in both: merge by its id)."""
+    over the events naming it (an event may be in both: merge by its id), leaving out a
+    part with no events at all."""
     if viewer.partner is None:
         return [query]
+    parts = []
     own: ColumnElement[bool] = EventRow.partner_id == viewer.partner
-    if not _few(s, select(EventRow.id).where(own)):
-        own = EvenOdds(own)
+    owned = _count(s, select(EventRow.id).where(own))
+    if owned:
+        parts.append(query.where(own if owned < FEW else EvenOdds(own)))
     naming = select(EventEpcRow.event).where(
         EventEpcRow.role.in_(NAMING_ROLES), EventEpcRow.epc.in_(viewer.names or ("-",))
     )
-    named = EventRow.id.in_(naming) if _few(s, naming) else _naming(viewer)
-    return [query.where(own), query.where(named)]
+    named = _count(s, naming)
+    if named:
+        parts.append(query.where(EventRow.id.in_(naming) if named < FEW else _naming(viewer)))
+    return parts
 
 
-def _few(s: Session, rows: Select[Any]) -> bool:
-    """Whether ``rows`` are fewer than ``FEW`` (counting at most ``FEW`` of them)."""
-    counted = s.scalar(select(func.count()).select_from(rows.limit(FEW).subquery()))
-    return int(counted or 0) < FEW
+def _count(s: Session, rows: Select[Any]) -> int:
+    """How many ``rows`` there are, counting at most ``FEW``."""
+    return int(s.scalar(select(func.count()).select_from(rows.limit(FEW).subquery())) or 0)
 
 
 def _naming(viewer: Viewer) -> ColumnElement[bool]:
