@@ -45,7 +45,7 @@ NAMING_ROLES = ("source", "destination")  # the roles in which an identifier nam
 # worst. The two meet near sqrt(page size x events): 1,700 for pages of 30 among 100,000
 # events, 5,500 among 1,000,000
 FEW = 2_000
-Statement = TypeVar("Statement", bound=Select[Any])
+Statement = TypeVar("Statement", bound=Select[*tuple[Any, ...]])  # any columns
 
 
 @dataclass(frozen=True)
