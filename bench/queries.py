@@ -3,7 +3,8 @@
 Builds (or reopens) a store of ``bench/capture.py``'s seeded supply-chain events through
 ``capture_events`` (the path the API uses), then times each read the code issues against
 the event tables: genealogy up and down, the SimpleEventQuery filters (``MATCH_*``,
-``EQ_*``, time windows, ``eventType``, keyset pages), an operator's and a partner's view,
+``EQ_*``, time windows, ``eventType``, keyset pages), an operator's and a partner's view
+(a partner with no events, the owner of all, one named by many: issue 22 item 4),
 the top-level resource lists (``/epcs``), the passport's recall and link reads and the
 audit's index read. ``--explain`` prints, for every SQL statement those reads sent, its
 plan (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL) and then each index of
@@ -19,7 +20,8 @@ the reads then take ~1 minute); the default, 100,000, runs in ~2 minutes. ``--db
 kept store (upgrading it to the code's schema first), so one store built by the old code
 can be timed by the old code and, upgraded in a copy, by the new: the before/after of a
 schema change in one run. ``--url`` times a store elsewhere (PostgreSQL: an empty database
-to build in, or with ``--db``-like reuse when ``--keep`` names the sidecar file).
+to build in; with ``--keep F`` the values the reads pick from are kept in ``F.json``, and a
+later run with the same ``--url`` and ``--keep`` reopens that store instead of building).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from mics.trace.query import Viewer
 from mics.trace.visibility import viewer_for
 
 EVENT_TABLES = ("epcis_event", "epcis_event_epc", "epcis_event_biztx")
+GS1 = "https://id.gs1.org"
 SAMPLE = 500  # values of each kind kept for the reads to pick from
 
 
@@ -102,7 +105,10 @@ def reads_of(db: Database, picks: dict[str, list[Any]]) -> list[tuple[str, Calla
     """Each read, as a call that picks its own arguments at random from ``picks``."""
     rng = random.Random(11)
     every = Viewer(partner=None)
-    maison = viewer_for(db, "maison")
+    maison = viewer_for(db, "maison")  # captured none of the events, and none names its GLN
+    owner = viewer_for(db, "pelletteria")  # captured every event
+    # a partner that a chain's company's GLNs name (source and destination, ~28% of events)
+    named = Viewer("maison", (f"{GS1}/417/8054321000012", f"{GS1}/414/8054321000029"))
 
     def pick(kind: str) -> Any:
         return rng.choice(picks[kind])
@@ -167,6 +173,15 @@ def reads_of(db: Database, picks: dict[str, list[Any]]) -> list[tuple[str, Calla
         ("EQ_disposition, first page", run(lambda: {"EQ_disposition": "retail_sold"})),
         ("/events first page", run(lambda: {})),
         ("/events first page, partner view", run(lambda: {}, maison)),
+        ("/events first page, owner's view", run(lambda: {}, owner)),
+        ("/events first page, named partner's view", run(lambda: {}, named)),
+        ("/events by eventTime, partner view", run(lambda: {"orderBy": "eventTime"}, maison)),
+        ("/events by eventTime, owner's view", run(lambda: {"orderBy": "eventTime"}, owner)),
+        (
+            "/events by eventTime, named view",
+            run(lambda: {"orderBy": "eventTime"}, named),
+        ),
+        ("EQ_readPoint, owner's view", run(lambda: {"EQ_readPoint": pick("points")}, owner)),
         ("/events page 11 (keyset)", run(lambda: {"nextPageToken": page_ten()})),
         ("/epcs first page", lambda: resources.values(db, "epcs", every)),
         (
@@ -174,6 +189,18 @@ def reads_of(db: Database, picks: dict[str, list[Any]]) -> list[tuple[str, Calla
             lambda: _known(resources.check_value, db, pick("items"), maison),
         ),
         ("/bizLocations first page", lambda: resources.values(db, "bizLocations", every)),
+        (
+            "/bizLocations first page, partner view",
+            lambda: resources.values(db, "bizLocations", maison),
+        ),
+        (
+            "/bizLocations first page, owner's view",
+            lambda: resources.values(db, "bizLocations", owner),
+        ),
+        (
+            "/epcs first page, named partner's view",
+            lambda: resources.values(db, "epcs", named),
+        ),
         (
             "passport recall check (epcs)",
             session_read(lambda s: reads.recalls(s, ("epc", "parent"), epcs=[pick("items")])),
@@ -282,11 +309,11 @@ def main() -> None:
         path = Path(args.db or args.keep or Path(tmp) / "store.db")
         sidecar = Path(f"{path}.json")
         started = time.perf_counter()
-        if args.db:
-            db = Database.from_url(f"sqlite:///{path}")
+        if args.db or (args.url and args.keep and sidecar.exists()):
+            db = Database.from_url(args.url or f"sqlite:///{path}")
             db.upgrade()
             picks = json.loads(sidecar.read_text())
-            made = f"reopened {path} (upgraded to this code's schema)"
+            made = f"reopened {args.url or path} (upgraded to this code's schema)"
         else:
             db = Database.from_url(args.url or f"sqlite:///{path}")
             db.upgrade()

@@ -25,8 +25,9 @@ from sqlalchemy import select
 
 from mics.db import Database
 from mics.trace.canonical_uri import canonical
-from mics.trace.query import Viewer, as_event, visible
+from mics.trace.query import as_event
 from mics.trace.store import EventEpcRow, EventRow
+from mics.trace.viewer import Viewer, visible
 
 Direction = Literal["upstream", "downstream"]
 MAX_NODES = 10_000

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
 
 from mics.column_ranges import INT64_MAX
 from mics.db import Database
@@ -28,11 +28,14 @@ from mics.trace.cbv import bare_term
 from mics.trace.row_copies import frozen_copy
 from mics.trace.store import CaptureJobRow, EventBizTransactionRow, EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES, parse_timestamp
+from mics.trace.viewer import Viewer as Viewer  # the faces name it query.Viewer
+from mics.trace.viewer import visible, visible_parts
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 30
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # in every answer
 ORDER_FIELDS = {"eventTime": EventRow.event_time, "recordTime": EventRow.record_time}
+ORDER_ATTRIBUTES = {"eventTime": "event_time", "recordTime": "record_time"}
 MATCHES = {
     "MATCH_epc": ("epc", "parent"),
     "MATCH_parentID": ("parent",),
@@ -59,14 +62,6 @@ TIMES = {
     "LT_recordTime": (EventRow.record_time, "<"),
 }
 PAGING = {"perPage", "nextPageToken", "orderBy", "orderDirection", "eventType", "eventCountLimit"}
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Whose events a query may return: all (operator) or one partner's own and named."""
-
-    partner: str | None  # None: sees everything
-    names: tuple[str, ...] = ()  # canonical identifiers naming the partner (source/destination)
 
 
 @dataclass(frozen=True)
@@ -161,22 +156,6 @@ def _time(name: str, text: str) -> datetime:
         raise InvalidInput(error.reason, field=name, value=text, expected=error.expected) from error
 
 
-def visible(query: Any, viewer: Viewer) -> Any:
-    if viewer.partner is None:
-        return query
-    party = aliased(EventEpcRow)  # its own alias: the outer query may join EventEpcRow too
-    named = (
-        exists()
-        .where(
-            party.event == EventRow.id,
-            party.role.in_(("source", "destination")),
-            party.epc.in_(viewer.names or ("-",)),
-        )
-        .correlate(EventRow)
-    )
-    return query.where(or_(EventRow.partner_id == viewer.partner, named))
-
-
 def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> Page:
     """One page of events matching ``params`` that ``viewer`` may see."""
     params = dict(params)
@@ -202,13 +181,11 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
             value=direction,
             expected="ASC or DESC",
         )
-    query = visible(build(params), viewer)
-    keys = [ORDER_FIELDS[order_name], EventRow.id] if order_name else [EventRow.id]
+    query = build(params)
     if position is not None:
-        query = query.where(_after(keys, position, direction))
-    query = query.order_by(*[k.desc() if direction == "DESC" else k.asc() for k in keys])
+        query = query.where(_after(_keys(order_name), position, direction))
     with db.read() as s:
-        rows = list(s.scalars(query.limit(per_page + 1)))
+        rows = ordered_rows(s, query, viewer, order_name, direction, per_page + 1)
         more = len(rows) > per_page
         rows = rows[:per_page]
         contexts = _contexts(s, rows)
@@ -217,10 +194,43 @@ def run(db: Database, params: Mapping[str, str | list[str]], viewer: Viewer) -> 
         last = rows[-1]
         key_values: list[Any] = [last.id]
         if order_name:
-            moment = getattr(last, "event_time" if order_name == "eventTime" else "record_time")
+            moment = getattr(last, ORDER_ATTRIBUTES[order_name])
             key_values = [moment.isoformat(), last.id]
         token = _encode(params, key_values)
     return Page([as_event(r, contexts.get(r.capture_id)) for r in rows], token)
+
+
+def ordered_rows(
+    s: Session,
+    query: Select[Any],
+    viewer: Viewer,
+    order_name: str | None,
+    direction: str,
+    limit: int,
+) -> list[EventRow]:
+    """The first ``limit`` rows of ``query`` that ``viewer`` sees, in ``order_name``
+    (``eventTime``, ``recordTime``; capture order when None) then capture order.
+
+    Each of ``visible_parts`` gives its own first ``limit`` rows through its own index;
+    the first ``limit`` of their union are the answer (a row of it is among the first of
+    its own part), ordered here by the same keys, which are times and ids: no collation.
+    """
+    keys = _keys(order_name)
+    order = [k.desc() if direction == "DESC" else k.asc() for k in keys]
+    found: dict[int, EventRow] = {}
+    for part in visible_parts(s, query, viewer):
+        for row in s.scalars(part.order_by(*order).limit(limit)):
+            found[row.id] = row
+    moment = ORDER_ATTRIBUTES.get(order_name or "")
+
+    def position(row: EventRow) -> tuple[Any, ...]:
+        return (getattr(row, moment), row.id) if moment else (row.id,)
+
+    return sorted(found.values(), key=position, reverse=direction == "DESC")[:limit]
+
+
+def _keys(order_name: str | None) -> list[Any]:
+    return [ORDER_FIELDS[order_name], EventRow.id] if order_name else [EventRow.id]
 
 
 def _after(keys: list[Any], position: list[Any], direction: str) -> Any:

@@ -7,7 +7,7 @@ a page at a time (``perPage``, ``nextPageToken``), and each value is a resource 
 sub-resource ``events`` is the query the value stands for (``MATCH_anyEPC``,
 ``EQ_bizStep``, ``EQ_bizLocation``, ``EQ_readPoint``, ``EQ_disposition``, ``eventType``).
 
-Values come only from the events the viewer may see (``mics.trace.query.visible``): a
+Values come only from the events the viewer may see (``mics.trace.viewer``): a
 partner never learns another partner's locations or products from a list, and a value
 none of its events names is "not found" (404), as one that no event names. Event types
 are the five of EPCIS 2.0 §7.4, the same for every caller. Pages run in value order and
@@ -22,16 +22,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, union
+from sqlalchemy.orm import Session
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
 from mics.trace import json_text
 from mics.trace.canonical_uri import canonical
 from mics.trace.cbv import bare_term
-from mics.trace.query import DEFAULT_PER_PAGE, MAX_PER_PAGE, Viewer, visible
+from mics.trace.query import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from mics.trace.store import EventEpcRow, EventRow
 from mics.trace.validate import EVENT_TYPES
+from mics.trace.viewer import Viewer, visible, visible_parts
 
 __all__ = ["FILTERS", "RESOURCES", "ValuePage", "check_value", "values"]
 
@@ -95,12 +97,11 @@ def values(
         found = sorted(found)[: per_page + 1]
     else:
         column = _column(resource)
-        statement = _named(resource, viewer, column.is_not(None))
+        statement = _selecting(resource, viewer, column.is_not(None))
         if after is not None:
             statement = statement.where(column > after)
-        statement = statement.distinct().order_by(column).limit(per_page + 1)
         with db.read() as s:
-            found = [str(v) for v in s.scalars(statement)]
+            found = _first_values(s, statement, column, viewer, per_page + 1)
     if len(found) <= per_page:
         return ValuePage(found, None)
     return ValuePage(found[:per_page], _encode(resource, found[per_page - 1]))
@@ -113,7 +114,9 @@ def check_value(db: Database, resource: str, value: str, viewer: Viewer) -> str:
     if resource == "eventTypes":
         known = stored in EVENT_TYPES
     else:
-        statement = _named(resource, viewer, _column(resource) == stored).limit(1)
+        # the value's own index drives: each event it finds is checked for the viewer
+        statement = visible(_selecting(resource, viewer, _column(resource) == stored), viewer)
+        statement = statement.limit(1)
         with db.read() as s:
             known = s.scalar(statement) is not None
     if not known:
@@ -129,9 +132,9 @@ def _column(resource: str) -> Any:
     return EventEpcRow.epc if resource == "epcs" else _COLUMNS[resource]
 
 
-def _named(resource: str, viewer: Viewer, condition: ColumnElement[bool]) -> Any:
-    """The statement selecting ``resource``'s column where ``condition`` holds, in the
-    events ``viewer`` may see."""
+def _selecting(resource: str, viewer: Viewer, condition: ColumnElement[bool]) -> Any:
+    """The statement selecting ``resource``'s column where ``condition`` holds, from the
+    events (joined to them when a partner's view needs their owner)."""
     column = _column(resource)
     statement = select(column).where(condition)
     if resource == "epcs":
@@ -139,7 +142,22 @@ def _named(resource: str, viewer: Viewer, condition: ColumnElement[bool]) -> Any
         if viewer.partner is None:  # every event: the (epc, role, event) index alone
             return statement
         statement = statement.join(EventRow, EventRow.id == EventEpcRow.event)
-    return visible(statement, viewer)
+    return statement
+
+
+def _first_values(s: Session, statement: Any, column: Any, viewer: Viewer, limit: int) -> list[str]:
+    """The first ``limit`` distinct values of ``statement`` in the events ``viewer`` sees,
+    in value order: the first of each of ``visible_parts``, merged by the database (whose
+    collation orders the values and the pages' ``column > after``)."""
+    parts = [
+        part.distinct().order_by(column).limit(limit)
+        for part in visible_parts(s, statement, viewer)
+    ]
+    if len(parts) > 1:
+        merged = union(*(select(part.subquery()) for part in parts)).subquery()
+        value = merged.c[0]
+        parts = [select(value).order_by(value).limit(limit)]
+    return [str(v) for part in parts for v in s.scalars(part)]
 
 
 def _check_resource(resource: str) -> None:

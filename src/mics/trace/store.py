@@ -12,7 +12,8 @@ that needs it (migration ``0004_capture_indexes`` has the plans; ``bench/queries
 ``event_id`` (duplicates, ``EQ_eventID``), ``(event_time, id)`` and
 ``(record_time, id)`` (time ranges and keyset pages), ``read_point`` and
 ``biz_location`` (``EQ_readPoint``, ``EQ_bizLocation``), ``disposition`` (the
-passport's recall check); ``(epc, role, event)`` answers ``MATCH_*``,
+passport's recall check), ``(partner_id, id)`` (a partner's own events in capture order,
+``mics.trace.viewer.visible_parts``); ``(epc, role, event)`` answers ``MATCH_*``,
 visibility and genealogy from the index alone, the table itself, keyed by
 ``(event, epc, role)``, the identifiers of given events; ``epcis_event_biztx``, keyed by
 ``(type, value, event)``, answers ``EQ_bizTransaction_*``. Low-selectivity filters
@@ -81,6 +82,7 @@ class EventRow(Base):
     __table_args__ = (
         Index("ix_epcis_event_record", "record_time", "id"),
         Index("ix_epcis_event_time_id", "event_time", "id"),
+        Index("ix_epcis_event_partner", "partner_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(300), unique=True)

@@ -35,7 +35,7 @@ from mics.db import Database
 from mics.errors import Conflict, InvalidInput, MicsError, NotFound
 from mics.storage.locks import exclusive
 from mics.trace.destinations import http_post
-from mics.trace.query import Viewer, as_event, build, visible
+from mics.trace.query import Viewer, as_event, build, ordered_rows
 from mics.trace.store import EventRow, NamedQueryRow, SubscriptionRow
 from mics.trace.visibility import viewer_for
 from mics.trace.webhook_tokens import CLEAR, TokenSeal
@@ -321,8 +321,8 @@ def _deliver_one(
     params = get_query(db, sub.query_name, sub.partner_id).params
     viewer: Viewer = viewer_for(db, sub.partner_id)
     with db.read() as s:
-        query = visible(build(params), viewer).where(EventRow.id > sub.last_event)
-        rows = list(s.scalars(query.order_by(EventRow.id).limit(BATCH)))
+        query = build(params).where(EventRow.id > sub.last_event)
+        rows = ordered_rows(s, query, viewer, None, "ASC", BATCH)
     if not rows:
         return None
     body = json.dumps(
