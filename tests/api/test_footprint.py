@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -206,7 +208,7 @@ async def test_monte_carlo_runs_on_workers_of_their_own_and_a_full_pool_answers_
     demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: str
 ) -> None:
     from mics.api import compute
-    from mics.footprint import assessment
+    from mics.footprint import assessment, service
 
     started, release = threading.Event(), threading.Event()
     threads: list[str] = []
@@ -220,6 +222,9 @@ async def test_monte_carlo_runs_on_workers_of_their_own_and_a_full_pool_answers_
         return real(*args, **kwargs)
 
     monkeypatch.setattr(assessment, "footprint", held)
+    # Results are kept per process: another test in this process may have run the same
+    # Monte Carlo, which would then be recalled without reaching ``held``.
+    monkeypatch.setattr(service, "_kept", OrderedDict())
     monkeypatch.setenv("MICS_HOME", str(tmp_path / "home"))
     app = _app(demo, tmp_path, compute_workers=1)
     keyed = {"Authorization": f"Bearer {operator_key}"}
@@ -232,7 +237,9 @@ async def test_monte_carlo_runs_on_workers_of_their_own_and_a_full_pool_answers_
 
         try:
             running = [get(1, keyed)]
+            deadline = time.monotonic() + 60
             while not started.is_set():
+                assert time.monotonic() < deadline, "the keyed Monte Carlo never started"
                 await asyncio.sleep(0.01)
             busy = await client.get(FOOTPRINT, params={"monte_carlo": 100, "seed": 2})
             assert busy.status_code == 503  # anonymous runs never wait in the queue
@@ -241,6 +248,7 @@ async def test_monte_carlo_runs_on_workers_of_their_own_and_a_full_pool_answers_
             running += [get(3 + n, keyed) for n in range(compute.QUEUE)]
             pool: compute.ComputePool = app.state.compute
             while pool.taken < 1 + compute.QUEUE:
+                assert time.monotonic() < deadline, f"{pool.taken} runs taken"
                 await asyncio.sleep(0.01)
             full = await client.get(
                 FOOTPRINT, params={"monte_carlo": 100, "seed": 9}, headers=keyed
