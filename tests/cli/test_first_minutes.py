@@ -72,6 +72,24 @@ def test_an_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["demo"], ["registry", "list", "items"]])
+@pytest.mark.parametrize("url", ["postgresql+psycopg://mics@127.0.0.1:{port}/mics", "nonsense"])
+def test_a_database_url_that_does_not_answer_or_parse_is_one_line_and_creates_nothing(
+    tmp_path: Path, args: list[str], url: str
+) -> None:
+    out = run_mics(tmp_path, *args, MICS_DATABASE_URL=url.format(port=_free_port()))
+    assert out.returncode == 1, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    if url == "nonsense":
+        assert lines[0].startswith("error: MICS_DATABASE_URL: not a database URL MICS can open")
+        assert "got 'nonsense'; expected sqlite:///" in lines[0]
+    else:
+        assert lines[0].startswith("error: cannot open the database at postgresql+psycopg://")
+        assert "Connection refused" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no keys made for no database
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
