@@ -176,3 +176,14 @@ def test_a_browser_gets_an_html_error_page_for_a_damaged_code(
     machine = httpx.get(damaged, headers={"Accept": "application/json"})
     assert machine.headers["content-type"] == "application/problem+json"
     assert machine.json()["status"] == 404
+
+
+def test_starting_the_cli_loads_no_lca_engine() -> None:
+    """Every command starts by importing ``mics.cli``: bw2calc, SciPy and pandas (seconds of
+    CPU on a small machine) load only in the commands that compute a footprint."""
+    heavy = ("bw2calc", "bw_processing", "pandas", "scipy", "mics.footprint")
+    probe = f"import sys, mics.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout

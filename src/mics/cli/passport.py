@@ -24,7 +24,6 @@ from mics.errors import InvalidInput, VerificationError
 from mics.ledger.store.signing_key import load_signer
 from mics.passport.credential import verify_credential
 from mics.passport.data_integrity import jcs
-from mics.passport.issue import issue_credential, parse_item
 from mics.passport.ownership import issue_secrets
 
 passport_app = typer.Typer(help="Product passports: export, verify, secrets.", no_args_is_help=True)
@@ -39,6 +38,10 @@ def export(
     """Print the item's passport as a signed verifiable credential (canonical JSON).
 
     The cited events and their log proofs come with ``--tier authority`` only."""
+    # imported here: issuing reads the footprint, whose LCA engine (bw2calc, SciPy,
+    # pandas) would slow the start of every other command by seconds
+    from mics.passport.issue import issue_credential, parse_item
+
     gtin, serial, lot = parse_item(item)
     config = settings()
     signer = load_signer(config.home, config.instance)
