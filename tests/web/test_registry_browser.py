@@ -134,3 +134,25 @@ def test_screenshots_of_every_registry_page_at_1280_and_390_px(server: str, page
             (SHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
             # nothing wider than the screen: a phone reader never scrolls sideways
             assert page.run("document.documentElement.scrollWidth") <= width, (name, width)
+
+
+# The other public pages of the navigation (events, trace and recall need a key).
+FORMS = {
+    "factory": "/factory",
+    "factory-it": "/factory?lang=it",
+    "custody": "/custody",
+    "match": "/match?q=recycled+leather",
+    "log": "/log",
+    "signin": "/signin",
+}
+
+
+def test_no_public_page_scrolls_sideways_on_a_phone(server: str, page: Page) -> None:
+    page.resize(390, 844)
+    wide = {}
+    for name, path in (PAGES | FORMS).items():
+        page.open(f"{server}{path}")
+        width = page.run("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[name] = width
+    assert wide == {}
