@@ -156,3 +156,15 @@ def test_no_public_page_scrolls_sideways_on_a_phone(server: str, page: Page) -> 
         if width > 390:
             wide[name] = width
     assert wide == {}
+
+
+def test_the_custody_sites_line_up_with_the_heading_as_cards(server: str, page: Page) -> None:
+    page.resize(1280, 900)
+    page.open(f"{server}/custody")
+    edges = page.run(
+        "[document.querySelector('main h1').getBoundingClientRect().left,"
+        " document.querySelector('ul.cards > li.card').getBoundingClientRect().left,"
+        " getComputedStyle(document.querySelector('ul.cards > li.card')).listStyleType]"
+    )
+    assert edges[1] == edges[0]  # no list indent before the first card
+    assert edges[2] == "none"  # and no bullet beside it
