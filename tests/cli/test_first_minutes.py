@@ -187,3 +187,16 @@ def test_starting_the_cli_loads_no_lca_engine() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_every_command_group_run_bare_shows_its_commands() -> None:
+    from typer.testing import CliRunner
+
+    from mics.cli.app import app
+
+    groups = [g.name for g in app.registered_groups]
+    assert "tag" in groups
+    for group in groups:
+        result = CliRunner().invoke(app, [group])
+        assert "Missing command" not in result.output, group
+        assert "Commands" in result.output, (group, result.output)

@@ -25,7 +25,9 @@ from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import parse_sun_params, verify_sun
 from mics.registry import find_item, get_product, list_items
 
-tag_app = typer.Typer(help="NFC tags (NTAG 424 DNA, SUN): register, simulate, verify.")
+tag_app = typer.Typer(
+    help="NFC tags (NTAG 424 DNA, SUN): register, simulate, verify.", no_args_is_help=True
+)
 
 ItemArg = Annotated[str, typer.Argument(help="item id, Digital Link URI or GTIN/serial")]
 
