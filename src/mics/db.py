@@ -21,9 +21,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, make_url
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+)
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -197,8 +206,14 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str) -> Database:
-        """The database at ``url``; SQLite makes the file on first use (``mics db upgrade``)."""
-        return cls(make_engine(url))
+        """The database at ``url``; SQLite makes the file on first use (``mics db upgrade``).
+
+        A URL SQLAlchemy cannot read, or whose driver is not installed, is refused here
+        in one line naming ``MICS_DATABASE_URL`` (the setting it comes from)."""
+        try:
+            return cls(make_engine(url))
+        except (ArgumentError, NoSuchModuleError, ImportError) as error:
+            raise _not_a_url(url, error) from None
 
     @classmethod
     def existing(cls, url: str) -> Database:
@@ -213,12 +228,11 @@ class Database:
         db = cls.from_url(url)
         shown = db.engine.url.render_as_string(hide_password=True)
         try:
-            with db.engine.connect() as connection:
+            with db.connect() as connection:
                 current = set(MigrationContext.configure(connection).get_current_heads())
-        except OperationalError as error:
+        except Unavailable:
             db.dispose()
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-            raise Unavailable(f"cannot open the database at {shown}: {reason}") from None
+            raise
         heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
         if not current:
             db.dispose()
@@ -245,9 +259,19 @@ class Database:
             session.expunge_all()
             session.rollback()
 
+    def connect(self) -> Connection:
+        """A connection; a database that does not answer is refused in one line
+        (``Unavailable``: the URL shown without its password, the driver's first line)."""
+        try:
+            return self.engine.connect()
+        except OperationalError as error:
+            shown = self.engine.url.render_as_string(hide_password=True)
+            reason = _first_line(error.orig) if error.orig else _first_line(error)
+            raise Unavailable(f"cannot open the database at {shown}: {reason}") from None
+
     def upgrade(self) -> None:
         """Create or migrate the schema to the newest Alembic revision."""
-        with self.engine.begin() as connection:
+        with self.connect() as connection, connection.begin():
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")
@@ -259,6 +283,29 @@ class Database:
         self.engine.dispose()
 
 
+DATABASE_URL_VAR = "MICS_DATABASE_URL"
+DATABASE_URL_FORMS = (
+    "sqlite:///path/to/mics.db or postgresql+psycopg://user:password@host:5432/name"
+)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _not_a_url(url: str, error: BaseException) -> InvalidInput:
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = url  # unparsed: no password could be found in it either
+    return InvalidInput(
+        f"not a database URL MICS can open ({_first_line(error)})",
+        field=DATABASE_URL_VAR,
+        value=shown,
+        expected=DATABASE_URL_FORMS,
+    )
+
+
 _HOW_TO_CREATE = (
     "run `mics db upgrade` (and `mics demo` for the demo data) in this folder, "
     "or set MICS_DATABASE_URL to your database"
@@ -267,7 +314,10 @@ _HOW_TO_CREATE = (
 
 def sqlite_file(url: str) -> Path | None:
     """The absolute path of a SQLite database file, or None (another database, or memory)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise _not_a_url(url, error) from None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     if parsed.database.startswith("file:"):

@@ -72,6 +72,24 @@ def test_an_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["demo"], ["registry", "list", "items"]])
+@pytest.mark.parametrize("url", ["postgresql+psycopg://mics@127.0.0.1:{port}/mics", "nonsense"])
+def test_a_database_url_that_does_not_answer_or_parse_is_one_line_and_creates_nothing(
+    tmp_path: Path, args: list[str], url: str
+) -> None:
+    out = run_mics(tmp_path, *args, MICS_DATABASE_URL=url.format(port=_free_port()))
+    assert out.returncode == 1, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    if url == "nonsense":
+        assert lines[0].startswith("error: MICS_DATABASE_URL: not a database URL MICS can open")
+        assert "got 'nonsense'; expected sqlite:///" in lines[0]
+    else:
+        assert lines[0].startswith("error: cannot open the database at postgresql+psycopg://")
+        assert "Connection refused" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no keys made for no database
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -158,3 +176,27 @@ def test_a_browser_gets_an_html_error_page_for_a_damaged_code(
     machine = httpx.get(damaged, headers={"Accept": "application/json"})
     assert machine.headers["content-type"] == "application/problem+json"
     assert machine.json()["status"] == 404
+
+
+def test_starting_the_cli_loads_no_lca_engine() -> None:
+    """Every command starts by importing ``mics.cli``: bw2calc, SciPy and pandas (seconds of
+    CPU on a small machine) load only in the commands that compute a footprint."""
+    heavy = ("bw2calc", "bw_processing", "pandas", "scipy", "mics.footprint")
+    probe = f"import sys, mics.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_every_command_group_run_bare_shows_its_commands() -> None:
+    from typer.testing import CliRunner
+
+    from mics.cli.app import app
+
+    groups = [g.name for g in app.registered_groups if g.name]
+    assert "tag" in groups
+    for group in groups:
+        result = CliRunner().invoke(app, [group])
+        assert "Missing command" not in result.output, group
+        assert "Commands" in result.output, (group, result.output)

@@ -7,8 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from mics.cli import one_line
 from mics.cli.app import app
 from mics.db import Database
+from mics.errors import InvalidInput
 from mics.registry.demo import load_demo_registry
 
 
@@ -98,3 +100,19 @@ def test_kickoff_refuses_a_file_that_is_not_json(
     result = CliRunner().invoke(app, ["kickoff", "schedule", str(bad)], env=env)
     assert result.exit_code != 0
     assert "FILE" in str(result.exception)
+
+
+def test_kickoff_refuses_an_agenda_folder_it_cannot_make_naming_out(
+    env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    a_file = tmp_path_factory.mktemp("taken") / "agendas"
+    a_file.write_text("a file, not a folder", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["kickoff", "schedule", "demo", "--out", str(a_file / "inside")], env=env
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InvalidInput), result.exception
+    line = one_line(result.exception)
+    assert line.startswith("--out: cannot write the agendas there: Not a directory")
+    assert f"got '{a_file / 'inside'}'" in line
+    assert a_file.read_text("utf-8") == "a file, not a folder"

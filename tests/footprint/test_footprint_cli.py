@@ -81,3 +81,29 @@ def test_grid_scenario_flag_switches_the_use_phase_grid(demo_dir: Path) -> None:
     assert "2019" in pniec["circularity"]["mci_method"]
     text = mics(demo_dir, "footprint", "pinza-robotica", "--monte-carlo", "50")
     assert "product of medians" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--monte-carlo", "10", "--seed", "-1"],
+            "error: seed: bad seed: got -1; expected a whole number, 0 <= seed < 2**32",
+        ),
+        (
+            ["--compare", "demo", "--seed", "4294967296"],
+            "error: seed: bad seed: got 4294967296; expected a whole number, 0 <= seed < 2**32",
+        ),
+        (
+            ["--cutoff", "2"],
+            "error: cutoff: not a share of the total: got 2.0; expected 0 <= cutoff < 1, "
+            "e.g. 0.01 for 1 %",
+        ),
+    ],
+)
+def test_a_bad_seed_or_cutoff_is_one_line_naming_the_option(
+    demo_dir: Path, args: list[str], line: str
+) -> None:
+    out = mics(demo_dir, "footprint", "borsa-aurora", *args)
+    assert out.returncode == 1, out.stdout
+    assert out.stderr.strip().splitlines() == [line]

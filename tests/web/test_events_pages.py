@@ -136,3 +136,23 @@ async def test_a_bad_identifier_is_named_on_the_trace_and_recall_pages(
     assert recall.status_code == 422
     assert "lot: not a lot" in html.unescape(recall.text)
     assert "<svg" not in trace.text
+
+
+@pytest.mark.parametrize(
+    ("path", "alert", "says"),
+    [
+        ("/trace?epc=just-words", "trace-error", "epc: not an identifier MICS can trace"),
+        ("/trace/recall?lot=H26-011", "recall-error", "lot: not a lot"),
+        ("/events?from=last+tuesday", "events-error", "GE_eventTime: "),
+    ],
+)
+async def test_a_problem_on_the_page_names_its_field_once(
+    browser: httpx.AsyncClient, path: str, alert: str, says: str
+) -> None:
+    page = await browser.get(path)
+    assert page.status_code == 422
+    shown = re.search(rf'id="{alert}">(.*?)</p>', html.unescape(page.text), re.S)
+    assert shown is not None, page.text
+    field = says.split(":")[0]
+    assert shown.group(1).startswith(says)
+    assert f"{field}: {field}:" not in shown.group(1)

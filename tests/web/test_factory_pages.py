@@ -69,3 +69,16 @@ async def test_a_second_web_run_at_once_is_refused(client: httpx.AsyncClient) ->
         assert busy.status_code == 503
     finally:
         factory_pages._one_at_a_time.release()
+
+
+async def test_the_index_reads_in_italian_without_english_labels(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/factory", params={"lang": "it"})
+    assert page.status_code == 200
+    assert page.text.count(">Esegui</button>") == 2
+    assert 'placeholder="seme (quello dello scenario)"' in page.text
+    assert "furniture-hardware (730 giorni, rifornimento on shortage)" in page.text
+    for english in (">Run<", "Seed", "Horizon (days)", "the scenario's", " days, resupply"):
+        assert english not in page.text, english
+    assert "issue 15" not in page.text  # a newcomer has no issue tracker to look it up in

@@ -134,3 +134,37 @@ def test_screenshots_of_every_registry_page_at_1280_and_390_px(server: str, page
             (SHOTS / f"{name}-{width}.png").write_bytes(base64.b64decode(shot["data"]))
             # nothing wider than the screen: a phone reader never scrolls sideways
             assert page.run("document.documentElement.scrollWidth") <= width, (name, width)
+
+
+# The other public pages of the navigation (events, trace and recall need a key).
+FORMS = {
+    "factory": "/factory",
+    "factory-it": "/factory?lang=it",
+    "custody": "/custody",
+    "match": "/match?q=recycled+leather",
+    "log": "/log",
+    "signin": "/signin",
+}
+
+
+def test_no_public_page_scrolls_sideways_on_a_phone(server: str, page: Page) -> None:
+    page.resize(390, 844)
+    wide = {}
+    for name, path in (PAGES | FORMS).items():
+        page.open(f"{server}{path}")
+        width = page.run("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[name] = width
+    assert wide == {}
+
+
+def test_the_custody_sites_line_up_with_the_heading_as_cards(server: str, page: Page) -> None:
+    page.resize(1280, 900)
+    page.open(f"{server}/custody")
+    edges = page.run(
+        "[document.querySelector('main h1').getBoundingClientRect().left,"
+        " document.querySelector('ul.cards > li.card').getBoundingClientRect().left,"
+        " getComputedStyle(document.querySelector('ul.cards > li.card')).listStyleType]"
+    )
+    assert edges[1] == edges[0]  # no list indent before the first card
+    assert edges[2] == "none"  # and no bullet beside it

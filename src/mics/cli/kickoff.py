@@ -36,17 +36,22 @@ def schedule(
     from mics.partnership.service import demo_kickoff, kickoff
 
     raw = demo_kickoff() if file == "demo" else _read(Path(file))
+    if out is not None:
+        _agenda_folder(out)  # before the solver runs: a folder that cannot be made fails now
     db = database()
     plan = kickoff(db, raw)
     names = {p.id: p.name for p in registry.list_partners(db, limit=500).items}
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC)
         people = sorted({p for m in plan.meetings for p in (m.partner, m.presenter)})
         for partner in people:
-            (out / f"{partner}.ics").write_text(
-                ical.agenda(plan, partner, names, stamp), encoding="utf-8", newline=""
-            )
+            agenda = out / f"{partner}.ics"
+            try:
+                agenda.write_text(
+                    ical.agenda(plan, partner, names, stamp), encoding="utf-8", newline=""
+                )
+            except OSError as error:
+                raise _cannot_write(agenda, error) from None
     if as_json:
         body = {
             "meetings": [
@@ -88,6 +93,23 @@ def schedule(
     )
     for i in plan.unscheduled:
         console.print(f"not placed: {i.partner} - {i.presenter} (value {i.value})", highlight=False)
+
+
+def _agenda_folder(out: Path) -> None:
+    """Make the folder ``--out`` names (and its parents), or say in one line why not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _cannot_write(out, error) from None
+
+
+def _cannot_write(path: Path, error: OSError) -> InvalidInput:
+    return InvalidInput(
+        f"cannot write the agendas there: {error.strerror or error}",
+        field="--out",
+        value=str(path),
+        expected="a folder you may write in (made if missing)",
+    )
 
 
 def _read(path: Path) -> dict[str, object]:

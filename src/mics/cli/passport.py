@@ -28,10 +28,8 @@ from mics.errors import InvalidInput, VerificationError
 from mics.ledger.store.signing_key import load_signer
 from mics.passport.credential import verify_credential
 from mics.passport.data_integrity import jcs
-from mics.passport.issue import issue_credential, parse_item
 from mics.passport.languages import LANGUAGES, language_code
 from mics.passport.ownership import issue_secrets
-from mics.passport.prebuild import BATCH, product_gtin, warm
 
 passport_app = typer.Typer(help="Product passports: export, verify, secrets.", no_args_is_help=True)
 SCHEMA = ("standards", "untp", "data-models", "untp-dpp", "artefacts", "untp-dpp-schema.json")
@@ -45,6 +43,10 @@ def export(
     """Print the item's passport as a signed verifiable credential (canonical JSON).
 
     The cited events and their log proofs come with ``--tier authority`` only."""
+    # imported here: issuing reads the footprint, whose LCA engine (bw2calc, SciPy,
+    # pandas) would slow the start of every other command by seconds
+    from mics.passport.issue import issue_credential, parse_item
+
     gtin, serial, lot = parse_item(item)
     config = settings()
     signer = load_signer(config.home, config.instance)
@@ -158,7 +160,10 @@ def warm_snapshots(
             help=f"a passport language ({', '.join(LANGUAGES)}; default: all), again for more"
         ),
     ] = None,
-    batch: Annotated[int, typer.Option(min=1, max=10_000, help="items a transaction")] = BATCH,
+    batch: Annotated[
+        int | None,
+        typer.Option(min=1, max=10_000, help="items a transaction (default: 100)"),
+    ] = None,
 ) -> None:
     """Assemble passports before anyone scans: write the snapshot of every tagged item
     whose snapshot is missing or stale (for the public tier, each language, MICS_BASE_URL).
@@ -167,6 +172,10 @@ def warm_snapshots(
     chain of custody, custody claims). Run it after a bulk import, a product edit, or
     with the server's prebuilder off (MICS_PASSPORT_PREBUILD=0); run again, it writes
     nothing. The snapshots are for the address in MICS_BASE_URL: use the server's."""
+    # Imported here: the passport's assembly loads the footprint engine (bw2calc, SciPy),
+    # which no other command should pay for at start.
+    from mics.passport.prebuild import BATCH, product_gtin, warm
+
     config = settings()
     db = database()
     product = None if gtin is None else product_gtin(db, gtin)  # bad input: before any work
@@ -186,7 +195,7 @@ def warm_snapshots(
             gtin=product,
             every=every,
             languages=languages,
-            batch=batch,
+            batch=batch or BATCH,
             progress=lambda n, total: progress.update(task, completed=n, total=total),
         )
     for failure in done.failures:

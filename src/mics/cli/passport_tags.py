@@ -19,13 +19,15 @@ from mics.cli.common import console, database, settings
 from mics.db import Database
 from mics.errors import InvalidInput, VerificationError
 from mics.passport import labels as labels_mod
-from mics.passport import prebuild, rejected, tags, verdict_events
+from mics.passport import rejected, tags, verdict_events
 from mics.passport.authenticity import GeoPoint
 from mics.passport.digital_link import DigitalLink, parse_digital_link
 from mics.passport.sun import parse_sun_params, verify_sun
 from mics.registry import find_item, get_product, list_items
 
-tag_app = typer.Typer(help="NFC tags (NTAG 424 DNA, SUN): register, simulate, verify.")
+tag_app = typer.Typer(
+    help="NFC tags (NTAG 424 DNA, SUN): register, simulate, verify.", no_args_is_help=True
+)
 
 ItemArg = Annotated[str, typer.Argument(help="item id, Digital Link URI or GTIN/serial")]
 
@@ -70,6 +72,8 @@ def register(
     tags.load_master_key(config.home, config.instance)
     tag = tags.register_tag(db, item_id_of(db, item), uid)
     console.print_json(json.dumps(tag.as_json()))
+    from mics.passport import prebuild  # loads the footprint engine: only when used
+
     done = prebuild.warm(db, config.base_url, item_ids=[tag.item_id])
     for failure in done.failures:  # the tag stays registered: its first scan assembles
         typer.echo(f"note: passport snapshot not written: {failure}", err=True)

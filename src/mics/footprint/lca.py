@@ -210,12 +210,16 @@ class LcaSystem:
         Processes and tree branches smaller than ``cutoff`` times the total are left
         out; ``max_depth`` bounds the tree, which loops would otherwise make infinite.
         """
-        if not 0.0 <= cutoff < 1.0 or max_depth < 0:
+        if not 0.0 <= cutoff < 1.0:
             raise InvalidInput(
-                "cutoff must be in [0, 1) and max_depth >= 0",
+                "not a share of the total",
                 field="cutoff",
-                value=(cutoff, max_depth),
+                value=cutoff,
                 expected="0 <= cutoff < 1, e.g. 0.01 for 1 %",
+            )
+        if max_depth < 0:
+            raise InvalidInput(
+                "a tree has no negative depth", field="max_depth", value=max_depth, expected=">= 0"
             )
         lam, direct_unit = self.adjoint_vector(method), self._direct_impacts(method)
         activity = self.supply(demand)

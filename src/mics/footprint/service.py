@@ -180,6 +180,7 @@ def footprint_run(
     at the dataset's value.
     """
     _check_iterations(monte_carlo, "monte_carlo")
+    _check_seed(seed)
     if grid_scenario:
         shipped_parameters().grid_scenario(grid_scenario)  # refuse an unknown name now
     facts = product_facts(db, ref)
@@ -272,6 +273,7 @@ def alternatives_run(
 ) -> AlternativesRun:
     """Read the product and the variants' materials for a comparison; nothing run yet."""
     _check_iterations(iterations, "iterations")
+    _check_seed(seed)
     facts = product_facts(db, ref)
     chosen: Sequence[Variant] = (
         [resolve(v, facts.id) for v in variants] if variants else variants_for(facts.id)
@@ -347,6 +349,14 @@ def _walk(
             if child.process and child.process != "none":
                 assemblies.append((name, child.mass_kg, child.process))
             _walk(child, f"{name} / ", leaves, assemblies)
+
+
+def _check_seed(seed: int) -> None:
+    """NumPy seeds its generator with a non-negative integer: refuse another before a run."""
+    if not 0 <= seed < 2**32:
+        raise InvalidInput(
+            "bad seed", field="seed", value=seed, expected="a whole number, 0 <= seed < 2**32"
+        )
 
 
 def _check_iterations(value: int, field: str) -> None:
