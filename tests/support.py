@@ -30,6 +30,19 @@ def epcis_document(events: Any, **fields: Any) -> dict[str, Any]:
     }
 
 
+def repair_document(gtin: str, serial: str) -> dict[str, Any]:
+    """An EPCIS document with one event naming the item: a repair (a new event in its history)."""
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-05-02T10:00:00+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": [f"https://id.gs1.org/01/{gtin}/21/{serial}"],
+        "action": "OBSERVE",
+        "bizStep": "repairing",
+    }
+    return epcis_document([event], creationDate="2026-05-02T10:00:00+01:00")
+
+
 def run_mics(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python -m mics ARGS`` as a user runs it, with its database and home in ``folder``.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from tests.support import count_assemblies, epcis_document, run_mics
+from tests.support import count_assemblies, repair_document, run_mics
 
 from mics.db import Database
 from mics.errors import InvalidInput, NotFound
@@ -31,18 +31,6 @@ def _tagged_count(db: Database) -> int:
 def _stored(db: Database, serial: str, lang: str, gtin: str = BAG) -> snapshots.Snapshot | None:
     key = snapshots.snapshot_key((gtin, serial, None, "public", lang, BASE))
     return snapshots.recall_many(db, [key]).get(key)
-
-
-def _repair(serial: str) -> dict[str, object]:
-    event = {
-        "type": "ObjectEvent",
-        "eventTime": "2026-05-02T10:00:00+01:00",
-        "eventTimeZoneOffset": "+01:00",
-        "epcList": [f"https://id.gs1.org/01/{BAG}/21/{serial}"],
-        "action": "OBSERVE",
-        "bizStep": "repairing",
-    }
-    return epcis_document([event], creationDate="2026-05-02T10:00:00+01:00")
 
 
 def test_warm_writes_every_tagged_items_snapshot_once_and_a_second_run_writes_none(
@@ -71,7 +59,7 @@ def test_a_new_event_makes_one_item_stale_and_warm_rebuilds_only_it(tagged: Data
     before = _stored(tagged, "BA00002", "it")
     assert before is not None
     assert json.loads(before.body)["provenance"]["timeline"] == []
-    capture_document(tagged, _repair("BA00002"), "maison-aurora")
+    capture_document(tagged, repair_document(BAG, "BA00002"), "maison-aurora")
     again = prebuild.warm(tagged, BASE)
     assert again.written == len(LANGUAGES)  # BA00002 in each language, nothing else
     after = _stored(tagged, "BA00002", "it")
@@ -182,7 +170,7 @@ def test_mics_passport_warm_writes_then_writes_none_then_rebuilds_after_an_event
     assert BASE in first.stdout
     second = run_mics(tmp_path, "passport", "warm", **env)
     assert f"{tags} items: 0 snapshots written, {tags * 2} fresh" in second.stdout
-    capture_document(tagged, _repair("BA00005"), "maison-aurora")
+    capture_document(tagged, repair_document(BAG, "BA00005"), "maison-aurora")
     third = run_mics(tmp_path, "passport", "warm", "--lang", "en", **env)
     assert f"{tags} items: 1 snapshots written, {tags - 1} fresh" in third.stdout
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from tests.support import count_assemblies, epcis_document, tag_demo
+from tests.support import count_assemblies, repair_document, tag_demo
 
 from mics.db import Database
 from mics.passport import snapshots
@@ -42,18 +42,6 @@ def _served(db: Database, link: DigitalLink) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _repair(serial: str) -> dict[str, object]:
-    event = {
-        "type": "ObjectEvent",
-        "eventTime": "2026-05-02T10:00:00+01:00",
-        "eventTimeZoneOffset": "+01:00",
-        "epcList": [f"https://id.gs1.org/01/{BAG}/21/{serial}"],
-        "action": "OBSERVE",
-        "bizStep": "repairing",
-    }
-    return epcis_document([event], creationDate="2026-05-02T10:00:00+01:00")
-
-
 def test_a_restarted_cache_serves_the_snapshot_without_assembling(
     tagged_any: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,7 +64,7 @@ def test_a_snapshot_whose_provenance_changed_is_assembled_anew(
     link = DigitalLink(gtin=BAG, serial="BA00002")
     before = _served(tagged_any, link)
     assert before["public"]["provenance"]["timeline"] == []
-    capture_document(tagged_any, _repair("BA00002"), "maison-aurora")
+    capture_document(tagged_any, repair_document(BAG, "BA00002"), "maison-aurora")
     after = _served(tagged_any, link)
     assert assembled == ["BA00002"] * (2 * len(TIERS))
     assert [row["step"] for row in after["public"]["provenance"]["timeline"]] == ["repairing"]
