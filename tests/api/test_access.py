@@ -765,11 +765,6 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory, templates: Templates) ->
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def site(demo_file: Path, tmp_path: Path) -> Iterator[Site]:
     shutil.copyfile(demo_file, tmp_path / "demo.db")
     db = Database.from_url(f"sqlite:///{tmp_path / 'demo.db'}")

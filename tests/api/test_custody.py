@@ -33,11 +33,6 @@ CLAIM = {
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url="sqlite://", home=tmp_path / "var", base_url="https://m.test")
     app = create_app(settings, demo_db)

@@ -33,11 +33,6 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client holding the operator's key; errors inside the app come back as 500s."""
     async with app_client(demo_db, tmp_path / "var", raise_app_exceptions=False) as c:

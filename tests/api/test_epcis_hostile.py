@@ -42,11 +42,6 @@ JSON = {"content-type": "application/ld+json"}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(demo_db, tmp_path / "var", raise_app_exceptions=False) as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, "conceria-del-brenta")

@@ -23,11 +23,6 @@ OTHER_SPOT = "urn:epc:id:sgln:8012345.77702.0"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client(demo_db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(demo_db, tmp_path / "var") as c:
         c.headers["authorization"] = "Bearer " + create_key(demo_db, OWN)

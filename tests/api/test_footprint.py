@@ -24,11 +24,6 @@ from mics.db import Database
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[Database]:
     db = templates.sqlite("demo", tmp_path_factory.mktemp("api") / "demo.db")

@@ -27,11 +27,6 @@ pytestmark = pytest.mark.anyio
 ORIGIN = "mics.example/api"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Site:
     """The app, its database, and keys for two witnesses and the operator."""
 

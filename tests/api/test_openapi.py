@@ -20,11 +20,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def document(tmp_path: Path) -> dict[str, Any]:
     app = create_app(
         Settings(database_url="sqlite://", home=tmp_path / "var"), Database.from_url("sqlite://")
